@@ -1,0 +1,103 @@
+using SQLBuild.Core.Project;
+
+namespace SQLBuild.Core.Adapters;
+
+/// <summary>A schema-qualified relation name, unquoted. Quoting is the dialect's job.</summary>
+public sealed record RelationName(string Schema, string Name)
+{
+    public override string ToString() => $"{Schema}.{Name}";
+}
+
+public enum RelationKind { Table, View }
+
+/// <summary>One relation as the warehouse catalog reports it.</summary>
+public sealed record CatalogRelation(string Schema, string Name, RelationKind Kind, string? ViewDefinition)
+{
+    public RelationName Relation => new(Schema, Name);
+}
+
+public sealed record CatalogColumn(string Schema, string Relation, string Name, string DataType, int Ordinal);
+
+/// <summary>
+/// What one set-based catalog read saw: every table and view in the asked schemas (and, when asked,
+/// their columns). Lookups are exact on the names as stored.
+/// </summary>
+public sealed class CatalogSnapshot
+{
+    private readonly Dictionary<RelationName, CatalogRelation> _relations;
+    private readonly Dictionary<RelationName, List<CatalogColumn>> _columns;
+
+    public CatalogSnapshot(IEnumerable<string> existingSchemas, IEnumerable<CatalogRelation> relations,
+        IEnumerable<CatalogColumn>? columns = null)
+    {
+        Schemas = new HashSet<string>(existingSchemas, StringComparer.Ordinal);
+        _relations = new Dictionary<RelationName, CatalogRelation>();
+        foreach (var r in relations) _relations[r.Relation] = r;
+        _columns = new Dictionary<RelationName, List<CatalogColumn>>();
+        foreach (var c in columns ?? Array.Empty<CatalogColumn>())
+        {
+            var key = new RelationName(c.Schema, c.Relation);
+            if (!_columns.TryGetValue(key, out var list)) _columns[key] = list = new List<CatalogColumn>();
+            list.Add(c);
+        }
+        foreach (var list in _columns.Values) list.Sort((a, b) => a.Ordinal.CompareTo(b.Ordinal));
+    }
+
+    /// <summary>The asked schemas that exist.</summary>
+    public IReadOnlySet<string> Schemas { get; }
+    public IReadOnlyCollection<CatalogRelation> Relations => _relations.Values;
+
+    public CatalogRelation? Find(RelationName name) => _relations.TryGetValue(name, out var r) ? r : null;
+    public bool Exists(RelationName name) => _relations.ContainsKey(name);
+
+    public IReadOnlyList<CatalogColumn> ColumnsOf(RelationName name) =>
+        _columns.TryGetValue(name, out var list) ? list : Array.Empty<CatalogColumn>();
+}
+
+/// <summary>
+/// One SQL statement with what the verbose log shows of it: <see cref="Kind"/> ("CREATE VIEW",
+/// "DROP TABLE", "AUDIT", ...) and <see cref="Target"/> (the relation it touches). Values travel in
+/// <see cref="Parameters"/> (positional, matching <see cref="SqlDialect.Parameter"/> placeholders),
+/// never inside <see cref="Sql"/>.
+/// </summary>
+public sealed record SqlStatement(string Kind, string Target, string Sql, IReadOnlyList<object?>? Parameters = null)
+{
+    public override string ToString() => $"{Kind} {Target}";
+}
+
+public interface IWarehouseTransaction : IDisposable
+{
+    void Commit();
+    void Rollback();
+}
+
+/// <summary>
+/// One open connection. Not thread-safe: each parallel worker opens its own session.
+/// While a transaction from <see cref="BeginTransaction"/> is open, every statement of the session runs in it.
+/// Driver errors surface as <see cref="Errors.SqbException"/> (W0xx) with the statement kind and target,
+/// the driver's message redacted, never the connection string.
+/// </summary>
+public interface IWarehouseSession : IDisposable
+{
+    SqlDialect Dialect { get; }
+    int Execute(SqlStatement statement);
+    object? ExecuteScalar(SqlStatement statement);
+    IReadOnlyList<object?[]> Query(SqlStatement statement);
+    IWarehouseTransaction BeginTransaction();
+
+    /// <summary>Reads the catalog of the given schemas with one set-based query (plus one for columns
+    /// when <paramref name="includeColumns"/>), never one query per relation.</summary>
+    CatalogSnapshot ReadCatalog(IReadOnlyCollection<string> schemas, bool includeColumns = false);
+
+    /// <summary>Inserts rows with parameterized, batched statements (seeds).</summary>
+    void InsertRows(RelationName table, IReadOnlyList<string> columns, IReadOnlyList<object?[]> rows);
+}
+
+/// <summary>A configured warehouse (one connection setting) that opens sessions.</summary>
+public interface IWarehouse
+{
+    SqlDialect Dialect { get; }
+    /// <summary>Safe to print: adapter and non-secret keys.</summary>
+    string Description { get; }
+    IWarehouseSession OpenSession();
+}

@@ -1,0 +1,64 @@
+using SQLBuild.Core.Project;
+
+namespace SQLBuild.Core.Adapters;
+
+/// <summary>
+/// Everything engine-specific about SQL text: quoting, limits, DDL and DML shapes, catalog queries.
+/// Pure: generates <see cref="SqlStatement"/>s, never touches a connection, so every statement can be
+/// unit-tested (and, for SQL Server, parsed with ScriptDom).
+/// Every identifier passes through <see cref="QuoteIdentifier"/>, which validates it and refuses
+/// a name longer than <see cref="MaxIdentifierLength"/> (W002) instead of truncating.
+/// No statement ever uses CASCADE.
+/// </summary>
+public abstract class SqlDialect
+{
+    public abstract AdapterKind Kind { get; }
+
+    /// <summary>PostgreSQL 63 (bytes, UTF-8), SQL Server 128 (characters), DuckDB: no practical limit.</summary>
+    public abstract int MaxIdentifierLength { get; }
+
+    /// <summary>Validates (non-empty, no control characters, within the length limit) and quotes.</summary>
+    public abstract string QuoteIdentifier(string identifier);
+
+    /// <summary>Throws W002 when <paramref name="identifier"/> exceeds the limit, W003 when it is not a usable identifier.
+    /// <paramref name="what"/> names it in the message ("physical relation name", "schema", ...).</summary>
+    public abstract void ValidateIdentifier(string identifier, string what);
+
+    public string Qualify(RelationName relation) =>
+        QuoteIdentifier(relation.Schema) + "." + QuoteIdentifier(relation.Name);
+
+    /// <summary>Placeholder for the 1-based positional parameter <paramref name="index"/>.</summary>
+    public abstract string Parameter(int index);
+
+    /// <summary>Database type name for a seed column type.</summary>
+    public abstract string TypeName(SeedColumnType type);
+
+    public abstract SqlStatement CreateSchemaIfNotExists(string schema);
+    public abstract SqlStatement CreateOrReplaceView(RelationName view, string selectSql);
+    public abstract SqlStatement CreateTableAs(RelationName table, string selectSql);
+    public abstract SqlStatement CreateTable(RelationName table, IReadOnlyList<SeedColumn> columns);
+    public abstract SqlStatement DropTableIfExists(RelationName table);
+    public abstract SqlStatement DropViewIfExists(RelationName view);
+    /// <summary>Renames within the same schema.</summary>
+    public abstract SqlStatement RenameTable(RelationName table, string newName);
+    /// <summary>INSERT INTO target (cols) SELECT cols FROM source.</summary>
+    public abstract SqlStatement InsertFrom(RelationName target, RelationName source, IReadOnlyList<string> columns);
+    /// <summary>DELETE FROM target WHERE the key columns match a row of source.</summary>
+    public abstract SqlStatement DeleteMatching(RelationName target, RelationName source, IReadOnlyList<string> keys);
+    /// <summary>Upsert source into target on keys: update the other columns, insert new rows.</summary>
+    public abstract SqlStatement Merge(RelationName target, RelationName source, IReadOnlyList<string> keys, IReadOnlyList<string> columns);
+    /// <summary>SELECT COUNT(*) FROM relation.</summary>
+    public abstract SqlStatement CountRows(RelationName relation);
+    /// <summary>SELECT COUNT(*) FROM (selectSql) AS q — the failing-row count of an audit or data test.</summary>
+    public abstract SqlStatement CountQuery(string kind, string target, string selectSql, IReadOnlyList<object?>? parameters = null);
+    /// <summary>SELECT MAX(column) FROM relation.</summary>
+    public abstract SqlStatement MaxValue(RelationName relation, string column);
+
+    /// <summary>One query over the given schemas returning rows (schema_name, relation_name, kind 'table'|'view', view_definition).
+    /// Existing schemas come from <see cref="CatalogSchemas"/>.</summary>
+    public abstract SqlStatement CatalogRelations(IReadOnlyList<string> schemas);
+    /// <summary>One query returning (schema_name) for those of the given schemas that exist.</summary>
+    public abstract SqlStatement CatalogSchemas(IReadOnlyList<string> schemas);
+    /// <summary>One query returning (schema_name, relation_name, column_name, data_type, ordinal).</summary>
+    public abstract SqlStatement CatalogColumns(IReadOnlyList<string> schemas);
+}

@@ -1,0 +1,42 @@
+namespace SQLBuild;
+
+/// <summary>A compiled model, seed or data test, as <c>Get-SqbModel</c> shows it.</summary>
+public sealed class SqbModel
+{
+    public required string Name { get; init; }
+    public required string NodeType { get; init; }        // model | seed | test
+    public string? Materialized { get; init; }
+    public IReadOnlyList<string> Tags { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> DependsOn { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Sources { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Audits { get; init; } = Array.Empty<string>();
+    public required string Path { get; init; }
+    public required string LocalHash { get; init; }
+    public string? VersionHash { get; init; }
+    public string? Relation { get; init; }
+    public string? CompiledSql { get; init; }
+}
+
+/// <summary>One step of a direct-mode plan.</summary>
+public sealed class SqbPlanStep
+{
+    public required int Order { get; init; }
+    public required string Name { get; init; }
+    public required string NodeType { get; init; }
+    public string? Materialized { get; init; }
+    public required string Action { get; init; }          // create | replace | incremental | full_refresh | load | test
+    public required string Relation { get; init; }
+    public string? Existing { get; init; }                // table | view | null when absent
+    public string? Reason { get; init; }
+    public IReadOnlyList<string> DependsOn { get; init; } = Array.Empty<string>();
+}
+
+/// <summary>What <c>Invoke-SqbBuild</c> would do, computed without writing anything.</summary>
+public sealed class SqbPlan
+{
+    public required string Project { get; init; }
+    public required string Target { get; init; }
+    public required string Environment { get; init; }
+    public required string Mode { get; init; }
+    public required IReadOnlyList<SqbPlanStep> Steps { get; init; }
+}
