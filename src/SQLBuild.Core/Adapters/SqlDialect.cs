@@ -61,4 +61,21 @@ public abstract class SqlDialect
     public abstract SqlStatement CatalogSchemas(IReadOnlyList<string> schemas);
     /// <summary>One query returning (schema_name, relation_name, column_name, data_type, ordinal).</summary>
     public abstract SqlStatement CatalogColumns(IReadOnlyList<string> schemas);
+
+    /// <summary>True where a view is bound to the relation it reads (PostgreSQL): such a relation cannot be
+    /// dropped while views read it, so a rebuild must replace its rows in place instead of swapping tables.</summary>
+    public virtual bool ViewsBindToRelations => Kind == AdapterKind.Postgres;
+
+    /// <summary>DELETE FROM table (transactional everywhere, unlike TRUNCATE on some engines).</summary>
+    public virtual SqlStatement DeleteAll(RelationName table) =>
+        new("DELETE", table.ToString(), $"DELETE FROM {Qualify(table)}");
+
+    /// <summary>The rows of <paramref name="selectSql"/> newer than the target's current maximum cursor
+    /// (all rows while the target is empty).</summary>
+    public virtual string IncrementalDelta(string selectSql, string cursor, RelationName target)
+    {
+        var c = QuoteIdentifier(cursor);
+        return $"SELECT * FROM ({selectSql}) AS sqb_src WHERE sqb_src.{c} > (SELECT MAX({c}) FROM {Qualify(target)}) " +
+               $"OR NOT EXISTS (SELECT 1 FROM {Qualify(target)} WHERE {c} IS NOT NULL)";
+    }
 }

@@ -20,6 +20,9 @@ public sealed class SqbModel
 /// <summary>One step of a direct-mode plan.</summary>
 public sealed class SqbPlanStep
 {
+    public required string Target { get; init; }
+    /// <summary>Direct mode: the target schema. Virtual mode: the VDE name.</summary>
+    public required string Environment { get; init; }
     public required int Order { get; init; }
     public required string Name { get; init; }
     public required string NodeType { get; init; }

@@ -1,0 +1,42 @@
+using SQLBuild.Core.Errors;
+using SQLBuild.Core.Project;
+
+namespace SQLBuild.Core.Build;
+
+/// <summary>
+/// SPEC §11: operations that do not apply to the project's mode fail before touching anything,
+/// with a message naming the setting.
+/// </summary>
+public static class ModeGuards
+{
+    private const string Setting = "virtual_environments = true";
+
+    public static void CheckBuild(ProjectConfig config, BuildOptions options, string command = "build")
+    {
+        if (config.Settings.VirtualEnvironments)
+        {
+            if (options.DeferTo is not null)
+                throw new SqbException(ErrorCodes.ModeGuardDeferTo, "DeferToNotSupported",
+                    $"{command} does not support -DeferTo when {Setting}",
+                    SqbErrorKind.InvalidOperation, "DeferTo",
+                    "Remove -DeferTo: in virtual mode the environment's refs resolve unselected upstream models.");
+            if (options.NoTests || options.NoAudits)
+                throw new SqbException("C264", "AuditsRequired",
+                    $"{command} does not support -NoTests or -NoAudits when {Setting}",
+                    SqbErrorKind.InvalidOperation, options.NoTests ? "NoTests" : "NoAudits",
+                    "Run Invoke-SqbBuild without -NoTests/-NoAudits: audits and tests decide which versions reach readers.");
+            return;
+        }
+        void Block(bool used, string parameter)
+        {
+            if (used)
+                throw new SqbException(ErrorCodes.ModeGuardVirtualFlag, "VirtualOnlyParameter",
+                    $"{command} does not support -{parameter} unless {Setting}",
+                    SqbErrorKind.InvalidOperation, parameter,
+                    $"Set [settings] {Setting} in sqlbuild_project.toml to use virtual data environments, or remove -{parameter}.");
+        }
+        Block(options.Environment is not null, "Environment");
+        Block(options.ChangesOnly, "ChangesOnly");
+        Block(options.IncludeStaleUpstreams, "IncludeStaleUpstreams");
+    }
+}

@@ -1,0 +1,86 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using SQLBuild.Core.Project;
+
+namespace SQLBuild.Core.Identity;
+
+/// <summary>The identity of one model or seed: what decides whether a physical version can be reused.</summary>
+public sealed record NodeIdentity(string Name, NodeKind Kind, string LocalHash, string VersionHash, string MetadataJson)
+{
+    /// <summary>First 8 hex characters of the version hash: the physical relation suffix (<c>__v_xxxxxxxx</c>).</summary>
+    public string ShortHash => VersionHash[..8];
+}
+
+/// <summary>
+/// Local and version hashes (SPEC §4.1). Local hash = SHA-256 of the model SQL as written (references
+/// kept as names) and its version-relevant config; version hash = SHA-256 of the local hash and the
+/// version hashes of its upstream models and seeds in dependency order. Equal code with equal upstreams
+/// gives an equal hash, and so the same physical relation.
+/// </summary>
+public static class IdentityCalculator
+{
+    public static IReadOnlyDictionary<string, NodeIdentity> Compute(CompiledProject project)
+    {
+        var result = new Dictionary<string, NodeIdentity>(StringComparer.Ordinal);
+        foreach (var name in project.TopologicalOrder)
+        {
+            if (project.Seeds.TryGetValue(name, out var seed))
+            {
+                var meta = SeedMetadata(seed);
+                var local = Sha256(seed.ContentHash + "\n" + meta);
+                result[name] = new NodeIdentity(name, NodeKind.Seed, local, Sha256(local), meta);
+                continue;
+            }
+            var model = project.Models[name];
+            var metadata = ModelMetadata(model);
+            var localHash = Sha256(NormalizeSql(model.Sql) + "\n" + metadata);
+            var sb = new StringBuilder(localHash);
+            foreach (var parent in project.Parents.TryGetValue(name, out var ps) ? ps : Array.Empty<string>())
+                sb.Append('\n').Append(result[parent].VersionHash);
+            result[name] = new NodeIdentity(name, NodeKind.Model, localHash, Sha256(sb.ToString()), metadata);
+        }
+        return result;
+    }
+
+    /// <summary>The config that changes what a model's relation holds. Tags, description and audits do not.</summary>
+    public static string ModelMetadata(ModelNode model)
+    {
+        var config = new SortedDictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["materialized"] = model.Config.Materialized.ToString().ToLowerInvariant(),
+        };
+        if (model.Config.Materialized == Materialization.Incremental)
+        {
+            config["incremental_strategy"] = Snake(model.Config.IncrementalStrategy.ToString());
+            config["unique_key"] = model.Config.UniqueKey;
+            config["cursor"] = model.Config.Cursor;
+        }
+        var doc = new SortedDictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["config"] = config,
+            ["model_name"] = model.Name,
+        };
+        return JsonSerializer.Serialize(doc);
+    }
+
+    private static string SeedMetadata(SeedNode seed)
+    {
+        var doc = new SortedDictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["columns"] = seed.Columns.Select(c => new[] { c.Name, c.Type.ToString().ToLowerInvariant() }).ToArray(),
+            ["seed_name"] = seed.Name,
+        };
+        return JsonSerializer.Serialize(doc);
+    }
+
+    /// <summary>Line endings and trailing whitespace do not change a model's identity.</summary>
+    public static string NormalizeSql(string sql) =>
+        string.Join("\n", sql.Replace("\r\n", "\n").Split('\n').Select(l => l.TrimEnd())).Trim();
+
+    public static string Sha256(string text) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
+
+    private static string Snake(string pascal) =>
+        string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+}

@@ -1,0 +1,84 @@
+using System.Management.Automation;
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Identity;
+using SQLBuild.Core.Project;
+
+namespace SQLBuild.PowerShell;
+
+/// <summary>Compiles the project and emits its models, seeds and data tests (upstream <c>sqb compile</c>).</summary>
+[Cmdlet(VerbsCommon.Get, "SqbModel")]
+[OutputType(typeof(SqbModel))]
+public sealed class GetSqbModelCommand : SqbCmdlet
+{
+    /// <summary>Names to show; wildcards allowed.</summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Model")]
+    [SupportsWildcards]
+    public string[]? Name { get; set; }
+
+    /// <summary>Selectors (name, tag:x, path:models/x, seed:x, +x, x+); several values are a union.</summary>
+    [Parameter]
+    public string[]? Select { get; set; }
+
+    [Parameter]
+    public string[]? Exclude { get; set; }
+
+    [Parameter]
+    [ValidateSet("model", "seed", "test", IgnoreCase = true)]
+    public string[]? NodeType { get; set; }
+
+    protected override void ProcessSqbRecord()
+    {
+        var project = CompileProject();
+        var identities = IdentityCalculator.Compute(project);
+        var selected = Select is null && Exclude is null ? null : Selector.Resolve(project, Select, Exclude);
+        var dialect = WarehouseFactory.Dialect(project.Config.Adapter);
+        var schema = project.Config.ActiveTarget.Schema;
+        var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
+        bool Wanted(string name, string type) =>
+            (patterns is null || patterns.Any(p => p.IsMatch(name))) &&
+            (NodeType is null || NodeType.Contains(type, StringComparer.OrdinalIgnoreCase)) &&
+            (selected is null || type == "test" || selected.Contains(name));
+
+        string Render(string sql, IReadOnlyList<Reference> refs) => ReferenceRenderer.Render(sql, refs, r => r.Kind == ReferenceKind.Source
+            ? dialect.Qualify(new RelationName(project.Sources[r.Name].Schema, project.Sources[r.Name].Table))
+            : dialect.Qualify(new RelationName(schema, r.Name)));
+
+        foreach (var name in project.TopologicalOrder)
+        {
+            var id = identities[name];
+            if (project.Models.TryGetValue(name, out var m))
+            {
+                if (!Wanted(name, "model")) continue;
+                WriteObject(new SqbModel
+                {
+                    Name = name, NodeType = "model", Materialized = m.Config.Materialized.ToString().ToLowerInvariant(),
+                    Tags = m.Config.Tags, DependsOn = project.Parents[name],
+                    Sources = m.References.Where(r => r.Kind == ReferenceKind.Source).Select(r => r.Name).Distinct().ToList(),
+                    Audits = m.Config.Audits.Select(a => a.Display).ToList(), Path = m.RelativePath,
+                    LocalHash = id.LocalHash, VersionHash = id.VersionHash, Relation = $"{schema}.{name}",
+                    CompiledSql = Render(m.Sql, m.References),
+                });
+            }
+            else if (project.Seeds.TryGetValue(name, out var seed) && Wanted(name, "seed"))
+            {
+                WriteObject(new SqbModel
+                {
+                    Name = name, NodeType = "seed", Path = seed.RelativePath, LocalHash = id.LocalHash,
+                    VersionHash = id.VersionHash, Relation = $"{schema}.{name}",
+                });
+            }
+        }
+        foreach (var test in project.Tests.Values.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            if (!Wanted(test.Name, "test")) continue;
+            WriteObject(new SqbModel
+            {
+                Name = test.Name, NodeType = "test", Path = test.RelativePath,
+                DependsOn = test.References.Where(r => r.Kind != ReferenceKind.Source).Select(r => r.Name).Distinct().ToList(),
+                LocalHash = IdentityCalculator.Sha256(IdentityCalculator.NormalizeSql(test.Sql)),
+                CompiledSql = Render(test.Sql, test.References),
+            });
+        }
+    }
+}

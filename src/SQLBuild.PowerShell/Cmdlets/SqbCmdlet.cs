@@ -1,0 +1,118 @@
+using System.Management.Automation;
+using SQLBuild.Core.Errors;
+using SQLBuild.Core.Logging;
+using SQLBuild.Core.Project;
+using SQLBuild.PowerShell.Hosting;
+
+namespace SQLBuild.PowerShell;
+
+/// <summary>
+/// Base of every SQLBuild cmdlet: the common parameters (-Path, -Target, -Credential), project
+/// compilation, running core work off the pipeline thread with its log marshalled back, error
+/// conversion, and Azure DevOps logging commands under TF_BUILD.
+/// </summary>
+public abstract class SqbCmdlet : PSCmdlet
+{
+    private readonly CancellationTokenSource _stop = new();
+    private static int _nextActivity = 7400;
+
+    /// <summary>The project folder (default: the current location).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    /// <summary>The target of sqlbuild_project.toml to use (default: local `target`, then `default_target`).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Target { get; set; }
+
+    /// <summary>User and password for the warehouse connection, overriding the project files.</summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    protected CancellationToken StopToken => _stop.Token;
+
+    protected override void StopProcessing() => _stop.Cancel();
+
+    internal static bool AzureDevOps =>
+        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("TF_BUILD"));
+
+    /// <summary>The project folder as a file-system path.</summary>
+    protected string ProjectDirectory =>
+        Path is null ? SessionState.Path.CurrentFileSystemLocation.ProviderPath : GetUnresolvedProviderPathFromPSPath(Path);
+
+    protected CompiledProject CompileProject() =>
+        Run(_ => ProjectCompiler.Compile(ProjectDirectory, Target, Credential?.GetNetworkCredential()));
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a worker thread while this thread writes its verbose, warning and
+    /// progress messages. Exceptions are rethrown here, on the pipeline thread.
+    /// </summary>
+    protected T Run<T>(Func<ISqbLog, T> work)
+    {
+        var log = new PipelineLog(Interlocked.Increment(ref _nextActivity), AzureDevOps);
+        var task = Task.Run(() =>
+        {
+            try { return work(log); }
+            finally { log.Complete(); }
+        });
+        log.Pump(this);
+        return task.GetAwaiter().GetResult();
+    }
+
+    protected override void ProcessRecord()
+    {
+        try
+        {
+            ProcessSqbRecord();
+        }
+        catch (SqbException ex)
+        {
+            ThrowSqbError(ex);
+        }
+        catch (PipelineStoppedException) { throw; }
+        catch (Exception ex) when (ex is not ActionPreferenceStopException)
+        {
+            var record = ErrorMapping.Unexpected(ex, null);
+            WriteAzureDevOpsIssue("error", record.FullyQualifiedErrorId, record.ErrorDetails.Message);
+            ThrowTerminatingError(record);
+        }
+    }
+
+    protected abstract void ProcessSqbRecord();
+
+    /// <summary>Terminating: the command cannot go on (bad input, guard, lock, connection).</summary>
+    protected void ThrowSqbError(SqbException ex)
+    {
+        WriteAzureDevOpsIssue("error", ex.ErrorId, ex.Message);
+        ThrowTerminatingError(ErrorMapping.ToRecord(ex));
+    }
+
+    /// <summary>Non-terminating: one item failed, the rest of the pipeline goes on.</summary>
+    protected void WriteSqbError(SqbException ex)
+    {
+        WriteAzureDevOpsIssue("error", ex.ErrorId, ex.Message);
+        WriteError(ErrorMapping.ToRecord(ex));
+    }
+
+    internal void WriteSqbWarning(string message)
+    {
+        WriteAzureDevOpsIssue("warning", null, message);
+        WriteWarning(message);
+    }
+
+    internal void WriteAzureDevOps(string line)
+    {
+        if (AzureDevOps) Host.UI.WriteLine(line);
+    }
+
+    private void WriteAzureDevOpsIssue(string type, string? code, string message)
+    {
+        if (!AzureDevOps) return;
+        var text = message.Replace("%", "%AZP25").Replace("\r", "%0D").Replace("\n", "%0A");
+        Host.UI.WriteLine(code is null
+            ? $"##vso[task.logissue type={type}]{text}"
+            : $"##vso[task.logissue type={type};code={code}]{text}");
+    }
+}
