@@ -45,6 +45,11 @@ public sealed class SqbBuildResult
     public required string Status { get; init; }          // succeeded | failed
     public required IReadOnlyList<SqbNodeResult> Nodes { get; init; }
     public TimeSpan Duration { get; init; }
+    /// <summary>Virtual mode: the VDE's status after the build (finalized | active).</summary>
+    public string? EnvironmentStatus { get; init; }
+    /// <summary>Virtual mode: the checkpoint written when the VDE reached finalized.</summary>
+    public string? CheckpointId { get; init; }
+    public string? OperationId { get; init; }
     public int Passed => Nodes.Count(n => n.Status is SqbNodeStatus.Succeeded or SqbNodeStatus.Warned);
     public int Failed => Nodes.Count(n => n.Status == SqbNodeStatus.Failed);
     public int Skipped => Nodes.Count(n => n.Status == SqbNodeStatus.Skipped);

@@ -32,6 +32,13 @@ public sealed class SqbPlanStep
     public string? Existing { get; init; }                // table | view | null when absent
     public string? Reason { get; init; }
     public IReadOnlyList<string> DependsOn { get; init; } = Array.Empty<string>();
+    /// <summary>Virtual mode: the version the VDE binds now, and the one the build would bind.</summary>
+    public string? BoundVersion { get; init; }
+    public string? ExpectedVersion { get; init; }
+    /// <summary>Virtual mode: the VDE's status now (finalized | working | new).</summary>
+    public string? EnvironmentStatus { get; init; }
+    /// <summary>Virtual mode: unified diff of the model query against the bound version (-old / +new lines).</summary>
+    public string? QueryDiff { get; init; }
 }
 
 /// <summary>What <c>Invoke-SqbBuild</c> would do, computed without writing anything.</summary>

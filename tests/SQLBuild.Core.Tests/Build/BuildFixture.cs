@@ -3,6 +3,7 @@ using SQLBuild.Core.Build;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.Project;
 using SQLBuild.Core.Templates;
+using Xunit;
 
 namespace SQLBuild.Core.Tests.Build;
 

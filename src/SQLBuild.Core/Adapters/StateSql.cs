@@ -1,0 +1,176 @@
+using SQLBuild.Core.Project;
+using SQLBuild.Core.State;
+
+namespace SQLBuild.Core.Adapters;
+
+/// <summary>
+/// The SQL of the state store, in one dialect, generated from <see cref="StateSchema"/>: idempotent DDL
+/// for initialization, and the small set of parameterized DML shapes the repositories use. Timestamps
+/// come from the database's own clock in UTC, so lock expiry never depends on a client's clock.
+/// </summary>
+public sealed class StateSql
+{
+    public StateSql(SqlDialect dialect, string schema)
+    {
+        Dialect = dialect;
+        Schema = schema;
+        dialect.ValidateIdentifier(schema, "state schema");
+    }
+
+    public SqlDialect Dialect { get; }
+    public string Schema { get; }
+    private AdapterKind Kind => Dialect.Kind;
+
+    public string Table(StateTable t) => Dialect.Qualify(new RelationName(Schema, t.Name));
+    public string Table(string schema, StateTable t) => Dialect.Qualify(new RelationName(schema, t.Name));
+    public string Col(string c) => Dialect.QuoteIdentifier(c);
+    public string P(int i) => Dialect.Parameter(i);
+
+    /// <summary>The database's current UTC time as a timestamp without time zone.</summary>
+    public string Now => Kind switch
+    {
+        AdapterKind.Postgres => "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')",
+        AdapterKind.SqlServer => "SYSUTCDATETIME()",
+        _ => "CAST(get_current_timestamp() AT TIME ZONE 'UTC' AS TIMESTAMP)",
+    };
+
+    /// <summary><see cref="Now"/> plus a whole number of seconds.</summary>
+    public string NowPlus(int seconds) => Kind switch
+    {
+        AdapterKind.Postgres => $"({Now} + INTERVAL '{seconds} seconds')",
+        AdapterKind.SqlServer => $"DATEADD(second, {seconds}, SYSUTCDATETIME())",
+        _ => $"({Now} + INTERVAL {seconds} SECOND)",
+    };
+
+    public string TypeName(StateColumnType type, bool key) => (Kind, type) switch
+    {
+        (_, StateColumnType.Integer) => "BIGINT",
+        (AdapterKind.SqlServer, StateColumnType.Text) => key ? "NVARCHAR(450)" : "NVARCHAR(MAX)",
+        (AdapterKind.SqlServer, StateColumnType.Timestamp) => "DATETIME2(6)",
+        (AdapterKind.DuckDb, StateColumnType.Text) => "VARCHAR",
+        (_, StateColumnType.Text) => "TEXT",
+        _ => "TIMESTAMP",
+    };
+
+    /// <summary>The type family a catalog type name belongs to (upstream's validation rule), or null.</summary>
+    public static StateColumnType? Family(string dataType)
+    {
+        var t = dataType.ToLowerInvariant();
+        if (t.Contains("int")) return StateColumnType.Integer;
+        if (t.Contains("timestamp") || t.Contains("datetime")) return StateColumnType.Timestamp;
+        if (t.Contains("text") || t.Contains("char") || t.Contains("string")) return StateColumnType.Text;
+        return null;
+    }
+
+    // ------------------------------------------------------------------ DDL
+
+    public SqlStatement CreateSchema() => Dialect.CreateSchemaIfNotExists(Schema);
+
+    public SqlStatement CreateTable(StateTable t) => CreateTable(Schema, t);
+
+    public SqlStatement CreateTable(string schema, StateTable t)
+    {
+        var cols = string.Join(", ", t.Columns.Select(c => $"{Col(c.Name)} {TypeName(c.Type, t.UniqueKey.Contains(c.Name))}"));
+        var name = Table(schema, t);
+        var sql = Kind == AdapterKind.SqlServer
+            ? $"IF OBJECT_ID(N'{Lit(name)}', N'U') IS NULL CREATE TABLE {name} ({cols})"
+            : $"CREATE TABLE IF NOT EXISTS {name} ({cols})";
+        return new SqlStatement("CREATE TABLE", $"{schema}.{t.Name}", sql);
+    }
+
+    public SqlStatement AddColumn(StateTable t, StateColumn c)
+    {
+        var type = TypeName(c.Type, t.UniqueKey.Contains(c.Name));
+        var sql = Kind == AdapterKind.SqlServer
+            ? $"IF COL_LENGTH(N'{Lit(Table(t))}', N'{Lit(c.Name)}') IS NULL ALTER TABLE {Table(t)} ADD {Col(c.Name)} {type}"
+            : $"ALTER TABLE {Table(t)} ADD COLUMN IF NOT EXISTS {Col(c.Name)} {type}";
+        return new SqlStatement("ALTER TABLE", $"{Schema}.{t.Name}.{c.Name}", sql);
+    }
+
+    public SqlStatement CreateUniqueIndex(StateTable t) => CreateUniqueIndex(Schema, t);
+
+    public SqlStatement CreateUniqueIndex(string schema, StateTable t)
+    {
+        var cols = string.Join(", ", t.UniqueKey.Select(Col));
+        var name = Table(schema, t);
+        var sql = Kind == AdapterKind.SqlServer
+            ? $"IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'{Lit(t.IndexName)}' AND object_id = OBJECT_ID(N'{Lit(name)}')) " +
+              $"CREATE UNIQUE INDEX {Col(t.IndexName)} ON {name} ({cols})"
+            : $"CREATE UNIQUE INDEX IF NOT EXISTS {Col(t.IndexName)} ON {name} ({cols})";
+        return new SqlStatement("CREATE INDEX", $"{schema}.{t.IndexName}", sql);
+    }
+
+    public SqlStatement DropTable(string schema, StateTable t) => Dialect.DropTableIfExists(new RelationName(schema, t.Name));
+
+    /// <summary>CREATE TABLE backup.t AS SELECT * FROM live.t (and the reverse for restore).</summary>
+    public SqlStatement CopyTable(string fromSchema, string toSchema, StateTable t) =>
+        Dialect.CreateTableAs(new RelationName(toSchema, t.Name), $"SELECT * FROM {Table(fromSchema, t)}");
+
+    /// <summary>Existing unique indexes of the state tables: rows (table_name, index_name).</summary>
+    public SqlStatement Indexes(string schema) => Kind switch
+    {
+        AdapterKind.Postgres => new("CATALOG", schema,
+            "SELECT t.relname, i.relname FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid " +
+            "JOIN pg_catalog.pg_class t ON t.oid = x.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace " +
+            $"WHERE x.indisunique AND n.nspname = {P(1)}", new object?[] { schema }),
+        AdapterKind.SqlServer => new("CATALOG", schema,
+            "SELECT o.name, i.name FROM sys.indexes i JOIN sys.objects o ON o.object_id = i.object_id " +
+            $"JOIN sys.schemas s ON s.schema_id = o.schema_id WHERE i.is_unique = 1 AND s.name = {P(1)}", new object?[] { schema }),
+        _ => new("CATALOG", schema,
+            $"SELECT table_name, index_name FROM duckdb_indexes() WHERE is_unique AND schema_name = {P(1)}", new object?[] { schema }),
+    };
+
+    /// <summary>Schemas whose name starts with a prefix (backups): rows (schema_name).</summary>
+    public SqlStatement SchemasLike(string prefix) => Kind switch
+    {
+        AdapterKind.Postgres => new("CATALOG", prefix + "*",
+            $"SELECT nspname FROM pg_catalog.pg_namespace WHERE left(nspname, {prefix.Length}) = {P(1)} ORDER BY nspname DESC", new object?[] { prefix }),
+        AdapterKind.SqlServer => new("CATALOG", prefix + "*",
+            $"SELECT name FROM sys.schemas WHERE LEFT(name, {prefix.Length}) = {P(1)} ORDER BY name DESC", new object?[] { prefix }),
+        _ => new("CATALOG", prefix + "*",
+            $"SELECT DISTINCT schema_name FROM duckdb_schemas() WHERE left(schema_name, {prefix.Length}) = {P(1)} ORDER BY schema_name DESC", new object?[] { prefix }),
+    };
+
+    public SqlStatement DropSchema(string schema) => new("DROP SCHEMA", schema,
+        $"DROP SCHEMA {Dialect.QuoteIdentifier(schema)}");
+
+    // ------------------------------------------------------------------ DML
+
+    /// <summary>INSERT of one row; columns named in <paramref name="nowColumns"/> take the database clock.</summary>
+    public SqlStatement Insert(StateTable t, IReadOnlyList<(string Column, object? Value)> values, params string[] nowColumns) =>
+        InsertWith(t, values, nowColumns.Select(c => (c, Now)).ToArray());
+
+    /// <summary>INSERT of one row whose <paramref name="expressions"/> columns take SQL expressions built by this class (clock arithmetic).</summary>
+    public SqlStatement InsertWith(StateTable t, IReadOnlyList<(string Column, object? Value)> values, IReadOnlyList<(string Column, string Expression)> expressions)
+    {
+        var cols = values.Select(v => Col(v.Column)).Concat(expressions.Select(e => Col(e.Column)));
+        var vals = values.Select((_, i) => P(i + 1)).Concat(expressions.Select(e => e.Expression));
+        return new SqlStatement("INSERT", $"{Schema}.{t.Name}",
+            $"INSERT INTO {Table(t)} ({string.Join(", ", cols)}) VALUES ({string.Join(", ", vals)})",
+            values.Select(v => v.Value).ToArray());
+    }
+
+    /// <summary>SELECT columns FROM t [WHERE ...] [ORDER BY ...]; <paramref name="where"/> uses <see cref="P"/> placeholders.</summary>
+    public SqlStatement Select(StateTable t, IReadOnlyList<string> columns, string? where = null, IReadOnlyList<object?>? parameters = null, string? orderBy = null) =>
+        new("SELECT", $"{Schema}.{t.Name}",
+            $"SELECT {string.Join(", ", columns.Select(Col))} FROM {Table(t)}" +
+            (where is null ? "" : " WHERE " + where) + (orderBy is null ? "" : " ORDER BY " + orderBy),
+            parameters);
+
+    public SqlStatement Delete(StateTable t, string where, IReadOnlyList<object?> parameters) =>
+        new("DELETE", $"{Schema}.{t.Name}", $"DELETE FROM {Table(t)} WHERE {where}", parameters);
+
+    public SqlStatement Update(StateTable t, string set, string where, IReadOnlyList<object?> parameters) =>
+        new("UPDATE", $"{Schema}.{t.Name}", $"UPDATE {Table(t)} SET {set} WHERE {where}", parameters);
+
+    public SqlStatement Count(StateTable t) => Count(Schema, t);
+
+    public SqlStatement Count(string schema, StateTable t) =>
+        new("SELECT", $"{schema}.{t.Name}", $"SELECT COUNT(*) FROM {Table(schema, t)}");
+
+    /// <summary>A predicate <c>col IN (params)</c> for a list of values starting at parameter <paramref name="first"/>.</summary>
+    public string In(string column, int first, int count) =>
+        count == 0 ? "1 = 0" : $"{Col(column)} IN ({string.Join(", ", Enumerable.Range(first, count).Select(P))})";
+
+    private static string Lit(string s) => s.Replace("'", "''");
+}

@@ -1,0 +1,132 @@
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Errors;
+using SQLBuild.Core.Identity;
+using SQLBuild.Core.Logging;
+using SQLBuild.Core.State;
+
+namespace SQLBuild.Core.Environments;
+
+public sealed record SwitchResult(IReadOnlyList<RefChange> Changes, int ViewsWritten, int ViewsDropped, string? CheckpointId);
+
+/// <summary>
+/// Moves a VDE to a new ref set: its row, refs, ref events, logical views and (when it reaches
+/// finalized) a checkpoint. When the state store shares the warehouse connection (the default) all of
+/// it happens in ONE transaction, so readers see the old environment or the new one, never a mix, and
+/// an interrupted switch leaves everything as before. With a separate state store the state commits
+/// first and the views follow; reconcile detects and repairs a view that lags its ref.
+/// Build, promote and checkpoint restore all switch through here.
+/// </summary>
+public sealed class EnvironmentSwitch
+{
+    private readonly StateStore _store;
+    private readonly VirtualNames _names;
+    private readonly ISqbLog _log;
+
+    public EnvironmentSwitch(StateStore store, VirtualNames names, ISqbLog log)
+    {
+        _store = store;
+        _names = names;
+        _log = log;
+    }
+
+    /// <param name="killPrefix">Names the test kill points of this switch: <c>&lt;prefix&gt;:view:&lt;n&gt;</c>, <c>&lt;prefix&gt;:before-commit</c>.</param>
+    public SwitchResult Apply(string environment, IReadOnlyDictionary<NodeKey, string> finalRefs, string status, string? baseline,
+        string operationId, string killPrefix, bool forceViews = false)
+    {
+        using var warehouse = _store.Warehouse.OpenSession();
+        using var separateState = _store.SharesWarehouse ? null : _store.OpenStateSession();
+        var stateSession = separateState ?? warehouse;
+        var repo = new StateRepository(stateSession, _store.Sql);
+        var d = warehouse.Dialect;
+
+        var current = repo.Refs(environment);
+        var physical = repo.PhysicalRelationIndex();
+        var logicalSchema = _names.LogicalSchema(environment);
+        var catalog = warehouse.ReadCatalog(new[] { logicalSchema, _names.PhysicalSchema }, includeColumns: true);
+
+        // Work out every view statement before anything changes.
+        var writes = new List<(NodeKey Key, RelationName View, RelationName Target, bool DropFirst)>();
+        foreach (var (key, hash) in finalRefs.OrderBy(r => r.Key.NodeName, StringComparer.Ordinal))
+        {
+            if (!physical.TryGetValue((key, hash), out var phys))
+                throw new SqbException("C251", "MissingTrackedPhysical",
+                    $"missing tracked physical relation for '{key.NodeName}'", SqbErrorKind.ObjectNotFound, key.NodeName,
+                    $"Invoke-SqbBuild -Select {key.NodeName}");
+            if (!catalog.Exists(phys.Relation))
+                throw new SqbException("C252", "MissingPhysical",
+                    $"missing physical relation for '{key.NodeName}'", SqbErrorKind.ObjectNotFound, phys.Relation.ToString(),
+                    $"Invoke-SqbBuild -Select {key.NodeName}");
+            var view = _names.Logical(environment, key.NodeName);
+            var existing = catalog.Find(view);
+            if (existing?.Kind == RelationKind.Table)
+                throw new SqbException("C250", "LogicalIsTable",
+                    $"logical target for '{key.NodeName}' is a table; {killPrefix.Split(':')[0]} will not overwrite it", SqbErrorKind.InvalidOperation,
+                    view.ToString(), $"Drop the table {view} by hand, then run Repair-SqbView -Environment {environment} -Name {key.NodeName}.");
+            var changed = !current.TryGetValue(key, out var was) || was != hash;
+            var wrongTarget = existing is not null && !ViewReads(existing, phys.Relation);
+            if (!changed && existing is not null && !wrongTarget && !forceViews) continue;
+            var dropFirst = existing is not null && d.ViewsBindToRelations &&
+                            !IsPrefix(catalog.ColumnsOf(view), catalog.ColumnsOf(phys.Relation));
+            writes.Add((key, view, phys.Relation, dropFirst));
+        }
+        var drops = current.Keys.Where(k => !finalRefs.ContainsKey(k))
+            .Select(k => _names.Logical(environment, k.NodeName))
+            .Where(v => catalog.Find(v)?.Kind == RelationKind.View).ToList();
+
+        string? checkpointId = null;
+        IReadOnlyList<RefChange> changes;
+        using (var stateTx = stateSession.BeginTransaction())
+        {
+            repo.UpsertEnvironment(environment, status, baseline);
+            changes = repo.ReplaceRefs(environment, finalRefs, operationId);
+            if (status == EnvironmentStatus.Finalized && finalRefs.Count > 0)
+                checkpointId = repo.CreateCheckpoint(environment, finalRefs);
+
+            if (_store.SharesWarehouse)
+            {
+                WriteViews(warehouse, logicalSchema, writes, drops, killPrefix);
+                TestHooks.KillPoint($"{killPrefix}:before-commit");
+                stateTx.Commit();
+            }
+            else
+            {
+                TestHooks.KillPoint($"{killPrefix}:before-commit");
+                stateTx.Commit();
+            }
+        }
+        if (!_store.SharesWarehouse)
+        {
+            using var tx = warehouse.BeginTransaction();
+            WriteViews(warehouse, logicalSchema, writes, drops, killPrefix);
+            tx.Commit();
+        }
+        _log.Verbose($"{environment}: {changes.Count} ref change(s), {writes.Count} view(s) written, {drops.Count} dropped" +
+                     (checkpointId is null ? "" : $", checkpoint {checkpointId}"));
+        return new SwitchResult(changes, writes.Count, drops.Count, checkpointId);
+    }
+
+    private static void WriteViews(IWarehouseSession s, string logicalSchema,
+        IReadOnlyList<(NodeKey Key, RelationName View, RelationName Target, bool DropFirst)> writes,
+        IReadOnlyList<RelationName> drops, string killPrefix)
+    {
+        if (writes.Count > 0) s.Execute(s.Dialect.CreateSchemaIfNotExists(logicalSchema));
+        var n = 0;
+        foreach (var w in writes)
+        {
+            TestHooks.KillPoint($"{killPrefix}:view:{++n}");
+            if (w.DropFirst) s.Execute(s.Dialect.DropViewIfExists(w.View));
+            s.Execute(s.Dialect.CreateOrReplaceView(w.View, $"SELECT * FROM {s.Dialect.Qualify(w.Target)}"));
+        }
+        foreach (var v in drops) s.Execute(s.Dialect.DropViewIfExists(v));
+    }
+
+    /// <summary>Whether a logical view selects from <paramref name="physical"/> (by its unique versioned name).</summary>
+    public static bool ViewReads(CatalogRelation view, RelationName physical) =>
+        view.Kind == RelationKind.View && view.ViewDefinition is { } def &&
+        def.Contains(physical.Name, StringComparison.OrdinalIgnoreCase) &&
+        def.Contains(physical.Schema, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>PostgreSQL's CREATE OR REPLACE VIEW keeps the old columns and may only append new ones.</summary>
+    private static bool IsPrefix(IReadOnlyList<CatalogColumn> old, IReadOnlyList<CatalogColumn> next) =>
+        old.Count <= next.Count && old.Select((c, i) => c.Name == next[i].Name && c.DataType == next[i].DataType).All(x => x);
+}

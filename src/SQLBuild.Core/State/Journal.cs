@@ -1,0 +1,113 @@
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Logging;
+
+namespace SQLBuild.Core.State;
+
+/// <summary>
+/// The operation journal (SPEC §9): a <c>state_operations</c> row (running -> succeeded / failed) and
+/// one <c>state_operation_events</c> row per step, each committed at once through the journal's own
+/// session, outside the operation's transaction, so an interrupted run stays visible.
+/// </summary>
+public sealed class OperationJournal : IDisposable
+{
+    private readonly StateStore _store;
+    private readonly IWarehouseSession _session;
+    private readonly object _gate = new();
+    private readonly ISqbLog _log;
+    private bool _finished;
+
+    private OperationJournal(StateStore store, IWarehouseSession session, string id, string type, string? environment, ISqbLog log)
+    {
+        _store = store;
+        _session = session;
+        Id = id;
+        Type = type;
+        Environment = environment;
+        _log = log;
+    }
+
+    public string Id { get; }
+    public string Type { get; }
+    public string? Environment { get; }
+
+    /// <summary>Starts (or, for a reused id such as <c>adopt:dev</c>, restarts) an operation.</summary>
+    public static OperationJournal Start(StateStore store, string type, string? environment, string message, ISqbLog log, string? operationId = null)
+    {
+        var session = store.OpenStateSession();
+        var journal = new OperationJournal(store, session, operationId ?? Ids.NewOperationId(type), type, environment, log);
+        try
+        {
+            journal.Upsert("running");
+            journal.Event("start", "running", message);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+        return journal;
+    }
+
+    /// <summary>Records a step, then honours a test kill point of the same name.</summary>
+    public void Step(string step, string message)
+    {
+        Event("step", "running", $"{step}: {message}");
+        TestHooks.KillPoint(step);
+    }
+
+    public void Succeed(string message)
+    {
+        Upsert("succeeded");
+        Event("finish", "succeeded", message);
+        _finished = true;
+    }
+
+    public void Fail(string message)
+    {
+        try
+        {
+            Upsert("failed");
+            Event("fail", "failed", Errors.Redaction.Redact(message));
+        }
+        catch (Exception ex)
+        {
+            _log.Warning($"could not record the failure of operation {Id}: {Errors.Redaction.Redact(ex.Message)}");
+        }
+        _finished = true;
+    }
+
+    private void Upsert(string status)
+    {
+        var q = _store.Sql;
+        lock (_gate)
+        {
+            var exists = _session.Query(q.Select(StateSchema.Operations, new[] { "operation_id" },
+                $"{q.Col("operation_id")} = {q.P(1)}", new object?[] { Id })).Count > 0;
+            if (exists)
+                _session.Execute(q.Update(StateSchema.Operations,
+                    $"{q.Col("status")} = {q.P(1)}, {q.Col("updated_at")} = {q.Now}", $"{q.Col("operation_id")} = {q.P(2)}",
+                    new object?[] { status, Id }));
+            else
+                _session.Execute(q.Insert(StateSchema.Operations, new (string, object?)[]
+                {
+                    ("operation_id", Id), ("operation_type", Type), ("status", status), ("virtual_environment_name", Environment),
+                }, "created_at", "updated_at"));
+        }
+    }
+
+    private void Event(string action, string status, string message)
+    {
+        var q = _store.Sql;
+        lock (_gate)
+            _session.Execute(q.Insert(StateSchema.OperationEvents, new (string, object?)[]
+            {
+                ("event_id", Ids.NewEventId()), ("operation_id", Id), ("action", action), ("status", status), ("message", message),
+            }, "created_at"));
+    }
+
+    public void Dispose()
+    {
+        if (!_finished) Fail("operation ended without recording its outcome");
+        _session.Dispose();
+    }
+}

@@ -1,0 +1,243 @@
+using SQLBuild.Core.Adapters;
+
+namespace SQLBuild.Core.State;
+
+/// <summary>
+/// Reads and writes state rows through one session (which may hold an open transaction shared with
+/// warehouse DDL). Every read is set-based: one statement per table, never one per model.
+/// </summary>
+public sealed class StateRepository
+{
+    private readonly IWarehouseSession _s;
+    private readonly StateSql _q;
+
+    public StateRepository(IWarehouseSession session, StateSql sql)
+    {
+        _s = session;
+        _q = sql;
+    }
+
+    public IWarehouseSession Session => _s;
+    public StateSql Sql => _q;
+
+    // ------------------------------------------------------------------ environments
+
+    private static readonly string[] EnvColumns =
+        { "virtual_environment_name", "status", "baseline_virtual_environment_name", "created_at", "updated_at", "finalized_at" };
+
+    public IReadOnlyList<EnvironmentRow> Environments(string? name = null)
+    {
+        var rows = _s.Query(name is null
+            ? _q.Select(StateSchema.VirtualEnvironments, EnvColumns, orderBy: _q.Col("virtual_environment_name"))
+            : _q.Select(StateSchema.VirtualEnvironments, EnvColumns, $"{_q.Col("virtual_environment_name")} = {_q.P(1)}", new object?[] { name }));
+        return rows.Select(r => new EnvironmentRow(Str(r[0])!, Str(r[1])!, Str(r[2]), Dt(r[3])!.Value, Dt(r[4])!.Value, Dt(r[5]))).ToList();
+    }
+
+    public EnvironmentRow? Environment(string name) => Environments(name).SingleOrDefault();
+
+    /// <summary>Inserts or updates the VDE row, keeping created_at; finalized_at moves when the status is finalized.</summary>
+    public void UpsertEnvironment(string name, string status, string? baseline)
+    {
+        var existing = Environment(name);
+        if (existing is null)
+        {
+            var now = new List<string> { "created_at", "updated_at" };
+            if (status == EnvironmentStatus.Finalized) now.Add("finalized_at");
+            _s.Execute(_q.Insert(StateSchema.VirtualEnvironments, new (string, object?)[]
+            {
+                ("virtual_environment_name", name), ("status", status), ("baseline_virtual_environment_name", baseline),
+            }, now.ToArray()));
+            return;
+        }
+        var set = $"{_q.Col("status")} = {_q.P(1)}, {_q.Col("baseline_virtual_environment_name")} = {_q.P(2)}, {_q.Col("updated_at")} = {_q.Now}" +
+                  (status == EnvironmentStatus.Finalized ? $", {_q.Col("finalized_at")} = {_q.Now}" : "");
+        _s.Execute(_q.Update(StateSchema.VirtualEnvironments, set, $"{_q.Col("virtual_environment_name")} = {_q.P(3)}",
+            new object?[] { status, baseline, name }));
+    }
+
+    public void SetEnvironmentStatus(string name, string status)
+    {
+        _s.Execute(_q.Update(StateSchema.VirtualEnvironments,
+            $"{_q.Col("status")} = {_q.P(1)}, {_q.Col("updated_at")} = {_q.Now}",
+            $"{_q.Col("virtual_environment_name")} = {_q.P(2)}", new object?[] { status, name }));
+    }
+
+    // ------------------------------------------------------------------ refs
+
+    public Dictionary<NodeKey, string> Refs(string environment)
+    {
+        var rows = _s.Query(_q.Select(StateSchema.NodeRefs, new[] { "node_type", "node_name", "version_hash" },
+            $"{_q.Col("virtual_environment_name")} = {_q.P(1)}", new object?[] { environment }));
+        return rows.ToDictionary(r => new NodeKey(Str(r[0])!, Str(r[1])!), r => Str(r[2])!);
+    }
+
+    /// <summary>Refs of every VDE (or of the given ones), in one read.</summary>
+    public Dictionary<string, Dictionary<NodeKey, string>> AllRefs()
+    {
+        var rows = _s.Query(_q.Select(StateSchema.NodeRefs, new[] { "virtual_environment_name", "node_type", "node_name", "version_hash" }));
+        return rows.GroupBy(r => Str(r[0])!).ToDictionary(g => g.Key,
+            g => g.ToDictionary(r => new NodeKey(Str(r[1])!, Str(r[2])!), r => Str(r[3])!));
+    }
+
+    /// <summary>
+    /// Makes the VDE's refs exactly <paramref name="refs"/>: deletes refs not in it, writes changed and new
+    /// ones, and appends one ref event per change. Returns the changes.
+    /// </summary>
+    public IReadOnlyList<RefChange> ReplaceRefs(string environment, IReadOnlyDictionary<NodeKey, string> refs, string? operationId)
+    {
+        var current = Refs(environment);
+        var changes = new List<RefChange>();
+        foreach (var (key, hash) in current)
+            if (!refs.TryGetValue(key, out var next)) changes.Add(new RefChange(key, hash, null));
+            else if (next != hash) changes.Add(new RefChange(key, hash, next));
+        foreach (var (key, hash) in refs)
+            if (!current.ContainsKey(key)) changes.Add(new RefChange(key, null, hash));
+
+        var keyWhere = $"{_q.Col("virtual_environment_name")} = {_q.P(1)} AND {_q.Col("node_type")} = {_q.P(2)} AND {_q.Col("node_name")} = {_q.P(3)}";
+        foreach (var c in changes.OrderBy(c => c.Key.NodeType).ThenBy(c => c.Key.NodeName, StringComparer.Ordinal))
+        {
+            if (c.Previous is not null)
+                _s.Execute(_q.Delete(StateSchema.NodeRefs, keyWhere, new object?[] { environment, c.Key.NodeType, c.Key.NodeName }));
+            if (c.New is not null)
+                _s.Execute(_q.Insert(StateSchema.NodeRefs, new (string, object?)[]
+                {
+                    ("virtual_environment_name", environment), ("node_type", c.Key.NodeType), ("node_name", c.Key.NodeName), ("version_hash", c.New),
+                }, "updated_at"));
+            _s.Execute(_q.Insert(StateSchema.RefEvents, new (string, object?)[]
+            {
+                ("event_id", Ids.NewEventId()), ("virtual_environment_name", environment), ("node_type", c.Key.NodeType),
+                ("node_name", c.Key.NodeName), ("previous_version_hash", c.Previous), ("new_version_hash", c.New), ("operation_id", operationId),
+            }, "created_at"));
+        }
+        return changes;
+    }
+
+    // ------------------------------------------------------------------ versions and physical relations
+
+    public Dictionary<(string Name, string Hash), ModelVersionRow> ModelVersions(IReadOnlyCollection<string> modelNames)
+    {
+        var result = new Dictionary<(string, string), ModelVersionRow>();
+        foreach (var chunk in modelNames.Distinct().Chunk(500))
+        {
+            var rows = _s.Query(_q.Select(StateSchema.ModelVersions,
+                new[] { "model_name", "version_hash", "local_hash", "compiled_sql", "metadata_json", "status" },
+                _q.In("model_name", 1, chunk.Length), chunk.Cast<object?>().ToArray()));
+            foreach (var r in rows)
+                result[(Str(r[0])!, Str(r[1])!)] = new ModelVersionRow(Str(r[0])!, Str(r[1])!, Str(r[2]) ?? "", Str(r[3]) ?? "", Str(r[4]) ?? "", Str(r[5]) ?? "");
+        }
+        return result;
+    }
+
+    public void InsertModelVersion(ModelVersionRow v)
+    {
+        var exists = _s.Query(_q.Select(StateSchema.ModelVersions, new[] { "version_hash" },
+            $"{_q.Col("model_name")} = {_q.P(1)} AND {_q.Col("version_hash")} = {_q.P(2)}", new object?[] { v.ModelName, v.VersionHash }));
+        if (exists.Count > 0) return;
+        _s.Execute(_q.Insert(StateSchema.ModelVersions, new (string, object?)[]
+        {
+            ("model_name", v.ModelName), ("version_hash", v.VersionHash), ("local_hash", v.LocalHash), ("compiled_sql", v.CompiledSql),
+            ("metadata_json", v.MetadataJson), ("status", v.Status),
+        }, "created_at", "updated_at"));
+    }
+
+    public void InsertSeedVersion(string seed, string versionHash, string contentHash)
+    {
+        var exists = _s.Query(_q.Select(StateSchema.SeedVersions, new[] { "version_hash" },
+            $"{_q.Col("seed_name")} = {_q.P(1)} AND {_q.Col("version_hash")} = {_q.P(2)}", new object?[] { seed, versionHash }));
+        if (exists.Count > 0) return;
+        _s.Execute(_q.Insert(StateSchema.SeedVersions, new (string, object?)[]
+        {
+            ("seed_name", seed), ("version_hash", versionHash), ("content_hash", contentHash), ("status", "ready"),
+        }, "created_at", "updated_at"));
+    }
+
+    private static readonly string[] PhysColumns =
+        { "artifact_type", "artifact_name", "version_hash", "database_name", "schema_name", "relation_name", "relation_type" };
+
+    /// <summary>Every tracked physical relation (one read; filter in memory).</summary>
+    public List<PhysicalRelationRow> PhysicalRelations()
+    {
+        var rows = _s.Query(_q.Select(StateSchema.PhysicalRelations, PhysColumns));
+        return rows.Select(ToPhysical).ToList();
+    }
+
+    public Dictionary<(NodeKey Key, string Hash), PhysicalRelationRow> PhysicalRelationIndex() =>
+        PhysicalRelations().GroupBy(p => (p.Key, p.VersionHash)).ToDictionary(g => g.Key, g => g.First());
+
+    public void InsertPhysicalRelation(PhysicalRelationRow p)
+    {
+        var exists = _s.Query(_q.Select(StateSchema.PhysicalRelations, new[] { "version_hash" },
+            $"{_q.Col("artifact_type")} = {_q.P(1)} AND {_q.Col("artifact_name")} = {_q.P(2)} AND {_q.Col("version_hash")} = {_q.P(3)}",
+            new object?[] { p.ArtifactType, p.ArtifactName, p.VersionHash }));
+        if (exists.Count > 0) return;
+        _s.Execute(_q.Insert(StateSchema.PhysicalRelations, new (string, object?)[]
+        {
+            ("artifact_type", p.ArtifactType), ("artifact_name", p.ArtifactName), ("version_hash", p.VersionHash),
+            ("database_name", p.DatabaseName), ("schema_name", p.SchemaName), ("relation_name", p.RelationName), ("relation_type", p.RelationType),
+        }, "created_at", "updated_at"));
+    }
+
+    public void InsertAncestry(string model, string versionHash, string parentVersionHash, string strategy)
+    {
+        var exists = _s.Query(_q.Select(StateSchema.PhysicalRelationAncestry, new[] { "version_hash" },
+            $"{_q.Col("model_name")} = {_q.P(1)} AND {_q.Col("version_hash")} = {_q.P(2)}", new object?[] { model, versionHash }));
+        if (exists.Count > 0) return;
+        _s.Execute(_q.Insert(StateSchema.PhysicalRelationAncestry, new (string, object?)[]
+        {
+            ("model_name", model), ("version_hash", versionHash), ("parent_version_hash", parentVersionHash), ("seed_strategy", strategy),
+        }, "created_at"));
+    }
+
+    // ------------------------------------------------------------------ checkpoints
+
+    public string CreateCheckpoint(string environment, IReadOnlyDictionary<NodeKey, string> refs)
+    {
+        var id = Ids.NewCheckpointId();
+        _s.Execute(_q.Insert(StateSchema.Checkpoints, new (string, object?)[] { ("checkpoint_id", id), ("virtual_environment_name", environment) }, "created_at"));
+        foreach (var (key, hash) in refs.OrderBy(r => r.Key.NodeType).ThenBy(r => r.Key.NodeName, StringComparer.Ordinal))
+            _s.Execute(_q.Insert(StateSchema.CheckpointRefs, new (string, object?)[]
+            {
+                ("checkpoint_id", id), ("node_type", key.NodeType), ("node_name", key.NodeName), ("version_hash", hash),
+            }));
+        return id;
+    }
+
+    /// <summary>Checkpoints of one VDE (or all), newest first (upstream: created_at DESC, checkpoint_id DESC).</summary>
+    public IReadOnlyList<CheckpointRow> Checkpoints(string? environment = null)
+    {
+        var order = $"{_q.Col("created_at")} DESC, {_q.Col("checkpoint_id")} DESC";
+        var rows = _s.Query(environment is null
+            ? _q.Select(StateSchema.Checkpoints, new[] { "checkpoint_id", "virtual_environment_name", "created_at" }, orderBy: order)
+            : _q.Select(StateSchema.Checkpoints, new[] { "checkpoint_id", "virtual_environment_name", "created_at" },
+                $"{_q.Col("virtual_environment_name")} = {_q.P(1)}", new object?[] { environment }, order));
+        return rows.Select(r => new CheckpointRow(Str(r[0])!, Str(r[1])!, Dt(r[2])!.Value)).ToList();
+    }
+
+    /// <summary>Refs of the given checkpoints, in one read per 500 ids.</summary>
+    public Dictionary<string, Dictionary<NodeKey, string>> CheckpointRefs(IReadOnlyCollection<string> checkpointIds)
+    {
+        var result = checkpointIds.Distinct().ToDictionary(id => id, _ => new Dictionary<NodeKey, string>());
+        foreach (var chunk in checkpointIds.Distinct().Chunk(500))
+        {
+            var rows = _s.Query(_q.Select(StateSchema.CheckpointRefs, new[] { "checkpoint_id", "node_type", "node_name", "version_hash" },
+                _q.In("checkpoint_id", 1, chunk.Length), chunk.Cast<object?>().ToArray()));
+            foreach (var r in rows) result[Str(r[0])!][new NodeKey(Str(r[1])!, Str(r[2])!)] = Str(r[3])!;
+        }
+        return result;
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static PhysicalRelationRow ToPhysical(object?[] r) =>
+        new(Str(r[0])!, Str(r[1])!, Str(r[2])!, Str(r[3]), Str(r[4])!, Str(r[5])!, Str(r[6]) ?? "table");
+
+    public static string? Str(object? v) => v is null or DBNull ? null : Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture);
+
+    public static DateTime? Dt(object? v) => v switch
+    {
+        null or DBNull => null,
+        DateTime d => DateTime.SpecifyKind(d, DateTimeKind.Utc),
+        DateTimeOffset o => o.UtcDateTime,
+        _ => DateTime.SpecifyKind(Convert.ToDateTime(v, System.Globalization.CultureInfo.InvariantCulture), DateTimeKind.Utc),
+    };
+}
