@@ -31,8 +31,11 @@ public sealed class EnvironmentSwitch
 
     /// <param name="killPrefix">Names the test kill points of this switch: <c>&lt;prefix&gt;:view:&lt;n&gt;</c>, <c>&lt;prefix&gt;:before-commit</c>.</param>
     public SwitchResult Apply(string environment, IReadOnlyDictionary<NodeKey, string> finalRefs, string status, string? baseline,
-        string operationId, string killPrefix, bool forceViews = false)
+        string operationId, string killPrefix, bool forceViews = false, bool writeCheckpoint = true, string? rebuildEnvironment = null)
     {
+        var rebuild = (string node) => rebuildEnvironment is null
+            ? $"Invoke-SqbBuild -Select {node}"
+            : $"Rebuild the source VDE first: Invoke-SqbBuild -Environment {rebuildEnvironment} -Select {node}";
         using var warehouse = _store.Warehouse.OpenSession();
         using var separateState = _store.SharesWarehouse ? null : _store.OpenStateSession();
         var stateSession = separateState ?? warehouse;
@@ -51,11 +54,11 @@ public sealed class EnvironmentSwitch
             if (!physical.TryGetValue((key, hash), out var phys))
                 throw new SqbException("C251", "MissingTrackedPhysical",
                     $"missing tracked physical relation for '{key.NodeName}'", SqbErrorKind.ObjectNotFound, key.NodeName,
-                    $"Invoke-SqbBuild -Select {key.NodeName}");
+                    rebuild(key.NodeName));
             if (!catalog.Exists(phys.Relation))
                 throw new SqbException("C252", "MissingPhysical",
                     $"missing physical relation for '{key.NodeName}'", SqbErrorKind.ObjectNotFound, phys.Relation.ToString(),
-                    $"Invoke-SqbBuild -Select {key.NodeName}");
+                    rebuild(key.NodeName));
             var view = _names.Logical(environment, key.NodeName);
             var existing = catalog.Find(view);
             if (existing?.Kind == RelationKind.Table)
@@ -79,7 +82,7 @@ public sealed class EnvironmentSwitch
         {
             repo.UpsertEnvironment(environment, status, baseline);
             changes = repo.ReplaceRefs(environment, finalRefs, operationId);
-            if (status == EnvironmentStatus.Finalized && finalRefs.Count > 0)
+            if (writeCheckpoint && status == EnvironmentStatus.Finalized && finalRefs.Count > 0)
                 checkpointId = repo.CreateCheckpoint(environment, finalRefs);
 
             if (_store.SharesWarehouse)
