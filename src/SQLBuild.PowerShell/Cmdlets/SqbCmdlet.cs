@@ -42,8 +42,25 @@ public abstract class SqbCmdlet : PSCmdlet
     protected string ProjectDirectory =>
         Path is null ? SessionState.Path.CurrentFileSystemLocation.ProviderPath : GetUnresolvedProviderPathFromPSPath(Path);
 
-    protected CompiledProject CompileProject() =>
-        Run(_ => ProjectCompiler.Compile(ProjectDirectory, Target, Credential?.GetNetworkCredential()));
+    private (string Dir, string? Target, CompiledProject Project)? _compiled;
+
+    /// <summary>Compiles the project once per (folder, target) for the whole pipeline, not once per input object.</summary>
+    protected CompiledProject CompileProject()
+    {
+        var dir = ProjectDirectory;
+        if (_compiled is { } c && c.Dir == dir && c.Target == Target) return c.Project;
+        var project = Run(_ => ProjectCompiler.Compile(dir, Target, Credential?.GetNetworkCredential()));
+        _compiled = (dir, Target, project);
+        return project;
+    }
+
+    /// <summary>True when the user asked for -WhatIf.</summary>
+    protected bool WhatIfRequested =>
+        MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true };
+
+    /// <summary>ShouldProcess, except that -Force skips the confirmation prompt (but still honours -WhatIf).</summary>
+    protected bool ShouldProcessUnlessForced(bool force, string target, string action) =>
+        force && !WhatIfRequested || ShouldProcess(target, action);
 
     /// <summary>
     /// Runs <paramref name="work"/> on a worker thread while this thread writes its verbose, warning and
