@@ -249,6 +249,6 @@ public class DirectBuildTests
     }
 
     private static string Q(BuildFixture f, string name) =>
-        WarehouseFactory.Dialect(f.Engine == "postgres" ? Project.AdapterKind.Postgres : Project.AdapterKind.DuckDb)
+        WarehouseFactory.Dialect(f.Engine == "postgres" ? SQLBuild.Core.Project.AdapterKind.Postgres : SQLBuild.Core.Project.AdapterKind.DuckDb)
             .Qualify(new RelationName(f.Schema, name));
 }
