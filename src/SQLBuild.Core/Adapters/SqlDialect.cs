@@ -75,7 +75,8 @@ public abstract class SqlDialect
     public virtual string IncrementalDelta(string selectSql, string cursor, RelationName target)
     {
         var c = QuoteIdentifier(cursor);
-        return $"SELECT * FROM ({selectSql}) AS sqb_src WHERE sqb_src.{c} > (SELECT MAX({c}) FROM {Qualify(target)}) " +
+        // The user's query may end in a -- comment: keep it on its own lines.
+        return $"SELECT * FROM (\n{selectSql}\n) AS sqb_src WHERE sqb_src.{c} > (SELECT MAX({c}) FROM {Qualify(target)}) " +
                $"OR NOT EXISTS (SELECT 1 FROM {Qualify(target)} WHERE {c} IS NOT NULL)";
     }
 }
