@@ -43,6 +43,7 @@ public sealed class EnvironmentSwitch
         var d = warehouse.Dialect;
 
         var current = repo.Refs(environment);
+        var wasFinalized = repo.Environment(environment)?.Status == EnvironmentStatus.Finalized;
         var physical = repo.PhysicalRelationIndex();
         var logicalSchema = _names.LogicalSchema(environment);
         var catalog = warehouse.ReadCatalog(new[] { logicalSchema, _names.PhysicalSchema }, includeColumns: true);
@@ -82,7 +83,8 @@ public sealed class EnvironmentSwitch
         {
             repo.UpsertEnvironment(environment, status, baseline);
             changes = repo.ReplaceRefs(environment, finalRefs, operationId);
-            if (writeCheckpoint && status == EnvironmentStatus.Finalized && finalRefs.Count > 0)
+            // A checkpoint marks a new finalized ref set: not a no-op build of an already finalized VDE.
+            if (writeCheckpoint && status == EnvironmentStatus.Finalized && finalRefs.Count > 0 && (changes.Count > 0 || !wasFinalized))
                 checkpointId = repo.CreateCheckpoint(environment, finalRefs);
 
             if (_store.SharesWarehouse)
