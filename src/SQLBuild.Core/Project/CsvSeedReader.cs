@@ -177,7 +177,7 @@ internal static class CsvSeedReader
                     while (true)
                     {
                         if (i >= n)
-                            throw ProjectErrors.SeedInvalid(file, quoteLine, "unterminated quoted field: missing closing '\"'");
+                            throw ProjectErrors.SeedInvalid(file, quoteLine, "unterminated quoted field: missing closing '\"'", Errors.SqbErrorKind.ParserError);
                         var ch = s[i];
                         if (ch == '"')
                         {
@@ -191,7 +191,8 @@ internal static class CsvSeedReader
                         i++;
                     }
                     if (i < n && s[i] != ',' && s[i] != '\r' && s[i] != '\n')
-                        throw ProjectErrors.SeedInvalid(file, line, $"unexpected character '{s[i]}' after a closing quote: quote the whole field and double inner quotes (\"\")");
+                        throw ProjectErrors.SeedInvalid(file, line, $"unexpected character '{s[i]}' after a closing quote: quote the whole field and double inner quotes (\"\")",
+                            Errors.SqbErrorKind.ParserError);
                 }
                 else
                 {

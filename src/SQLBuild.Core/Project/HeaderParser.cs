@@ -282,7 +282,7 @@ internal sealed class HeaderParser
             var j = _pos + 1;
             while (true)
             {
-                if (j >= _text.Length) throw Error(line, "unterminated string: missing closing " + c);
+                if (j >= _text.Length) throw Error(line, $"unterminated string: missing closing quote ({c})");
                 var ch = _text[j];
                 if (ch == c)
                 {

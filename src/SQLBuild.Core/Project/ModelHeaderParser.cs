@@ -12,7 +12,7 @@ internal static class ModelHeaderParser
     /// and the offset where the SQL body starts.</summary>
     public static (ModelConfig Config, int BodyStart) Parse(string text, string file, IReadOnlySet<string> genericAudits)
     {
-        var header = HeaderParser.Parse(text, file, "MODEL", ProjectErrors.ModelHeader);
+        var header = HeaderParser.Parse(text, file, "MODEL", ProjectErrors.ModelHeaderSyntax);
         if (header is null) return (new ModelConfig(), 0);
 
         var seen = new Dictionary<string, HEntry>(StringComparer.Ordinal);
@@ -208,7 +208,8 @@ internal static class ModelHeaderParser
                     if (!named.Remove("values", out var valuesArg))
                         throw ProjectErrors.AuditInvalid(file, v.Line, "accepted_values needs values ['a', 'b']");
                     if (valuesArg.Value is not HList list || list.Items.Count == 0)
-                        throw ProjectErrors.AuditInvalid(file, valuesArg.Line, $"accepted_values: values: expected a non-empty list ['a', 'b'], got {valuesArg.Value.Describe()}");
+                        throw ProjectErrors.AuditInvalid(file, valuesArg.Line,
+                            $"accepted_values: values: expected a non-empty list ['a', 'b'], got {(valuesArg.Value is HList ? "an empty list" : valuesArg.Value.Describe())}");
                     var values = list.Items.Select(item => item switch
                     {
                         HString s => s.Text,

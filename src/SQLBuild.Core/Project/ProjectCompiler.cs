@@ -102,7 +102,7 @@ public static class ProjectCompiler
             if (ModelHeaderParser.BuiltInAudits.Contains(name))
                 throw ProjectErrors.AuditInvalid(rel, 0, $"'{name}' is a built-in audit: give the generic audit another name");
             var text = ReadText(full);
-            var header = HeaderParser.Parse(text, rel, "AUDIT", ProjectErrors.AuditInvalid);
+            var header = HeaderParser.Parse(text, rel, "AUDIT", ProjectErrors.AuditSyntax);
             var body = Body.Extract(text, header?.BodyStart ?? 0, rel, "audit", ProjectErrors.AuditInvalid);
             result[name] = new GenericAuditDefinition
             {

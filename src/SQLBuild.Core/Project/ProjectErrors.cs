@@ -35,14 +35,28 @@ internal static class ProjectErrors
         new(ErrorCodes.ProjectNotFound, "ProjectNotFound", message, SqbErrorKind.ObjectNotFound, path,
             "Run the command in a project folder (one holding sqlbuild_project.toml) or pass -Path.");
 
+    /// <summary>P010 for a header key or value (or the SQL body) that parses but is wrong.</summary>
     public static SqbException ModelHeader(string file, int line, string message) =>
+        ModelHeader(file, line, message, SqbErrorKind.InvalidData);
+
+    /// <summary>P010 for header syntax: unterminated header or string, missing ';', unexpected character.</summary>
+    public static SqbException ModelHeaderSyntax(string file, int line, string message) =>
+        ModelHeader(file, line, message, SqbErrorKind.ParserError);
+
+    private static SqbException ModelHeader(string file, int line, string message, SqbErrorKind kind) =>
         new(ErrorCodes.ModelHeader, "ModelHeaderInvalid", $"{At(file, line)}: {message}",
-            SqbErrorKind.ParserError, new SourceLocation(file, Math.Max(line, 1)),
-            $"Fix the MODEL ( ... ); header of {file}.");
+            kind, new SourceLocation(file, Math.Max(line, 1)),
+            $"Fix the MODEL ( ... ); header or the query of {file}.");
 
     public static SqbException AuditInvalid(string file, int line, string message) =>
+        AuditInvalid(file, line, message, SqbErrorKind.InvalidData);
+
+    public static SqbException AuditSyntax(string file, int line, string message) =>
+        AuditInvalid(file, line, message, SqbErrorKind.ParserError);
+
+    private static SqbException AuditInvalid(string file, int line, string message, SqbErrorKind kind) =>
         new(ErrorCodes.AuditInvalid, "AuditInvalid", $"{At(file, line)}: {message}",
-            SqbErrorKind.InvalidData, new SourceLocation(file, Math.Max(line, 1)),
+            kind, new SourceLocation(file, Math.Max(line, 1)),
             $"Fix the audit in {file}.");
 
     public static SqbException UnknownReference(string file, int line, string message, SqbErrorKind kind = SqbErrorKind.ObjectNotFound) =>
@@ -65,9 +79,9 @@ internal static class ProjectErrors
             SqbErrorKind.InvalidData, name,
             "Rename the file (or entry) to lowercase letters, digits and underscores, starting with a letter.");
 
-    public static SqbException SeedInvalid(string file, int line, string message) =>
+    public static SqbException SeedInvalid(string file, int line, string message, SqbErrorKind kind = SqbErrorKind.InvalidData) =>
         new(ErrorCodes.SeedInvalid, "SeedInvalid", $"{At(file, line)}: {message}",
-            SqbErrorKind.InvalidData, new SourceLocation(file, Math.Max(line, 1)),
+            kind, new SourceLocation(file, Math.Max(line, 1)),
             $"Fix the CSV in {file}: a header row and the same number of fields on every row.");
 
     public static SqbException SourceInvalid(string file, int line, string message, SqbErrorKind kind = SqbErrorKind.InvalidData) =>
