@@ -43,7 +43,7 @@ internal sealed class CfgNode
         var doc = SyntaxParser.Parse(text, file, true);
         var error = doc.Diagnostics.FirstOrDefault(d => d.Kind == Tomlyn.Syntax.DiagnosticMessageKind.Error);
         if (error is not null)
-            throw ProjectErrors.ConfigSyntax(file, error.Span.Start.Line + 1, error.Span.Start.Column + 1, error.Message);
+            throw ProjectErrors.ConfigSyntax(file, error.Span.Start.Line + 1, error.Span.Start.Column + 1, Sanitize(error.Message));
 
         var store = new TomlMetadataStore();
         var options = new TomlSerializerOptions
@@ -61,11 +61,18 @@ internal sealed class CfgNode
         {
             var first = ex.Diagnostics?.FirstOrDefault();
             if (first is not null)
-                throw ProjectErrors.ConfigSyntax(file, first.Span.Start.Line + 1, first.Span.Start.Column + 1, first.Message);
-            throw ProjectErrors.ConfigSyntax(file, ex.Line ?? 1, ex.Column ?? 1, StripLocation(ex.Message));
+                throw ProjectErrors.ConfigSyntax(file, first.Span.Start.Line + 1, first.Span.Start.Column + 1, Sanitize(first.Message));
+            throw ProjectErrors.ConfigSyntax(file, ex.Line ?? 1, ex.Column ?? 1, Sanitize(StripLocation(ex.Message)));
         }
         return FromTable(model, store, file, 1, "");
     }
+
+    private static readonly System.Text.RegularExpressions.Regex QuotedDefinition =
+        new(@" with `[^`]*`", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>Tomlyn's duplicate-key message quotes the first definition (<c>with `password = "..."`</c>):
+    /// drop it, so a value (possibly a password) never reaches an error message.</summary>
+    private static string Sanitize(string message) => QuotedDefinition.Replace(message, "");
 
     private static string StripLocation(string message)
     {

@@ -30,12 +30,12 @@ public static class Selector
     {
         if (string.IsNullOrWhiteSpace(value))
             throw ProjectErrors.Selector("empty selector: expected a name, tag:x, path:models/x or seed:x", SqbErrorKind.InvalidArgument, value ?? "");
+        var terms = value.Split(',').Select(t => t.Trim()).ToList();
+        if (terms.Any(t => t.Length == 0))
+            throw ProjectErrors.Selector($"invalid selector '{value}': empty term around ','", SqbErrorKind.InvalidArgument, value);
         HashSet<string>? result = null;
-        foreach (var part in value.Split(','))
+        foreach (var term in terms)
         {
-            var term = part.Trim();
-            if (term.Length == 0)
-                throw ProjectErrors.Selector($"invalid selector '{value}': empty term around ','", SqbErrorKind.InvalidArgument, value);
             var set = Term(project, term);
             if (result is null) result = set;
             else result.IntersectWith(set);

@@ -300,6 +300,18 @@ public class ConfigTests
     }
 
     [Fact]
+    public void State_connection_may_name_a_shared_connection()
+    {
+        using var fx = Config(TwoTargets + "\n[connections.shared_state]\ndatabase = \"team_state.duckdb\"\n\n[targets.dev.state]\nconnection = \"shared_state\"\n");
+        var state = fx.Compile().Config.ActiveTarget.State!;
+        Assert.Equal("shared_state", state.Connection!.Name);
+        Assert.Equal("team_state.duckdb", state.Connection.Get("database"));
+
+        using var bad = Config(TwoTargets + "\n[targets.dev.state]\nconnection = \"nope\"\n");
+        ErrorAssert.Is(bad.Fails(), ErrorCodes.ConfigInvalid, "sqlbuild_project.toml:16: targets.dev.state.connection: unknown connection 'nope'; known connections: local");
+    }
+
+    [Fact]
     public void SqlServer_connection_values_are_strings()
     {
         using var fx = Config("""
@@ -380,6 +392,17 @@ public class ConfigTests
         Assert.Equal(ErrorCodes.ConfigSyntax, ex.Code);
         Assert.StartsWith("sqlbuild_project.toml:17:", ex.Message);
         Assert.Contains("concurrency", ex.Message);
+    }
+
+    [Fact]
+    public void Duplicate_key_message_never_quotes_the_value()
+    {
+        using var fx = Config(TwoTargets.Replace("database = \"shop.duckdb\"", "password = \"hunter2-first\"\npassword = \"hunter2-second\"\ndatabase = \"shop.duckdb\""));
+        var ex = fx.Fails();
+        Assert.Equal(ErrorCodes.ConfigSyntax, ex.Code);
+        Assert.StartsWith("sqlbuild_project.toml:7:", ex.Message);
+        Assert.Contains("password", ex.Message);
+        Assert.DoesNotContain("hunter2", ex.Message);
     }
 
     [Theory]
