@@ -293,12 +293,12 @@ internal static class ConfigLoader
                 case "password":
                     if (child.Value is not string) throw Invalid(child, $"expected a string, got {child.TypeName}");
                     password = text;
-                    Redaction.RegisterSecret(text);
+                    RegisterSecret(text);
                     break;
                 case "connection_string":
                     if (child.Value is not string) throw Invalid(child, $"expected a string, got {child.TypeName}");
                     connectionString = text;
-                    Redaction.RegisterSecret(text);
+                    RegisterSecret(text);
                     break;
                 case "port":
                     var unresolved = !strict && EnvReference.IsMatch(text);
@@ -335,6 +335,12 @@ internal static class ConfigLoader
         if (!strict && EnvReference.IsMatch(value)) return;
         if (!IsIdentifier(value))
             throw Invalid(node, $"invalid {what} name '{value}': expected ^[A-Za-z_][A-Za-z0-9_]*$");
+    }
+
+    /// <summary>Registers a resolved secret; a placeholder left unresolved (inactive target) is no secret.</summary>
+    private static void RegisterSecret(string text)
+    {
+        if (!EnvReference.IsMatch(text)) Redaction.RegisterSecret(text);
     }
 
     private static bool IsPort(string text) =>
