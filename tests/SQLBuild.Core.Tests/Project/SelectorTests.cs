@@ -13,7 +13,12 @@ public class SelectorTests : IDisposable
     private readonly ProjectFixture _fx = new(ShopProject.Files());
     private readonly CompiledProject _p;
 
-    public SelectorTests() => _p = _fx.Compile();
+    public SelectorTests()
+    {
+        // xunit never disposes an instance whose constructor threw: clean up here then.
+        try { _p = _fx.Compile(); }
+        catch { _fx.Dispose(); throw; }
+    }
 
     public void Dispose() => _fx.Dispose();
 
