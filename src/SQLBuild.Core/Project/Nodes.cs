@@ -104,4 +104,6 @@ public sealed class GenericAuditDefinition
     public required string RelativePath { get; init; }
     public required string Sql { get; init; }
     public required int SqlStartLine { get; init; }
+    /// <summary>Reference calls in <see cref="Sql"/> (checked by the compiler), for rendering with <see cref="ReferenceRenderer"/>.</summary>
+    public IReadOnlyList<Reference> References { get; init; } = Array.Empty<Reference>();
 }

@@ -1,24 +1,261 @@
 using System.Net;
+using System.Text.RegularExpressions;
+using SQLBuild.Core.Errors;
 
 namespace SQLBuild.Core.Project;
 
 /// <summary>Entry point: project folder -> <see cref="CompiledProject"/>.</summary>
 public static class ProjectCompiler
 {
+    private static readonly Regex NameRule = new(@"^[a-z][a-z0-9_]*\z", RegexOptions.CultureInvariant);
+
+    /// <summary>True when <paramref name="name"/> is a valid model, seed, source, test or audit name (lowercase snake_case).</summary>
+    public static bool IsValidName(string? name) => name is not null && NameRule.IsMatch(name);
+
     /// <summary>
     /// Reads and checks the whole project. Throws <see cref="Errors.SqbException"/> (P0xx / D016) naming
-    /// the file and line (or TOML key) of the first problem; never touches a warehouse.
+    /// the file and line (or TOML key) of the first problem; never touches a warehouse and writes nothing.
     /// </summary>
     public static CompiledProject Compile(string projectDirectory, string? target = null, NetworkCredential? credential = null)
-        => throw new NotImplementedException();
-}
+    {
+        if (string.IsNullOrWhiteSpace(projectDirectory))
+            throw ProjectErrors.ProjectNotFound("no project folder given", projectDirectory ?? "");
+        var dir = Path.GetFullPath(projectDirectory);
+        if (!Directory.Exists(dir))
+            throw ProjectErrors.ProjectNotFound($"project folder '{dir}' does not exist", dir);
+        if (!File.Exists(Path.Combine(dir, ConfigLoader.ProjectFileName)))
+            throw ProjectErrors.ProjectNotFound($"no {ConfigLoader.ProjectFileName} in '{dir}'", dir);
 
-/// <summary>Selectors of SPEC §2 (<c>name</c>, <c>tag:x</c>, <c>path:models/x</c>, <c>seed:x</c>, <c>+x</c>, <c>x+</c>, <c>+x+</c>,
-/// several values = union, <c>a,b</c> = intersection), minus excludes.</summary>
-public static class Selector
-{
-    /// <summary>Returns the selected model and seed names. Null or empty <paramref name="select"/> = every model and seed.
-    /// Throws P020 for an unknown name, tag or path.</summary>
-    public static IReadOnlySet<string> Resolve(CompiledProject project, IReadOnlyList<string>? select, IReadOnlyList<string>? exclude)
-        => throw new NotImplementedException();
+        var config = ConfigLoader.Load(dir, target, credential);
+
+        var audits = LoadAudits(dir);
+        var seeds = LoadSeeds(dir);
+        var sources = LoadSources(dir);
+        var models = LoadModels(dir, new HashSet<string>(audits.Keys, StringComparer.Ordinal));
+        var tests = LoadTests(dir);
+
+        CheckNamespace(models, seeds, sources);
+
+        foreach (var m in models.Values)
+        {
+            CheckReferences(m.RelativePath, m.Sql, m.References, models, seeds, sources);
+            foreach (var audit in m.Config.Audits.Where(a => a.ToModel is not null))
+            {
+                var to = audit.ToModel!;
+                if (!models.ContainsKey(to) && !seeds.ContainsKey(to) && !sources.ContainsKey(to))
+                    throw ProjectErrors.AuditInvalid(audit.Location.File, audit.Location.Line,
+                        $"relationships: unknown model '{to}' in to \"{to}\" (expected a model, seed or source)");
+            }
+        }
+        foreach (var t in tests.Values)
+            CheckReferences(t.RelativePath, t.Sql, t.References, models, seeds, sources);
+        foreach (var a in audits.Values)
+            CheckReferences(a.RelativePath, a.Sql, a.References, models, seeds, sources);
+
+        var graph = Dag.Build(models, seeds);
+
+        return new CompiledProject
+        {
+            Config = config,
+            Models = models,
+            Seeds = seeds,
+            Sources = sources,
+            Tests = tests,
+            GenericAudits = audits,
+            TopologicalOrder = graph.TopologicalOrder,
+            Parents = graph.Parents,
+            Children = graph.Children,
+        };
+    }
+
+    // ---- files ---------------------------------------------------------------------------------
+
+    /// <summary>Project files under <paramref name="folder"/> with one of the extensions, sorted by relative path;
+    /// hidden files and folders (".name") are skipped.</summary>
+    private static List<(string Full, string Relative)> Files(string dir, string folder, bool recursive, params string[] extensions)
+    {
+        var root = Path.Combine(dir, folder);
+        if (!Directory.Exists(root)) return new();
+        return Directory.EnumerateFiles(root, "*", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly)
+            .Select(f => (Full: f, Relative: Path.GetRelativePath(dir, f).Replace('\\', '/')))
+            .Where(f => extensions.Any(e => f.Full.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
+            .Where(f => !f.Relative.Split('/').Any(part => part.StartsWith('.')))
+            .OrderBy(f => f.Relative, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    private static string ReadText(string path) => File.ReadAllText(path).Replace("\r\n", "\n");
+
+    private static string NameOf(string relative, string what)
+    {
+        var name = Path.GetFileNameWithoutExtension(relative);
+        if (!IsValidName(name)) throw ProjectErrors.InvalidName(relative, 0, name, what);
+        return name;
+    }
+
+    private static SortedDictionary<string, GenericAuditDefinition> LoadAudits(string dir)
+    {
+        var result = new SortedDictionary<string, GenericAuditDefinition>(StringComparer.Ordinal);
+        foreach (var (full, rel) in Files(dir, "audits", false, ".sql"))
+        {
+            var name = NameOf(rel, "audit");
+            if (ModelHeaderParser.BuiltInAudits.Contains(name))
+                throw ProjectErrors.AuditInvalid(rel, 0, $"'{name}' is a built-in audit: give the generic audit another name");
+            var text = ReadText(full);
+            var header = HeaderParser.Parse(text, rel, "AUDIT", ProjectErrors.AuditSyntax);
+            var body = Body.Extract(text, header?.BodyStart ?? 0, rel, "audit", ProjectErrors.AuditInvalid);
+            result[name] = new GenericAuditDefinition
+            {
+                Name = name,
+                RelativePath = rel,
+                Sql = body.Sql,
+                SqlStartLine = body.StartLine,
+                References = ReferenceScanner.Scan(body.Sql, rel, body.Lines),
+            };
+        }
+        return result;
+    }
+
+    private static SortedDictionary<string, SeedNode> LoadSeeds(string dir)
+    {
+        var result = new SortedDictionary<string, SeedNode>(StringComparer.Ordinal);
+        foreach (var (full, rel) in Files(dir, "seeds", false, ".csv"))
+        {
+            var name = NameOf(rel, "seed");
+            result[name] = CsvSeedReader.Read(full, rel, name);
+        }
+        return result;
+    }
+
+    private static SortedDictionary<string, SourceNode> LoadSources(string dir)
+    {
+        var result = new SortedDictionary<string, SourceNode>(StringComparer.Ordinal);
+        foreach (var (full, rel) in Files(dir, "sources", false, ".yml", ".yaml"))
+        {
+            foreach (var source in SourceReader.Read(full, rel))
+            {
+                if (result.TryGetValue(source.Name, out var first))
+                    throw ProjectErrors.SourceInvalid(rel, source.Location.Line,
+                        $"duplicate source '{source.Name}' (first declared at {first.Location})");
+                result[source.Name] = source;
+            }
+        }
+        return result;
+    }
+
+    private static SortedDictionary<string, ModelNode> LoadModels(string dir, IReadOnlySet<string> genericAudits)
+    {
+        var result = new SortedDictionary<string, ModelNode>(StringComparer.Ordinal);
+        foreach (var (full, rel) in Files(dir, "models", true, ".sql"))
+        {
+            var name = NameOf(rel, "model");
+            if (result.TryGetValue(name, out var other))
+                throw ProjectErrors.DuplicateName($"duplicate name '{name}': {other.RelativePath} and {rel}", name);
+            var text = ReadText(full);
+            var (config, bodyStart) = ModelHeaderParser.Parse(text, rel, genericAudits);
+            var body = Body.Extract(text, bodyStart, rel, "model", ProjectErrors.ModelHeader);
+            result[name] = new ModelNode
+            {
+                Name = name,
+                RelativePath = rel,
+                FullPath = full,
+                Config = config,
+                Sql = body.Sql,
+                SqlStartLine = body.StartLine,
+                References = ReferenceScanner.Scan(body.Sql, rel, body.Lines),
+            };
+        }
+        return result;
+    }
+
+    private static SortedDictionary<string, DataTestNode> LoadTests(string dir)
+    {
+        var result = new SortedDictionary<string, DataTestNode>(StringComparer.Ordinal);
+        foreach (var (full, rel) in Files(dir, "tests", false, ".sql"))
+        {
+            var name = NameOf(rel, "test");
+            var text = ReadText(full);
+            var body = Body.Extract(text, 0, rel, "test", ProjectErrors.ModelHeader);
+            result[name] = new DataTestNode
+            {
+                Name = name,
+                RelativePath = rel,
+                Sql = body.Sql,
+                SqlStartLine = body.StartLine,
+                References = ReferenceScanner.Scan(body.Sql, rel, body.Lines),
+            };
+        }
+        return result;
+    }
+
+    // ---- checks --------------------------------------------------------------------------------
+
+    private static void CheckNamespace(IReadOnlyDictionary<string, ModelNode> models, IReadOnlyDictionary<string, SeedNode> seeds,
+        IReadOnlyDictionary<string, SourceNode> sources)
+    {
+        var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+        void Claim(string name, string where)
+        {
+            if (owners.TryGetValue(name, out var first))
+                throw ProjectErrors.DuplicateName(
+                    $"duplicate name '{name}': {first} and {where} (models, seeds and sources share one namespace)", name);
+            owners[name] = where;
+        }
+        foreach (var m in models.Values) Claim(m.Name, m.RelativePath);
+        foreach (var s in seeds.Values) Claim(s.Name, s.RelativePath);
+        foreach (var s in sources.Values) Claim(s.Name, s.Location.ToString());
+    }
+
+    private static void CheckReferences(string file, string sql, IReadOnlyList<Reference> refs,
+        IReadOnlyDictionary<string, ModelNode> models, IReadOnlyDictionary<string, SeedNode> seeds,
+        IReadOnlyDictionary<string, SourceNode> sources)
+    {
+        foreach (var r in refs)
+        {
+            var (exists, what) = r.Kind switch
+            {
+                ReferenceKind.Ref => (models.ContainsKey(r.Name), "model"),
+                ReferenceKind.Seed => (seeds.ContainsKey(r.Name), "seed"),
+                _ => (sources.ContainsKey(r.Name), "source"),
+            };
+            if (exists) continue;
+            var call = ReferenceScanner.CallText(sql, r);
+            var hint =
+                r.Kind != ReferenceKind.Ref && models.ContainsKey(r.Name) ? $": '{r.Name}' is a model, use __ref(\"{r.Name}\")" :
+                r.Kind != ReferenceKind.Seed && seeds.ContainsKey(r.Name) ? $": '{r.Name}' is a seed, use __seed(\"{r.Name}\")" :
+                r.Kind != ReferenceKind.Source && sources.ContainsKey(r.Name) ? $": '{r.Name}' is a source, use __source(\"{r.Name}\")" :
+                "";
+            throw ProjectErrors.UnknownReference(file, r.Location.Line, $"unknown {what} '{r.Name}' in {call}{hint}");
+        }
+    }
+
+    /// <summary>The SQL after a header: one query, one trailing ';' removed, whitespace trimmed.</summary>
+    private sealed record Body(string Sql, int StartLine, LineMap Lines)
+    {
+        public static Body Extract(string text, int bodyStart, string file, string what, Func<string, int, string, SqbException> error)
+        {
+            var fileLines = new LineMap(text);
+            var body = text[bodyStart..];
+            var semicolons = SqlText.CodeSemicolons(body);
+            if (semicolons.Count > 0)
+            {
+                var firstExtra = semicolons.FirstOrDefault(p => SqlText.NextCode(body, p + 1) >= 0, -1);
+                if (firstExtra >= 0)
+                    throw error(file, fileLines.LineOf(bodyStart + firstExtra),
+                        $"a {what} holds one query: found ';' followed by more SQL");
+                body = body.Remove(semicolons[^1], 1);
+            }
+            if (SqlText.NextCode(body, 0) < 0)
+            {
+                var where = what == "model" && bodyStart > 0 ? " after the MODEL header" : what == "audit" && bodyStart > 0 ? " after the AUDIT header" : "";
+                throw error(file, fileLines.LineOf(Math.Min(bodyStart, Math.Max(0, text.Length - 1))), $"{what} has no SQL{where}");
+            }
+            var lead = 0;
+            while (char.IsWhiteSpace(body[lead])) lead++;
+            var sql = body.Trim();
+            var offset = bodyStart + lead;
+            var startLine = fileLines.LineOf(offset);
+            return new Body(sql, startLine, new LineMap(sql, startLine, fileLines.ColumnOf(offset)));
+        }
+    }
 }

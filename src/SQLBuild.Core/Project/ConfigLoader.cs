@@ -1,0 +1,434 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using SQLBuild.Core.Errors;
+using Tomlyn;
+
+namespace SQLBuild.Core.Project;
+
+/// <summary>
+/// Reads <c>sqlbuild_project.toml</c>, merges <c>sqlbuild_local.toml</c> over it, interpolates
+/// <c>${ENV:NAME}</c>, validates every key of SPEC §2 and chooses the active target.
+/// </summary>
+internal static class ConfigLoader
+{
+    public const string ProjectFileName = "sqlbuild_project.toml";
+    public const string LocalFileName = "sqlbuild_local.toml";
+
+    private static readonly Regex Identifier = new(@"^[A-Za-z_][A-Za-z0-9_]*\z", RegexOptions.CultureInvariant);
+    private static readonly Regex EnvReference = new(@"\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)\}", RegexOptions.CultureInvariant);
+
+    private static readonly string[] AdapterNames = { "duckdb", "postgres", "sqlserver" };
+
+    public static bool IsIdentifier(string? value) => value is not null && Identifier.IsMatch(value);
+
+    public static ProjectConfig Load(string projectDirectory, string? target, NetworkCredential? credential)
+    {
+        var projectPath = Path.Combine(projectDirectory, ProjectFileName);
+        var root = CfgNode.Parse(File.ReadAllText(projectPath), ProjectFileName);
+        var localPath = Path.Combine(projectDirectory, LocalFileName);
+        if (File.Exists(localPath))
+            root = CfgNode.Merge(root, CfgNode.Parse(File.ReadAllText(localPath), LocalFileName));
+
+        var name = RequireString(root, "name", "the project name");
+        if (name.Trim().Length == 0)
+            throw Invalid(root.Child("name")!, "expected a non-empty project name");
+
+        var adapterNode = root.Child("adapter") ?? throw Missing(root, "adapter", "one of " + string.Join(", ", AdapterNames));
+        var adapter = ParseAdapter(adapterNode, Str(adapterNode, strict: true));
+
+        var defaultTarget = OptionalString(root, "default_target");
+        if (defaultTarget is not null && !IsIdentifier(defaultTarget))
+            throw Invalid(root.Child("default_target")!, $"invalid target name '{defaultTarget}': expected ^[A-Za-z_][A-Za-z0-9_]*$");
+        var localTarget = OptionalString(root, "target");
+
+        var settings = ReadSettings(OptionalTable(root, "settings"));
+        var janitor = ReadJanitor(OptionalTable(root, "janitor"));
+
+        var connections = OptionalTable(root, "connections");
+        if (connections is not null)
+            foreach (var (connName, conn) in connections.Table!)
+                if (!conn.IsTable)
+                    throw Invalid(conn, $"expected a table [connections.{connName}], got {conn.TypeName}");
+        var legacyConnection = OptionalTable(root, "connection");
+
+        var targetsNode = OptionalTable(root, "targets");
+        if (targetsNode is null || targetsNode.Table!.Count == 0)
+            throw ProjectErrors.ConfigInvalid(root.File, 0, "no targets defined: add a [targets.NAME] table with connection and schema");
+        foreach (var (targetName, targetNode) in targetsNode.Table!)
+        {
+            if (!IsIdentifier(targetName))
+                throw Invalid(targetNode, $"invalid target name '{targetName}': expected ^[A-Za-z_][A-Za-z0-9_]*$");
+            if (!targetNode.IsTable)
+                throw Invalid(targetNode, $"expected a table [targets.{targetName}], got {targetNode.TypeName}");
+        }
+
+        var known = string.Join(", ", targetsNode.Table!.Keys.OrderBy(k => k, StringComparer.Ordinal));
+        string activeName;
+        string origin;
+        if (target is not null)
+        {
+            if (!IsIdentifier(target))
+                throw ProjectErrors.UnknownTarget($"invalid target name '{target}'; known targets: {known}", SqbErrorKind.InvalidArgument, target);
+            activeName = target;
+            origin = "-Target";
+        }
+        else if (localTarget is not null)
+        {
+            activeName = localTarget;
+            origin = $"target in {root.Child("target")!.File}";
+        }
+        else if (defaultTarget is not null)
+        {
+            activeName = defaultTarget;
+            origin = "default_target";
+        }
+        else
+        {
+            throw ProjectErrors.UnknownTarget(
+                $"no target selected: pass -Target, or set target in {LocalFileName} or default_target in {ProjectFileName}; known targets: {known}",
+                SqbErrorKind.InvalidArgument, null);
+        }
+        if (!targetsNode.Table!.ContainsKey(activeName))
+            throw ProjectErrors.UnknownTarget($"unknown target '{activeName}' (from {origin}); known targets: {known}",
+                SqbErrorKind.ObjectNotFound, activeName);
+
+        var targets = new Dictionary<string, TargetSettings>(StringComparer.Ordinal);
+        foreach (var (targetName, targetNode) in targetsNode.Table!)
+        {
+            var isActive = targetName == activeName;
+            var t = ReadTarget(targetName, targetNode, adapter, connections, legacyConnection, projectDirectory, strict: isActive);
+            if (isActive && credential is not null)
+                t = ApplyCredential(t, credential, adapter);
+            targets[targetName] = t;
+        }
+
+        return new ProjectConfig
+        {
+            Name = name,
+            Adapter = adapter,
+            ProjectDirectory = projectDirectory,
+            DefaultTarget = defaultTarget,
+            Settings = settings,
+            Janitor = janitor,
+            Targets = targets,
+            ActiveTarget = targets[activeName],
+        };
+    }
+
+    private static TargetSettings ApplyCredential(TargetSettings t, NetworkCredential credential, AdapterKind adapter)
+    {
+        Redaction.RegisterSecret(credential.Password);
+        var state = t.State;
+        if (state?.Connection is not null && state.Connection.Adapter == adapter)
+        {
+            state = new StateSettings
+            {
+                Backend = state.Backend,
+                Schema = state.Schema,
+                AllowReset = state.AllowReset,
+                UnsuffixedVirtualEnv = state.UnsuffixedVirtualEnv,
+                Connection = state.Connection.WithCredential(credential),
+            };
+        }
+        return new TargetSettings
+        {
+            Name = t.Name,
+            Schema = t.Schema,
+            ConnectionName = t.ConnectionName,
+            Connection = t.Connection.WithCredential(credential),
+            State = state,
+            ChangesOnly = t.ChangesOnly,
+        };
+    }
+
+    // ---- sections -------------------------------------------------------------------------
+
+    private static ProjectSettings ReadSettings(CfgNode? table)
+    {
+        if (table is null) return new ProjectSettings();
+        return new ProjectSettings
+        {
+            VirtualEnvironments = OptionalBool(table, "virtual_environments") ?? false,
+            Concurrency = OptionalInt(table, "concurrency", min: 1) ?? 4,
+            ChangesOnly = OptionalBool(table, "changes_only") ?? false,
+        };
+    }
+
+    private static JanitorSettings ReadJanitor(CfgNode? table)
+    {
+        if (table is null) return new JanitorSettings();
+        var defaults = new JanitorSettings();
+        return new JanitorSettings
+        {
+            MaxCheckpoints = OptionalInt(table, "max_checkpoints", min: 1) ?? defaults.MaxCheckpoints,
+            RetentionDays = OptionalInt(table, "retention_days", min: 0) ?? defaults.RetentionDays,
+        };
+    }
+
+    private static TargetSettings ReadTarget(string name, CfgNode node, AdapterKind adapter, CfgNode? connections,
+        CfgNode? legacyConnection, string projectDirectory, bool strict)
+    {
+        var schema = RequireString(node, "schema", "the target's schema name", strict);
+        CheckIdentifier(node.Child("schema")!, schema, "schema", strict);
+
+        string connectionName;
+        CfgNode connectionNode;
+        var connRef = OptionalString(node, "connection", strict);
+        var knownConnections = connections is null ? "none" :
+            connections.Table!.Count == 0 ? "none" : string.Join(", ", connections.Table!.Keys.OrderBy(k => k, StringComparer.Ordinal));
+        if (connRef is not null)
+        {
+            connectionNode = connections?.Child(connRef)
+                ?? throw Invalid(node.Child("connection")!, $"unknown connection '{connRef}'; known connections: {knownConnections}");
+            connectionName = connRef;
+        }
+        else if (legacyConnection is not null)
+        {
+            connectionNode = legacyConnection;
+            connectionName = "connection";
+        }
+        else if (connections is not null && connections.Table!.Count == 1)
+        {
+            var only = connections.Table!.First();
+            connectionName = only.Key;
+            connectionNode = only.Value;
+        }
+        else
+        {
+            throw ProjectErrors.ConfigInvalid(node.File, node.Line,
+                $"targets.{name}: no connection: set connection = \"NAME\" (known connections: {knownConnections}) or add a [connection] table");
+        }
+        var connection = ReadConnection(connectionNode, connectionName, adapter, projectDirectory, strict);
+
+        var state = ReadState(name, OptionalTable(node, "state"), adapter, connections, knownConnections, projectDirectory, strict);
+
+        return new TargetSettings
+        {
+            Name = name,
+            Schema = schema,
+            ConnectionName = connectionName,
+            Connection = connection,
+            State = state,
+            ChangesOnly = OptionalBool(node, "changes_only"),
+        };
+    }
+
+    private static StateSettings ReadState(string targetName, CfgNode? node, AdapterKind adapter, CfgNode? connections,
+        string knownConnections, string projectDirectory, bool strict)
+    {
+        var adapterName = AdapterName(adapter);
+        if (node is null)
+            return new StateSettings { Backend = adapterName, Schema = "sqlbuild_state" };
+
+        var backend = adapterName;
+        var backendKind = adapter;
+        var backendNode = node.Child("backend");
+        if (backendNode is not null)
+        {
+            backendKind = ParseAdapter(backendNode, Str(backendNode, strict));
+            backend = AdapterName(backendKind);
+        }
+
+        var schema = OptionalString(node, "schema", strict) ?? "sqlbuild_state";
+        if (node.Child("schema") is { } schemaNode) CheckIdentifier(schemaNode, schema, "schema", strict);
+
+        var unsuffixed = OptionalString(node, "unsuffixed_virtual_env", strict);
+        if (unsuffixed is not null) CheckIdentifier(node.Child("unsuffixed_virtual_env")!, unsuffixed, "virtual environment", strict);
+
+        ConnectionSettings? connection = null;
+        var connNode = node.Child("connection");
+        if (connNode is not null)
+        {
+            if (connNode.IsTable)
+            {
+                connection = ReadConnection(connNode, $"{targetName}.state", backendKind, projectDirectory, strict);
+            }
+            else if (connNode.Value is string)
+            {
+                var refName = Str(connNode, strict);
+                var named = connections?.Child(refName)
+                    ?? throw Invalid(connNode, $"unknown connection '{refName}'; known connections: {knownConnections}");
+                connection = ReadConnection(named, refName, backendKind, projectDirectory, strict);
+            }
+            else
+            {
+                throw Invalid(connNode, $"expected a table [targets.{targetName}.state.connection] or a connection name, got {connNode.TypeName}");
+            }
+        }
+        else if (backendKind != adapter)
+        {
+            throw Invalid(node, $"backend '{backend}' differs from the project adapter '{adapterName}': add [targets.{targetName}.state.connection]");
+        }
+
+        return new StateSettings
+        {
+            Backend = backend,
+            Schema = schema,
+            AllowReset = OptionalBool(node, "allow_reset") ?? false,
+            UnsuffixedVirtualEnv = unsuffixed,
+            Connection = connection,
+        };
+    }
+
+    private static ConnectionSettings ReadConnection(CfgNode node, string name, AdapterKind adapter, string projectDirectory, bool strict)
+    {
+        if (!node.IsTable)
+            throw Invalid(node, $"expected a connection table, got {node.TypeName}");
+        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        string? password = null;
+        string? connectionString = null;
+        foreach (var (key, child) in node.Table!)
+        {
+            string text = child.Value switch
+            {
+                string => Str(child, strict),
+                long l => l.ToString(CultureInfo.InvariantCulture),
+                bool b => b ? "true" : "false",
+                double d => d.ToString("R", CultureInfo.InvariantCulture),
+                _ => throw Invalid(child, $"expected a string, integer or boolean, got {child.TypeName}"),
+            };
+            switch (key.ToLowerInvariant())
+            {
+                case "password":
+                    if (child.Value is not string) throw Invalid(child, $"expected a string, got {child.TypeName}");
+                    password = text;
+                    RegisterSecret(text);
+                    break;
+                case "connection_string":
+                    if (child.Value is not string) throw Invalid(child, $"expected a string, got {child.TypeName}");
+                    connectionString = text;
+                    RegisterSecret(text);
+                    break;
+                case "port":
+                    var unresolved = !strict && EnvReference.IsMatch(text);
+                    if (!unresolved && !IsPort(text))
+                        throw Invalid(child, $"expected a port number 1-65535, got {child.TypeName}");
+                    values[key] = text;
+                    break;
+                default:
+                    values[key] = text;
+                    break;
+            }
+        }
+
+        if (connectionString is null)
+        {
+            var (required, meaning) = adapter switch
+            {
+                AdapterKind.DuckDb => ("database", "a file path relative to the project, or \":memory:\""),
+                AdapterKind.Postgres => ("host", "the server host name"),
+                _ => ("server", "the server name"),
+            };
+            if (!values.TryGetValue(required, out var v) || v.Trim().Length == 0)
+                throw ProjectErrors.ConfigInvalid(node.File, node.Line,
+                    $"{ConnectionPath(node, name)}: missing key '{required}' ({meaning}) or connection_string for {AdapterName(adapter)}");
+        }
+
+        return new ConnectionSettings(name, adapter, values, password, connectionString, projectDirectory);
+    }
+
+    /// <summary>Schema, target and environment names must be plain identifiers. An unresolved placeholder of a
+    /// target that is not active is left for the day that target is selected.</summary>
+    private static void CheckIdentifier(CfgNode node, string value, string what, bool strict)
+    {
+        if (!strict && EnvReference.IsMatch(value)) return;
+        if (!IsIdentifier(value))
+            throw Invalid(node, $"invalid {what} name '{value}': expected ^[A-Za-z_][A-Za-z0-9_]*$");
+    }
+
+    /// <summary>Registers a resolved secret; a placeholder left unresolved (inactive target) is no secret.</summary>
+    private static void RegisterSecret(string text)
+    {
+        if (!EnvReference.IsMatch(text)) Redaction.RegisterSecret(text);
+    }
+
+    private static bool IsPort(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535;
+
+    private static string ConnectionPath(CfgNode node, string name) => node.Path.Length > 0 ? node.Path : name;
+
+    // ---- typed accessors ------------------------------------------------------------------
+
+    private static AdapterKind ParseAdapter(CfgNode node, string value) => value.ToLowerInvariant() switch
+    {
+        "duckdb" => AdapterKind.DuckDb,
+        "postgres" => AdapterKind.Postgres,
+        "sqlserver" => AdapterKind.SqlServer,
+        _ => throw Invalid(node, $"unknown adapter '{value}'; expected one of {string.Join(", ", AdapterNames)}"),
+    };
+
+    public static string AdapterName(AdapterKind adapter) => adapter switch
+    {
+        AdapterKind.DuckDb => "duckdb",
+        AdapterKind.Postgres => "postgres",
+        _ => "sqlserver",
+    };
+
+    private static CfgNode? OptionalTable(CfgNode parent, string key)
+    {
+        var node = parent.Child(key);
+        if (node is null) return null;
+        if (!node.IsTable) throw Invalid(node, $"expected a table, got {node.TypeName}");
+        return node;
+    }
+
+    private static string RequireString(CfgNode parent, string key, string meaning, bool strict = true) =>
+        OptionalString(parent, key, strict) ?? throw Missing(parent, key, meaning);
+
+    private static string? OptionalString(CfgNode parent, string key, bool strict = true)
+    {
+        var node = parent.Child(key);
+        return node is null ? null : Str(node, strict);
+    }
+
+    private static string Str(CfgNode node, bool strict)
+    {
+        if (node.Value is not string s)
+            throw Invalid(node, $"expected a string, got {node.TypeName}");
+        return Interpolate(s, node, strict);
+    }
+
+    /// <summary>Replaces <c>${ENV:NAME}</c>. A missing variable is P004 naming the key and the variable,
+    /// never a value. When not strict (a target that is not active) the placeholder stays as written.</summary>
+    private static string Interpolate(string value, CfgNode node, bool strict) =>
+        EnvReference.Replace(value, m =>
+        {
+            var variable = m.Groups[1].Value;
+            var env = Environment.GetEnvironmentVariable(variable);
+            if (env is null)
+            {
+                if (strict) throw ProjectErrors.MissingEnvVar(node.File, node.Line, node.Path, variable);
+                return m.Value;
+            }
+            return env;
+        });
+
+    private static bool? OptionalBool(CfgNode parent, string key)
+    {
+        var node = parent.Child(key);
+        if (node is null) return null;
+        return node.Value is bool b ? b : throw Invalid(node, $"expected a boolean (true or false), got {node.TypeName}");
+    }
+
+    private static int? OptionalInt(CfgNode parent, string key, int min)
+    {
+        var node = parent.Child(key);
+        if (node is null) return null;
+        if (node.Value is not long l)
+            throw Invalid(node, $"expected an integer >= {min}, got {node.TypeName}");
+        if (l < min || l > int.MaxValue)
+            throw Invalid(node, $"expected an integer >= {min}, got {l.ToString(CultureInfo.InvariantCulture)}");
+        return (int)l;
+    }
+
+    private static SqbException Invalid(CfgNode node, string message) =>
+        ProjectErrors.ConfigInvalid(node.File, node.Line, $"{node.Path}: {message}");
+
+    private static SqbException Missing(CfgNode table, string key, string meaning)
+    {
+        var where = table.Path.Length == 0 ? "" : $"{table.Path}: ";
+        return ProjectErrors.ConfigInvalid(table.File, table.Path.Length == 0 ? 0 : table.Line,
+            $"{where}missing required key '{key}' ({meaning})");
+    }
+}
