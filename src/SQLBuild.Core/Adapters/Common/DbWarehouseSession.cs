@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Text;
+using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
 
 namespace SQLBuild.Core.Adapters;
@@ -35,9 +36,16 @@ internal abstract class DbWarehouseSession : IWarehouseSession
 
     protected abstract void BindParameters(DbCommand command, IReadOnlyList<object?> parameters);
     protected abstract WarehouseErrorClass Classify(Exception driverError);
-    /// <summary>Whether <paramref name="e"/> came from the driver or the server (wrapped as W010) rather than from a bug.</summary>
+    /// <summary>The driver's message as users should read it (redacted by the caller).</summary>
+    protected virtual string DriverMessage(Exception driverError) => driverError.Message;
+
+    private SqbException Failed(SqlStatement statement, Exception e) =>
+        WarehouseErrors.SqlFailed(statement, e, Classify(e), DriverMessage(e));
+
+    /// <summary>Whether <paramref name="e"/> came from the driver or the server (wrapped as W010) rather than from a bug.
+    /// InvalidOperationException counts: drivers use it for a broken connection or a transaction the server already ended.</summary>
     protected virtual bool IsDriverError(Exception e) =>
-        e is DbException or InvalidCastException or NotSupportedException or TimeoutException or OverflowException;
+        e is DbException or InvalidCastException or NotSupportedException or TimeoutException or OverflowException or InvalidOperationException;
 
     public int Execute(SqlStatement statement) => Run(statement, c => c.ExecuteNonQuery());
 
@@ -76,7 +84,7 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         }
         catch (Exception e) when (IsDriverError(e))
         {
-            throw WarehouseErrors.SqlFailed(statement, e, Classify(e));
+            throw Failed(statement, e);
         }
     }
 
@@ -92,7 +100,7 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         }
         catch (Exception e) when (IsDriverError(e))
         {
-            throw WarehouseErrors.SqlFailed(statement, e, Classify(e));
+            throw Failed(statement, e);
         }
         return _transaction;
     }
@@ -189,11 +197,11 @@ internal abstract class DbWarehouseSession : IWarehouseSession
             {
                 DbTransaction.Commit();
             }
-            catch (Exception e) when (_session.IsDriverError(e) || e is InvalidOperationException)
+            catch (Exception e) when (_session.IsDriverError(e))
             {
                 // A failed commit leaves nothing to roll back; the session stays usable.
                 Finish();
-                throw WarehouseErrors.SqlFailed(new SqlStatement("COMMIT", "transaction", "COMMIT"), e, _session.Classify(e));
+                throw _session.Failed(new SqlStatement("COMMIT", "transaction", "COMMIT"), e);
             }
             Finish();
         }
@@ -213,7 +221,7 @@ internal abstract class DbWarehouseSession : IWarehouseSession
             catch (Exception e) when (_session.IsDriverError(e))
             {
                 Finish();
-                throw WarehouseErrors.SqlFailed(new SqlStatement("ROLLBACK", "transaction", "ROLLBACK"), e, _session.Classify(e));
+                throw _session.Failed(new SqlStatement("ROLLBACK", "transaction", "ROLLBACK"), e);
             }
             Finish();
         }

@@ -45,10 +45,11 @@ public static class WarehouseErrors
         _ => SqbErrorKind.InvalidOperation,
     };
 
-    internal static SqbException SqlFailed(SqlStatement statement, Exception driverError, WarehouseErrorClass errorClass)
+    internal static SqbException SqlFailed(SqlStatement statement, Exception driverError, WarehouseErrorClass errorClass,
+        string? driverMessage = null)
     {
         var ex = new SqbException(ErrorCodes.SqlFailed, "SqlFailed",
-            $"{statement.Kind} {statement.Target} failed: {Redaction.Redact(driverError.Message)}",
+            $"{statement.Kind} {statement.Target} failed: {Redaction.Redact(driverMessage ?? driverError.Message)}",
             KindOf(errorClass), statement.Target, null, driverError);
         ex.Data[DataKey] = errorClass;
         return ex;

@@ -42,6 +42,10 @@ internal sealed class PostgresSession : DbWarehouseSession
         return (index, column) => Dialect.Parameter(index) + casts[column];
     }
 
+    // PostgresException.Message appends "POSITION: n" and similar fields on extra lines; the code and text say it all.
+    protected override string DriverMessage(Exception driverError) =>
+        driverError is PostgresException pg ? $"{pg.SqlState}: {pg.MessageText}" : driverError.Message;
+
     protected override WarehouseErrorClass Classify(Exception driverError)
     {
         if (driverError is PostgresException pg)
