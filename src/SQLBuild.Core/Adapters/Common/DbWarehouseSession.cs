@@ -141,6 +141,8 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         var placeholder = PreparePlaceholders(table, columns);
         var rowsPerStatement = Math.Max(1, Math.Min(MaxRowsPerInsert, MaxParametersPerStatement / columns.Count));
 
+        // Several statements: all or nothing. Inside the caller's transaction they simply join it.
+        using var own = _transaction is null && rows.Count > rowsPerStatement ? BeginTransaction() : null;
         for (var start = 0; start < rows.Count; start += rowsPerStatement)
         {
             var count = Math.Min(rowsPerStatement, rows.Count - start);
@@ -160,6 +162,7 @@ internal abstract class DbWarehouseSession : IWarehouseSession
             }
             Run(new SqlStatement("INSERT", table.ToString(), sql.ToString(), values), cmd => cmd.ExecuteNonQuery());
         }
+        own?.Commit();
     }
 
     protected virtual void OnDispose() { }
