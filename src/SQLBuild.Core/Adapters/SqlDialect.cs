@@ -79,4 +79,28 @@ public abstract class SqlDialect
         return $"SELECT * FROM (\n{selectSql}\n) AS sqb_src WHERE sqb_src.{c} > (SELECT MAX({c}) FROM {Qualify(target)}) " +
                $"OR NOT EXISTS (SELECT 1 FROM {Qualify(target)} WHERE {c} IS NOT NULL)";
     }
+
+    // ---- Additive members (adapters branch). Virtual, so existing subclasses keep compiling. ----
+
+    /// <summary>
+    /// The statements that replace a view whose column list may have changed, to run in one transaction.
+    /// DuckDB and SQL Server replace in place (<see cref="CreateOrReplaceView"/>). PostgreSQL's
+    /// <c>CREATE OR REPLACE VIEW</c> refuses to drop, rename or retype columns, so it drops the view
+    /// (never CASCADE: a dependent object makes it fail instead) and creates it again.
+    /// </summary>
+    public virtual IReadOnlyList<SqlStatement> ReplaceViewStatements(RelationName view, string selectSql) =>
+        new[] { CreateOrReplaceView(view, selectSql) };
+
+    /// <summary><c>DROP SCHEMA IF EXISTS</c>, never CASCADE: fails while the schema still holds relations.</summary>
+    public virtual SqlStatement DropSchemaIfExists(string schema) =>
+        throw new NotSupportedException($"{Kind} dialect cannot drop schemas");
+
+    /// <summary>Whether <see cref="MoveTable"/> moves a table to another schema natively (DuckDB cannot: copy instead).</summary>
+    public virtual bool SupportsMoveTable => false;
+
+    /// <summary>Moves a table to another schema keeping its name (PostgreSQL <c>ALTER TABLE .. SET SCHEMA</c>,
+    /// SQL Server <c>ALTER SCHEMA .. TRANSFER</c>). Throws <see cref="NotSupportedException"/> when
+    /// <see cref="SupportsMoveTable"/> is false.</summary>
+    public virtual SqlStatement MoveTable(RelationName table, string newSchema) =>
+        throw new NotSupportedException($"{Kind} cannot move a table to another schema; copy it instead");
 }

@@ -1,0 +1,250 @@
+using System.Data.Common;
+using System.Text;
+using SQLBuild.Core.Errors;
+using SQLBuild.Core.Logging;
+
+namespace SQLBuild.Core.Adapters;
+
+/// <summary>
+/// The part of a session every ADO.NET driver shares: command execution with the session's open
+/// transaction, verbose logging of kind and target, error translation, batched parameterized inserts.
+/// Only System.Data.Common types appear here, so loading it never loads a driver.
+/// </summary>
+internal abstract class DbWarehouseSession : IWarehouseSession
+{
+    private readonly DbConnection _connection;
+    private Transaction? _transaction;
+    private bool _disposed;
+
+    protected DbWarehouseSession(DbConnection connection, SqlDialect dialect, ISqbLog log, int commandTimeoutSeconds)
+    {
+        _connection = connection;
+        Dialect = dialect;
+        Log = log;
+        CommandTimeoutSeconds = commandTimeoutSeconds;
+    }
+
+    public SqlDialect Dialect { get; }
+    protected ISqbLog Log { get; }
+    protected int CommandTimeoutSeconds { get; }
+    protected DbConnection Connection => _connection;
+
+    /// <summary>Most parameters one statement may carry (SQL Server 2100, PostgreSQL 65535).</summary>
+    protected abstract int MaxParametersPerStatement { get; }
+    /// <summary>Most rows one INSERT .. VALUES may carry (SQL Server 1000).</summary>
+    protected virtual int MaxRowsPerInsert => 1000;
+
+    protected abstract void BindParameters(DbCommand command, IReadOnlyList<object?> parameters);
+    protected abstract WarehouseErrorClass Classify(Exception driverError);
+    /// <summary>The driver's message as users should read it (redacted by the caller).</summary>
+    protected virtual string DriverMessage(Exception driverError) => driverError.Message;
+
+    private SqbException Failed(SqlStatement statement, Exception e) =>
+        WarehouseErrors.SqlFailed(statement, e, Classify(e), DriverMessage(e));
+
+    /// <summary>Whether <paramref name="e"/> came from the driver or the server (wrapped as W010) rather than from a bug.
+    /// InvalidOperationException counts: drivers use it for a broken connection or a transaction the server already ended.</summary>
+    protected virtual bool IsDriverError(Exception e) =>
+        e is DbException or InvalidCastException or NotSupportedException or TimeoutException or OverflowException or InvalidOperationException;
+
+    public int Execute(SqlStatement statement) => Run(statement, c => c.ExecuteNonQuery());
+
+    public object? ExecuteScalar(SqlStatement statement) => Run(statement, c =>
+    {
+        var value = c.ExecuteScalar();
+        return value is DBNull ? null : value;
+    });
+
+    public IReadOnlyList<object?[]> Query(SqlStatement statement) => Run(statement, c =>
+    {
+        var rows = new List<object?[]>();
+        using var reader = c.ExecuteReader();
+        while (reader.Read())
+        {
+            var row = new object?[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            rows.Add(row);
+        }
+        return (IReadOnlyList<object?[]>)rows;
+    });
+
+    protected T Run<T>(SqlStatement statement, Func<DbCommand, T> action)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Log.Verbose($"{statement.Kind} {statement.Target}");
+        using var command = _connection.CreateCommand();
+        command.CommandText = statement.Sql;
+        command.CommandTimeout = CommandTimeoutSeconds;
+        command.Transaction = _transaction?.DbTransaction;
+        if (statement.Parameters is { Count: > 0 } ps) BindParameters(command, ps);
+        try
+        {
+            return action(command);
+        }
+        catch (Exception e) when (IsDriverError(e))
+        {
+            throw Failed(statement, e);
+        }
+    }
+
+    public IWarehouseTransaction BeginTransaction()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_transaction is not null) throw new InvalidOperationException("a transaction is already open on this session");
+        var statement = new SqlStatement("BEGIN", "transaction", "BEGIN");
+        Log.Verbose("BEGIN transaction");
+        try
+        {
+            _transaction = new Transaction(this, _connection.BeginTransaction());
+        }
+        catch (Exception e) when (IsDriverError(e))
+        {
+            throw Failed(statement, e);
+        }
+        return _transaction;
+    }
+
+    public CatalogSnapshot ReadCatalog(IReadOnlyCollection<string> schemas, bool includeColumns = false)
+    {
+        ArgumentNullException.ThrowIfNull(schemas);
+        var list = schemas.Distinct(StringComparer.Ordinal).ToList();
+        if (list.Count == 0) return new CatalogSnapshot(Array.Empty<string>(), Array.Empty<CatalogRelation>());
+
+        var existing = Query(Dialect.CatalogSchemas(list)).Select(r => (string)r[0]!).ToList();
+        var relations = Query(Dialect.CatalogRelations(list)).Select(r => new CatalogRelation(
+            (string)r[0]!, (string)r[1]!,
+            string.Equals((string)r[2]!, "view", StringComparison.Ordinal) ? RelationKind.View : RelationKind.Table,
+            r[3] as string)).ToList();
+        List<CatalogColumn>? columns = null;
+        if (includeColumns)
+            columns = Query(Dialect.CatalogColumns(list)).Select(r => new CatalogColumn(
+                (string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!, Convert.ToInt32(r[4], System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        return new CatalogSnapshot(existing, relations, columns);
+    }
+
+    /// <summary>Text of the placeholder for one value; PostgreSQL adds a cast to the column type.</summary>
+    protected virtual Func<int, int, string> PreparePlaceholders(RelationName table, IReadOnlyList<string> columns) =>
+        (parameterIndex, _) => Dialect.Parameter(parameterIndex);
+
+    public void InsertRows(RelationName table, IReadOnlyList<string> columns, IReadOnlyList<object?[]> rows)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        SqlText.RequireNonEmpty(columns, nameof(columns));
+        ArgumentNullException.ThrowIfNull(rows);
+        for (var r = 0; r < rows.Count; r++)
+            if (rows[r] is null || rows[r].Length != columns.Count)
+                throw new ArgumentException($"row {r + 1} has {rows[r]?.Length ?? 0} values for {columns.Count} columns", nameof(rows));
+        if (rows.Count == 0) return;
+
+        var head = $"INSERT INTO {Dialect.Qualify(table)} ({string.Join(", ", columns.Select(Dialect.QuoteIdentifier))}) VALUES ";
+        var placeholder = PreparePlaceholders(table, columns);
+        var rowsPerStatement = Math.Max(1, Math.Min(MaxRowsPerInsert, MaxParametersPerStatement / columns.Count));
+
+        // Several statements: all or nothing. Inside the caller's transaction they simply join it.
+        using var own = _transaction is null && rows.Count > rowsPerStatement ? BeginTransaction() : null;
+        for (var start = 0; start < rows.Count; start += rowsPerStatement)
+        {
+            var count = Math.Min(rowsPerStatement, rows.Count - start);
+            var sql = new StringBuilder(head);
+            var values = new List<object?>(count * columns.Count);
+            for (var r = 0; r < count; r++)
+            {
+                sql.Append(r == 0 ? "(" : ", (");
+                var row = rows[start + r];
+                for (var c = 0; c < columns.Count; c++)
+                {
+                    if (c > 0) sql.Append(", ");
+                    values.Add(row[c]);
+                    sql.Append(placeholder(values.Count, c));
+                }
+                sql.Append(')');
+            }
+            Run(new SqlStatement("INSERT", table.ToString(), sql.ToString(), values), cmd => cmd.ExecuteNonQuery());
+        }
+        own?.Commit();
+    }
+
+    protected virtual void OnDispose() { }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        try { _transaction?.Dispose(); }
+        finally
+        {
+            OnDispose();
+            _connection.Dispose();
+        }
+    }
+
+    private sealed class Transaction : IWarehouseTransaction
+    {
+        private readonly DbWarehouseSession _session;
+        private bool _done;
+
+        public Transaction(DbWarehouseSession session, DbTransaction transaction)
+        {
+            _session = session;
+            DbTransaction = transaction;
+        }
+
+        public DbTransaction DbTransaction { get; }
+
+        public void Commit()
+        {
+            if (_done) throw new InvalidOperationException("the transaction has already been committed or rolled back");
+            _session.Log.Verbose("COMMIT transaction");
+            try
+            {
+                DbTransaction.Commit();
+            }
+            catch (Exception e) when (_session.IsDriverError(e))
+            {
+                // A failed commit leaves nothing to roll back; the session stays usable.
+                Finish();
+                throw _session.Failed(new SqlStatement("COMMIT", "transaction", "COMMIT"), e);
+            }
+            Finish();
+        }
+
+        public void Rollback()
+        {
+            if (_done) return;
+            _session.Log.Verbose("ROLLBACK transaction");
+            try
+            {
+                DbTransaction.Rollback();
+            }
+            catch (InvalidOperationException)
+            {
+                // The server already ended it (SQL Server XACT_ABORT, broken connection): nothing left to undo.
+            }
+            catch (Exception e) when (_session.IsDriverError(e))
+            {
+                Finish();
+                throw _session.Failed(new SqlStatement("ROLLBACK", "transaction", "ROLLBACK"), e);
+            }
+            Finish();
+        }
+
+        private void Finish()
+        {
+            _done = true;
+            DbTransaction.Dispose();
+            if (ReferenceEquals(_session._transaction, this)) _session._transaction = null;
+        }
+
+        public void Dispose()
+        {
+            if (_done) return;
+            try { Rollback(); }
+            catch (Exception)
+            {
+                // Disposing must not throw; a failed rollback leaves nothing to keep.
+                if (!_done) Finish();
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using SQLBuild.Core.Project;
+
+namespace SQLBuild.Core.Adapters;
+
+/// <summary>
+/// DuckDB SQL. Identifiers have no practical length limit. Parameters are <c>$n</c> (bound
+/// positionally by DuckDB.NET). Catalog reads use <c>duckdb_tables()</c> / <c>duckdb_views()</c> /
+/// <c>duckdb_columns()</c> of the current database, non-internal only; the schema list is one LIST parameter.
+/// </summary>
+public sealed class DuckDbDialect : AnsiSqlDialect
+{
+    public static readonly DuckDbDialect Instance = new();
+
+    public override AdapterKind Kind => AdapterKind.DuckDb;
+    protected override string EngineName => "duckdb";
+    public override int MaxIdentifierLength => int.MaxValue;
+
+    public override void ValidateIdentifier(string identifier, string what) => SqlText.ValidateCommon(identifier, what);
+
+    public override string TypeName(SeedColumnType type) => type switch
+    {
+        SeedColumnType.Integer => "BIGINT",
+        SeedColumnType.Decimal => "DECIMAL(38,10)",
+        SeedColumnType.Boolean => "BOOLEAN",
+        SeedColumnType.Date => "DATE",
+        SeedColumnType.Timestamp => "TIMESTAMP",
+        SeedColumnType.Text => "VARCHAR",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+
+    // DuckDB.NET binds a List<string> as VARCHAR[] (a string[] is not bound as a list).
+    private static IReadOnlyList<object?> SchemaParameter(IReadOnlyList<string> schemas) => new object?[] { schemas.ToList() };
+
+    public override SqlStatement CatalogRelations(IReadOnlyList<string> schemas) => new(
+        "CATALOG RELATIONS", SqlText.SchemaListTarget(schemas),
+        """
+        SELECT schema_name, table_name AS relation_name, 'table' AS kind, CAST(NULL AS VARCHAR) AS view_definition
+        FROM duckdb_tables()
+        WHERE database_name = current_database() AND NOT internal AND list_contains($1, schema_name)
+        UNION ALL
+        SELECT schema_name, view_name, 'view', sql
+        FROM duckdb_views()
+        WHERE database_name = current_database() AND NOT internal AND list_contains($1, schema_name)
+        """, SchemaParameter(schemas));
+
+    public override SqlStatement CatalogSchemas(IReadOnlyList<string> schemas) => new(
+        "CATALOG SCHEMAS", SqlText.SchemaListTarget(schemas),
+        """
+        SELECT schema_name
+        FROM duckdb_schemas()
+        WHERE database_name = current_database() AND list_contains($1, schema_name)
+        """, SchemaParameter(schemas));
+
+    public override SqlStatement CatalogColumns(IReadOnlyList<string> schemas) => new(
+        "CATALOG COLUMNS", SqlText.SchemaListTarget(schemas),
+        """
+        SELECT schema_name, table_name AS relation_name, column_name, data_type, CAST(column_index AS INTEGER) AS ordinal
+        FROM duckdb_columns()
+        WHERE database_name = current_database() AND NOT internal AND list_contains($1, schema_name)
+        """, SchemaParameter(schemas));
+}

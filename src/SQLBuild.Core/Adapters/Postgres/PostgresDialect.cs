@@ -1,0 +1,99 @@
+using System.Text;
+using SQLBuild.Core.Project;
+
+namespace SQLBuild.Core.Adapters;
+
+/// <summary>
+/// PostgreSQL SQL (15+: MERGE). Identifiers are limited to 63 BYTES of UTF-8 (NAMEDATALEN - 1);
+/// a longer name is refused (W002), never truncated as the server would. Parameters are <c>$n</c>.
+/// Catalog reads go to pg_catalog with the schema list as one text[] parameter (<c>= ANY($1)</c>).
+/// </summary>
+public sealed class PostgresDialect : AnsiSqlDialect
+{
+    public static readonly PostgresDialect Instance = new();
+    public const int MaxIdentifierBytes = 63;
+
+    public override AdapterKind Kind => AdapterKind.Postgres;
+    protected override string EngineName => "postgres";
+    public override int MaxIdentifierLength => MaxIdentifierBytes;
+
+    public override void ValidateIdentifier(string identifier, string what)
+    {
+        SqlText.ValidateCommon(identifier, what);
+        var bytes = Encoding.UTF8.GetByteCount(identifier);
+        if (bytes > MaxIdentifierBytes)
+            throw SqlText.TooLong(identifier, what, bytes, "bytes", EngineName, MaxIdentifierBytes);
+    }
+
+    public override string TypeName(SeedColumnType type) => type switch
+    {
+        SeedColumnType.Integer => "BIGINT",
+        SeedColumnType.Decimal => "NUMERIC",
+        SeedColumnType.Boolean => "BOOLEAN",
+        SeedColumnType.Date => "DATE",
+        SeedColumnType.Timestamp => "TIMESTAMP",
+        SeedColumnType.Text => "TEXT",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+
+    /// <summary>PostgreSQL cannot change a view's columns in place: drop (no CASCADE) and create, in one transaction.</summary>
+    public override IReadOnlyList<SqlStatement> ReplaceViewStatements(RelationName view, string selectSql) => new[]
+    {
+        DropViewIfExists(view),
+        new SqlStatement("CREATE VIEW", view.ToString(), $"CREATE VIEW {Qualify(view)} AS\n{SqlText.TrimQuery(selectSql)}\n"),
+    };
+
+    public override bool SupportsMoveTable => true;
+
+    public override SqlStatement MoveTable(RelationName table, string newSchema)
+    {
+        ValidateIdentifier(newSchema, "schema");
+        return new("MOVE TABLE", table.ToString(), $"ALTER TABLE {Qualify(table)} SET SCHEMA {QuoteIdentifier(newSchema)}");
+    }
+
+    private static IReadOnlyList<object?> SchemaParameter(IReadOnlyList<string> schemas) => new object?[] { schemas.ToArray() };
+
+    // Materialized views (relkind m) are reported as tables: they are not views SQLBuild can
+    // replace, and "a table stands where the view belongs" is the accurate finding for them.
+    public override SqlStatement CatalogRelations(IReadOnlyList<string> schemas) => new(
+        "CATALOG RELATIONS", SqlText.SchemaListTarget(schemas),
+        """
+        SELECT n.nspname::text AS schema_name, c.relname::text AS relation_name,
+               CASE WHEN c.relkind = 'v' THEN 'view' ELSE 'table' END AS kind,
+               CASE WHEN c.relkind = 'v' THEN pg_catalog.pg_get_viewdef(c.oid) END AS view_definition
+        FROM pg_catalog.pg_class AS c
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm')
+        """, SchemaParameter(schemas));
+
+    public override SqlStatement CatalogSchemas(IReadOnlyList<string> schemas) => new(
+        "CATALOG SCHEMAS", SqlText.SchemaListTarget(schemas),
+        """
+        SELECT n.nspname::text AS schema_name
+        FROM pg_catalog.pg_namespace AS n
+        WHERE n.nspname = ANY($1::text[])
+        """, SchemaParameter(schemas));
+
+    public override SqlStatement CatalogColumns(IReadOnlyList<string> schemas) => new(
+        "CATALOG COLUMNS", SqlText.SchemaListTarget(schemas),
+        """
+        SELECT n.nspname::text AS schema_name, c.relname::text AS relation_name, a.attname::text AS column_name,
+               pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type,
+               CAST(row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum) AS integer) AS ordinal
+        FROM pg_catalog.pg_attribute AS a
+        JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm')
+          AND a.attnum > 0 AND NOT a.attisdropped
+        """, SchemaParameter(schemas));
+
+    /// <summary>Column names and types of one table, for typed seed inserts. Parameter: the quoted qualified name.</summary>
+    internal SqlStatement TableColumnTypes(RelationName table) => new(
+        "CATALOG COLUMNS", table.ToString(),
+        """
+        SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod)
+        FROM pg_catalog.pg_attribute AS a
+        WHERE a.attrelid = pg_catalog.to_regclass($1)::oid AND a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY a.attnum
+        """, new object?[] { Qualify(table) });
+}

@@ -1,0 +1,85 @@
+using System.Globalization;
+using Npgsql;
+using SQLBuild.Core.Errors;
+using SQLBuild.Core.Logging;
+using SQLBuild.Core.Project;
+
+namespace SQLBuild.Core.Adapters;
+
+/// <summary>
+/// PostgreSQL through Npgsql. The connection string comes from <see cref="ConnectionSettings.ConnectionString"/>
+/// or from the keys host, port, user, dbname/database, sslmode, connect_timeout, command_timeout;
+/// <see cref="ConnectionSettings.Password"/> (a credential) overrides the string's password.
+/// Always: pooling on, error detail off (row values stay out of messages), application name "SQLBuild".
+/// </summary>
+internal sealed class PostgresWarehouse : IWarehouse
+{
+    private readonly string _connectionString;
+    private readonly ISqbLog _log;
+    private readonly int _commandTimeout;
+
+    public PostgresWarehouse(ConnectionSettings settings, ISqbLog log)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        _log = log ?? NullLog.Instance;
+        Redaction.RegisterSecret(settings.Password);
+        NpgsqlConnectionStringBuilder b;
+        try
+        {
+            b = Build(settings);
+            _commandTimeout = ParseInt(settings.Get("command_timeout"), "command_timeout", settings) ?? 0;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException)
+        {
+            throw WarehouseErrors.ConnectionFailed(settings.ToString(), $"invalid connection settings: {Redaction.Redact(e.Message)}");
+        }
+        Redaction.RegisterSecret(b.Password);
+        Description = $"postgres(host={b.Host}, port={b.Port}, database={b.Database}, user={b.Username})";
+        _connectionString = b.ConnectionString;
+    }
+
+    public SqlDialect Dialect => PostgresDialect.Instance;
+    public string Description { get; }
+
+    private static NpgsqlConnectionStringBuilder Build(ConnectionSettings s)
+    {
+        var b = string.IsNullOrWhiteSpace(s.ConnectionString)
+            ? new NpgsqlConnectionStringBuilder()
+            : new NpgsqlConnectionStringBuilder(s.ConnectionString);
+        if (s.Get("host") is { Length: > 0 } host) b.Host = host;
+        if (ParseInt(s.Get("port"), "port", s) is { } port) b.Port = port;
+        if ((s.Get("user") ?? s.Get("username")) is { Length: > 0 } user) b.Username = user;
+        if ((s.Get("dbname") ?? s.Get("database")) is { Length: > 0 } db) b.Database = db;
+        if (s.Get("sslmode") is { Length: > 0 } ssl) b.SslMode = Enum.Parse<SslMode>(ssl.Replace("-", ""), ignoreCase: true);
+        if (ParseInt(s.Get("connect_timeout"), "connect_timeout", s) is { } timeout) b.Timeout = timeout;
+        if (s.Password is not null) b.Password = s.Password;
+        if (string.IsNullOrEmpty(b.Host)) b.Host = "localhost";
+        b.Pooling = true;
+        b.IncludeErrorDetail = false;
+        b.PersistSecurityInfo = false;
+        if (string.IsNullOrEmpty(b.ApplicationName)) b.ApplicationName = "SQLBuild";
+        return b;
+    }
+
+    private static int? ParseInt(string? value, string key, ConnectionSettings s)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return null;
+        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0) return n;
+        throw new FormatException($"'{key}' of connection '{s.Name}' must be a non-negative integer");
+    }
+
+    public IWarehouseSession OpenSession()
+    {
+        var connection = new NpgsqlConnection(_connectionString);
+        try
+        {
+            connection.Open();
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException or ArgumentException)
+        {
+            connection.Dispose();
+            throw WarehouseErrors.ConnectionFailed(Description, e);
+        }
+        return new PostgresSession(connection, _log, _commandTimeout);
+    }
+}
