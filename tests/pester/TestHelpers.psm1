@@ -1,0 +1,167 @@
+<#
+    Shared helpers for the Pester tests. Import in BeforeDiscovery / BeforeAll:
+
+        BeforeAll {
+            Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+            Import-SqbTestModule
+        }
+
+    The module under test is the BUILT one (out/SQLBuild, from build.ps1 -Task Build), never the
+    source tree; set SQB_MODULE_PATH to test another copy (a folder or its .psd1).
+#>
+
+Set-StrictMode -Version Latest
+
+$script:RepoRoot = (Resolve-Path -LiteralPath (Join-Path $PSScriptRoot '..' '..')).Path
+
+function Get-SqbRepoRoot {
+    [OutputType([string])]
+    param()
+    $script:RepoRoot
+}
+
+function Get-SqbModuleManifestPath {
+    <# Path of the built module's manifest (out/SQLBuild/SQLBuild.psd1, or SQB_MODULE_PATH). #>
+    [OutputType([string])]
+    param()
+    $path = if ($env:SQB_MODULE_PATH) { $env:SQB_MODULE_PATH } else { Join-Path $script:RepoRoot 'out' 'SQLBuild' }
+    if (Test-Path -LiteralPath $path -PathType Container) { $path = Join-Path $path 'SQLBuild.psd1' }
+    if (-not (Test-Path -LiteralPath $path)) {
+        throw "The built module was not found at '$path'. Run: dotnet tool run pwsh -NoProfile -File ./build.ps1 -Task Build"
+    }
+    (Resolve-Path -LiteralPath $path).Path
+}
+
+function Import-SqbTestModule {
+    <# Imports the built module into the test session (global scope, so tests see its cmdlets). #>
+    [OutputType([System.Management.Automation.PSModuleInfo])]
+    param([switch] $PassThru)
+    $module = Import-Module -Name (Get-SqbModuleManifestPath) -Global -PassThru -ErrorAction Stop
+    if ($PassThru) { $module }
+}
+
+function Get-SqbType {
+    <#
+    .SYNOPSIS
+        A type from SQLBuild.Core by full name, e.g. Get-SqbType 'SQLBuild.SqbNodeStatus'. Needed
+        because PowerShell's [type] literals do not see assemblies in the module's private load
+        context. Prefer matching PSTypeNames ('SQLBuild.SqbBuildResult') where that is enough.
+    #>
+    [OutputType([type])]
+    param([Parameter(Mandatory)] [string] $FullName)
+    $context = [System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -EQ 'SQLBuild' | Select-Object -First 1
+    if (-not $context) { throw "The 'SQLBuild' load context does not exist: import the module first (Import-SqbTestModule)." }
+    foreach ($assembly in $context.Assemblies) {
+        $type = $assembly.GetType($FullName, $false)
+        if ($type) { return $type }
+    }
+    throw "Type '$FullName' was not found in the 'SQLBuild' load context."
+}
+
+function New-SqbTestProject {
+    <#
+    .SYNOPSIS
+        Writes a project folder from a hashtable of relative path -> file content and returns its path.
+    .EXAMPLE
+        $p = New-SqbTestProject @{
+            'sqlbuild_project.toml' = "name = 't'`nadapter = 'duckdb'`n..."
+            'models/stg/a.sql'      = 'SELECT 1 AS id'
+        }
+    #>
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory, Position = 0)] [System.Collections.IDictionary] $Files,
+        # Parent folder; default: Pester's TestDrive when inside a test, else the system temp folder.
+        [string] $Parent,
+        # Folder name; default: a unique name.
+        [string] $Name = ('sqbproj_' + [Guid]::NewGuid().ToString('N').Substring(0, 8))
+    )
+    if (-not $Parent) {
+        $Parent = if (Test-Path -LiteralPath 'TestDrive:\') { (Get-PSDrive -Name TestDrive).Root } else { [IO.Path]::GetTempPath() }
+    }
+    $root = Join-Path $Parent $Name
+    $null = New-Item -ItemType Directory -Path $root -Force
+    $utf8 = [System.Text.UTF8Encoding]::new($false)
+    foreach ($entry in $Files.GetEnumerator()) {
+        $relative = [string]$entry.Key
+        if ([IO.Path]::IsPathRooted($relative) -or $relative -match '(^|[\\/])\.\.([\\/]|$)') {
+            throw "New-SqbTestProject: '$relative' must be a relative path inside the project."
+        }
+        $target = Join-Path $root $relative
+        $null = New-Item -ItemType Directory -Path (Split-Path -Parent $target) -Force
+        [IO.File]::WriteAllText($target, [string]$entry.Value, $utf8)
+    }
+    (Resolve-Path -LiteralPath $root).Path
+}
+
+function New-SqbTestSchemaName {
+    <# A fresh, valid, lowercase schema name no other test uses: sqbt_<12 hex>. #>
+    [OutputType([string])]
+    param([string] $Prefix = 'sqbt')
+    '{0}_{1}' -f $Prefix, [Guid]::NewGuid().ToString('N').Substring(0, 12)
+}
+
+function Get-SqbTestPostgres {
+    <#
+    .SYNOPSIS
+        Connection info for the throwaway PostgreSQL that build.ps1 -Task Test starts, plus a fresh
+        unique schema name. Available is $false (with SkipReason) when the SQB_TEST_PG_* variables
+        are not set; use it as  It ... -Skip:(-not (Get-SqbTestPostgres).Available)
+    #>
+    param()
+    $names = 'SQB_TEST_PG_HOST', 'SQB_TEST_PG_PORT', 'SQB_TEST_PG_USER', 'SQB_TEST_PG_PASSWORD', 'SQB_TEST_PG_DATABASE'
+    $missing = @($names | Where-Object { [string]::IsNullOrEmpty([Environment]::GetEnvironmentVariable($_)) })
+    [pscustomobject]@{
+        PSTypeName       = 'SQLBuild.Tests.PostgresInfo'
+        Available        = ($missing.Count -eq 0)
+        SkipReason       = if ($missing.Count) { "PostgreSQL not available ($($missing -join ', ') not set; run build.ps1 -Task Test)" } else { $null }
+        Host             = $env:SQB_TEST_PG_HOST
+        Port             = if ($env:SQB_TEST_PG_PORT) { [int]$env:SQB_TEST_PG_PORT } else { $null }
+        User             = $env:SQB_TEST_PG_USER
+        Password         = $env:SQB_TEST_PG_PASSWORD
+        Database         = $env:SQB_TEST_PG_DATABASE
+        ConnectionString = $env:SQB_TEST_POSTGRES
+        Schema           = New-SqbTestSchemaName
+    }
+}
+
+function Invoke-SqbChildPwsh {
+    <#
+    .SYNOPSIS
+        Runs a script block in a fresh `pwsh -NoProfile` (the same PowerShell as this session) and
+        returns its output deserialized from JSON. For checks that need a clean process, such as
+        what Import-Module loads.
+    #>
+    param(
+        [Parameter(Mandatory)] [scriptblock] $ScriptBlock,
+        [object[]] $ArgumentList = @()
+    )
+    $process = [Environment]::ProcessPath
+    $leaf = [IO.Path]::GetFileNameWithoutExtension($process)
+    $prefix = @()
+    if ($leaf -ne 'pwsh') {
+        $dll = Join-Path $PSHOME 'pwsh.dll'
+        if ($leaf -eq 'dotnet' -and (Test-Path -LiteralPath $dll)) { $prefix = @($dll) }
+        else { $process = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh') }
+    }
+    $payload = [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes((ConvertTo-Json -InputObject @($ArgumentList) -Depth 5 -Compress)))
+    $wrapper = @"
+`$ErrorActionPreference = 'Stop'
+`$PSStyle.OutputRendering = 'PlainText'
+`$argsIn = @([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('$payload')) | ConvertFrom-Json)
+`$out = & { $ScriptBlock } @argsIn
+'<<<SQB-JSON>>>'
+ConvertTo-Json -InputObject `$out -Depth 6 -Compress
+"@
+    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($wrapper))
+    # Plain text: an escape character in a failure message would break Pester's XML report.
+    $lines = & $process @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 |
+        ForEach-Object { "$_" -replace '\x1b\[[0-9;?]*[A-Za-z]', '' }
+    if ($LASTEXITCODE -ne 0) { throw "child pwsh exited with $LASTEXITCODE`n$($lines -join "`n")" }
+    $marker = [array]::LastIndexOf([string[]]$lines, '<<<SQB-JSON>>>')
+    if ($marker -lt 0) { throw "child pwsh returned no result`n$($lines -join "`n")" }
+    ($lines[($marker + 1)..($lines.Count - 1)] -join "`n") | ConvertFrom-Json
+}
+
+Export-ModuleMember -Function Get-SqbRepoRoot, Get-SqbModuleManifestPath, Import-SqbTestModule, Get-SqbType, New-SqbTestProject,
+    New-SqbTestSchemaName, Get-SqbTestPostgres, Invoke-SqbChildPwsh
