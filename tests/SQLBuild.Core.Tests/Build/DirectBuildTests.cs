@@ -133,8 +133,9 @@ public class DirectBuildTests
             .Replace("1001,101,card,35.50,2024-04-01 10:15:00", "1001,101,card,36.50,2024-06-01 10:15:00")
             + "\n1012,110,card,11.00,2024-06-02 09:00:00\n";
         f.Write("seeds/raw_payments.csv", csv);
-        var r = f.Build(new BuildOptions { Select = new[] { "+payments_log" } });
-        Assert.Equal("succeeded", r.Status);
+        // fct_orders is not rebuilt here, so the amounts test would rightly fail: skip tests for this partial build.
+        var r = f.Build(new BuildOptions { Select = new[] { "+payments_log" }, NoTests = true });
+        Assert.True(r.Status == "succeeded", Errors(r));
         var log = Node(r, "payments_log");
         Assert.Equal("incremental", log.Action);
         Assert.Equal(2L, log.Rows);                               // only rows newer than max(paid_at)
@@ -247,6 +248,9 @@ public class DirectBuildTests
         Assert.Contains(longName, ex.Message);
         Assert.Null(f.Find("stg_orders"));
     }
+
+    private static string Errors(SqbBuildResult r) =>
+        string.Join("; ", r.Nodes.Where(n => n.Error is not null).Select(n => $"{n.Name}: {n.Error}"));
 
     private static string Q(BuildFixture f, string name) =>
         WarehouseFactory.Dialect(f.Engine == "postgres" ? SQLBuild.Core.Project.AdapterKind.Postgres : SQLBuild.Core.Project.AdapterKind.DuckDb)
