@@ -236,7 +236,7 @@ public class DirectBuildTests
         Assert.False(File.Exists(Path.Combine(f.Dir, "shop.duckdb")));
     }
 
-    [Fact]
+    [SkippableFact]
     public void Name_too_long_for_the_engine_is_refused_before_anything_is_created()
     {
         Skip.IfNot(BuildFixture.PostgresAvailable, "no PostgreSQL");
