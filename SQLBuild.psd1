@@ -28,6 +28,9 @@
         'Get-SqbLock'
         'Clear-SqbLock'
         'Get-SqbOperation'
+        'ConvertTo-SqbVirtualEnvironment'
+        'ConvertFrom-SqbVirtualEnvironment'
+        'Invoke-SqbJanitor'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
