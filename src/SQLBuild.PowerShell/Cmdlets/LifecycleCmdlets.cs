@@ -28,12 +28,24 @@ public abstract class TypedConfirmationCmdlet : SqbCmdlet
     {
         foreach (var m in moves)
         {
-            if (m.Changes) ShouldProcess(m.From ?? m.Name, $"{Capitalize(m.Action)} {m.NodeType} '{m.Name}'" + (m.To is null ? "" : $" to {m.To}"));
+            if (m.Changes) ShouldProcess(m.From ?? m.Name, Describe(m));
             else WriteVerbose($"{m.Name}: {m.Action} ({m.Message})");
         }
     }
 
-    private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
+    private static string Describe(SqbRelationMove m)
+    {
+        var what = m.NodeType == "seed" ? $"seed '{m.Name}'" : $"{m.Materialized ?? "model"} model '{m.Name}'";
+        return m.Action switch
+        {
+            "move" => $"Move {what} to {m.To}",
+            "copy" => $"Copy {what} to {m.To}",
+            "view" => $"Recreate {what} as view {m.To}",
+            "finish" => $"Point the view of {what} at {m.To}",
+            "drop" => $"Drop the physical view of {what}",
+            _ => $"{m.Action} {what}",
+        };
+    }
 
     /// <summary>
     /// The typed confirmation: -Confirmation when given; otherwise read from the host after the prompt

@@ -85,9 +85,67 @@ internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
                 throw WarehouseErrors.ConnectionFailed(Description, e);
             }
             connection = new DuckDBConnection("Data Source=" + DatabasePath);
+            OpenFile(connection);
+            return new DuckDbSession(connection, _log);
         }
         Open(connection);
         return new DuckDbSession(connection, _log);
+    }
+
+    // ---- Crash recovery. DuckDB (1.5.x) replays a leftover write-ahead log when it opens a file, but the
+    // index entries of the replayed rows do not survive the checkpoint that follows (the next clean close):
+    // from then on a DELETE by key misses the row, a unique index admits a duplicate, and deleting such a
+    // row fails with "Failed to delete all rows from index". A process killed mid-operation (the recovery
+    // scenarios of the state store) leaves exactly such a log. So when this process opens a file that no
+    // connection of ours holds open and a log is waiting, every index is rebuilt right after the replay.
+
+    private static readonly object RecoveryGate = new();
+    private static readonly Dictionary<string, int> OpenConnections = new(StringComparer.Ordinal);
+
+    private void OpenFile(DuckDBConnection connection)
+    {
+        lock (RecoveryGate)
+        {
+            var open = OpenConnections.GetValueOrDefault(DatabasePath);
+            var replay = open == 0 && File.Exists(DatabasePath + ".wal");
+            Open(connection);
+            OpenConnections[DatabasePath] = open + 1;
+            var path = DatabasePath;
+            connection.StateChange += (_, e) =>
+            {
+                if (e.CurrentState != System.Data.ConnectionState.Closed) return;
+                lock (RecoveryGate) OpenConnections[path] = Math.Max(0, OpenConnections.GetValueOrDefault(path) - 1);
+            };
+            if (replay) RebuildIndexes(connection);
+        }
+    }
+
+    private void RebuildIndexes(DuckDBConnection connection)
+    {
+        var indexes = new List<(string Schema, string Name, string Sql)>();
+        using (var list = connection.CreateCommand())
+        {
+            list.CommandText = "SELECT schema_name, index_name, sql FROM duckdb_indexes() WHERE database_name = current_database() AND sql IS NOT NULL";
+            using var reader = list.ExecuteReader();
+            while (reader.Read()) indexes.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+        }
+        foreach (var (schema, name, sql) in indexes)
+        {
+            try
+            {
+                using var drop = connection.CreateCommand();
+                drop.CommandText = $"DROP INDEX {Dialect.QuoteIdentifier(schema)}.{Dialect.QuoteIdentifier(name)}";
+                drop.ExecuteNonQuery();
+                using var create = connection.CreateCommand();
+                create.CommandText = sql;
+                create.ExecuteNonQuery();
+            }
+            catch (DuckDBException e)
+            {
+                _log.Warning($"duckdb: could not rebuild index {schema}.{name} of {DatabasePath} after replaying its write-ahead log: {e.Message}");
+            }
+        }
+        _log.Verbose($"duckdb: rebuilt {indexes.Count} index(es) of {DatabasePath} after replaying its write-ahead log");
     }
 
     private void Open(DuckDBConnection connection)
