@@ -351,4 +351,52 @@ public class AdoptDetachTests
         var ex = Assert.Throws<SqbException>(() => f.Adopt());
         Assert.Equal("C280", ex.Code);
     }
+
+    [Fact]
+    public void Adopt_detach_and_janitor_work_with_a_separate_state_store()
+    {
+        using var f = new LifecycleFixture("duckdb").Prepare(stateDatabase: "state.duckdb");
+        Assert.False(f.Store().SharesWarehouse);
+        var before = f.AllRows();
+
+        Assert.Equal("finalized", f.Adopt().Status);
+        Assert.All(LifecycleFixture.AllNodes, n => Assert.Equal(RelationKind.View, f.Find(f.Schema, n)!.Kind));
+        Assert.Equal(before, f.AllRows());
+        var inspection = new Inspection(f.Store(), NullLog.Instance);
+        var env = inspection.Environments("dev").Single();
+        Assert.Equal("finalized", env.Status);
+        Assert.Equal(6, env.ModelCount);
+        Assert.Equal(1, env.CheckpointCount);
+        Assert.Equal("unchanged", f.Build().Nodes.Single(n => n.Name == "fct_orders").Action);
+
+        Assert.Equal("detached", f.Detach().Status);
+        Assert.Equal("detached", new Inspection(f.Store(), NullLog.Instance).Environments("dev").Single().Status);
+        Assert.Equal(before, f.AllRows());
+        Assert.Empty(f.Relations(f.PhysicalSchema));
+
+        var items = f.Janitor(retentionDays: 0);
+        Assert.Contains(items, i => i.Kind == "Environment" && i.Name == "dev" && i.Result == "removed");
+        Assert.Empty(new Inspection(f.Store(), NullLog.Instance).Environments());
+        Assert.Equal(before, f.AllRows());
+    }
+
+    [Fact]
+    public void Adopt_detach_and_janitor_are_blocked_in_direct_mode_before_touching_anything()
+    {
+        using var f = new LifecycleFixture("duckdb");
+        Assert.Equal("succeeded", f.Project.Build().Status);
+        var snapshot = f.Snapshot();
+        foreach (var action in new Action[]
+                 {
+                     () => new Adoption(f.Store(), NullLog.Instance),
+                     () => new Detachment(f.Store(), NullLog.Instance),
+                     () => new Janitor(f.Store(), NullLog.Instance),
+                 })
+        {
+            var ex = Assert.Throws<SqbException>(action);
+            Assert.Equal("E001", ex.Code);
+            Assert.Equal("State commands require virtual_environments = true", ex.Message);
+        }
+        Assert.Equal(snapshot, f.Snapshot());
+    }
 }

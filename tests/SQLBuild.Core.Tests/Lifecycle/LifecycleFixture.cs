@@ -38,20 +38,22 @@ internal sealed class LifecycleFixture : IDisposable
     public bool AllowCopy => Engine == "duckdb";
 
     /// <summary>Direct build, then virtual mode with an initialized state store.</summary>
-    public LifecycleFixture Prepare(bool unsuffixed = true)
+    public LifecycleFixture Prepare(bool unsuffixed = true, string? stateDatabase = null)
     {
         var r = Project.Build();
         if (r.Status != "succeeded") throw new InvalidOperationException("direct build failed: " + string.Join("; ", r.Nodes.Select(n => n.Error)));
-        SwitchToVirtual(unsuffixed);
+        SwitchToVirtual(unsuffixed, stateDatabase);
         new StateLifecycle(Store(), NullLog.Instance).Initialize();
         return this;
     }
 
-    public void SwitchToVirtual(bool unsuffixed = true)
+    /// <param name="stateDatabase">A separate DuckDB file for the state store (default: the warehouse's own connection).</param>
+    public void SwitchToVirtual(bool unsuffixed = true, string? stateDatabase = null)
     {
         var toml = Project.Read("sqlbuild_project.toml").Replace("virtual_environments = false", "virtual_environments = true");
-        toml += $"\n[targets.dev.state]\nbackend = \"{Engine}\"\nschema = \"{StateSchema}\"\n" +
-                (unsuffixed ? "unsuffixed_virtual_env = \"dev\"\n" : "");
+        toml += $"\n[targets.dev.state]\nbackend = \"{(stateDatabase is null ? Engine : "duckdb")}\"\nschema = \"{StateSchema}\"\n" +
+                (unsuffixed ? "unsuffixed_virtual_env = \"dev\"\n" : "") +
+                (stateDatabase is null ? "" : $"\n[targets.dev.state.connection]\ndatabase = \"{stateDatabase}\"\n");
         Project.Write("sqlbuild_project.toml", toml);
     }
 
