@@ -138,9 +138,15 @@ public sealed class LockManager
         catch (InvalidOperationException) { return true; }
     }
 
-    /// <summary>The 64-bit advisory lock id of a lock key.</summary>
-    public static long AdvisoryId(string key) =>
-        BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes("sqlbuild:" + key)), 0);
+    /// <summary>
+    /// The advisory lock resource of a key, scoped by the state schema: two state stores in one database (two
+    /// projects, or parallel tests) each have their own <c>virtual_env:dev</c> and must never block each other.
+    /// </summary>
+    private string Resource(string key) => $"sqlbuild:{Q.Schema}:{key}";
+
+    /// <summary>The 64-bit advisory lock id of a lock resource (<see cref="Resource"/>).</summary>
+    public static long AdvisoryId(string resource) =>
+        BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes(resource)), 0);
 
     /// <summary>Tries the session-level advisory lock: true = taken, false = held by a live session, null = engine has none.</summary>
     private bool? TryAdvisory(IWarehouseSession session, string key)
@@ -149,11 +155,11 @@ public sealed class LockManager
         {
             case AdapterKind.Postgres:
                 return Convert.ToBoolean(session.ExecuteScalar(new SqlStatement("ADVISORY LOCK", key,
-                    $"SELECT pg_try_advisory_lock({Q.P(1)})", new object?[] { AdvisoryId(key) })));
+                    $"SELECT pg_try_advisory_lock({Q.P(1)})", new object?[] { AdvisoryId(Resource(key)) })));
             case AdapterKind.SqlServer:
                 var result = Convert.ToInt32(session.ExecuteScalar(new SqlStatement("APPLOCK", key,
                     $"DECLARE @r int; EXEC @r = sp_getapplock @Resource = {Q.P(1)}, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; SELECT @r",
-                    new object?[] { "sqlbuild:" + key })));
+                    new object?[] { Resource(key) })));
                 return result >= 0;
             default:
                 return null;
@@ -165,11 +171,11 @@ public sealed class LockManager
         switch (Kind)
         {
             case AdapterKind.Postgres:
-                session.ExecuteScalar(new SqlStatement("ADVISORY UNLOCK", key, $"SELECT pg_advisory_unlock({Q.P(1)})", new object?[] { AdvisoryId(key) }));
+                session.ExecuteScalar(new SqlStatement("ADVISORY UNLOCK", key, $"SELECT pg_advisory_unlock({Q.P(1)})", new object?[] { AdvisoryId(Resource(key)) }));
                 break;
             case AdapterKind.SqlServer:
                 session.Execute(new SqlStatement("APPLOCK RELEASE", key,
-                    $"EXEC sp_releaseapplock @Resource = {Q.P(1)}, @LockOwner = 'Session'", new object?[] { "sqlbuild:" + key }));
+                    $"EXEC sp_releaseapplock @Resource = {Q.P(1)}, @LockOwner = 'Session'", new object?[] { Resource(key) }));
                 break;
         }
     }
