@@ -49,7 +49,7 @@ public sealed class Janitor
         public HashSet<(NodeKey, string)> Uses { get; } = new();
     }
     private sealed record CheckpointCandidate(string Id, string Environment, string Reason);
-    private sealed record VersionCandidate(NodeKey Key, string Hash, RelationName Relation, bool IsView);
+    private sealed record VersionCandidate(NodeKey Key, string Hash, RelationName Relation, bool IsView, bool InWarehouse);
 
     private sealed class Analysis
     {
@@ -272,7 +272,7 @@ public sealed class Janitor
         foreach (var c in candidates.OrderBy(c => c.ArtifactName, StringComparer.Ordinal).ThenBy(c => c.VersionHash, StringComparer.Ordinal))
         {
             var found = catalog.Find(c.Relation);
-            a.Versions.Add(new VersionCandidate(c.Key, c.VersionHash, c.Relation, found?.Kind == RelationKind.View || found is null && c.RelationType == "view"));
+            a.Versions.Add(new VersionCandidate(c.Key, c.VersionHash, c.Relation, found?.Kind == RelationKind.View || found is null && c.RelationType == "view", found is not null));
         }
 
         var backups = retentionRepo.BackupSchemas();
@@ -351,7 +351,8 @@ public sealed class Janitor
             yield return new SqbJanitorItem
             {
                 Kind = "PhysicalRelation", Name = v.Relation.ToString(), NodeType = v.Key.NodeType, NodeName = v.Key.NodeName,
-                VersionHash = v.Hash, Reason = "no environment or retained checkpoint references it",
+                VersionHash = v.Hash,
+                Reason = "no environment or retained checkpoint references it" + (v.InWarehouse ? "" : " (already gone from the warehouse: state rows only)"),
                 Result = Result("PhysicalRelation:" + v.Relation), Message = Error("PhysicalRelation:" + v.Relation), OperationId = operationId,
             };
         foreach (var b in a.Backups)

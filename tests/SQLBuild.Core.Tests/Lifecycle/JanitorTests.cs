@@ -165,6 +165,13 @@ public class JanitorTests
         var gone = f.Janitor(retentionDays: 0);
         Assert.Contains(gone, i => i.Kind == "Environment" && i.Name == "dev" && i.Reason.StartsWith("detached", StringComparison.Ordinal));
         Assert.DoesNotContain(gone, i => i.Kind == "LogicalView");
+        // Detach moved (or copied and dropped) every physical table and dropped the views: only state rows are left.
+        var versions = gone.Where(i => i.Kind == "PhysicalRelation").ToList();
+        Assert.Equal(9, versions.Count);
+        Assert.All(versions, i => Assert.EndsWith("(already gone from the warehouse: state rows only)", i.Reason));
+        Assert.Equal(0, f.Count("physical_relations"));
+        Assert.Equal(0, f.Count("model_versions"));
+        Assert.Equal(0, f.Count("seed_versions"));
         Assert.Null(f.EnvironmentStatus("dev"));
         Assert.Empty(f.Refs("dev"));
         Assert.Equal(0, f.Count("virtual_environment_checkpoints"));
