@@ -168,6 +168,39 @@ public sealed class StateSql
     public SqlStatement Count(string schema, StateTable t) =>
         new("SELECT", $"{schema}.{t.Name}", $"SELECT COUNT(*) FROM {Table(schema, t)}");
 
+    public SqlStatement DeleteAll(StateTable t) =>
+        new("DELETE", $"{Schema}.{t.Name}", $"DELETE FROM {Table(t)}");
+
+    /// <summary>Lock rows (all, or one key) with an is-expired flag judged by the database clock:
+    /// (lock_key, owner_id, owner_host, owner_pid, operation_id, created_at, expires_at, expired 0|1).</summary>
+    public SqlStatement LockRows(string? key)
+    {
+        var expired = $"CASE WHEN {Col("expires_at")} <= {Now} THEN 1 ELSE 0 END";
+        var sql = $"SELECT {Col("lock_key")}, {Col("owner_id")}, {Col("owner_host")}, {Col("owner_pid")}, {Col("operation_id")}, " +
+                  $"{Col("created_at")}, {Col("expires_at")}, {expired} FROM {Table(StateSchema.Locks)}" +
+                  (key is null ? "" : $" WHERE {Col("lock_key")} = {P(1)}") + $" ORDER BY {Col("lock_key")}";
+        return new SqlStatement("SELECT", $"{Schema}.locks", sql, key is null ? null : new object?[] { key });
+    }
+
+    /// <summary>Try the session-level advisory lock of <paramref name="resource"/> without waiting; returns one
+    /// boolean-ish value (true / non-negative = taken). Null where the engine has none (DuckDB).</summary>
+    public SqlStatement? TryAdvisoryLock(string resource, long id) => Kind switch
+    {
+        AdapterKind.Postgres => new("ADVISORY LOCK", resource, $"SELECT pg_try_advisory_lock({P(1)})", new object?[] { id }),
+        AdapterKind.SqlServer => new("APPLOCK", resource,
+            $"DECLARE @r int; EXEC @r = sp_getapplock @Resource = {P(1)}, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; SELECT @r",
+            new object?[] { resource }),
+        _ => null,
+    };
+
+    public SqlStatement? ReleaseAdvisoryLock(string resource, long id) => Kind switch
+    {
+        AdapterKind.Postgres => new("ADVISORY UNLOCK", resource, $"SELECT pg_advisory_unlock({P(1)})", new object?[] { id }),
+        AdapterKind.SqlServer => new("APPLOCK RELEASE", resource,
+            $"EXEC sp_releaseapplock @Resource = {P(1)}, @LockOwner = 'Session'", new object?[] { resource }),
+        _ => null,
+    };
+
     /// <summary>A predicate <c>col IN (params)</c> for a list of values starting at parameter <paramref name="first"/>.</summary>
     public string In(string column, int first, int count) =>
         count == 0 ? "1 = 0" : $"{Col(column)} IN ({string.Join(", ", Enumerable.Range(first, count).Select(P))})";

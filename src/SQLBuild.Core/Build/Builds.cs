@@ -8,9 +8,10 @@ namespace SQLBuild.Core.Build;
 /// <summary>The one entry point the cmdlets call: checks the mode guards, then picks the direct or virtual pipeline.</summary>
 public static class Builds
 {
-    public static SqbPlan Plan(CompiledProject project, BuildOptions options, ISqbLog log)
+    /// <param name="command">The command named in guard messages: <c>plan</c>, or <c>build</c> when a build previews itself (-WhatIf).</param>
+    public static SqbPlan Plan(CompiledProject project, BuildOptions options, ISqbLog log, string command = "plan")
     {
-        ModeGuards.CheckBuild(project.Config, options, "plan");
+        ModeGuards.CheckBuild(project.Config, options, command);
         return project.Config.Settings.VirtualEnvironments
             ? new VirtualBuildPipeline(StateStore.Open(project, log), log).Plan(options)
             : new DirectBuildPipeline(project, WarehouseFactory.Create(project.Config.ActiveTarget.Connection, log), log).Plan(options);

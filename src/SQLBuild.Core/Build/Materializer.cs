@@ -187,7 +187,7 @@ internal sealed class Materializer
             var rows = Count(s, delta);
             var audits = RunAudits(model) ? _audits.Run(s, model, delta) : Array.Empty<SqbAuditResult>();
             if (AuditRunner.FirstBlocking(audits) is not null) return ("incremental", rows, audits);
-            var columns = s.ReadCatalog(new[] { delta.Schema }, includeColumns: true).ColumnsOf(delta).Select(c => c.Name).ToList();
+            var columns = s.ColumnsOf(delta).Select(c => c.Name).ToList();
             using (var tx = s.BeginTransaction())
             {
                 switch (cfg.IncrementalStrategy)
@@ -252,9 +252,8 @@ internal sealed class Materializer
         var existing = _catalog.Find(target);
         if (existing?.Kind == RelationKind.Table && d.ViewsBindToRelations)
         {
-            var now = s.ReadCatalog(new[] { target.Schema }, includeColumns: true);
-            var oldCols = now.ColumnsOf(target).Select(c => (c.Name, c.DataType)).ToList();
-            var newCols = now.ColumnsOf(staging).Select(c => (c.Name, c.DataType)).ToList();
+            var oldCols = s.ColumnsOf(target).Select(c => (c.Name, c.DataType)).ToList();
+            var newCols = s.ColumnsOf(staging).Select(c => (c.Name, c.DataType)).ToList();
             if (oldCols.Count > 0 && oldCols.SequenceEqual(newCols))
             {
                 using var tx = s.BeginTransaction();

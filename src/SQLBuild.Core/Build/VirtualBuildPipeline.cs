@@ -163,7 +163,8 @@ public sealed class VirtualBuildPipeline
                             : BuildOne(s, a, key, Render, audits, tracker);
                     }
                     catch (Exception ex) { r = Materializer.Failure(key, NodeKind.Model, null, ex, TimeSpan.Zero); }
-                    sessions.Add(s);
+                    // A session that saw a failure may be broken (or mid-transaction): never hand it to the next node.
+                    if (r.Status == SqbNodeStatus.Failed) s.Dispose(); else sessions.Add(s);
                     results[key] = r;
                     var x = Interlocked.Increment(ref done);
                     _log.Progress($"Building {a.Environment}", $"{r.Name}: {r.Status.ToString().ToLowerInvariant()} ({x}/{total})", x, total);
@@ -298,7 +299,7 @@ public sealed class VirtualBuildPipeline
         s.Execute(d.CreateTableAs(delta, cfg.Cursor is null ? sql : d.IncrementalDelta(sql, cfg.Cursor, phys)));
         try
         {
-            var columns = s.ReadCatalog(new[] { delta.Schema }, includeColumns: true).ColumnsOf(delta).Select(c => c.Name).ToList();
+            var columns = s.ColumnsOf(delta).Select(c => c.Name).ToList();
             using var tx = s.BeginTransaction();
             switch (cfg.IncrementalStrategy)
             {

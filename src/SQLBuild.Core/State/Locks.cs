@@ -34,7 +34,6 @@ public sealed class LockManager
     }
 
     private StateSql Q => _store.Sql;
-    private AdapterKind Kind => _store.StateWarehouse.Dialect.Kind;
 
     /// <summary>
     /// Takes <paramref name="key"/> for <paramref name="operationId"/> or throws at once: S014 for a
@@ -98,11 +97,7 @@ public sealed class LockManager
 
     private IReadOnlyList<LockRow> Read(IWarehouseSession session, string? key)
     {
-        var expired = $"CASE WHEN {Q.Col("expires_at")} <= {Q.Now} THEN 1 ELSE 0 END";
-        var sql = $"SELECT {Q.Col("lock_key")}, {Q.Col("owner_id")}, {Q.Col("owner_host")}, {Q.Col("owner_pid")}, {Q.Col("operation_id")}, " +
-                  $"{Q.Col("created_at")}, {Q.Col("expires_at")}, {expired} FROM {Q.Table(StateSchema.Locks)}" +
-                  (key is null ? "" : $" WHERE {Q.Col("lock_key")} = {Q.P(1)}") + $" ORDER BY {Q.Col("lock_key")}";
-        var rows = session.Query(new SqlStatement("SELECT", $"{Q.Schema}.locks", sql, key is null ? null : new object?[] { key }));
+        var rows = session.Query(Q.LockRows(key));
         return rows.Select(r =>
         {
             var k = StateRepository.Str(r[0])!;
@@ -145,39 +140,22 @@ public sealed class LockManager
     /// <summary>Tries the session-level advisory lock: true = taken, false = held by a live session, null = engine has none.</summary>
     private bool? TryAdvisory(IWarehouseSession session, string key)
     {
-        switch (Kind)
-        {
-            case AdapterKind.Postgres:
-                return Convert.ToBoolean(session.ExecuteScalar(new SqlStatement("ADVISORY LOCK", key,
-                    $"SELECT pg_try_advisory_lock({Q.P(1)})", new object?[] { AdvisoryId(key) })));
-            case AdapterKind.SqlServer:
-                var result = Convert.ToInt32(session.ExecuteScalar(new SqlStatement("APPLOCK", key,
-                    $"DECLARE @r int; EXEC @r = sp_getapplock @Resource = {Q.P(1)}, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; SELECT @r",
-                    new object?[] { "sqlbuild:" + key })));
-                return result >= 0;
-            default:
-                return null;
-        }
+        var statement = Q.TryAdvisoryLock("sqlbuild:" + key, AdvisoryId(key));
+        if (statement is null) return null;
+        var value = session.ExecuteScalar(statement);
+        return value is bool b ? b : Convert.ToInt64(value) >= 0;
     }
 
     internal void ReleaseAdvisory(IWarehouseSession session, string key)
     {
-        switch (Kind)
-        {
-            case AdapterKind.Postgres:
-                session.ExecuteScalar(new SqlStatement("ADVISORY UNLOCK", key, $"SELECT pg_advisory_unlock({Q.P(1)})", new object?[] { AdvisoryId(key) }));
-                break;
-            case AdapterKind.SqlServer:
-                session.Execute(new SqlStatement("APPLOCK RELEASE", key,
-                    $"EXEC sp_releaseapplock @Resource = {Q.P(1)}, @LockOwner = 'Session'", new object?[] { "sqlbuild:" + key }));
-                break;
-        }
+        var statement = Q.ReleaseAdvisoryLock("sqlbuild:" + key, AdvisoryId(key));
+        if (statement is not null) session.Execute(statement);
     }
 
     /// <summary>True when no live session holds the key's advisory lock (probe: take it and give it back at once).</summary>
     private bool ProbeAdvisoryFree(string key)
     {
-        if (Kind is not (AdapterKind.Postgres or AdapterKind.SqlServer)) return false;
+        if (Q.TryAdvisoryLock(key, 0) is null) return false;
         using var probe = _store.OpenStateSession();
         if (TryAdvisory(probe, key) != true) return false;
         ReleaseAdvisory(probe, key);

@@ -70,7 +70,7 @@ public sealed class StateStore
             foreach (var c in t.Columns) s.Execute(Sql.AddColumn(t, c));
             if (t.UniqueKey.Count > 0) s.Execute(Sql.CreateUniqueIndex(t));
         }
-        s.Execute(new SqlStatement("DELETE", $"{Settings.Schema}.state_versions", $"DELETE FROM {Sql.Table(StateSchema.StateVersions)}"));
+        s.Execute(Sql.DeleteAll(StateSchema.StateVersions));
         s.Execute(Sql.Insert(StateSchema.StateVersions,
             new (string, object?)[] { ("schema_version", (long)StateSchema.CurrentVersion), ("sqlbuild_version", ProductInfo.Version) },
             "updated_at"));
