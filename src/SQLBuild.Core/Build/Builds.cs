@@ -12,16 +12,20 @@ public static class Builds
     public static SqbPlan Plan(CompiledProject project, BuildOptions options, ISqbLog log, string command = "plan")
     {
         ModeGuards.CheckBuild(project.Config, options, command);
-        return project.Config.Settings.VirtualEnvironments
-            ? new VirtualBuildPipeline(StateStore.Open(project, log), log).Plan(options)
-            : new DirectBuildPipeline(project, WarehouseFactory.Create(project.Config.ActiveTarget.Connection, log), log).Plan(options);
+        if (project.Config.Settings.VirtualEnvironments)
+            return new VirtualBuildPipeline(StateStore.Open(project, log), log).Plan(options);
+        var warehouse = WarehouseFactory.Create(project.Config.ActiveTarget.Connection, log);
+        try { return new DirectBuildPipeline(project, warehouse, log).Plan(options); }
+        finally { (warehouse as IDisposable)?.Dispose(); }
     }
 
     public static SqbBuildResult Build(CompiledProject project, BuildOptions options, ISqbLog log, CancellationToken cancel)
     {
         ModeGuards.CheckBuild(project.Config, options);
-        return project.Config.Settings.VirtualEnvironments
-            ? new VirtualBuildPipeline(StateStore.Open(project, log), log).Build(options, cancel)
-            : new DirectBuildPipeline(project, WarehouseFactory.Create(project.Config.ActiveTarget.Connection, log), log).Build(options, cancel);
+        if (project.Config.Settings.VirtualEnvironments)
+            return new VirtualBuildPipeline(StateStore.Open(project, log), log).Build(options, cancel);
+        var warehouse = WarehouseFactory.Create(project.Config.ActiveTarget.Connection, log);
+        try { return new DirectBuildPipeline(project, warehouse, log).Build(options, cancel); }
+        finally { (warehouse as IDisposable)?.Dispose(); }
     }
 }

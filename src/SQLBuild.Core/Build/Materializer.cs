@@ -134,10 +134,20 @@ internal sealed class Materializer
             if (AuditRunner.FirstBlocking(audits) is not null) return ("replace", null, audits);
         }
         var action = existing is null ? "create" : "replace";
-        using (var tx = s.BeginTransaction())
+        try
         {
+            using var tx = s.BeginTransaction();
             if (existing?.Kind == RelationKind.Table) s.Execute(s.Dialect.DropTableIfExists(target));
             s.Execute(s.Dialect.CreateOrReplaceView(target, sql));
+            tx.Commit();
+        }
+        catch (SqbException) when (existing?.Kind == RelationKind.View && s.Dialect.ViewsBindToRelations)
+        {
+            // PostgreSQL cannot CREATE OR REPLACE a view whose columns changed: drop and create it in one
+            // transaction (never CASCADE: a view that depends on it makes this fail, and says so).
+            _log.Verbose($"{target}: columns changed, replacing the view");
+            using var tx = s.BeginTransaction();
+            foreach (var statement in s.Dialect.ReplaceViewStatements(target, sql)) s.Execute(statement);
             tx.Commit();
         }
         return (action, null, audits);
