@@ -72,6 +72,26 @@ public sealed class VirtualBuildPipeline
         var clock = Stopwatch.StartNew();
         var environment = options.Environment ?? _store.TargetName;
         _names.ValidateEnvironment(environment);
+
+        // Read-only first: a build that would change nothing (every selected version unchanged and
+        // present, refs and status as they are) returns without a lock, a journal row or a write.
+        var preview = Analyze(options);
+        if (IsNoOp(preview))
+        {
+            _log.Verbose($"{environment}: every selected node is unchanged; nothing to build");
+            return new SqbBuildResult
+            {
+                Project = Project.Config.Name, Target = _store.TargetName, Environment = environment, Mode = "virtual",
+                Status = "succeeded", Duration = clock.Elapsed, EnvironmentStatus = preview.Row!.Status,
+                Nodes = preview.Selected.Select(n => new SqbNodeResult
+                {
+                    Name = n, NodeType = VirtualAnalysis.Key(Project, n).NodeType, Status = SqbNodeStatus.Succeeded, Action = "unchanged",
+                    Materialized = Project.Models.TryGetValue(n, out var m) ? DirectBuildPipeline.Lower(m.Config.Materialized) : null,
+                    Relation = _names.Physical(n, preview.Identities[n].VersionHash).ToString(),
+                }).ToList(),
+            };
+        }
+
         using var journal = OperationJournal.Start(_store, "build", environment, $"build {environment}", _log);
         try
         {
@@ -109,6 +129,18 @@ public sealed class VirtualBuildPipeline
             journal.Fail(ex.Message);
             throw;
         }
+    }
+
+    /// <summary>Nothing to do: the VDE exists with its own refs, every selected node is unchanged, and the
+    /// status would not move (a finalized VDE stays finalized; an active one stays active only if some
+    /// unselected node is still stale).</summary>
+    private bool IsNoOp(VirtualAnalysis a)
+    {
+        if (a.Row is null || a.OwnRefs.Count == 0 || a.Actions.Values.Any(x => x != VirtualAction.Unchanged)) return false;
+        var projectKeys = Project.TopologicalOrder.Select(n => VirtualAnalysis.Key(Project, n)).ToHashSet();
+        if (a.OwnRefs.Keys.Any(k => !projectKeys.Contains(k))) return false;   // refs of removed nodes would be dropped
+        var finalized = Project.TopologicalOrder.All(n => a.StaleReasons[n] is null);
+        return finalized ? a.Row.Status == EnvironmentStatus.Finalized : a.Row.Status == EnvironmentStatus.Active;
     }
 
     /// <summary>Builds every selected node whose version has no physical relation yet, in DAG order with N workers.</summary>
