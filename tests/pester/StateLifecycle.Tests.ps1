@@ -41,7 +41,7 @@ default_target = "dev"
 
 [settings]
 virtual_environments = true
-concurrency = 2
+concurrency = 1
 
 [connections.local]
 $connection

@@ -46,7 +46,7 @@ internal sealed class StateFixture : IDisposable
 
             [settings]
             virtual_environments = {{(virtualMode ? "true" : "false")}}
-            concurrency = 2
+            concurrency = 1
 
             [connections.local]
             {{connection}}
