@@ -143,6 +143,22 @@ unsuffixed_virtual_env = "dev"
         Get-TestCount $Project 'state_migration_events' | Should -Be $events
     }
 
+    function Invoke-KilledChild([Parameter(Mandatory)] [string] $KillAt, [Parameter(Mandatory)] [string] $Command) {
+        <# Runs a command in a fresh pwsh that kills itself hard at the named step (SQB_TEST_KILL_AT); returns its exit code. #>
+        $process = [Environment]::ProcessPath
+        $prefix = @()
+        if ([IO.Path]::GetFileNameWithoutExtension($process) -ne 'pwsh') {
+            $dll = Join-Path $PSHOME 'pwsh.dll'
+            if (Test-Path -LiteralPath $dll) { $prefix = @($dll) } else { $process = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh') }
+        }
+        $script = "`$ErrorActionPreference = 'Stop'; Import-Module '$(Get-SqbModuleManifestPath)'; $Command"
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script))
+        $env:SQB_TEST_KILL_AT = $KillAt
+        try { $null = & $process @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 }
+        finally { Remove-Item Env:SQB_TEST_KILL_AT }
+        $LASTEXITCODE
+    }
+
     function Invoke-PageRecovery($Project) {
         <# The page: "sqb state reset --auto-approve then sqb state init". #>
         $reset = Reset-SqbState -Path $Project.Path -Force
@@ -260,6 +276,31 @@ Describe 'State lifecycle cmdlets on <Engine>' -ForEach $Engines {
         Get-TestCount $P 'virtual_environment_node_refs' | Should -Be $refs
         @(Get-SqbStateBackup -Path $P.Path).BackupId | Should -Be @($First.BackupId)
         Get-SqbOperation -Path $P.Path -Type state_rollback | ForEach-Object Status | Should -Be 'succeeded'
+    }
+
+    It 'a restore killed just before its commit changes nothing, is reported interrupted, and a retry works' {
+        $refs = Get-TestCount $P 'virtual_environment_node_refs'
+        Invoke-TestSql $P "DELETE FROM `"$($P.State)`".`"virtual_environment_node_refs`""
+        $code = Invoke-KilledChild 'rollback:before-commit' "Restore-SqbState -Path '$($P.Path)' -Force"
+        $code | Should -Not -Be 0
+        # One transaction: the kill left the live tables exactly as they were.
+        Get-TestCount $P 'virtual_environment_node_refs' | Should -Be 0
+        @(Get-TestStateTables $P).Count | Should -Be 15
+        $op = Get-SqbOperation -Path $P.Path -Type state_rollback
+        $op.Status | Should -Be 'failed'
+        $op.Reason | Should -Be 'interrupted'
+        # The dead holder's state_migration lock does not block the retry.
+        (Restore-SqbState -Path $P.Path -Force).BackupId | Should -Be $First.BackupId
+        Get-TestCount $P 'virtual_environment_node_refs' | Should -Be $refs
+    }
+
+    It 'a migrate killed just before the backup commits leaves no backup, and a retry works' {
+        $code = Invoke-KilledChild 'backup:before-commit' "Update-SqbState -Path '$($P.Path)'"
+        $code | Should -Not -Be 0
+        @(Get-SqbStateBackup -Path $P.Path).BackupId | Should -Be @($First.BackupId)
+        (Get-SqbOperation -Path $P.Path -Type state_migrate | Where-Object Status -EQ 'failed').Reason | Should -Be 'interrupted'
+        $retry = Update-SqbState -Path $P.Path
+        @(Get-SqbStateBackup -Path $P.Path).BackupId | Should -Be @($retry.BackupId, $First.BackupId)
     }
 
     It 'Update-SqbState -WhatIf writes nothing' {

@@ -307,16 +307,14 @@ public sealed class StateLifecycle
             using var s = _store.OpenStateSession();
             var backups = BackupSchemas(s).Count;
             var dropped = live.ExistingTables.ToList();
-            using (var tx = s.BeginTransaction())
+            if (dropped.Count > 0) // nothing to drop (never initialized): nothing to do
             {
+                using var tx = s.BeginTransaction();
                 foreach (var t in StateSchema.Tables.Reverse()) s.Execute(Sql.DropTable(Schema, t));
-                if (dropped.Count > 0)
-                {
-                    var events = StateSchema.StateMigrationEvents;
-                    s.Execute(Sql.CreateTable(events));
-                    s.Execute(Sql.CreateUniqueIndex(events));
-                    _store.MigrationEvent(s, "reset", null, "success", $"dropped {dropped.Count} state tables of {Schema}");
-                }
+                var events = StateSchema.StateMigrationEvents;
+                s.Execute(Sql.CreateTable(events));
+                s.Execute(Sql.CreateUniqueIndex(events));
+                _store.MigrationEvent(s, "reset", null, "success", $"dropped {dropped.Count} state tables of {Schema}");
                 tx.Commit();
             }
             lease?.Abandon();

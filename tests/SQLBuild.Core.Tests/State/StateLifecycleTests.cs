@@ -447,6 +447,19 @@ public sealed class StateLifecycleTests
         Assert.NotEmpty(f.Rows("virtual_environment_node_refs"));
     }
 
+    [SkippableTheory]
+    [InlineData("duckdb")]
+    [InlineData("postgres")]
+    public void Reset_of_a_store_never_initialized_drops_nothing_and_creates_nothing(string engine)
+    {
+        StateFixture.SkipUnlessAvailable(engine);
+        using var f = new StateFixture(engine, allowReset: true);
+        var result = f.Lifecycle().Reset();
+        Assert.Empty(result.DroppedTables);
+        Assert.Equal(0, result.Backups);
+        Assert.False(f.SchemaExists(f.StateSchemaName));
+    }
+
     // ------------------------------------------------------------------ locks
 
     [SkippableTheory]
