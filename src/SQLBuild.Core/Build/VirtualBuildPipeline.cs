@@ -290,6 +290,49 @@ public sealed class VirtualBuildPipeline
         }
     }
 
+    /// <summary>A new incremental version starts as a copy of the prior version, then takes the delta.</summary>
+    private void ApplyIncremental(IWarehouseSession s, ModelNode model, string sql, PhysicalRelationRow prior, RelationName phys,
+        PhysicalTracker tracker, string hash)
+    {
+        var d = s.Dialect;
+        s.Execute(d.CreateTableAs(phys, $"SELECT * FROM {d.Qualify(prior.Relation)}"));
+        tracker.TrackAncestry(model.Name, hash, prior.VersionHash, "copy");
+        var cfg = model.Config;
+        var delta = new RelationName(phys.Schema, phys.Name + "__sqb_delta");
+        d.ValidateIdentifier(delta.Name, $"delta relation name of '{model.Name}'");
+        s.Execute(d.DropTableIfExists(delta));
+        s.Execute(d.CreateTableAs(delta, cfg.Cursor is null ? sql : d.IncrementalDelta(sql, cfg.Cursor, phys)));
+        try
+        {
+            var columns = s.ReadCatalog(new[] { delta.Schema }, includeColumns: true).ColumnsOf(delta).Select(c => c.Name).ToList();
+            using var tx = s.BeginTransaction();
+            switch (cfg.IncrementalStrategy)
+            {
+                case IncrementalStrategy.Append: s.Execute(d.InsertFrom(phys, delta, columns)); break;
+                case IncrementalStrategy.DeleteInsert:
+                    s.Execute(d.DeleteMatching(phys, delta, cfg.UniqueKey));
+                    s.Execute(d.InsertFrom(phys, delta, columns));
+                    break;
+                default: s.Execute(d.Merge(phys, delta, cfg.UniqueKey, columns)); break;
+            }
+            tx.Commit();
+        }
+        finally { TryDrop(s, delta, table: true); }
+    }
+
+    private SqbNodeResult RunTest(IWarehouseSession s, DataTestNode test, Func<string, IReadOnlyList<Reference>, string> render)
+    {
+        var clock = Stopwatch.StartNew();
+        var failing = Convert.ToInt64(s.ExecuteScalar(s.Dialect.CountQuery("TEST", test.Name, render(test.Sql, test.References))) ?? 0L);
+        return new SqbNodeResult
+        {
+            Name = test.Name, NodeType = "test", Relation = test.RelativePath, Duration = clock.Elapsed, Rows = failing, Action = "test",
+            Status = failing == 0 ? SqbNodeStatus.Succeeded : SqbNodeStatus.Failed,
+            Error = failing == 0 ? null : $"test '{test.Name}' returned {failing} failing row(s)",
+            ErrorCode = failing == 0 ? null : "B003.TestFailed",
+        };
+    }
+
     /// <summary>Tracks an existing, untracked relation of the wanted version after running the model's audits on it.
     /// A blocking audit fails the node and leaves the relation alone (views may still read it).</summary>
     private SqbNodeResult TakeOver(IWarehouseSession s, VirtualAnalysis a, string name, CatalogRelation existing, AuditRunner audits,
@@ -333,49 +376,6 @@ public sealed class VirtualBuildPipeline
             return Materializer.Failure(name, Project.Seeds.ContainsKey(name) ? NodeKind.Seed : NodeKind.Model,
                 Project.Models.TryGetValue(name, out var m) ? DirectBuildPipeline.Lower(m.Config.Materialized) : null, ex, clock.Elapsed, phys, results);
         }
-    }
-
-    /// <summary>A new incremental version starts as a copy of the prior version, then takes the delta.</summary>
-    private void ApplyIncremental(IWarehouseSession s, ModelNode model, string sql, PhysicalRelationRow prior, RelationName phys,
-        PhysicalTracker tracker, string hash)
-    {
-        var d = s.Dialect;
-        s.Execute(d.CreateTableAs(phys, $"SELECT * FROM {d.Qualify(prior.Relation)}"));
-        tracker.TrackAncestry(model.Name, hash, prior.VersionHash, "copy");
-        var cfg = model.Config;
-        var delta = new RelationName(phys.Schema, phys.Name + "__sqb_delta");
-        d.ValidateIdentifier(delta.Name, $"delta relation name of '{model.Name}'");
-        s.Execute(d.DropTableIfExists(delta));
-        s.Execute(d.CreateTableAs(delta, cfg.Cursor is null ? sql : d.IncrementalDelta(sql, cfg.Cursor, phys)));
-        try
-        {
-            var columns = s.ReadCatalog(new[] { delta.Schema }, includeColumns: true).ColumnsOf(delta).Select(c => c.Name).ToList();
-            using var tx = s.BeginTransaction();
-            switch (cfg.IncrementalStrategy)
-            {
-                case IncrementalStrategy.Append: s.Execute(d.InsertFrom(phys, delta, columns)); break;
-                case IncrementalStrategy.DeleteInsert:
-                    s.Execute(d.DeleteMatching(phys, delta, cfg.UniqueKey));
-                    s.Execute(d.InsertFrom(phys, delta, columns));
-                    break;
-                default: s.Execute(d.Merge(phys, delta, cfg.UniqueKey, columns)); break;
-            }
-            tx.Commit();
-        }
-        finally { TryDrop(s, delta, table: true); }
-    }
-
-    private SqbNodeResult RunTest(IWarehouseSession s, DataTestNode test, Func<string, IReadOnlyList<Reference>, string> render)
-    {
-        var clock = Stopwatch.StartNew();
-        var failing = Convert.ToInt64(s.ExecuteScalar(s.Dialect.CountQuery("TEST", test.Name, render(test.Sql, test.References))) ?? 0L);
-        return new SqbNodeResult
-        {
-            Name = test.Name, NodeType = "test", Relation = test.RelativePath, Duration = clock.Elapsed, Rows = failing, Action = "test",
-            Status = failing == 0 ? SqbNodeStatus.Succeeded : SqbNodeStatus.Failed,
-            Error = failing == 0 ? null : $"test '{test.Name}' returned {failing} failing row(s)",
-            ErrorCode = failing == 0 ? null : "B003.TestFailed",
-        };
     }
 
     private void TryDrop(IWarehouseSession s, RelationName r, bool table)
