@@ -73,19 +73,6 @@ public sealed class LockManager
         }
     }
 
-    private SqlStatement InsertRow(string key, string operationId) =>
-        Q.InsertWith(StateSchema.Locks, new (string, object?)[]
-        {
-            ("lock_key", key), ("owner_id", operationId), ("owner_host", System.Environment.MachineName),
-            ("owner_pid", (long)System.Environment.ProcessId), ("operation_id", operationId),
-        }, new[] { ("expires_at", Q.NowPlus(TtlSeconds)), ("created_at", Q.Now), ("updated_at", Q.Now) });
-
-    /// <summary>
-    /// Writes a held lease's row again through <paramref name="session"/>, inside the caller's transaction:
-    /// for <c>Restore-SqbState</c>, which replaces the locks table with a backup's and must keep its own lock.
-    /// </summary>
-    public void Reinsert(IWarehouseSession session, LockLease lease) => session.Execute(InsertRow(lease.Key, lease.Owner));
-
     private SqbException Locked(IWarehouseSession session, string key, string code)
     {
         var holder = Read(session, key).SingleOrDefault();
@@ -131,6 +118,19 @@ public sealed class LockManager
         using var session = _store.OpenStateSession();
         return session.Execute(Q.Delete(StateSchema.Locks, $"{Q.Col("lock_key")} = {Q.P(1)}", new object?[] { key })) > 0;
     }
+
+    private SqlStatement InsertRow(string key, string operationId) =>
+        Q.InsertWith(StateSchema.Locks, new (string, object?)[]
+        {
+            ("lock_key", key), ("owner_id", operationId), ("owner_host", System.Environment.MachineName),
+            ("owner_pid", (long)System.Environment.ProcessId), ("operation_id", operationId),
+        }, new[] { ("expires_at", Q.NowPlus(TtlSeconds)), ("created_at", Q.Now), ("updated_at", Q.Now) });
+
+    /// <summary>
+    /// Writes a held lease's row again through <paramref name="session"/>, inside the caller's transaction:
+    /// for <c>Restore-SqbState</c>, which replaces the locks table with a backup's and must keep its own lock.
+    /// </summary>
+    public void Reinsert(IWarehouseSession session, LockLease lease) => session.Execute(InsertRow(lease.Key, lease.Owner));
 
     // ------------------------------------------------------------------ orphan detection
 
