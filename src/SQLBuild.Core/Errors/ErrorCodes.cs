@@ -43,5 +43,4 @@ public static class ErrorCodes
     public const string BuildFailed = "B001";
     public const string ModeGuardDeferTo = "C242";
     public const string ModeGuardVirtualFlag = "C263";
-
 }
