@@ -28,6 +28,10 @@
         'Get-SqbLock'
         'Clear-SqbLock'
         'Get-SqbOperation'
+        'Update-SqbState'
+        'Get-SqbStateBackup'
+        'Restore-SqbState'
+        'Reset-SqbState'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

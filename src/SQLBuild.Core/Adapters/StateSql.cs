@@ -66,6 +66,9 @@ public sealed class StateSql
 
     public SqlStatement CreateSchema() => Dialect.CreateSchemaIfNotExists(Schema);
 
+    /// <summary>CREATE SCHEMA IF NOT EXISTS of another schema (a backup).</summary>
+    public SqlStatement CreateSchema(string schema) => Dialect.CreateSchemaIfNotExists(schema);
+
     public SqlStatement CreateTable(StateTable t) => CreateTable(Schema, t);
 
     public SqlStatement CreateTable(string schema, StateTable t)
@@ -117,7 +120,8 @@ public sealed class StateSql
             "SELECT o.name, i.name FROM sys.indexes i JOIN sys.objects o ON o.object_id = i.object_id " +
             $"JOIN sys.schemas s ON s.schema_id = o.schema_id WHERE i.is_unique = 1 AND s.name = {P(1)}", new object?[] { schema }),
         _ => new("CATALOG", schema,
-            $"SELECT table_name, index_name FROM duckdb_indexes() WHERE is_unique AND schema_name = {P(1)}", new object?[] { schema }),
+            $"SELECT table_name, index_name FROM duckdb_indexes() WHERE is_unique AND database_name = current_database() AND schema_name = {P(1)}",
+            new object?[] { schema }),
     };
 
     /// <summary>Schemas whose name starts with a prefix (backups): rows (schema_name).</summary>
@@ -128,8 +132,42 @@ public sealed class StateSql
         AdapterKind.SqlServer => new("CATALOG", prefix + "*",
             $"SELECT name FROM sys.schemas WHERE LEFT(name, {prefix.Length}) = {P(1)} ORDER BY name DESC", new object?[] { prefix }),
         _ => new("CATALOG", prefix + "*",
-            $"SELECT DISTINCT schema_name FROM duckdb_schemas() WHERE left(schema_name, {prefix.Length}) = {P(1)} ORDER BY schema_name DESC", new object?[] { prefix }),
+            $"SELECT DISTINCT schema_name FROM duckdb_schemas() WHERE database_name = current_database() AND left(schema_name, {prefix.Length}) = {P(1)} " +
+            "ORDER BY schema_name DESC", new object?[] { prefix }),
     };
+
+    // ------------------------------------------------------------------ backups
+
+    /// <summary>The prefix of every backup schema of this state schema: <c>&lt;schema&gt;__backup_</c>.</summary>
+    public string BackupPrefix => Schema + "__backup_";
+
+    /// <summary>The backup schema of a backup id, validated by the dialect (W002 when too long, never truncated).</summary>
+    public string BackupSchema(string backupId)
+    {
+        var schema = BackupPrefix + backupId;
+        Dialect.ValidateIdentifier(schema, "state backup schema");
+        return schema;
+    }
+
+    /// <summary>
+    /// Exact row counts of several tables in ONE statement: rows (ordinal, count), the ordinal being the
+    /// position in <paramref name="tables"/>.
+    /// </summary>
+    public SqlStatement CountRows(IReadOnlyList<RelationName> tables)
+    {
+        if (tables.Count == 0) throw new ArgumentException("no tables to count", nameof(tables));
+        var count = Kind == AdapterKind.SqlServer ? "COUNT_BIG(*)" : "COUNT(*)";
+        var sql = string.Join("\nUNION ALL\n", tables.Select((t, i) =>
+            $"SELECT {i.ToString(System.Globalization.CultureInfo.InvariantCulture)} AS sqb_ordinal, {count} AS sqb_rows FROM {Dialect.Qualify(t)}"));
+        return new SqlStatement("COUNT", string.Join(", ", tables.Select(t => t.Schema).Distinct()), sql);
+    }
+
+    /// <summary>DELETE FROM schema.t WHERE column = value (removes one operation's own rows from a backup).</summary>
+    public SqlStatement DeleteWhere(string schema, StateTable t, string column, object? value) =>
+        new("DELETE", $"{schema}.{t.Name}", $"DELETE FROM {Table(schema, t)} WHERE {Col(column)} = {P(1)}", new[] { value });
+
+    /// <summary>DELETE FROM schema.t (every row).</summary>
+    public SqlStatement DeleteAll(string schema, StateTable t) => Dialect.DeleteAll(new RelationName(schema, t.Name));
 
     public SqlStatement DropSchema(string schema) => new("DROP SCHEMA", schema,
         $"DROP SCHEMA {Dialect.QuoteIdentifier(schema)}");

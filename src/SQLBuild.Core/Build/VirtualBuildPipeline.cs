@@ -248,6 +248,12 @@ public sealed class VirtualBuildPipeline
         var d = s.Dialect;
         var hash = a.Identities[name].VersionHash;
         var phys = _names.Physical(name, hash);
+        // An untracked relation already holding this exact version (the state was reset or restored from an
+        // older backup, so nothing records it): where views bind to relations (PostgreSQL) it cannot be dropped
+        // while logical views still read it, so it is taken over instead: audits run on it, then it is tracked.
+        // Same name = same version hash = same definition and upstreams, so it is the version this build wants.
+        var untracked = d.ViewsBindToRelations ? a.PhysicalCatalog.Find(phys) : null;
+        if (untracked is not null) return TakeOver(s, a, name, untracked, audits, tracker, clock);
         if (Project.Seeds.TryGetValue(name, out var seed))
         {
             try
@@ -358,6 +364,51 @@ public sealed class VirtualBuildPipeline
             Error = failing == 0 ? null : $"test '{test.Name}' returned {failing} failing row(s)",
             ErrorCode = failing == 0 ? null : "B003.TestFailed",
         };
+    }
+
+    /// <summary>Tracks an existing, untracked relation of the wanted version after running the model's audits on it.
+    /// A blocking audit fails the node and leaves the relation alone (views may still read it).</summary>
+    private SqbNodeResult TakeOver(IWarehouseSession s, VirtualAnalysis a, string name, CatalogRelation existing, AuditRunner audits,
+        PhysicalTracker tracker, Stopwatch clock)
+    {
+        var phys = existing.Relation;
+        var isView = existing.Kind == RelationKind.View;
+        _log.Verbose($"{name}: taking over untracked physical relation {phys}");
+        IReadOnlyList<SqbAuditResult> results = Array.Empty<SqbAuditResult>();
+        long? rows = null;
+        try
+        {
+            if (!isView) rows = Convert.ToInt64(s.ExecuteScalar(s.Dialect.CountRows(phys)) ?? 0L);
+            if (Project.Seeds.TryGetValue(name, out var seed))
+            {
+                tracker.TrackSeed(seed, a.Identities[name].VersionHash, phys);
+                return new SqbNodeResult { Name = name, NodeType = "seed", Status = SqbNodeStatus.Succeeded, Relation = phys.ToString(),
+                    Duration = clock.Elapsed, Rows = rows, Action = "build" };
+            }
+            var model = Project.Models[name];
+            var materialized = DirectBuildPipeline.Lower(model.Config.Materialized);
+            results = audits.Run(s, model, phys);
+            var blocking = AuditRunner.FirstBlocking(results);
+            if (blocking is not null)
+                return new SqbNodeResult
+                {
+                    Name = name, NodeType = "model", Materialized = materialized, Status = SqbNodeStatus.Failed, Relation = phys.ToString(),
+                    Duration = clock.Elapsed, Audits = results, Action = "build", Rows = rows,
+                    Error = blocking.Message + "; the ref was not moved", ErrorCode = "B002.AuditFailed",
+                };
+            tracker.TrackModel(model, a.Identities[name], phys, isView ? "view" : "table");
+            return new SqbNodeResult
+            {
+                Name = name, NodeType = "model", Materialized = materialized, Relation = phys.ToString(), Duration = clock.Elapsed,
+                Rows = rows, Audits = results, Action = "build",
+                Status = results.Any(r => r.Status != "passed") ? SqbNodeStatus.Warned : SqbNodeStatus.Succeeded,
+            };
+        }
+        catch (Exception ex)
+        {
+            return Materializer.Failure(name, Project.Seeds.ContainsKey(name) ? NodeKind.Seed : NodeKind.Model,
+                Project.Models.TryGetValue(name, out var m) ? DirectBuildPipeline.Lower(m.Config.Materialized) : null, ex, clock.Elapsed, phys, results);
+        }
     }
 
     private void TryDrop(IWarehouseSession s, RelationName r, bool table)

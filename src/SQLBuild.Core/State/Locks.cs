@@ -56,11 +56,7 @@ public sealed class LockManager
             }
             try
             {
-                session.Execute(Q.InsertWith(StateSchema.Locks, new (string, object?)[]
-                {
-                    ("lock_key", key), ("owner_id", operationId), ("owner_host", System.Environment.MachineName),
-                    ("owner_pid", (long)System.Environment.ProcessId), ("operation_id", operationId),
-                }, new[] { ("expires_at", Q.NowPlus(TtlSeconds)), ("created_at", Q.Now), ("updated_at", Q.Now) }));
+                session.Execute(InsertRow(key, operationId));
             }
             catch (SqbException) when (Read(session, key).Any(r => r.OwnerId != operationId))
             {
@@ -117,6 +113,19 @@ public sealed class LockManager
         using var session = _store.OpenStateSession();
         return session.Execute(Q.Delete(StateSchema.Locks, $"{Q.Col("lock_key")} = {Q.P(1)}", new object?[] { key })) > 0;
     }
+
+    private SqlStatement InsertRow(string key, string operationId) =>
+        Q.InsertWith(StateSchema.Locks, new (string, object?)[]
+        {
+            ("lock_key", key), ("owner_id", operationId), ("owner_host", System.Environment.MachineName),
+            ("owner_pid", (long)System.Environment.ProcessId), ("operation_id", operationId),
+        }, new[] { ("expires_at", Q.NowPlus(TtlSeconds)), ("created_at", Q.Now), ("updated_at", Q.Now) });
+
+    /// <summary>
+    /// Writes a held lease's row again through <paramref name="session"/>, inside the caller's transaction:
+    /// for <c>Restore-SqbState</c>, which replaces the locks table with a backup's and must keep its own lock.
+    /// </summary>
+    public void Reinsert(IWarehouseSession session, LockLease lease) => session.Execute(InsertRow(lease.Key, lease.Owner));
 
     // ------------------------------------------------------------------ orphan detection
 
@@ -209,6 +218,26 @@ public sealed class LockLease : IDisposable
             if (_released) return;
             try { _manager.Renew(_session, Key, Owner); }
             catch (Exception ex) { _manager.Log.Warning($"could not renew lock {Key}: {Redaction.Redact(ex.Message)}"); }
+        }
+    }
+
+    /// <summary>
+    /// Lets go of a lease whose row no longer exists (<c>Reset-SqbState</c> dropped the locks table): stops
+    /// renewing and gives back the advisory lock, deleting nothing.
+    /// </summary>
+    public void Abandon()
+    {
+        _heartbeat.Dispose();
+        lock (_gate)
+        {
+            if (_released) return;
+            _released = true;
+            try
+            {
+                if (_advisory) _manager.ReleaseAdvisory(_session, Key);
+            }
+            catch (Exception ex) { _manager.Log.Warning($"could not release lock {Key}: {Redaction.Redact(ex.Message)}"); }
+            finally { _session.Dispose(); }
         }
     }
 

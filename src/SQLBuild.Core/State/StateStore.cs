@@ -127,10 +127,18 @@ public static class Ids
 
     /// <summary>Upstream's checkpoint id: <c>chk_&lt;UTC yyyyMMddHHmmssffffff&gt;_&lt;uuid4 hex&gt;</c>.</summary>
     public static string NewCheckpointId() =>
-        $"chk_{DateTime.UtcNow:yyyyMMddHHmmssffffff}_{Guid.NewGuid():N}";
+        "chk_" + DateTime.UtcNow.ToString("yyyyMMddHHmmssffffff", System.Globalization.CultureInfo.InvariantCulture) + "_" + Guid.NewGuid().ToString("N");
 
     /// <summary>Upstream's backup id: UTC <c>yyyyMMddTHHmmssffffffZ</c>.</summary>
-    public static string NewBackupId() => DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssffffff'Z'");
+    public static string NewBackupId() => DateTime.UtcNow.ToString(BackupIdFormat, System.Globalization.CultureInfo.InvariantCulture);
+
+    public const string BackupIdFormat = "yyyyMMdd'T'HHmmssffffff'Z'";
+
+    /// <summary>The UTC time a backup id names, or null when it is not one of <see cref="NewBackupId"/>'s.</summary>
+    public static DateTime? BackupTime(string backupId) =>
+        DateTime.TryParseExact(backupId, BackupIdFormat, System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var t)
+            ? DateTime.SpecifyKind(t, DateTimeKind.Utc) : null;
 
     public static string NewOperationId(string type) => $"{type}:{Guid.NewGuid():N}";
 }
