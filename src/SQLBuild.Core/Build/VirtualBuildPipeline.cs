@@ -134,7 +134,7 @@ public sealed class VirtualBuildPipeline
             };
 
         var toBuild = a.Selected.Where(n => a.Actions[n] == VirtualAction.Build).ToList();
-        var steps = toBuild.Select(n => (Key: n, Deps: (IReadOnlyList<string>)(Project.Parents.TryGetValue(n, out var ps) ? ps.Where(toBuild.Contains).ToList() : new List<string>()))).ToList();
+        var steps = toBuild.Select(n => (Key: n, Deps: (IReadOnlyList<string>)BuildDependencies(n, toBuild))).ToList();
         var tests = Project.Tests.Values.Where(t => t.References.Any(r => r.Kind != ReferenceKind.Source && toBuild.Contains(r.Name))).ToList();
         foreach (var t in tests)
             steps.Add(("test:" + t.Name, t.References.Where(r => r.Kind != ReferenceKind.Source && toBuild.Contains(r.Name)).Select(r => r.Name).Distinct().ToList()));
@@ -206,6 +206,17 @@ public sealed class VirtualBuildPipeline
         }
         journal.Step("physical", $"built {results.Values.Count(r => r.Action == "build" && r.Status != SqbNodeStatus.Failed)} physical version(s)");
         return new Dictionary<string, SqbNodeResult>(results);
+    }
+
+    /// <summary>The nodes of this build that must be built before <paramref name="name"/>: its parents, and the model a
+    /// relationships audit of it reads (not a parent, but the audit runs against that model's new version).</summary>
+    private List<string> BuildDependencies(string name, IReadOnlyList<string> toBuild)
+    {
+        var deps = Project.Parents.TryGetValue(name, out var ps) ? ps.Where(toBuild.Contains).ToList() : new List<string>();
+        if (Project.Models.TryGetValue(name, out var model))
+            deps.AddRange(model.Config.Audits.Select(a => a.ToModel).OfType<string>()
+                .Where(m => m != name && toBuild.Contains(m) && !deps.Contains(m)).Distinct());
+        return deps;
     }
 
     private SqbNodeResult BuildOne(IWarehouseSession s, VirtualAnalysis a, string name, Func<string, IReadOnlyList<Reference>, string> render,
