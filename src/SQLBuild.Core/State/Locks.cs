@@ -138,9 +138,16 @@ public sealed class LockManager
         catch (InvalidOperationException) { return true; }
     }
 
-    /// <summary>The 64-bit advisory lock id of a lock key.</summary>
-    public static long AdvisoryId(string key) =>
-        BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes("sqlbuild:" + key)), 0);
+    /// <summary>
+    /// The session-lock resource of a lock key. Advisory locks (PostgreSQL) and applocks (SQL Server) are
+    /// database-wide, while lock rows live in one state schema: the resource names the schema too, so two
+    /// state stores in one database (two projects, or two targets) never block each other's same key.
+    /// </summary>
+    public static string AdvisoryResource(string stateSchema, string key) => $"sqlbuild:{stateSchema}:{key}";
+
+    /// <summary>The 64-bit PostgreSQL advisory lock id of a lock key in a state schema.</summary>
+    public static long AdvisoryId(string stateSchema, string key) =>
+        BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes(AdvisoryResource(stateSchema, key))), 0);
 
     /// <summary>Tries the session-level advisory lock: true = taken, false = held by a live session, null = engine has none.</summary>
     private bool? TryAdvisory(IWarehouseSession session, string key)
@@ -149,11 +156,11 @@ public sealed class LockManager
         {
             case AdapterKind.Postgres:
                 return Convert.ToBoolean(session.ExecuteScalar(new SqlStatement("ADVISORY LOCK", key,
-                    $"SELECT pg_try_advisory_lock({Q.P(1)})", new object?[] { AdvisoryId(key) })));
+                    $"SELECT pg_try_advisory_lock({Q.P(1)})", new object?[] { AdvisoryId(Q.Schema, key) })));
             case AdapterKind.SqlServer:
                 var result = Convert.ToInt32(session.ExecuteScalar(new SqlStatement("APPLOCK", key,
                     $"DECLARE @r int; EXEC @r = sp_getapplock @Resource = {Q.P(1)}, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; SELECT @r",
-                    new object?[] { "sqlbuild:" + key })));
+                    new object?[] { AdvisoryResource(Q.Schema, key) })));
                 return result >= 0;
             default:
                 return null;
@@ -165,11 +172,11 @@ public sealed class LockManager
         switch (Kind)
         {
             case AdapterKind.Postgres:
-                session.ExecuteScalar(new SqlStatement("ADVISORY UNLOCK", key, $"SELECT pg_advisory_unlock({Q.P(1)})", new object?[] { AdvisoryId(key) }));
+                session.ExecuteScalar(new SqlStatement("ADVISORY UNLOCK", key, $"SELECT pg_advisory_unlock({Q.P(1)})", new object?[] { AdvisoryId(Q.Schema, key) }));
                 break;
             case AdapterKind.SqlServer:
                 session.Execute(new SqlStatement("APPLOCK RELEASE", key,
-                    $"EXEC sp_releaseapplock @Resource = {Q.P(1)}, @LockOwner = 'Session'", new object?[] { "sqlbuild:" + key }));
+                    $"EXEC sp_releaseapplock @Resource = {Q.P(1)}, @LockOwner = 'Session'", new object?[] { AdvisoryResource(Q.Schema, key) }));
                 break;
         }
     }
