@@ -295,34 +295,59 @@ public sealed class VirtualBuildPipeline
         }
     }
 
-    /// <summary>A new incremental version starts as a copy of the prior version, then takes the delta.</summary>
+    /// <summary>
+    /// A new incremental version starts as a copy of the prior version, then takes the delta. When the
+    /// query's columns no longer match the prior version's (a query change that adds, drops or renames a
+    /// column, or a cursor the prior version lacks), the prior rows do not fit: the version is built from
+    /// scratch instead, with no ancestry row.
+    /// </summary>
     private void ApplyIncremental(IWarehouseSession s, ModelNode model, string sql, PhysicalRelationRow prior, RelationName phys,
         PhysicalTracker tracker, string hash)
     {
         var d = s.Dialect;
-        s.Execute(d.CreateTableAs(phys, $"SELECT * FROM {d.Qualify(prior.Relation)}"));
-        tracker.TrackAncestry(model.Name, hash, prior.VersionHash, "copy");
         var cfg = model.Config;
         var delta = new RelationName(phys.Schema, phys.Name + "__sqb_delta");
         d.ValidateIdentifier(delta.Name, $"delta relation name of '{model.Name}'");
+        s.Execute(d.CreateTableAs(phys, $"SELECT * FROM {d.Qualify(prior.Relation)}"));
+        var copied = s.ReadCatalog(new[] { phys.Schema }, includeColumns: true).ColumnsOf(phys).Select(c => c.Name).ToList();
+        if (cfg.Cursor is not null && !copied.Contains(cfg.Cursor, StringComparer.OrdinalIgnoreCase))
+        {
+            RebuildFromScratch(s, model, sql, phys, $"the prior version has no cursor column '{cfg.Cursor}'");
+            return;
+        }
         s.Execute(d.DropTableIfExists(delta));
         s.Execute(d.CreateTableAs(delta, cfg.Cursor is null ? sql : d.IncrementalDelta(sql, cfg.Cursor, phys)));
         try
         {
             var columns = s.ReadCatalog(new[] { delta.Schema }, includeColumns: true).ColumnsOf(delta).Select(c => c.Name).ToList();
-            using var tx = s.BeginTransaction();
-            switch (cfg.IncrementalStrategy)
+            if (!columns.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(copied))
             {
-                case IncrementalStrategy.Append: s.Execute(d.InsertFrom(phys, delta, columns)); break;
-                case IncrementalStrategy.DeleteInsert:
-                    s.Execute(d.DeleteMatching(phys, delta, cfg.UniqueKey));
-                    s.Execute(d.InsertFrom(phys, delta, columns));
-                    break;
-                default: s.Execute(d.Merge(phys, delta, cfg.UniqueKey, columns)); break;
+                RebuildFromScratch(s, model, sql, phys, "the query's columns differ from the prior version's");
+                return;
             }
-            tx.Commit();
+            using (var tx = s.BeginTransaction())
+            {
+                switch (cfg.IncrementalStrategy)
+                {
+                    case IncrementalStrategy.Append: s.Execute(d.InsertFrom(phys, delta, columns)); break;
+                    case IncrementalStrategy.DeleteInsert:
+                        s.Execute(d.DeleteMatching(phys, delta, cfg.UniqueKey));
+                        s.Execute(d.InsertFrom(phys, delta, columns));
+                        break;
+                    default: s.Execute(d.Merge(phys, delta, cfg.UniqueKey, columns)); break;
+                }
+                tx.Commit();
+            }
+            tracker.TrackAncestry(model.Name, hash, prior.VersionHash, "copy");
         }
         finally { TryDrop(s, delta, table: true); }
+    }
+
+    private void RebuildFromScratch(IWarehouseSession s, ModelNode model, string sql, RelationName phys, string why)
+    {
+        _log.Verbose($"{model.Name}: not seeding {phys} from the prior version ({why}); building it from scratch");
+        s.Execute(s.Dialect.DropTableIfExists(phys));
+        s.Execute(s.Dialect.CreateTableAs(phys, sql));
     }
 
     private SqbNodeResult RunTest(IWarehouseSession s, DataTestNode test, Func<string, IReadOnlyList<Reference>, string> render)
