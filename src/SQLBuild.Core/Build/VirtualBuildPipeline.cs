@@ -72,6 +72,7 @@ public sealed class VirtualBuildPipeline
         var clock = Stopwatch.StartNew();
         var environment = options.Environment ?? _store.TargetName;
         _names.ValidateEnvironment(environment);
+        _store.RequireInitialized();   // E002 "not initialized", not a failed insert into a missing journal table
         using var journal = OperationJournal.Start(_store, "build", environment, $"build {environment}", _log);
         try
         {
