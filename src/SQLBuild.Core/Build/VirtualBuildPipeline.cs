@@ -190,18 +190,26 @@ public sealed class VirtualBuildPipeline
         }
 
         // A failed data test keeps the refs of what it read (and of their descendants) where they are.
+        var selected = a.Selected.ToHashSet(StringComparer.Ordinal);
         foreach (var t in tests.Where(t => results["test:" + t.Name].Status == SqbNodeStatus.Failed))
         {
-            var blocked = t.References.Where(r => r.Kind != ReferenceKind.Source && toBuild.Contains(r.Name)).Select(r => r.Name).ToHashSet();
-            foreach (var n in toBuild)
+            var read = t.References.Where(r => r.Kind != ReferenceKind.Source && toBuild.Contains(r.Name)).Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+            // Descendants were built (or reused) on top of the versions the test rejected: they must not move either.
+            var blocked = new HashSet<string>(read, StringComparer.Ordinal);
+            foreach (var n in Project.TopologicalOrder)
+                if (selected.Contains(n) && Project.Parents.TryGetValue(n, out var ps) && ps.Any(blocked.Contains)) blocked.Add(n);
+            foreach (var n in a.Selected)
             {
-                if (!blocked.Contains(n) || results[n].Status == SqbNodeStatus.Failed) continue;
+                if (!blocked.Contains(n) || results[n].Status is SqbNodeStatus.Failed or SqbNodeStatus.Skipped) continue;
                 var ok = results[n];
                 results[n] = new SqbNodeResult
                 {
                     Name = ok.Name, NodeType = ok.NodeType, Materialized = ok.Materialized, Relation = ok.Relation, Rows = ok.Rows,
                     Duration = ok.Duration, Audits = ok.Audits, Action = ok.Action, Status = SqbNodeStatus.Failed,
-                    Error = $"data test '{t.Name}' failed; the ref of '{n}' was not moved", ErrorCode = "B003.TestFailed",
+                    Error = read.Contains(n)
+                        ? $"data test '{t.Name}' failed; the ref of '{n}' was not moved"
+                        : $"data test '{t.Name}' failed on an upstream of '{n}'; the ref of '{n}' was not moved",
+                    ErrorCode = "B003.TestFailed",
                 };
             }
         }
