@@ -174,6 +174,14 @@ public class GuardTests
         f.Promote("pr_1", "dev");
         var s025 = Fails("S025", () => f.Restore(new RestoreOptions { CheckpointId = first, Select = new[] { "order_ids" } }));
         Assert.Equal("checkpoint is missing selected refs: order_ids", s025.Message);
+
+        // S023: the model a checkpoint binds is no longer in the project.
+        var withOrderIds = f.Checkpoints("dev")[0].Id;
+        File.Delete(Path.Combine(f.Dir, "models/marts/order_ids.sql"));
+        f.Build();
+        var s023 = Fails("S023", () => f.Restore(new RestoreOptions { CheckpointId = withOrderIds }));
+        Assert.Equal("checkpoint references unknown model 'order_ids'", s023.Message);
+        Assert.False(f.Refs("dev").ContainsKey(NodeKey.Model("order_ids")));
     }
 
     [SkippableTheory]

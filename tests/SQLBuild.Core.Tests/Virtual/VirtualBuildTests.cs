@@ -92,6 +92,10 @@ public class VirtualBuildTests
             Assert.Equal(r.OperationId, e[3]);
         });
 
+        var listed = Assert.Single(f.Inspect().Environments());
+        Assert.Equal(("dev", "finalized", 6, 3, 1, f.Schema), (listed.Name, listed.Status, listed.ModelCount, listed.SeedCount, listed.CheckpointCount, listed.LogicalSchema));
+        Assert.Equal(env.FinalizedAt, listed.FinalizedAt);
+
         var op = Assert.Single(f.Operations(type: "build"));
         Assert.Equal(r.OperationId, op.Id);
         Assert.Equal("succeeded", op.Status);
