@@ -161,7 +161,7 @@ public sealed class VirtualBuildPipeline
                     {
                         r = key.StartsWith("test:", StringComparison.Ordinal)
                             ? RunTest(s, Project.Tests[key[5..]], Render)
-                            : BuildOne(s, a, key, Render, audits, tracker);
+                            : BuildVersion(s, a, key, Render, audits, tracker, journal.Id, cancel);
                     }
                     catch (Exception ex) { r = Materializer.Failure(key, NodeKind.Model, null, ex, TimeSpan.Zero); }
                     sessions.Add(s);
@@ -226,6 +226,62 @@ public sealed class VirtualBuildPipeline
             deps.AddRange(model.Config.Audits.Select(a => a.ToModel).OfType<string>()
                 .Where(m => m != name && toBuild.Contains(m) && !deps.Contains(m)).Distinct());
         return deps;
+    }
+
+    /// <summary>
+    /// Builds one new version under a lease on its physical name (lock key <c>physical:&lt;schema&gt;.&lt;name&gt;</c>),
+    /// so two builds that need the same new version at once (two VDEs, or two processes) build it once: the second
+    /// waits for the lease, then finds the version tracked and reuses it. Without the lease the second build
+    /// dropped the first's freshly built relation, failing its audits or views (a version is never rewritten).
+    /// </summary>
+    private SqbNodeResult BuildVersion(IWarehouseSession s, VirtualAnalysis a, string name, Func<string, IReadOnlyList<Reference>, string> render,
+        AuditRunner audits, PhysicalTracker tracker, string operationId, CancellationToken cancel)
+    {
+        var key = VirtualAnalysis.Key(Project, name);
+        var hash = a.Identities[name].VersionHash;
+        var phys = _names.Physical(name, hash);
+        using var lease = AcquireVersionLease(phys, operationId, cancel);
+        if (BuiltMeanwhile(s, a, key, hash, phys))
+        {
+            _log.Verbose($"{phys} was built by another build meanwhile; reusing it");
+            return new SqbNodeResult
+            {
+                Name = name, NodeType = key.NodeType, Status = SqbNodeStatus.Succeeded, Relation = phys.ToString(), Action = "reuse",
+                Materialized = Project.Models.TryGetValue(name, out var m) ? DirectBuildPipeline.Lower(m.Config.Materialized) : null,
+            };
+        }
+        return BuildOne(s, a, name, render, audits, tracker);
+    }
+
+    private LockLease AcquireVersionLease(RelationName phys, string operationId, CancellationToken cancel)
+    {
+        var locks = new LockManager(_store, _log);
+        var lockKey = $"physical:{phys}";
+        var waiting = false;
+        while (true)
+        {
+            try
+            {
+                return locks.Acquire(lockKey, operationId);
+            }
+            catch (SqbException ex) when (ex.Kind == SqbErrorKind.ResourceBusy)
+            {
+                if (!waiting) _log.Verbose($"waiting for {phys}, being built by another build: {ex.Message}");
+                waiting = true;
+                cancel.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(200));
+                cancel.ThrowIfCancellationRequested();
+            }
+        }
+    }
+
+    /// <summary>Whether another build made this version while this one was analysing or waiting.</summary>
+    private bool BuiltMeanwhile(IWarehouseSession s, VirtualAnalysis a, NodeKey key, string hash, RelationName phys)
+    {
+        using (var state = _store.OpenStateSession())
+            if (!new StateRepository(state, _store.Sql).IsTracked(key, hash)) return false;
+        // Tracked now but not at analysis time: another build built and tracked it. Tracked then too: this build
+        // is rebuilding a missing relation, and it is built meanwhile only if it is back in the warehouse.
+        return !a.Physical.ContainsKey((key, hash)) || s.ReadCatalog(new[] { phys.Schema }).Exists(phys);
     }
 
     private SqbNodeResult BuildOne(IWarehouseSession s, VirtualAnalysis a, string name, Func<string, IReadOnlyList<Reference>, string> render,
