@@ -142,7 +142,7 @@ public sealed class VirtualBuildPipeline
         if (steps.Count == 0) return new Dictionary<string, SqbNodeResult>(results);
 
         using (var init = _store.Warehouse.OpenSession())
-            init.Execute(init.Dialect.CreateSchemaIfNotExists(_names.PhysicalSchema));
+            CreateSchemaAlongsideOthers(init, _names.PhysicalSchema);
         var audits = new AuditRunner(Project, PhysicalOf, Render);
         var tracker = new PhysicalTracker(_store);
         var sessions = new ConcurrentBag<IWarehouseSession>();
@@ -215,6 +215,28 @@ public sealed class VirtualBuildPipeline
         }
         journal.Step("physical", $"built {results.Values.Count(r => r.Action == "build" && r.Status != SqbNodeStatus.Failed)} physical version(s)");
         return new Dictionary<string, SqbNodeResult>(results);
+    }
+
+    /// <summary>
+    /// CREATE SCHEMA IF NOT EXISTS is not safe against a concurrent creator: two first builds (of two VDEs) creating
+    /// the physical schema at once fail with a duplicate pg_namespace key (PostgreSQL) or a catalog write-write
+    /// conflict (DuckDB). Such a failure is retried; once the other creator committed, IF NOT EXISTS is a no-op.
+    /// </summary>
+    private static void CreateSchemaAlongsideOthers(IWarehouseSession s, string schema)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                s.Execute(s.Dialect.CreateSchemaIfNotExists(schema));
+                return;
+            }
+            catch (SqbException e) when (attempt < 5 && WarehouseErrors.Classify(e) is WarehouseErrorClass.UniqueViolation
+                                             or WarehouseErrorClass.ObjectExists or WarehouseErrorClass.Busy)
+            {
+                Thread.Sleep(50 * attempt);
+            }
+        }
     }
 
     /// <summary>The nodes of this build that must be built before <paramref name="name"/>: its parents, and the model a
