@@ -63,7 +63,10 @@ public sealed class LockManager
                     ("owner_pid", (long)System.Environment.ProcessId), ("operation_id", operationId),
                 }, new[] { ("expires_at", Q.NowPlus(TtlSeconds)), ("created_at", Q.Now), ("updated_at", Q.Now) }));
             }
-            catch (SqbException) when (Read(session, key).Any(r => r.OwnerId != operationId))
+            // The key was taken when we inserted. The holder's row may already be gone again (released between
+            // our insert and this read; on DuckDB also a delete committed after our insert's snapshot), so a unique
+            // violation alone means "locked" too, not a raw insert error.
+            catch (SqbException e) when (WarehouseErrors.IsUniqueViolation(e) || Read(session, key).Any(r => r.OwnerId != operationId))
             {
                 throw Locked(session, key, code);
             }
