@@ -42,3 +42,31 @@ public class ConcurrentBuildTests
         }
     }
 }
+
+public class ConcurrentFirstBuildTests
+{
+    [SkippableTheory]
+    [InlineData("duckdb")]
+    [InlineData("postgres")]
+    public void Two_first_builds_at_once_create_the_physical_schema_without_tripping_over_each_other(string engine)
+    {
+        VirtualFixture.SkipUnlessAvailable(engine);
+        for (var round = 0; round < 4; round++)
+        {
+            using var f = new VirtualFixture(engine);
+            f.Init();
+            using var go = new ManualResetEventSlim();
+            var builds = new[] { "dev", "pr_1" }.Select(env => Task.Run(() =>
+            {
+                go.Wait();
+                return f.Build(new BuildOptions { Environment = env });
+            })).ToList();
+            go.Set();
+            foreach (var r in builds.Select(b => b.Result))
+                Assert.True(r.Status == "succeeded", $"{r.Environment}: " + string.Join("; ", r.Nodes.Where(n => n.Error is not null).Select(n => $"{n.Name}: {n.Error}")));
+            Assert.Equal(9, f.PhysicalRelations().Count);
+            Assert.Equal(12, f.CountOf(f.View("pr_1", "fct_orders")));
+            Assert.Equal(12, f.CountOf(f.View("dev", "fct_orders")));
+        }
+    }
+}
