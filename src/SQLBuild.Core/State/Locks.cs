@@ -58,7 +58,10 @@ public sealed class LockManager
             {
                 session.Execute(InsertRow(key, operationId));
             }
-            catch (SqbException) when (Read(session, key).Any(r => r.OwnerId != operationId))
+            // The key was taken when we inserted. The holder's row may already be gone again (released between
+            // our insert and this read; on DuckDB also a delete committed after our insert's snapshot), so a unique
+            // violation alone means "locked" too, not a raw insert error.
+            catch (SqbException e) when (WarehouseErrors.IsUniqueViolation(e) || Read(session, key).Any(r => r.OwnerId != operationId))
             {
                 throw Locked(session, key, code);
             }
@@ -142,14 +145,21 @@ public sealed class LockManager
         catch (InvalidOperationException) { return true; }
     }
 
-    /// <summary>The 64-bit advisory lock id of a lock key.</summary>
-    public static long AdvisoryId(string key) =>
-        BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes("sqlbuild:" + key)), 0);
+    /// <summary>
+    /// The session-lock resource of a lock key. Advisory locks (PostgreSQL) and applocks (SQL Server) are
+    /// database-wide, while lock rows live in one state schema: the resource names the schema too, so two
+    /// state stores in one database (two projects, or two targets) never block each other's same key.
+    /// </summary>
+    public static string AdvisoryResource(string stateSchema, string key) => $"sqlbuild:{stateSchema}:{key}";
+
+    /// <summary>The 64-bit PostgreSQL advisory lock id of a lock key in a state schema.</summary>
+    public static long AdvisoryId(string stateSchema, string key) =>
+        BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes(AdvisoryResource(stateSchema, key))), 0);
 
     /// <summary>Tries the session-level advisory lock: true = taken, false = held by a live session, null = engine has none.</summary>
     private bool? TryAdvisory(IWarehouseSession session, string key)
     {
-        var statement = Q.TryAdvisoryLock("sqlbuild:" + key, AdvisoryId(key));
+        var statement = Q.TryAdvisoryLock(AdvisoryResource(Q.Schema, key), AdvisoryId(Q.Schema, key));
         if (statement is null) return null;
         var value = session.ExecuteScalar(statement);
         return value is bool b ? b : Convert.ToInt64(value) >= 0;
@@ -157,7 +167,7 @@ public sealed class LockManager
 
     internal void ReleaseAdvisory(IWarehouseSession session, string key)
     {
-        var statement = Q.ReleaseAdvisoryLock("sqlbuild:" + key, AdvisoryId(key));
+        var statement = Q.ReleaseAdvisoryLock(AdvisoryResource(Q.Schema, key), AdvisoryId(Q.Schema, key));
         if (statement is not null) session.Execute(statement);
     }
 

@@ -92,6 +92,14 @@ public sealed class StateStore
         return StateSchema.Tables.All(t => catalog.Exists(new RelationName(Settings.Schema, t.Name)));
     }
 
+    /// <summary>Fails with a clear message when the state store has not been initialized (on a session of its own).
+    /// Operations call it before their journal row, which could not be written otherwise.</summary>
+    public void RequireInitialized()
+    {
+        using var s = OpenStateSession();
+        RequireInitialized(s);
+    }
+
     /// <summary>Fails with a clear message when the state store has not been initialized.</summary>
     public void RequireInitialized(IWarehouseSession s)
     {
