@@ -297,10 +297,8 @@ Describe 'Detached VDE guards on <Engine>' -ForEach $Engines {
         $script:D = New-AdoptProject $Engine
         $null = Invoke-Adopt $D
         $script:DetachResult = Invoke-Detach $D
-        # A second environment, for promoting into the detached one. (It is built from scratch: one worker,
-        # because the virtual build does not yet order fct_orders after stg_customers, which its
-        # relationships audit reads.)
-        $script:Pr1 = Invoke-SqbBuild -Path $D.Path -Environment pr_1 -Concurrency 1
+        # A second environment, for promoting into the detached one (built anew from dev's kept refs).
+        $script:Pr1 = Invoke-SqbBuild -Path $D.Path -Environment pr_1
         $script:DetachedRows = Get-AllRows $D
     }
     AfterAll { Remove-AdoptProject $script:D }

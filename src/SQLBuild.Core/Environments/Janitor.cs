@@ -76,11 +76,17 @@ public sealed class Janitor
         {
             var locks = new LockManager(_store, _log);
             using var lease = locks.Acquire(LockManager.MigrationKey, journal.Id);
-            var busy = locks.List().FirstOrDefault(l => l.Key.StartsWith("virtual_env:", StringComparison.Ordinal) && !l.IsExpired && !l.IsOrphaned);
-            if (busy is not null)
+            var busy = locks.List().Where(l => l.Key.StartsWith("virtual_env:", StringComparison.Ordinal) && !l.IsExpired && !l.IsOrphaned).ToList();
+            if (busy.Count > 0)
+            {
+                var l = busy[0];
+                var others = busy.Count > 1 ? $" (and {busy.Count - 1} more: {string.Join(", ", busy.Skip(1).Select(h => h.Key))})" : "";
                 throw new SqbException("S014", "EnvironmentLocked",
-                    $"virtual environment '{busy.Key["virtual_env:".Length..]}' is locked by {busy.OwnerId} (host {busy.OwnerHost}, pid {busy.OwnerPid})",
-                    SqbErrorKind.ResourceBusy, busy.Key, "Wait for the running operation to finish, then run Invoke-SqbJanitor again.");
+                    $"virtual environment '{l.Key["virtual_env:".Length..]}' is locked by {l.OwnerId} (host {l.OwnerHost}, pid {l.OwnerPid}, " +
+                    $"since {l.CreatedAt:u}, expires {l.ExpiresAt:u}){others}; janitor refuses while a virtual environment is locked",
+                    SqbErrorKind.ResourceBusy, l.Key,
+                    $"Wait for the other operation to finish (Get-SqbLock), then run Invoke-SqbJanitor again; if its process is gone, Clear-SqbLock -Key '{l.Key}' -Force.");
+            }
 
             var a = Analyze(options);
             var failed = new Dictionary<string, string>(StringComparer.Ordinal);   // item key -> error

@@ -22,13 +22,10 @@ public sealed class RetentionRepository
     public DateTime DatabaseNow() =>
         StateRepository.Dt(_s.ExecuteScalar(new SqlStatement("SELECT", "clock", $"SELECT {_q.Now}"))) ?? DateTime.UtcNow;
 
-    /// <summary>The prefix of state backup schemas: <c>&lt;state schema&gt;__backup_</c>.</summary>
-    public string BackupPrefix => _q.Schema + "__backup_";
-
     /// <summary>The backup schemas that exist, newest first (their ids are UTC timestamps, so names sort by age).</summary>
     public IReadOnlyList<string> BackupSchemas() =>
-        _s.Query(_q.SchemasLike(BackupPrefix)).Select(r => StateRepository.Str(r[0])!)
-            .OrderByDescending(n => n, StringComparer.Ordinal).ToList();
+        _s.Query(_q.SchemasLike(_q.BackupPrefix)).Select(r => StateRepository.Str(r[0])!)
+            .Where(n => n.Length > _q.BackupPrefix.Length).OrderByDescending(n => n, StringComparer.Ordinal).ToList();
 
     /// <summary>Deletes a VDE's refs and its row.</summary>
     public void DeleteEnvironment(string name)

@@ -124,21 +124,15 @@ public class JanitorTests
         f.Detach();
         var plainRows = f.AllRows();
         var store = f.Store();
-        var backups = new[] { "20240101T000000000000Z", "20240201T000000000000Z", "20240301T000000000000Z" }
-            .Select(id => $"{f.StateSchema}__backup_{id}").ToList();
+        // Three real backups (Update-SqbState), oldest first.
+        var lifecycle = new StateLifecycle(store, NullLog.Instance);
+        var backups = Enumerable.Range(0, 3).Select(_ => lifecycle.Migrate().Schema).ToList();
+        Assert.Equal(backups.OrderByDescending(b => b, StringComparer.Ordinal), lifecycle.Backups().Select(b => b.Schema));
         using (var s = f.Session())
-        {
-            foreach (var b in backups)
-            {
-                s.Execute(s.Dialect.CreateSchemaIfNotExists(b));
-                foreach (var t in new[] { StateSchema.StateVersions, StateSchema.Locks })
-                    s.Execute(store.Sql.CopyTable(f.StateSchema, b, t));
-            }
             s.Execute(new SqlStatement("TEST", "locks",
                 $"INSERT INTO {f.Q(f.StateSchema, "locks")} (lock_key, owner_id, owner_host, owner_pid, operation_id, expires_at, created_at, updated_at) " +
-                $"VALUES ('virtual_env:old', 'promote:gone', 'elsewhere', 1, 'promote:gone', " +
+                "VALUES ('virtual_env:old', 'promote:gone', 'elsewhere', 1, 'promote:gone', " +
                 "TIMESTAMP '2000-01-01 00:10:00', TIMESTAMP '2000-01-01 00:00:00', TIMESTAMP '2000-01-01 00:00:00')"));
-        }
         var snapshot = f.Snapshot();
 
         var plan = new Janitor(f.Store(), NullLog.Instance).Plan(new JanitorOptions());
@@ -153,12 +147,9 @@ public class JanitorTests
         // A detached environment stays until its retention runs out (30 days by default).
         Assert.DoesNotContain(items, i => i.Kind == "Environment");
         Assert.All(items, i => Assert.Equal("removed", i.Result));
-        using (var s = f.Session())
-        {
-            var left = s.ReadCatalog(backups);
-            Assert.Equal(new[] { backups[2] }, left.Schemas);
-            Assert.Equal(2, left.Relations.Count);
-        }
+        var left = new StateLifecycle(f.Store(), NullLog.Instance).Backups();
+        Assert.Equal(new[] { backups[2] }, left.Select(b => b.Schema));
+        Assert.Empty(left[0].MissingTables);
         Assert.Empty(new LockManager(f.Store(), NullLog.Instance).List());
 
         // Retention 0: the detached dev goes from state; its plain relations are the user's and stay.
@@ -195,7 +186,8 @@ public class JanitorTests
         var ex = Assert.Throws<SqbException>(() => f.Janitor(maxCheckpoints: 1));
 
         Assert.Equal("S014", ex.Code);
-        Assert.StartsWith("virtual environment 'dev' is locked", ex.Message);
+        Assert.StartsWith("virtual environment 'dev' is locked by build:held-by-test", ex.Message);
+        Assert.EndsWith("janitor refuses while a virtual environment is locked", ex.Message);
         Assert.Equal(SqbErrorKind.ResourceBusy, ex.Kind);
         var op = new OperationQueries(f.Store(), NullLog.Instance).List(type: "janitor").Single();
         Assert.Equal("failed", op.Status);
