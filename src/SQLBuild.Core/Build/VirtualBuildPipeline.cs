@@ -134,7 +134,7 @@ public sealed class VirtualBuildPipeline
             };
 
         var toBuild = a.Selected.Where(n => a.Actions[n] == VirtualAction.Build).ToList();
-        var steps = toBuild.Select(n => (Key: n, Deps: (IReadOnlyList<string>)(Project.Parents.TryGetValue(n, out var ps) ? ps.Where(toBuild.Contains).ToList() : new List<string>()))).ToList();
+        var steps = toBuild.Select(n => (Key: n, Deps: BuildDependencies(n, toBuild))).ToList();
         var tests = Project.Tests.Values.Where(t => t.References.Any(r => r.Kind != ReferenceKind.Source && toBuild.Contains(r.Name))).ToList();
         foreach (var t in tests)
             steps.Add(("test:" + t.Name, t.References.Where(r => r.Kind != ReferenceKind.Source && toBuild.Contains(r.Name)).Select(r => r.Name).Distinct().ToList()));
@@ -206,6 +206,17 @@ public sealed class VirtualBuildPipeline
         }
         journal.Step("physical", $"built {results.Values.Count(r => r.Action == "build" && r.Status != SqbNodeStatus.Failed)} physical version(s)");
         return new Dictionary<string, SqbNodeResult>(results);
+    }
+
+    /// <summary>A node waits for its parents and, like the direct pipeline, for the model a relationships
+    /// audit reads (<c>to "model"</c>) when that model is built in the same run: the audit reads its new version.</summary>
+    private IReadOnlyList<string> BuildDependencies(string node, IReadOnlyCollection<string> toBuild)
+    {
+        var deps = Project.Parents.TryGetValue(node, out var ps) ? ps.Where(toBuild.Contains).ToList() : new List<string>();
+        if (Project.Models.TryGetValue(node, out var model))
+            deps.AddRange(model.Config.Audits.Select(a => a.ToModel).OfType<string>()
+                .Where(m => m != node && toBuild.Contains(m) && !deps.Contains(m)).Distinct());
+        return deps;
     }
 
     private SqbNodeResult BuildOne(IWarehouseSession s, VirtualAnalysis a, string name, Func<string, IReadOnlyList<Reference>, string> render,
