@@ -19,6 +19,7 @@ public sealed class InvokeSqbBuildCommand : BuildCmdletBase
         var project = CompileProject();
         var options = Options(MyInvocation.BoundParameters.ContainsKey(nameof(Concurrency)) ? Concurrency : null);
         // Guards and selection are checked before asking, so -WhatIf reports bad input too.
+        ModeGuards.CheckBuild(project.Config, options);
         var plan = Run(_ => Builds.Plan(project, options, Core.Logging.NullLog.Instance));
         var what = $"{plan.Steps.Count} node(s) of '{project.Config.Name}' into {plan.Environment} ({project.Config.ActiveTarget.Connection})";
         if (!ShouldProcess(what, "Build")) return;
