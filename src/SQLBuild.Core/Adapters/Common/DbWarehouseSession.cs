@@ -105,14 +105,14 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         return _transaction;
     }
 
-    public CatalogSnapshot ReadCatalog(IReadOnlyCollection<string> schemas, bool includeColumns = false)
+    public CatalogSnapshot ReadCatalog(IReadOnlyCollection<string> schemas, bool includeColumns = false, bool viewDefinitions = true)
     {
         ArgumentNullException.ThrowIfNull(schemas);
         var list = schemas.Distinct(StringComparer.Ordinal).ToList();
         if (list.Count == 0) return new CatalogSnapshot(Array.Empty<string>(), Array.Empty<CatalogRelation>());
 
         var existing = Query(Dialect.CatalogSchemas(list)).Select(r => (string)r[0]!).ToList();
-        var relations = Query(Dialect.CatalogRelations(list)).Select(r => new CatalogRelation(
+        var relations = Query(Dialect.CatalogRelations(list, viewDefinitions)).Select(r => new CatalogRelation(
             (string)r[0]!, (string)r[1]!,
             string.Equals((string)r[2]!, "view", StringComparison.Ordinal) ? RelationKind.View : RelationKind.Table,
             r[3] as string)).ToList();
