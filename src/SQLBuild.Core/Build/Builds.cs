@@ -16,11 +16,13 @@ public static class Builds
             : new DirectBuildPipeline(project, WarehouseFactory.Create(project.Config.ActiveTarget.Connection, log), log).Plan(options);
     }
 
-    public static SqbBuildResult Build(CompiledProject project, BuildOptions options, ISqbLog log, CancellationToken cancel)
+    /// <param name="plan">A plan made just before with the same options (optional): a virtual build it shows to
+    /// have nothing to do returns without reading state again.</param>
+    public static SqbBuildResult Build(CompiledProject project, BuildOptions options, ISqbLog log, CancellationToken cancel, SqbPlan? plan = null)
     {
         ModeGuards.CheckBuild(project.Config, options);
         return project.Config.Settings.VirtualEnvironments
-            ? new VirtualBuildPipeline(StateStore.Open(project, log), log).Build(options, cancel)
+            ? new VirtualBuildPipeline(StateStore.Open(project, log), log).Build(options, cancel, plan?.Analysis)
             : new DirectBuildPipeline(project, WarehouseFactory.Create(project.Config.ActiveTarget.Connection, log), log).Build(options, cancel);
     }
 }

@@ -49,4 +49,6 @@ public sealed class SqbPlan
     public required string Environment { get; init; }
     public required string Mode { get; init; }
     public required IReadOnlyList<SqbPlanStep> Steps { get; init; }
+    /// <summary>What the plan was computed from (virtual mode), so a build right after it need not read state again to find nothing to do.</summary>
+    internal object? Analysis { get; init; }
 }

@@ -20,11 +20,11 @@ public sealed class InvokeSqbBuildCommand : BuildCmdletBase
         var options = Options(MyInvocation.BoundParameters.ContainsKey(nameof(Concurrency)) ? Concurrency : null);
         // Guards and selection are checked before asking, so -WhatIf reports bad input too.
         ModeGuards.CheckBuild(project.Config, options);
-        var plan = Run(_ => Builds.Plan(project, options, Core.Logging.NullLog.Instance));
+        var plan = Run(log => Builds.Plan(project, options, log));
         var what = $"{plan.Steps.Count} node(s) of '{project.Config.Name}' into {plan.Environment} ({project.Config.ActiveTarget.Connection})";
         if (!ShouldProcess(what, "Build")) return;
 
-        var result = Run(log => Builds.Build(project, options, log, StopToken));
+        var result = Run(log => Builds.Build(project, options, log, StopToken, plan));
         WriteObject(result);
         foreach (var node in result.Nodes.Where(n => n.Status == SqbNodeStatus.Failed))
         {
