@@ -99,9 +99,10 @@ Save-Result $res
             $winners.Count | Should -Be 1 -Because ($results | ConvertTo-Json -Compress)
             $losers.Count | Should -Be 1 -Because ($results | ConvertTo-Json -Compress)
             $winner = $winners[0]; $loser = $losers[0]
-            $winner.Seconds | Should -BeGreaterThan 3
+            # PostgreSQL sleeps 4 s for sure; DuckDB's hashing takes what the machine needs (4 s on the build machine).
+            $winner.Seconds | Should -BeGreaterThan ($Engine -eq 'postgres' ? 3.5 : 1)
             # At once: no waiting for the holder.
-            $loser.Seconds | Should -BeLessThan 2
+            $loser.Seconds | Should -BeLessThan ([Math]::Min(2, $winner.Seconds / 2))
             $loser.Category | Should -Be 'ResourceBusy'
             if ($Engine -eq 'postgres') {
                 $loser.ErrorId | Should -BeLike 'S014.EnvironmentLocked,*'

@@ -165,9 +165,13 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             Get-VdeReaderValue -Project $p -Environment pr_1 | Should -Be 'ADA'
             Get-VdeReaderValue -Project $p -Environment dev | Should -Be 'Ada'
 
+            # Nothing stale: nothing is built, locked, journaled or written.
+            $before = Get-VdeSnapshot -Project $p
             $again = Invoke-SqbBuild -Environment pr_1 -ChangesOnly
             $again.Status | Should -Be 'succeeded'
+            $again.EnvironmentStatus | Should -Be 'finalized'
             @($again.Nodes) | Should -BeNullOrEmpty
+            Get-VdeSnapshot -Project $p | Should -Be $before
         }
 
         It '-Select with a stale upstream fails with S010 unless -IncludeStaleUpstreams' -Skip:$Skip {
