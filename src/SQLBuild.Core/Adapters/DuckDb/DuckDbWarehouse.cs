@@ -18,6 +18,15 @@ namespace SQLBuild.Core.Adapters;
 /// warehouse instance, shared by all its sessions (parallel workers see the same data).
 /// </para>
 /// <para>Another process holding the file yields W004 (ResourceBusy).</para>
+/// <para>
+/// Crash recovery: a process that closes the file normally checkpoints it and removes its write-ahead
+/// log, so a <c>.wal</c> beside a file that no session of this process has open was left by a process
+/// that was killed. DuckDB 1.5 replays that log into the tables but not into their indexes: a unique
+/// index then misses the replayed rows, so lookups by key find nothing and duplicates get in (the
+/// orphaned lock row of a killed build could be neither taken over nor cleared). The first session
+/// after such a crash therefore rebuilds every index of the database, in one transaction, before
+/// anything reads it (the init of the state store would recreate an index lost to a crash in between).
+/// </para>
 /// </summary>
 internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
 {
@@ -84,68 +93,68 @@ internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
             {
                 throw WarehouseErrors.ConnectionFailed(Description, e);
             }
-            connection = new DuckDBConnection("Data Source=" + DatabasePath);
-            OpenFile(connection);
-            return new DuckDbSession(connection, _log);
+            return OpenFileSession();
         }
         Open(connection);
         return new DuckDbSession(connection, _log);
     }
 
-    // ---- Crash recovery. DuckDB (1.5.x) replays a leftover write-ahead log when it opens a file, but the
-    // index entries of the replayed rows do not survive the checkpoint that follows (the next clean close):
-    // from then on a DELETE by key misses the row, a unique index admits a duplicate, and deleting such a
-    // row fails with "Failed to delete all rows from index". A process killed mid-operation (the recovery
-    // scenarios of the state store) leaves exactly such a log. So when this process opens a file that no
-    // connection of ours holds open and a log is waiting, every index is rebuilt right after the replay.
+    // Sessions this process has open per database file (all warehouses share DuckDB.NET's instance cache).
+    private static readonly Dictionary<string, int> OpenFileSessions = new(StringComparer.Ordinal);
+    private static readonly object FileGate = new();
 
-    private static readonly object RecoveryGate = new();
-    private static readonly Dictionary<string, int> OpenConnections = new(StringComparer.Ordinal);
-
-    private void OpenFile(DuckDBConnection connection)
+    private IWarehouseSession OpenFileSession()
     {
-        lock (RecoveryGate)
+        lock (FileGate)
         {
-            var open = OpenConnections.GetValueOrDefault(DatabasePath);
-            var replay = open == 0 && File.Exists(DatabasePath + ".wal");
+            var first = OpenFileSessions.GetValueOrDefault(DatabasePath) == 0;
+            var leftOverLog = first && File.Exists(DatabasePath + ".wal");
+            var connection = new DuckDBConnection("Data Source=" + DatabasePath);
             Open(connection);
-            OpenConnections[DatabasePath] = open + 1;
-            var path = DatabasePath;
-            connection.StateChange += (_, e) =>
+            OpenFileSessions[DatabasePath] = OpenFileSessions.GetValueOrDefault(DatabasePath) + 1;
+            var session = new DuckDbSession(connection, _log, Released);
+            if (!leftOverLog) return session;
+            try
             {
-                if (e.CurrentState != System.Data.ConnectionState.Closed) return;
-                lock (RecoveryGate) OpenConnections[path] = Math.Max(0, OpenConnections.GetValueOrDefault(path) - 1);
-            };
-            if (replay) RebuildIndexes(connection);
+                RebuildIndexes(session);
+                return session;
+            }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
         }
     }
 
-    private void RebuildIndexes(DuckDBConnection connection)
+    private void Released()
     {
-        var indexes = new List<(string Schema, string Name, string Sql)>();
-        using (var list = connection.CreateCommand())
+        lock (FileGate)
         {
-            list.CommandText = "SELECT schema_name, index_name, sql FROM duckdb_indexes() WHERE database_name = current_database() AND sql IS NOT NULL";
-            using var reader = list.ExecuteReader();
-            while (reader.Read()) indexes.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+            var left = OpenFileSessions.GetValueOrDefault(DatabasePath) - 1;
+            if (left > 0) OpenFileSessions[DatabasePath] = left;
+            else OpenFileSessions.Remove(DatabasePath);
         }
-        foreach (var (schema, name, sql) in indexes)
+    }
+
+    /// <summary>Drops and recreates every index from its own definition (see the class remarks).</summary>
+    private void RebuildIndexes(DuckDbSession session)
+    {
+        var d = DuckDbDialect.Instance;
+        var indexes = session.Query(d.Indexes());
+        if (indexes.Count == 0) return;
+        // DuckDB keeps a dropped index's name taken until the drop commits: drop all, then create all.
+        using (var tx = session.BeginTransaction())
         {
-            try
-            {
-                using var drop = connection.CreateCommand();
-                drop.CommandText = $"DROP INDEX {Dialect.QuoteIdentifier(schema)}.{Dialect.QuoteIdentifier(name)}";
-                drop.ExecuteNonQuery();
-                using var create = connection.CreateCommand();
-                create.CommandText = sql;
-                create.ExecuteNonQuery();
-            }
-            catch (DuckDBException e)
-            {
-                _log.Warning($"duckdb: could not rebuild index {schema}.{name} of {DatabasePath} after replaying its write-ahead log: {e.Message}");
-            }
+            foreach (var r in indexes) session.Execute(d.DropIndex((string)r[0]!, (string)r[1]!));
+            tx.Commit();
         }
-        _log.Verbose($"duckdb: rebuilt {indexes.Count} index(es) of {DatabasePath} after replaying its write-ahead log");
+        using (var tx = session.BeginTransaction())
+        {
+            foreach (var r in indexes) session.Execute(new SqlStatement("CREATE INDEX", $"{r[0]}.{r[1]}", (string)r[2]!));
+            tx.Commit();
+        }
+        _log.Verbose($"{Description}: rebuilt {indexes.Count} index(es) after replaying the write-ahead log a killed process left");
     }
 
     private void Open(DuckDBConnection connection)
