@@ -3,7 +3,26 @@
 # IModuleAssemblyInitializer.OnImport, and a cmdlet whose layout uses a type from SQLBuild.Core (an
 # enum parameter, a Core base class) would fail to load at that point unless the private
 # AssemblyLoadContext already serves SQLBuild.Core. This hooks it first; OnImport repeats it
-# (idempotent) for anyone importing SQLBuild.dll without the manifest. Exports nothing.
+# (idempotent) for anyone importing SQLBuild.dll without the manifest. Register() also adds the
+# [SQLBuild.*] type accelerators.
+#
+# Then: completion by convention. Parameters named Environment, CheckpointId, Key, BackupId, Model,
+# Select, Exclude or Target (by name or alias) that carry no [ArgumentCompleter] of their own get the
+# module's completer for that name (CompleterRegistry), so every cmdlet completes alike. Exports nothing.
 $assembly = [System.Reflection.Assembly]::LoadFrom([System.IO.Path]::Combine($PSScriptRoot, 'SQLBuild.dll'))
 $assembly.GetType('SQLBuild.PowerShell.Module.ModuleInitializer', $true)::Register()
+
+$completers = @{}
+foreach ($registration in $assembly.GetType('SQLBuild.PowerShell.Completion.CompleterRegistry', $true)::Unattributed($assembly)) {
+    $name = $registration.Completer.FullName
+    if (-not $completers.ContainsKey($name)) {
+        $completer = [Activator]::CreateInstance($registration.Completer)
+        $completers[$name] = {
+            param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
+            $completer.CompleteArgument($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
+        }.GetNewClosure()
+    }
+    Register-ArgumentCompleter -CommandName $registration.Command -ParameterName $registration.Parameter -ScriptBlock $completers[$name]
+}
+Remove-Variable -Name assembly, completers, registration, name, completer -ErrorAction Ignore
 Export-ModuleMember
