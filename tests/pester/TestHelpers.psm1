@@ -242,7 +242,7 @@ function Get-SqbDuckDbSnapshot {
     <#
     .SYNOPSIS
         Everything a cmdlet could change in a DuckDB database, as sorted text lines: every schema,
-        every table with its row count, every view with its definition. Two equal snapshots mean
+        every table with its row count and a hash of its content, every view with its definition. Two equal snapshots mean
         nothing was written.
     #>
     [OutputType([string[]])]
@@ -258,8 +258,9 @@ function Get-SqbDuckDbSnapshot {
     $tables = @(Invoke-SqbDuckDbQuery -Database $Database -Sql "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() AND NOT internal")
     foreach ($t in $tables) {
         $quoted = '"{0}"."{1}"' -f ($t[0] -replace '"', '""'), ($t[1] -replace '"', '""')
-        $count = @(Invoke-SqbDuckDbQuery -Database $Database -Sql "SELECT count(*) FROM $quoted")[0][0]
-        $lines.Add("table $($t[0]).$($t[1]) rows=$count")
+        $rows = @(Invoke-SqbDuckDbQuery -Database $Database -Sql "SELECT * FROM $quoted" | ForEach-Object { ($_ | ForEach-Object { "$_" }) -join [char]31 } | Sort-Object)
+        $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($rows -join [char]30))).Substring(0, 16)
+        $lines.Add("table $($t[0]).$($t[1]) rows=$($rows.Count) content=$hash")
     }
     @($lines | Sort-Object)
 }
@@ -306,6 +307,58 @@ function New-SqbTestVirtualProject {
     }
 }
 
+function Get-SqbParameterSignature {
+    <#
+    .SYNOPSIS
+        One line per parameter of a parameter set, sorted by name, as CommandSurface.psd1 pins them:
+        'Name <Type> [mandatory] [position=N] [pipeline=ByPropertyName,ByValue] [aliases=a,b]'.
+        Common parameters are left out; WhatIf and Confirm stay.
+    #>
+    [OutputType([string[]])]
+    param([Parameter(Mandatory)] [System.Management.Automation.CommandParameterSetInfo] $ParameterSet)
+    $common = [System.Management.Automation.Cmdlet]::CommonParameters
+    @(foreach ($p in $ParameterSet.Parameters | Where-Object { $_.Name -notin $common } | Sort-Object Name) {
+            $type = $p.ParameterType
+            $typeName = if ($type.IsGenericType -and $type.GetGenericTypeDefinition() -eq [Nullable`1]) { $type.GetGenericArguments()[0].Name + '?' } else { $type.Name }
+            $line = "$($p.Name) <$typeName>"
+            if ($p.IsMandatory) { $line += ' mandatory' }
+            if ($p.Position -ge 0) { $line += " position=$($p.Position)" }
+            $pipe = @(if ($p.ValueFromPipelineByPropertyName) { 'ByPropertyName' }; if ($p.ValueFromPipeline) { 'ByValue' })
+            if ($pipe) { $line += " pipeline=$($pipe -join ',')" }
+            if ($p.Aliases.Count) { $line += " aliases=$(@($p.Aliases | Sort-Object) -join ',')" }
+            $line
+        })
+}
+
+function Format-SqbCommandSurface {
+    <# The CommandSurface.psd1 entry of a command as it is now: paste it into the file to pin a deliberate change. #>
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.CommandInfo] $Command,
+        # The -WhatIf argument sets, as psd1 text (e.g. "@{ Environment = 'dev' }").
+        [string[]] $WhatIf
+    )
+    $default = if ($Command.DefaultParameterSet) { $Command.DefaultParameterSet } else { '__AllParameterSets' }
+    $text = [System.Text.StringBuilder]::new()
+    $null = $text.AppendLine("    '$($Command.Name)' = @{")
+    $null = $text.AppendLine("        DefaultParameterSet = '$default'")
+    $null = $text.AppendLine('        ParameterSets       = @{')
+    foreach ($set in $Command.ParameterSets | Sort-Object Name) {
+        $null = $text.AppendLine("            '$($set.Name)' = @(")
+        foreach ($line in Get-SqbParameterSignature $set) { $null = $text.AppendLine("                '$line'") }
+        $null = $text.AppendLine('            )')
+    }
+    $null = $text.AppendLine('        }')
+    if ($WhatIf) {
+        $null = $text.AppendLine('        WhatIf              = @(')
+        foreach ($w in $WhatIf) { $null = $text.AppendLine("            $w") }
+        $null = $text.AppendLine('        )')
+    }
+    $null = $text.AppendLine('    }')
+    $text.ToString()
+}
+
 Export-ModuleMember -Function Get-SqbRepoRoot, Get-SqbModuleManifestPath, Import-SqbTestModule, Get-SqbType, New-SqbTestProject,
     New-SqbTestSchemaName, Get-SqbTestPostgres, Invoke-SqbChildPwsh,
-    Get-SqbPwshCommand, Invoke-SqbChildScript, Invoke-SqbDuckDbQuery, Get-SqbDuckDbSnapshot, New-SqbTestVirtualProject
+    Get-SqbPwshCommand, Invoke-SqbChildScript, Invoke-SqbDuckDbQuery, Get-SqbDuckDbSnapshot, New-SqbTestVirtualProject,
+    Get-SqbParameterSignature, Format-SqbCommandSurface
