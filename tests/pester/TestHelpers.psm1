@@ -188,19 +188,22 @@ function Invoke-SqbChildScript {
         [hashtable] $Environment = @{}
     )
     $pwsh = Get-SqbPwshCommand
-    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("`$PSStyle.OutputRendering = 'PlainText'`n" + $Script))
+    # A script file, not -EncodedCommand: with -EncodedCommand pwsh writes warnings past a redirected stdout.
+    $file = Join-Path ([IO.Path]::GetTempPath()) ('sqb_child_' + [Guid]::NewGuid().ToString('N') + '.ps1')
+    [IO.File]::WriteAllText($file, "`$PSStyle.OutputRendering = 'PlainText'`n" + $Script, [Text.UTF8Encoding]::new($false))
     $saved = @{}
     foreach ($name in $Environment.Keys) {
         $saved[$name] = [Environment]::GetEnvironmentVariable($name)
         [Environment]::SetEnvironmentVariable($name, $Environment[$name])
     }
     try {
-        $lines = @(& $pwsh.FilePath @($pwsh.Prefix) -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 |
+        $lines = @(& $pwsh.FilePath @($pwsh.Prefix) -NoProfile -NonInteractive -File $file 2>&1 |
                 ForEach-Object { "$_" -replace '\x1b\[[0-9;?]*[A-Za-z]', '' })
         $code = $LASTEXITCODE
     }
     finally {
         foreach ($name in $Environment.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+        Remove-Item -LiteralPath $file -Force -ErrorAction Ignore
     }
     [pscustomobject]@{ ExitCode = $code; Lines = $lines }
 }
