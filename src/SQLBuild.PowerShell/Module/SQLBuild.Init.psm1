@@ -9,20 +9,23 @@
 # Then: completion by convention. Parameters named Environment, CheckpointId, Key, BackupId, Model,
 # Select, Exclude or Target (by name or alias) that carry no [ArgumentCompleter] of their own get the
 # module's completer for that name (CompleterRegistry), so every cmdlet completes alike. Exports nothing.
-$assembly = [System.Reflection.Assembly]::LoadFrom([System.IO.Path]::Combine($PSScriptRoot, 'SQLBuild.dll'))
-$assembly.GetType('SQLBuild.PowerShell.Module.ModuleInitializer', $true)::Register()
+# A script block keeps the helper variables out of the module's scope (cheaper than Remove-Variable,
+# whose errors for absent names cost tens of milliseconds at import).
+& {
+    $assembly = [System.Reflection.Assembly]::LoadFrom([System.IO.Path]::Combine($PSScriptRoot, 'SQLBuild.dll'))
+    $assembly.GetType('SQLBuild.PowerShell.Module.ModuleInitializer', $true)::Register()
 
-$completers = @{}
-foreach ($registration in $assembly.GetType('SQLBuild.PowerShell.Completion.CompleterRegistry', $true)::Unattributed($assembly)) {
-    $name = $registration.Completer.FullName
-    if (-not $completers.ContainsKey($name)) {
-        $completer = [Activator]::CreateInstance($registration.Completer)
-        $completers[$name] = {
-            param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
-            $completer.CompleteArgument($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
-        }.GetNewClosure()
+    $completers = @{}
+    foreach ($registration in $assembly.GetType('SQLBuild.PowerShell.Completion.CompleterRegistry', $true)::Unattributed($assembly)) {
+        $name = $registration.Completer.FullName
+        if (-not $completers.ContainsKey($name)) {
+            $completer = [Activator]::CreateInstance($registration.Completer)
+            $completers[$name] = {
+                param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
+                $completer.CompleteArgument($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
+            }.GetNewClosure()
+        }
+        Register-ArgumentCompleter -CommandName $registration.Command -ParameterName $registration.Parameter -ScriptBlock $completers[$name]
     }
-    Register-ArgumentCompleter -CommandName $registration.Command -ParameterName $registration.Parameter -ScriptBlock $completers[$name]
 }
-Remove-Variable -Name assembly, completers, registration, name, completer -ErrorAction Ignore
 Export-ModuleMember
