@@ -11,7 +11,9 @@
            Pester tests (tests/pester) against the built module, stop the cluster, and print as the
            very last line "N passed, N failed, N skipped" (both runners added up). Exits non-zero
            when a test failed or a runner crashed (a crash counts as one failure).
-    Demo   Build, create demo/ from the direct template, build it, show the results and query a mart.
+    Demo   Build; create demo/shop from the direct template, build it, show the results and query a
+           mart; then a virtual-environment round trip in demo/vshop (build, change, build pr_1,
+           compare, promote, roll back).
     Help   Generate en-US/SQLBuild.dll-Help.xml (MAML) from docs/cmdlets/*.md with build/Build-Help.ps1,
            taking syntax and parameter attributes from the built module when out/SQLBuild exists, and
            copy it into the built module. Build runs it too, so the module always has fresh help.
@@ -540,7 +542,7 @@ function Invoke-DemoTask {
         Write-Step 'Demo: removing the previous demo/'
         Remove-Item -LiteralPath $demo -Recurse -Force
     }
-    Write-Step 'Demo: New-SqbProject, Invoke-SqbBuild, query a mart (child pwsh -NoProfile)'
+    Write-Step 'Demo: direct build and a virtual-environment round trip (child pwsh -NoProfile)'
     $null = Invoke-ChildPwsh -ArgumentList @('-File', (Join-Path $RepoRoot 'build/Invoke-Demo.ps1'),
         '-ModuleManifest', $ModuleManifest, '-RepoRoot', $RepoRoot)
 }

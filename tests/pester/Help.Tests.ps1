@@ -207,3 +207,55 @@ Describe 'The help generator (build/Build-Help.ps1)' {
         foreach ($c in Get-Command -Module SQLBuild -CommandType Cmdlet) { $names | Should -Contain $c.Name }
     }
 }
+
+Describe 'README.md' {
+    BeforeAll {
+        $script:Readme = Get-Content -LiteralPath (Join-Path $RepoRoot 'README.md') -Raw
+        $script:Blocks = @([regex]::Matches($Readme, '(?ms)^```powershell\r?\n(.*?)^```') | ForEach-Object { $_.Groups[1].Value })
+    }
+
+    It 'keeps the two quick-start commands at the top' {
+        $quick = $Readme.IndexOf('## Quick start')
+        $quick | Should -BeGreaterThan 0
+        $Readme.IndexOf('dotnet tool restore && dotnet tool run pwsh -NoProfile -File ./build.ps1 -Task Demo') | Should -BeGreaterThan $quick
+        $Readme.IndexOf('dotnet tool restore && dotnet tool run pwsh -NoProfile -File ./build.ps1 -Task Test') | Should -BeGreaterThan $quick
+        $Readme.IndexOf('## Quick start') | Should -BeLessThan $Readme.IndexOf('## A five-minute tour')
+    }
+
+    It 'has PowerShell blocks that parse' {
+        $Blocks.Count | Should -BeGreaterOrEqual 2
+        foreach ($block in $Blocks) { (Read-ExampleCode $block).Errors | Should -BeNullOrEmpty }
+    }
+
+    It 'has a cookbook line for every row of the recovery page' {
+        $cookbook = $Blocks | Where-Object { $_ -match 'State corruption' } | Select-Object -First 1
+        $cookbook | Should -Not -BeNullOrEmpty
+        foreach ($row in 'Missing state table', 'Missing state column', 'Wrong state column type', 'Deleted backup schema (explicit id)',
+            'All backups deleted', 'Missing logical VDE view', 'Missing physical relation', 'Logical target is a table, not a view',
+            'Checkpoint physical relation missing', 'Promoted physical relation missing', 'VDE locked by another process',
+            'Lock held by crashed process', 'Interrupted adopt', 'Interrupted detach', 'Interrupted promotion', 'Mode guards',
+            'Detached VDE guards', 'Adopt guards', 'Detach guards', 'General recovery strategy') {
+            $cookbook | Should -Match ([regex]::Escape($row))
+        }
+    }
+
+    It 'states what is verified against which engine' {
+        $Readme | Should -Match '## What is verified where'
+        foreach ($engine in 'DuckDB', 'PostgreSQL 15', 'SQL Server', 'ScriptDom', 'SQB_SQLSERVER') { $Readme | Should -Match ([regex]::Escape($engine)) }
+    }
+
+    It 'has a five-minute tour that runs' {
+        $tour = $Blocks | Where-Object { $_ -match 'Publish-SqbEnvironment -From pr_1 -To dev' -and $_ -match 'New-SqbProject' } | Select-Object -First 1
+        $tour | Should -Not -BeNullOrEmpty
+        $script = "`$ErrorActionPreference = 'Stop'`nSet-Location -LiteralPath '$($RepoRoot -replace "'", "''")'`n" +
+            ($tour -replace [regex]::Escape('./out/SQLBuild/SQLBuild.psd1'), (Get-SqbModuleManifestPath)) + "`n'TOUR-DONE'"
+        # The tour works in the temp folder: point it at this test's TestDrive.
+        $temp = (New-Item -ItemType Directory -Path (Join-Path $TestDrive 'temp')).FullName
+        $run = Invoke-SqbChildScript -Script $script -Environment @{ TMPDIR = $temp; TEMP = $temp; TMP = $temp }
+        $run.ExitCode | Should -Be 0 -Because ($run.Lines -join "`n")
+        $run.Lines | Should -Contain 'TOUR-DONE'
+        @(Get-ChildItem -LiteralPath $temp -Directory -Filter 'sqb-tour-*').Count | Should -Be 1
+        ($run.Lines -join "`n") | Should -Match '\+status_label'
+    }
+}
+
