@@ -8,6 +8,7 @@
 BeforeDiscovery {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-SqbTestModule
+    $script:Pg = Get-SqbTestPostgres
     $registry = [SQLBuild.PowerShell.Completion.CompleterRegistry]
     $script:Cases = @(foreach ($command in Get-Command -Module SQLBuild -CommandType Cmdlet | Sort-Object Name) {
             foreach ($parameter in $command.Parameters.Values | Sort-Object Name) {
@@ -168,6 +169,52 @@ Describe 'State-store completion (DuckDB)' {
         $direct = Join-Path $TestDrive 'direct'
         $null = New-SqbProject -Path $direct -Template direct -Name direct -Confirm:$false
         Get-Completion "Get-SqbEnvironment -Path '$direct' -Name " | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'State-store completion (PostgreSQL)' -Skip:(-not $Pg.Available) {
+    BeforeAll {
+        $pg = Get-SqbTestPostgres
+        $state = New-SqbTestSchemaName 'st'
+        # The password is not in the project: it comes from -Credential, which completion reads too.
+        $script:PgProject = New-SqbTestProject @{
+            'sqlbuild_project.toml' = @"
+name = 'pgcomp'
+adapter = 'postgres'
+default_target = 'dev'
+[settings]
+virtual_environments = true
+[connections.pg]
+host = '$($pg.Host)'
+port = $($pg.Port)
+dbname = '$($pg.Database)'
+[targets.dev]
+connection = 'pg'
+schema = '$($pg.Schema)'
+[targets.dev.state]
+backend = 'postgres'
+schema = '$state'
+unsuffixed_virtual_env = 'dev'
+"@
+            'models/one.sql'        = 'SELECT 1 AS id'
+        }
+        $script:Cred = [pscredential]::new($pg.User, (ConvertTo-SecureString $pg.Password -AsPlainText -Force))
+        $null = Initialize-SqbState -Path $PgProject -Credential $Cred -Confirm:$false
+        $null = Invoke-SqbBuild -Path $PgProject -Credential $Cred -Environment pr_7 -Confirm:$false
+    }
+
+    It 'completes environments and checkpoints from the PostgreSQL state store, with -Credential from a variable' {
+        $line = "Get-SqbCheckpoint -Path '$PgProject' -Credential `$Cred -Environment "
+        $result = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+        @($result.CompletionMatches | ForEach-Object CompletionText) | Should -Contain 'pr_7'
+        $checkpoints = @(Get-SqbCheckpoint -Path $PgProject -Credential $Cred -Environment pr_7 | ForEach-Object Id)
+        $line = "Restore-SqbCheckpoint -Path '$PgProject' -Credential `$Cred -Environment pr_7 -CheckpointId "
+        @((TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches | ForEach-Object CompletionText) | Should -Be $checkpoints
+    }
+
+    It 'offers nothing without the password (and does not fail)' {
+        $line = "Get-SqbEnvironment -Path '$PgProject' -Name "
+        @((TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches) | Should -BeNullOrEmpty
     }
 }
 

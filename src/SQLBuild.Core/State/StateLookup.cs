@@ -25,9 +25,9 @@ public sealed class StateLookup
     /// null when that target keeps no state store (direct mode, no <c>[targets.x.state]</c>) or its
     /// embedded state database does not exist yet.
     /// </summary>
-    public static StateLookup? Open(string projectDirectory, string? target, ISqbLog? log = null)
+    public static StateLookup? Open(string projectDirectory, string? target, System.Net.NetworkCredential? credential = null, ISqbLog? log = null)
     {
-        var config = ConfigLoader.Load(projectDirectory, target, credential: null);
+        var config = ConfigLoader.Load(projectDirectory, target, credential);
         var active = config.ActiveTarget;
         if (!config.Settings.VirtualEnvironments || active.State is null) return null;
         if (WarehouseFiles.WouldCreateDatabase(active.State.Connection ?? active.Connection)) return null;

@@ -21,6 +21,9 @@ internal sealed class CompletionContext
         Word = Quote is null ? wordToComplete : wordToComplete.Trim(Quote.Value);
         ProjectDirectory = ResolveProjectDirectory(Bound("Path"));
         Target = Bound("Target");
+        var credential = _bound.Contains("Credential") ? _bound["Credential"] : null;
+        if (credential is PSObject wrapped) credential = wrapped.BaseObject;
+        Credential = (credential as PSCredential)?.GetNetworkCredential();
     }
 
     /// <summary>The word typed so far, without its quotes.</summary>
@@ -28,6 +31,8 @@ internal sealed class CompletionContext
     public char? Quote { get; }
     public string ProjectDirectory { get; }
     public string? Target { get; }
+    /// <summary>-Credential when the command line already binds one (a variable, say).</summary>
+    public System.Net.NetworkCredential? Credential { get; }
 
     /// <summary>True when the folder holds a project file.</summary>
     public bool IsProject => File.Exists(System.IO.Path.Combine(ProjectDirectory, "sqlbuild_project.toml"));

@@ -34,10 +34,11 @@ internal static class StateQuery
             if (!context.IsProject) return Array.Empty<StateName>();
             var dir = context.ProjectDirectory;
             var target = context.Target;
-            var key = $"{question}\u001f{dir}\u001f{target}";
+            var credential = context.Credential;
+            var key = $"{question}\u001f{dir}\u001f{target}\u001f{credential?.UserName}";
             var entry = Entries.AddOrUpdate(key,
-                _ => Start(dir, target, query),
-                (_, old) => !old.Task.IsCompleted || (old.Task.IsCompletedSuccessfully && old.Age.Elapsed < Fresh) ? old : Start(dir, target, query));
+                _ => Start(dir, target, credential, query),
+                (_, old) => !old.Task.IsCompleted || (old.Task.IsCompletedSuccessfully && old.Age.Elapsed < Fresh) ? old : Start(dir, target, credential, query));
 
             var left = Timeout - entry.Age.Elapsed;
             if (!entry.Task.IsCompleted && (left <= TimeSpan.Zero || !entry.Task.Wait(left))) return Array.Empty<StateName>();
@@ -49,12 +50,12 @@ internal static class StateQuery
         }
     }
 
-    private static Entry Start(string dir, string? target, Func<StateLookup, IReadOnlyList<StateName>> query)
+    private static Entry Start(string dir, string? target, System.Net.NetworkCredential? credential, Func<StateLookup, IReadOnlyList<StateName>> query)
     {
         var age = Stopwatch.StartNew();
         var task = Task.Run(() =>
         {
-            var lookup = StateLookup.Open(dir, target);
+            var lookup = StateLookup.Open(dir, target, credential);
             return lookup is null ? Array.Empty<StateName>() : query(lookup);
         });
         // Observe a failure of an abandoned task so it is never reported as unobserved.
