@@ -66,13 +66,56 @@ Describe 'Completion coverage' {
         }
     }
 
-    It 'registers a completer for a conventional parameter without an attribute' {
-        # The registry reads attributes: a parameter that has one is not registered twice.
+    It 'does not register a completer over an attribute' {
         $unattributed = [SQLBuild.PowerShell.Completion.CompleterRegistry]::Unattributed((Get-Command Invoke-SqbBuild).ImplementingType.Assembly)
         @($unattributed | Where-Object { $_.Command -eq 'Invoke-SqbBuild' }) | Should -BeNullOrEmpty
         foreach ($r in $unattributed) {
             (Get-Command $r.Command).Parameters.ContainsKey($r.Parameter) | Should -BeTrue
         }
+    }
+
+    It 'registers the conventional completers for a cmdlet written without completer attributes' {
+        # A stand-in for a cmdlet merged from another branch: parameters named by the convention, no attributes.
+        $source = @'
+using System.Management.Automation;
+[Cmdlet(VerbsCommon.Get, "SqbStandIn")]
+public sealed class GetSqbStandInCommand : PSCmdlet
+{
+    [Parameter] public string Environment { get; set; }
+    [Parameter] [Alias("Model")] public string Name { get; set; }
+    [Parameter] public string[] Select { get; set; }
+    [Parameter] public string Key { get; set; }
+    [Parameter] public string Path { get; set; }
+}
+'@
+        Add-Type -AssemblyName Microsoft.CodeAnalysis.CSharp
+        $runtime = [IO.Path]::GetDirectoryName([object].Assembly.Location)
+        $references = [Microsoft.CodeAnalysis.MetadataReference[]]@(
+            foreach ($file in [object].Assembly.Location, (Join-Path $runtime 'System.Runtime.dll'), [psobject].Assembly.Location) {
+                [Microsoft.CodeAnalysis.MetadataReference]::CreateFromFile($file)
+            })
+        $dll = Join-Path $TestDrive 'SqbStandIn.dll'
+        $compilation = [Microsoft.CodeAnalysis.CSharp.CSharpCompilation]::Create('SqbStandIn',
+            [Microsoft.CodeAnalysis.SyntaxTree[]]@([Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree]::ParseText($source)), $references,
+            [Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions]::new([Microsoft.CodeAnalysis.OutputKind]::DynamicallyLinkedLibrary))
+        $emitted = [Microsoft.CodeAnalysis.FileSystemExtensions]::Emit($compilation, $dll)
+        $emitted.Success | Should -BeTrue -Because ($emitted.Diagnostics -join '; ')
+        $module = Import-Module -Name $dll -PassThru
+        try {
+            $registered = @([SQLBuild.PowerShell.Completion.CompleterRegistry]::Unattributed($module.ImplementingAssembly) | ForEach-Object { "$($_.Parameter)=$($_.Completer.Name)" } | Sort-Object)
+            $registered | Should -Be @('Environment=EnvironmentCompleter', 'Key=LockKeyCompleter', 'Name=ModelCompleter', 'Select=SelectorCompleter')
+            [SQLBuild.PowerShell.Completion.CompleterRegistry]::Register($module.ImplementingAssembly) | Should -Be 4
+
+            Push-Location -LiteralPath $Fixture.Path
+            try {
+                Get-Completion 'Get-SqbStandIn -Environment ' | Should -Contain 'pr_1'
+                Get-Completion 'Get-SqbStandIn -Model fct' | Should -Be @('fct_orders')
+                Get-Completion 'Get-SqbStandIn -Select tag:m' | Should -Be @('tag:marts')
+                Get-Completion 'Get-SqbStandIn -Key ' | Should -Be @($Fixture.LockKey)
+            }
+            finally { Pop-Location }
+        }
+        finally { Remove-Module -ModuleInfo $module }
     }
 }
 

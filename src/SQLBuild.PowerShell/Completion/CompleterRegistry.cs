@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using System.Reflection;
 
 namespace SQLBuild.PowerShell.Completion;
@@ -9,8 +10,9 @@ public sealed record CompleterRegistration(string Command, string Parameter, Typ
 /// <summary>
 /// The parameter-name convention behind completion. Parameters of this module carry an
 /// <c>[ArgumentCompleter]</c> attribute; a cmdlet that does not (one merged from another branch,
-/// say) still completes: <c>SQLBuild.Init.psm1</c> registers the conventional completer for every
-/// parameter whose name or alias is listed here and which has no completer attribute of its own.
+/// say) still completes: on import <c>SQLBuild.Init.psm1</c> calls <see cref="Register"/>, which
+/// registers the conventional completer for every parameter whose name or alias is listed here and
+/// which has no completer attribute of its own.
 /// </summary>
 public static class CompleterRegistry
 {
@@ -51,6 +53,31 @@ public static class CompleterRegistry
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// Registers (Register-ArgumentCompleter, in the calling runspace) the conventional completer of
+    /// every <see cref="Unattributed"/> parameter of <paramref name="assembly"/>'s cmdlets. Call it
+    /// from the pipeline thread (a module's script, say). Returns how many parameters it registered.
+    /// </summary>
+    public static int Register(Assembly assembly)
+    {
+        var registrations = Unattributed(assembly);
+        if (registrations.Count == 0) return 0;
+        using var ps = System.Management.Automation.PowerShell.Create(RunspaceMode.CurrentRunspace);
+        foreach (var r in registrations)
+        {
+            var completer = ScriptBlock.Create(
+                "param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters) " +
+                $"[{r.Completer.FullName}]::new().CompleteArgument($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)");
+            ps.AddCommand("Microsoft.PowerShell.Core\\Register-ArgumentCompleter")
+                .AddParameter("CommandName", r.Command)
+                .AddParameter("ParameterName", r.Parameter)
+                .AddParameter("ScriptBlock", completer)
+                .AddStatement();
+        }
+        ps.Invoke();
+        return registrations.Count;
     }
 
     private static IEnumerable<Type> SafeTypes(Assembly assembly)

@@ -15,17 +15,6 @@
     $assembly = [System.Reflection.Assembly]::LoadFrom([System.IO.Path]::Combine($PSScriptRoot, 'SQLBuild.dll'))
     $assembly.GetType('SQLBuild.PowerShell.Module.ModuleInitializer', $true)::Register()
 
-    $completers = @{}
-    foreach ($registration in $assembly.GetType('SQLBuild.PowerShell.Completion.CompleterRegistry', $true)::Unattributed($assembly)) {
-        $name = $registration.Completer.FullName
-        if (-not $completers.ContainsKey($name)) {
-            $completer = [Activator]::CreateInstance($registration.Completer)
-            $completers[$name] = {
-                param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
-                $completer.CompleteArgument($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
-            }.GetNewClosure()
-        }
-        Register-ArgumentCompleter -CommandName $registration.Command -ParameterName $registration.Parameter -ScriptBlock $completers[$name]
-    }
+    $null = $assembly.GetType('SQLBuild.PowerShell.Completion.CompleterRegistry', $true)::Register($assembly)
 }
 Export-ModuleMember
