@@ -204,7 +204,10 @@ function Get-MetadataParameter([System.Management.Automation.CommandInfo] $Comma
 # The same shape from the markdown's yaml blocks (when the module is not available).
 function Get-MarkdownParameter($Doc) {
     $setNames = [System.Collections.Generic.List[string]]::new()
-    foreach ($s in $Doc.Syntax) { if ($s.Name -and $s.Name -ne '(All)') { $setNames.Add($s.Name) } }
+    foreach ($s in $Doc.Syntax) {
+        $setName = $s.Name -replace '\s*\(Default\)$', ''
+        if ($setName -and $setName -ne '(All)') { $setNames.Add($setName) }
+    }
     if ($setNames.Count -eq 0) { $setNames.Add('__AllParameterSets') }
     $sets = foreach ($setName in $setNames) {
         $params = foreach ($p in $Doc.Parameters.Values) {
@@ -224,7 +227,13 @@ function Get-MarkdownParameter($Doc) {
                 IsSwitch      = $typeName -eq 'SwitchParameter'
             }
         }
-        [pscustomobject]@{ Name = $setName; Parameters = @($params) }
+        # Syntax order, as for the metadata: positional by position, then mandatory, the rest, WhatIf and Confirm.
+        $params = @($params)
+        $positional = @($params | Where-Object Position -NE 'named' | Sort-Object { [int]$_.Position })
+        $mandatory = @($params | Where-Object { $_.Position -eq 'named' -and $_.Required })
+        $rest = @($params | Where-Object { $_.Position -eq 'named' -and -not $_.Required -and $_.Name -notin $script:Trailing })
+        $trail = @(foreach ($t in $script:Trailing) { $params | Where-Object Name -EQ $t })
+        [pscustomobject]@{ Name = $setName; Parameters = @($positional + $mandatory + $rest + $trail) }
     }
     @($sets)
 }

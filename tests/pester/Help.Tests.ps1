@@ -200,6 +200,26 @@ Describe 'The help generator (build/Build-Help.ps1)' {
         }
     }
 
+    It 'reads the same syntax from the markdown''s yaml as from the cmdlets (the docs agree with the code)' {
+        $out = Join-Path $TestDrive 'md-only-compare.xml'
+        $run = Invoke-SqbChildScript -Script "& '$((Join-Path $RepoRoot 'build' 'Build-Help.ps1') -replace "'", "''")' -DocsPath '$((Join-Path $RepoRoot 'docs' 'cmdlets') -replace "'", "''")' -OutputPath '$($out -replace "'", "''")'"
+        $run.ExitCode | Should -Be 0 -Because ($run.Lines -join "`n")
+        [xml] $fromMarkdown = Get-Content -LiteralPath $out -Raw
+        [xml] $fromCode = Get-Content -LiteralPath (Join-Path $Module.ModuleBase 'en-US' 'SQLBuild.dll-Help.xml') -Raw
+        $shape = {
+            param($command)
+            @($command.syntax.syntaxItem | ForEach-Object {
+                    @($_.parameter | ForEach-Object { '{0} required={1} position={2} pipeline={3}' -f $_.name, $_.required, $_.position, $_.pipelineInput } | Sort-Object) -join '; '
+                } | Sort-Object)
+        }
+        foreach ($command in $fromCode.helpItems.command) {
+            $name = $command.details.name
+            $documented = $fromMarkdown.helpItems.command | Where-Object { $_.details.name -eq $name }
+            if (-not $documented) { continue }   # no markdown: the help tests above report it
+            & $shape $documented | Should -Be (& $shape $command) -Because "the yaml blocks and SYNTAX of docs/cmdlets/$name.md must match the cmdlet"
+        }
+    }
+
     It 'is what the built module ships' {
         Join-Path $Module.ModuleBase 'en-US' 'SQLBuild.dll-Help.xml' | Should -Exist
         [xml] $maml = Get-Content -LiteralPath (Join-Path $Module.ModuleBase 'en-US' 'SQLBuild.dll-Help.xml') -Raw
