@@ -64,6 +64,45 @@
             )
         }
     }
+    'ConvertFrom-SqbVirtualEnvironment' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'AllowCopy <SwitchParameter>'
+                'Confirm <SwitchParameter> aliases=cf'
+                'Confirmation <String>'
+                'Credential <PSCredential>'
+                'Environment <String> position=0 pipeline=ByPropertyName aliases=Name,VirtualEnv'
+                'Path <String>'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        # DuckDB: dev's versions are shared with pr_1 (promoted), so they have to be copied.
+        WhatIf              = @(
+            @{ AllowCopy = $true }
+            @{ Environment = 'dev'; AllowCopy = $true; Confirmation = 'detach dev' }
+        )
+    }
+    'ConvertTo-SqbVirtualEnvironment' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'AllowCopy <SwitchParameter>'
+                'Confirm <SwitchParameter> aliases=cf'
+                'Confirmation <String>'
+                'Credential <PSCredential>'
+                'Path <String>'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        # dev is virtual and up to date: adopt has nothing to do (it refuses a VDE that is not, C280).
+        WhatIf              = @(
+            @{ AllowCopy = $true }
+            @{ AllowCopy = $true; Confirmation = 'adopt dev' }
+        )
+    }
     'Get-SqbCheckpoint' = @{
         DefaultParameterSet = 'List'
         ParameterSets       = @{
@@ -190,6 +229,25 @@
         }
         WhatIf              = @(
             @{ Environment = 'pr_whatif' }
+        )
+    }
+    'Invoke-SqbJanitor' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'Force <SwitchParameter>'
+                'MaxCheckpoints <Int32?>'
+                'Path <String>'
+                'RetentionDays <Int32?>'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{}
+            @{ RetentionDays = 0; MaxCheckpoints = 1; Force = $true }
         )
     }
     'New-SqbProject' = @{

@@ -60,13 +60,24 @@ public sealed class Adoption
         StepKind Kind, string? Message);
 
     /// <summary>What adopt would do, read-only, after every guard. Throws the guard's error when it would refuse.</summary>
-    public IReadOnlyList<SqbRelationMove> Plan(bool allowCopy) => Analyze(allowCopy).Select(ToMove).ToList();
+    public IReadOnlyList<SqbRelationMove> Plan(bool allowCopy) => Analyze(allowCopy, out _).Select(ToMove).ToList();
 
     public SqbAdoptionResult Adopt(AdoptOptions o)
     {
         var clock = Stopwatch.StartNew();
-        Analyze(o.AllowCopy);
+        var first = Analyze(o.AllowCopy, out var adoptedAlready);
         LifecycleGuards.RequireConfirmation(Command, Target, o.Confirmation);
+        if (adoptedAlready)
+        {
+            // A run after a completed adoption: nothing to move, no lock, no journal row.
+            var n = first.Count(s => s.Key.NodeType == NodeTypes.Model);
+            return new SqbAdoptionResult
+            {
+                Target = Target, Environment = Target, Status = EnvironmentStatus.Display(EnvironmentStatus.Finalized), ModelCount = n,
+                SeedCount = first.Count - n, Relations = first.Select(ToMove).ToList(), OperationId = $"adopt:{Target}", Duration = clock.Elapsed,
+                Message = $"Virtual environment {Target} is adopted already: nothing to do.",
+            };
+        }
 
         // The id is reused across runs (upstream), so take the lock before touching the journal:
         // a refused second run must not rewrite the row of the run that holds the lock.
@@ -75,7 +86,7 @@ public sealed class Adoption
         using var journal = OperationJournal.Start(_store, "adopt", Target, "starting adopt", _log, operationId);
         try
         {
-            var plan = Analyze(o.AllowCopy);
+            var plan = Analyze(o.AllowCopy, out _);
             var ids = IdentityCalculator.Compute(Project);
             var moves = new List<SqbRelationMove>();
             using var w = _store.Warehouse.OpenSession();
@@ -150,8 +161,12 @@ public sealed class Adoption
         }
     }
 
-    /// <summary>Every guard (config, state, environment, copy), then one step per node in dependency order. Read-only.</summary>
-    private List<Step> Analyze(bool allowCopy)
+    /// <summary>
+    /// Every guard (config, state, environment, copy), then one step per node in dependency order. Read-only.
+    /// <paramref name="adoptedAlready"/>: the target's VDE exists, finalized, with exactly these refs and every
+    /// relation in place (a run after a completed adoption): nothing to do. Any other live VDE refuses (C280).
+    /// </summary>
+    private List<Step> Analyze(bool allowCopy, out bool adoptedAlready)
     {
         LifecycleGuards.RequireUnsuffixed(_store, Command);
         var ids = IdentityCalculator.Compute(Project);
@@ -159,16 +174,14 @@ public sealed class Adoption
         _names.ValidateNodes(Target, nodes.Select(n => (n, ids[n].VersionHash)));
 
         CatalogSnapshot catalog;
+        EnvironmentRow? row;
+        Dictionary<NodeKey, string> currentRefs;
         using (var s = _store.OpenStateSession())
         {
             _store.RequireInitialized(s);
             var repo = new StateRepository(s, _store.Sql);
-            var row = repo.Environment(Target);
-            if (row is not null && row.Status != EnvironmentStatus.Detached && repo.Refs(Target).Count > 0)
-                throw new SqbException("C280", "AlreadyVirtual",
-                    $"virtual environment '{Target}' is already virtual; adopt converts the relations of a direct-mode build",
-                    SqbErrorKind.InvalidOperation, Target,
-                    $"Nothing to adopt: build it with Invoke-SqbBuild. ConvertFrom-SqbVirtualEnvironment turns it back into plain relations.");
+            row = repo.Environment(Target);
+            currentRefs = row is null ? new Dictionary<NodeKey, string>() : repo.Refs(Target);
             if (_store.SharesWarehouse) catalog = s.ReadCatalog(new[] { _names.TargetSchema, _names.PhysicalSchema });
             else
             {
@@ -230,6 +243,18 @@ public sealed class Adoption
 
             if (kind is not (StepKind.Missing or StepKind.Skipped)) adopted.Add(name);
             steps.Add(new Step(name, key, hash, isView, logical, physical, kind, message));
+        }
+
+        adoptedAlready = false;
+        if (row is not null && row.Status != EnvironmentStatus.Detached && currentRefs.Count > 0)
+        {
+            adoptedAlready = row.Status == EnvironmentStatus.Finalized && steps.All(s => s.Kind == StepKind.Done) &&
+                             currentRefs.Count == steps.Count && steps.All(s => currentRefs.GetValueOrDefault(s.Key) == s.Hash);
+            if (!adoptedAlready)
+                throw new SqbException("C280", "AlreadyVirtual",
+                    $"virtual environment '{Target}' is already virtual; adopt converts the relations of a direct-mode build",
+                    SqbErrorKind.InvalidOperation, Target,
+                    "Nothing to adopt: build it with Invoke-SqbBuild. ConvertFrom-SqbVirtualEnvironment turns it back into plain relations.");
         }
 
         var copies = steps.Where(s => s.Kind == StepKind.Copy).Select(s => s.Name).ToList();

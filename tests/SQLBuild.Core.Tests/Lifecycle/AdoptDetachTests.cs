@@ -187,6 +187,11 @@ public class AdoptDetachTests
         Assert.Equal("C261", working.Code);
         Assert.Equal("state detach requires a finalized virtual environment", working.Message);
         Assert.Equal(snapshot, f.Snapshot());
+        // Nor is a live VDE adopted again (its missing model is for a build now).
+        var again = Assert.Throws<SqbException>(() => f.Adopt());
+        Assert.Equal("C280", again.Code);
+        Assert.Equal("virtual environment 'dev' is already virtual; adopt converts the relations of a direct-mode build", again.Message);
+        Assert.Equal(snapshot, f.Snapshot());
     }
 
     [SkippableTheory]
@@ -347,8 +352,14 @@ public class AdoptDetachTests
         Assert.Equal("finalized", f.EnvironmentStatus());
         Assert.Equal(before, f.AllRows());
         Assert.Equal("succeeded", f.Build().Status);
-        var ex = Assert.Throws<SqbException>(() => f.Adopt());
-        Assert.Equal("C280", ex.Code);
+
+        // A run after a completed adoption has nothing to do: no lock, no journal row, no change.
+        snapshot = f.Snapshot();
+        var noop = f.Adopt();
+        Assert.Equal("finalized", noop.Status);
+        Assert.All(noop.Relations, r => Assert.Equal("done", r.Action));
+        Assert.Equal("Virtual environment dev is adopted already: nothing to do.", noop.Message);
+        Assert.Equal(snapshot, f.Snapshot());
     }
 
     [Fact]
