@@ -28,6 +28,9 @@
         'Get-SqbLock'
         'Clear-SqbLock'
         'Get-SqbOperation'
+        'Get-SqbReconcile'
+        'Repair-SqbView'
+        'Set-SqbModelRef'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
