@@ -217,18 +217,30 @@ public sealed class VirtualBuildPipeline
         var phys = _names.Physical(name, hash);
         if (Project.Seeds.TryGetValue(name, out var seed))
         {
+            var seedInPlace = RebuildsInPlace(d, a, phys);
             try
             {
-                s.Execute(d.DropTableIfExists(phys));
-                s.Execute(d.CreateTable(phys, seed.Columns));
-                s.InsertRows(phys, seed.Columns.Select(c => c.Name).ToList(), seed.Rows);
+                if (seedInPlace)
+                {
+                    // Views (its logical views, physical views on it) are bound to this untracked leftover: refill it.
+                    using var tx = s.BeginTransaction();
+                    s.Execute(d.DeleteAll(phys));
+                    s.InsertRows(phys, seed.Columns.Select(c => c.Name).ToList(), seed.Rows);
+                    tx.Commit();
+                }
+                else
+                {
+                    s.Execute(d.DropTableIfExists(phys));
+                    s.Execute(d.CreateTable(phys, seed.Columns));
+                    s.InsertRows(phys, seed.Columns.Select(c => c.Name).ToList(), seed.Rows);
+                }
                 tracker.TrackSeed(seed, hash, phys);
                 return new SqbNodeResult { Name = name, NodeType = "seed", Status = SqbNodeStatus.Succeeded, Relation = phys.ToString(),
                     Duration = clock.Elapsed, Rows = seed.Rows.Count, Action = "build" };
             }
             catch (Exception ex)
             {
-                TryDrop(s, phys, table: true);
+                if (!seedInPlace) TryDrop(s, phys, table: true);
                 return Materializer.Failure(name, NodeKind.Seed, null, ex, clock.Elapsed, phys);
             }
         }
@@ -239,29 +251,42 @@ public sealed class VirtualBuildPipeline
         var sql = render(model.Sql, model.References);
         var isView = cfg.Materialized == Materialization.View;
         IReadOnlyList<SqbAuditResult> results = Array.Empty<SqbAuditResult>();
+        var inPlace = RebuildsInPlace(d, a, phys);
+        var audited = false;
         try
         {
             long? rows = null;
             if (isView)
             {
-                s.Execute(d.DropViewIfExists(phys));
+                // Same version, same columns: an untracked leftover that views are bound to is replaced in place.
+                if (!inPlace) s.Execute(d.DropViewIfExists(phys));
                 s.Execute(d.CreateOrReplaceView(phys, sql));
             }
             else
             {
-                s.Execute(d.DropTableIfExists(phys));
                 var key = NodeKey.Model(name);
                 var prior = cfg.Materialized == Materialization.Incremental && a.StartRefs.TryGetValue(key, out var b) && b != hash
                             && a.Physical.TryGetValue((key, b), out var pp) && a.PhysicalCatalog.Exists(pp.Relation) ? pp : null;
-                if (prior is null) s.Execute(d.CreateTableAs(phys, sql));
-                else ApplyIncremental(s, model, sql, prior, phys, tracker, hash);
-                rows = Convert.ToInt64(s.ExecuteScalar(d.CountRows(phys)) ?? 0L);
+                if (inPlace && prior is null)
+                {
+                    // Built and audited aside; the rows readers see change only when the audits pass.
+                    results = RefillInPlace(s, name, phys, sql, staging => audits.Run(s, model, staging));
+                    audited = true;
+                    rows = Convert.ToInt64(s.ExecuteScalar(d.CountRows(phys)) ?? 0L);
+                }
+                else
+                {
+                    s.Execute(d.DropTableIfExists(phys));
+                    if (prior is null) s.Execute(d.CreateTableAs(phys, sql));
+                    else ApplyIncremental(s, model, sql, prior, phys, tracker, hash);
+                    rows = Convert.ToInt64(s.ExecuteScalar(d.CountRows(phys)) ?? 0L);
+                }
             }
-            results = audits.Run(s, model, phys);
+            if (!audited) results = audits.Run(s, model, phys);
             var blocking = AuditRunner.FirstBlocking(results);
             if (blocking is not null)
             {
-                TryDrop(s, phys, table: !isView);
+                if (!inPlace) TryDrop(s, phys, table: !isView);
                 return new SqbNodeResult
                 {
                     Name = name, NodeType = "model", Materialized = materialized, Status = SqbNodeStatus.Failed, Relation = phys.ToString(),
@@ -279,9 +304,44 @@ public sealed class VirtualBuildPipeline
         }
         catch (Exception ex)
         {
-            TryDrop(s, phys, table: !isView);
+            if (!inPlace) TryDrop(s, phys, table: !isView);
             return Materializer.Failure(name, NodeKind.Model, materialized, ex, clock.Elapsed, phys, results);
         }
+    }
+
+    /// <summary>
+    /// A version's physical relation that exists but is not tracked (its <c>physical_relations</c> row was lost,
+    /// or a run died between creating and tracking it) is rebuilt under the same name. Where views bind to
+    /// relations (PostgreSQL) the logical views that still read it would block a DROP (never CASCADE), so it
+    /// is rebuilt in place instead.
+    /// </summary>
+    private static bool RebuildsInPlace(SqlDialect d, VirtualAnalysis a, RelationName phys) =>
+        d.ViewsBindToRelations && a.PhysicalCatalog.Exists(phys);
+
+    /// <summary>
+    /// Builds the query into a staging table and audits it there; only when no error audit blocks does it
+    /// replace the table's rows, in one transaction, keeping the table (and the views bound to it).
+    /// </summary>
+    private IReadOnlyList<SqbAuditResult> RefillInPlace(IWarehouseSession s, string name, RelationName phys, string sql,
+        Func<RelationName, IReadOnlyList<SqbAuditResult>> audit)
+    {
+        var d = s.Dialect;
+        var staging = new RelationName(phys.Schema, phys.Name + "__sqb_rebuild");
+        d.ValidateIdentifier(staging.Name, $"rebuild relation name of '{name}'");
+        s.Execute(d.DropTableIfExists(staging));
+        s.Execute(d.CreateTableAs(staging, sql));
+        try
+        {
+            var results = audit(staging);
+            if (AuditRunner.FirstBlocking(results) is not null) return results;
+            var columns = s.ReadCatalog(new[] { staging.Schema }, includeColumns: true).ColumnsOf(staging).Select(c => c.Name).ToList();
+            using var tx = s.BeginTransaction();
+            s.Execute(d.DeleteAll(phys));
+            s.Execute(d.InsertFrom(phys, staging, columns));
+            tx.Commit();
+            return results;
+        }
+        finally { TryDrop(s, staging, table: true); }
     }
 
     /// <summary>A new incremental version starts as a copy of the prior version, then takes the delta.</summary>

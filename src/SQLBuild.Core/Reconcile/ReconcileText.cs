@@ -65,7 +65,6 @@ public static class ReconcileText
             }
             case "rollback": return $"Restore-SqbCheckpoint -Environment {env}";
             case "build": return env is null ? "Invoke-SqbBuild" : $"Invoke-SqbBuild -Environment {env}";
-            case "repair": return $"Get-SqbReconcile -Environment {env} | Repair-SqbView";
             case "attach":
             {
                 var m = System.Text.RegularExpressions.Regex.Match(start, @"^attach (\S+) to (\S+)$");

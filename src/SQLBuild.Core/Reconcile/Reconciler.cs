@@ -37,6 +37,8 @@ public static class ReconcileGuard
 /// FailedOperation rule: an operation of this VDE that ended <c>failed</c> or is <c>running</c> with no
 /// live lock, unless a later operation of the same type on the same VDE succeeded (the retry worked).
 /// Operations without an environment (state lifecycle, janitor) are reported with the target's own VDE.
+/// Repair operations are not reported: they are all-or-nothing, and what they did not fix is still
+/// reported as the node findings themselves.
 /// </remarks>
 public sealed class Reconciler
 {
@@ -131,7 +133,7 @@ public sealed class Reconciler
         var includeTargetWide = env == _store.TargetName;
         var ops = new OperationQueries(_store, _log).List()
             .Where(o => o.Environment == env || (o.Environment is null && includeTargetWide)).ToList();
-        foreach (var op in ops.Where(o => o.Status == "failed"))
+        foreach (var op in ops.Where(o => o.Status == "failed" && o.Type != "repair"))
         {
             var retried = ops.Any(o => o.Status == "succeeded" && o.Type == op.Type && o.Environment == op.Environment &&
                                        (o.CreatedAt > op.CreatedAt || (o.CreatedAt == op.CreatedAt && string.CompareOrdinal(o.Id, op.Id) > 0)));
