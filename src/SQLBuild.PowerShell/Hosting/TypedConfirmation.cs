@@ -28,15 +28,16 @@ internal static class TypedConfirmation
     }
 
     /// <summary>
-    /// False under <c>pwsh -NonInteractive</c>, in Azure DevOps (<c>TF_BUILD</c>), for a console host whose
-    /// input is redirected (a CI agent's pipe could otherwise block forever), and for hosts without a UI.
+    /// False for hosts without a UI, in Azure DevOps (<c>TF_BUILD</c>), and for the console host under
+    /// <c>pwsh -NonInteractive</c> or with its input redirected (a CI agent's pipe could otherwise block
+    /// forever). Other hosts are asked; one that cannot read a line throws, which counts as "cannot prompt".
     /// </summary>
     public static bool CanPrompt(PSCmdlet cmdlet)
     {
         if (cmdlet.Host?.UI is null) return false;
         if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("TF_BUILD"))) return false;
-        if (NonInteractiveProcess()) return false;
-        if (string.Equals(cmdlet.Host.Name, "ConsoleHost", StringComparison.Ordinal) && Console.IsInputRedirected) return false;
+        if (string.Equals(cmdlet.Host.Name, "ConsoleHost", StringComparison.Ordinal) && (NonInteractiveProcess() || Console.IsInputRedirected))
+            return false;
         return true;
     }
 
