@@ -412,6 +412,34 @@ Describe 'Set-SqbModelRef on <Engine>' -ForEach $Engines {
         Get-TestCount $P "$($P.Schema).stg_customers" | Should -Be 6
     }
 
+    It 'an attach killed before its commit changes nothing, is reported interrupted, and a plain retry works' -Skip:$Skip {
+        $pr = Build-SecondVersion $P
+        $refs = Get-TestRefs $P
+        $env:SQB_TEST_KILL_AT = 'attach:before-commit'
+        try {
+            { Invoke-SqbChildPwsh -ArgumentList (Get-SqbModuleManifestPath), $P.Path, $pr -ScriptBlock {
+                    param($Manifest, $Path, $Relation)
+                    Import-Module $Manifest
+                    Set-SqbModelRef -Path $Path -Model stg_customers -PhysicalRelation $Relation -Confirmation 'attach stg_customers'
+                } } | Should -Throw '*child pwsh exited*'
+        }
+        finally { Remove-Item Env:SQB_TEST_KILL_AT }
+
+        Get-TestRefs $P | Should -Be $refs
+        Get-TestCount $P "$($P.Schema).stg_customers" | Should -Be 8
+        $finding = @(Get-SqbReconcile -Path $P.Path)
+        $finding.Count | Should -Be 1
+        "$($finding[0].Kind)" | Should -Be 'FailedOperation'
+        $finding[0].Message | Should -BeLike 'interrupted operation: attach:*'
+        $finding[0].Recovery | Should -Be "Set-SqbModelRef -Environment dev -Model stg_customers -PhysicalRelation $pr"
+        (Get-SqbOperation -Path $P.Path -Id $finding[0].Name).Reason | Should -Be 'interrupted'
+
+        # The dead holder's lock is taken over; the retry is the recovery.
+        (Set-SqbModelRef -Path $P.Path -Model stg_customers -PhysicalRelation $pr -Confirmation 'attach stg_customers').Result | Should -Be 'attached'
+        Get-TestCount $P "$($P.Schema).stg_customers" | Should -Be 6
+        @(Get-SqbReconcile -Path $P.Path) | Should -BeNullOrEmpty
+    }
+
     It 'fails instead of waiting when the session cannot prompt and no -Confirmation is given' -Skip:$Skip {
         $out = Invoke-SqbChildPwsh -ArgumentList (Get-SqbModuleManifestPath), $P.Path -ScriptBlock {
             param($Manifest, $Path)
