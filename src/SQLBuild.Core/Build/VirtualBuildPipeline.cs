@@ -134,7 +134,11 @@ public sealed class VirtualBuildPipeline
             };
 
         var toBuild = a.Selected.Where(n => a.Actions[n] == VirtualAction.Build).ToList();
-        var steps = toBuild.Select(n => (Key: n, Deps: (IReadOnlyList<string>)(Project.Parents.TryGetValue(n, out var ps) ? ps.Where(toBuild.Contains).ToList() : new List<string>()))).ToList();
+        // A relationships audit reads its parent model's new version: build that first (as the direct pipeline does).
+        List<string> DepsOf(string n) => (Project.Parents.TryGetValue(n, out var ps) ? ps : Array.Empty<string>())
+            .Concat(Project.Models.TryGetValue(n, out var m) ? m.Config.Audits.Select(x => x.ToModel).OfType<string>() : Array.Empty<string>())
+            .Where(d => d != n && toBuild.Contains(d)).Distinct().ToList();
+        var steps = toBuild.Select(n => (Key: n, Deps: (IReadOnlyList<string>)DepsOf(n))).ToList();
         var tests = Project.Tests.Values.Where(t => t.References.Any(r => r.Kind != ReferenceKind.Source && toBuild.Contains(r.Name))).ToList();
         foreach (var t in tests)
             steps.Add(("test:" + t.Name, t.References.Where(r => r.Kind != ReferenceKind.Source && toBuild.Contains(r.Name)).Select(r => r.Name).Distinct().ToList()));

@@ -106,7 +106,8 @@ internal sealed class VdeFixture : IDisposable
         if (environment is not null) _environments.Add(environment);
         var result = Builds.Build(Compile(), new BuildOptions { Environment = environment, Select = select.Length == 0 ? null : select },
             NullLog.Instance, CancellationToken.None);
-        Assert.Equal("succeeded", result.Status);
+        Assert.True(result.Status == "succeeded",
+            "build failed: " + string.Join("; ", result.Nodes.Where(n => n.Error is not null).Select(n => $"{n.Name}: {n.Error}")));
         return result;
     }
 
