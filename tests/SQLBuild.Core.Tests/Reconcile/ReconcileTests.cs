@@ -22,8 +22,16 @@ public sealed class ReconcileTests
     {
         BuildFixture.SkipUnlessAvailable(engine);
         var f = new VdeFixture(engine);
-        f.Build();
-        return f;
+        try
+        {
+            f.Build();
+            return f;
+        }
+        catch
+        {
+            f.Dispose();
+            throw;
+        }
     }
 
     private static SqbReconcileFinding Single(IReadOnlyList<SqbReconcileFinding> findings, SqbFindingKind kind)
@@ -266,6 +274,19 @@ public sealed class ReconcileTests
     private static (VdeFixture F, RelationName Dev, RelationName Pr) TwoVersions(string engine)
     {
         var f = Built(engine);
+        try
+        {
+            return TwoVersionsOf(f);
+        }
+        catch
+        {
+            f.Dispose();
+            throw;
+        }
+    }
+
+    private static (VdeFixture F, RelationName Dev, RelationName Pr) TwoVersionsOf(VdeFixture f)
+    {
         f.Write("models/staging/stg_customers.sql", """
             MODEL (
               materialized view,
