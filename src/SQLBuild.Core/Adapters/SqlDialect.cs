@@ -61,6 +61,10 @@ public abstract class SqlDialect
     public abstract SqlStatement CatalogSchemas(IReadOnlyList<string> schemas);
     /// <summary>One query returning (schema_name, relation_name, column_name, data_type, ordinal).</summary>
     public abstract SqlStatement CatalogColumns(IReadOnlyList<string> schemas);
+    /// <summary>Columns of ONE relation: rows (column_name, data_type, ordinal), ordered. For the few
+    /// places that need one relation's shape while other workers change the same schema (a schema-wide
+    /// catalog read may then trip over a relation dropped mid-scan).</summary>
+    public abstract SqlStatement RelationColumns(RelationName relation);
 
     /// <summary>True where a view is bound to the relation it reads (PostgreSQL): such a relation cannot be
     /// dropped while views read it, so a rebuild must replace its rows in place instead of swapping tables.</summary>

@@ -66,6 +66,9 @@ public sealed class StateSql
 
     public SqlStatement CreateSchema() => Dialect.CreateSchemaIfNotExists(Schema);
 
+    /// <summary>CREATE SCHEMA IF NOT EXISTS of another schema (a backup).</summary>
+    public SqlStatement CreateSchema(string schema) => Dialect.CreateSchemaIfNotExists(schema);
+
     public SqlStatement CreateTable(StateTable t) => CreateTable(Schema, t);
 
     public SqlStatement CreateTable(string schema, StateTable t)
@@ -117,7 +120,8 @@ public sealed class StateSql
             "SELECT o.name, i.name FROM sys.indexes i JOIN sys.objects o ON o.object_id = i.object_id " +
             $"JOIN sys.schemas s ON s.schema_id = o.schema_id WHERE i.is_unique = 1 AND s.name = {P(1)}", new object?[] { schema }),
         _ => new("CATALOG", schema,
-            $"SELECT table_name, index_name FROM duckdb_indexes() WHERE is_unique AND schema_name = {P(1)}", new object?[] { schema }),
+            $"SELECT table_name, index_name FROM duckdb_indexes() WHERE is_unique AND database_name = current_database() AND schema_name = {P(1)}",
+            new object?[] { schema }),
     };
 
     /// <summary>Schemas whose name starts with a prefix (backups): rows (schema_name).</summary>
@@ -128,8 +132,42 @@ public sealed class StateSql
         AdapterKind.SqlServer => new("CATALOG", prefix + "*",
             $"SELECT name FROM sys.schemas WHERE LEFT(name, {prefix.Length}) = {P(1)} ORDER BY name DESC", new object?[] { prefix }),
         _ => new("CATALOG", prefix + "*",
-            $"SELECT DISTINCT schema_name FROM duckdb_schemas() WHERE left(schema_name, {prefix.Length}) = {P(1)} ORDER BY schema_name DESC", new object?[] { prefix }),
+            $"SELECT DISTINCT schema_name FROM duckdb_schemas() WHERE database_name = current_database() AND left(schema_name, {prefix.Length}) = {P(1)} " +
+            "ORDER BY schema_name DESC", new object?[] { prefix }),
     };
+
+    // ------------------------------------------------------------------ backups
+
+    /// <summary>The prefix of every backup schema of this state schema: <c>&lt;schema&gt;__backup_</c>.</summary>
+    public string BackupPrefix => Schema + "__backup_";
+
+    /// <summary>The backup schema of a backup id, validated by the dialect (W002 when too long, never truncated).</summary>
+    public string BackupSchema(string backupId)
+    {
+        var schema = BackupPrefix + backupId;
+        Dialect.ValidateIdentifier(schema, "state backup schema");
+        return schema;
+    }
+
+    /// <summary>
+    /// Exact row counts of several tables in ONE statement: rows (ordinal, count), the ordinal being the
+    /// position in <paramref name="tables"/>.
+    /// </summary>
+    public SqlStatement CountRows(IReadOnlyList<RelationName> tables)
+    {
+        if (tables.Count == 0) throw new ArgumentException("no tables to count", nameof(tables));
+        var count = Kind == AdapterKind.SqlServer ? "COUNT_BIG(*)" : "COUNT(*)";
+        var sql = string.Join("\nUNION ALL\n", tables.Select((t, i) =>
+            $"SELECT {i.ToString(System.Globalization.CultureInfo.InvariantCulture)} AS sqb_ordinal, {count} AS sqb_rows FROM {Dialect.Qualify(t)}"));
+        return new SqlStatement("COUNT", string.Join(", ", tables.Select(t => t.Schema).Distinct()), sql);
+    }
+
+    /// <summary>DELETE FROM schema.t WHERE column = value (removes one operation's own rows from a backup).</summary>
+    public SqlStatement DeleteWhere(string schema, StateTable t, string column, object? value) =>
+        new("DELETE", $"{schema}.{t.Name}", $"DELETE FROM {Table(schema, t)} WHERE {Col(column)} = {P(1)}", new[] { value });
+
+    /// <summary>DELETE FROM schema.t (every row).</summary>
+    public SqlStatement DeleteAll(string schema, StateTable t) => Dialect.DeleteAll(new RelationName(schema, t.Name));
 
     public SqlStatement DropSchema(string schema) => new("DROP SCHEMA", schema,
         $"DROP SCHEMA {Dialect.QuoteIdentifier(schema)}");
@@ -167,6 +205,39 @@ public sealed class StateSql
 
     public SqlStatement Count(string schema, StateTable t) =>
         new("SELECT", $"{schema}.{t.Name}", $"SELECT COUNT(*) FROM {Table(schema, t)}");
+
+    public SqlStatement DeleteAll(StateTable t) =>
+        new("DELETE", $"{Schema}.{t.Name}", $"DELETE FROM {Table(t)}");
+
+    /// <summary>Lock rows (all, or one key) with an is-expired flag judged by the database clock:
+    /// (lock_key, owner_id, owner_host, owner_pid, operation_id, created_at, expires_at, expired 0|1).</summary>
+    public SqlStatement LockRows(string? key)
+    {
+        var expired = $"CASE WHEN {Col("expires_at")} <= {Now} THEN 1 ELSE 0 END";
+        var sql = $"SELECT {Col("lock_key")}, {Col("owner_id")}, {Col("owner_host")}, {Col("owner_pid")}, {Col("operation_id")}, " +
+                  $"{Col("created_at")}, {Col("expires_at")}, {expired} FROM {Table(StateSchema.Locks)}" +
+                  (key is null ? "" : $" WHERE {Col("lock_key")} = {P(1)}") + $" ORDER BY {Col("lock_key")}";
+        return new SqlStatement("SELECT", $"{Schema}.locks", sql, key is null ? null : new object?[] { key });
+    }
+
+    /// <summary>Try the session-level advisory lock of <paramref name="resource"/> without waiting; returns one
+    /// boolean-ish value (true / non-negative = taken). Null where the engine has none (DuckDB).</summary>
+    public SqlStatement? TryAdvisoryLock(string resource, long id) => Kind switch
+    {
+        AdapterKind.Postgres => new("ADVISORY LOCK", resource, $"SELECT pg_try_advisory_lock({P(1)})", new object?[] { id }),
+        AdapterKind.SqlServer => new("APPLOCK", resource,
+            $"DECLARE @r int; EXEC @r = sp_getapplock @Resource = {P(1)}, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; SELECT @r",
+            new object?[] { resource }),
+        _ => null,
+    };
+
+    public SqlStatement? ReleaseAdvisoryLock(string resource, long id) => Kind switch
+    {
+        AdapterKind.Postgres => new("ADVISORY UNLOCK", resource, $"SELECT pg_advisory_unlock({P(1)})", new object?[] { id }),
+        AdapterKind.SqlServer => new("APPLOCK RELEASE", resource,
+            $"EXEC sp_releaseapplock @Resource = {P(1)}, @LockOwner = 'Session'", new object?[] { resource }),
+        _ => null,
+    };
 
     /// <summary>A predicate <c>col IN (params)</c> for a list of values starting at parameter <paramref name="first"/>.</summary>
     public string In(string column, int first, int count) =>

@@ -188,7 +188,8 @@ public sealed class DirectBuildPipeline
                     {
                         result = Materializer.Failure(step.Name, step.Kind, null, ex, TimeSpan.Zero);
                     }
-                    sessions.Add(session);
+                    // A session that saw a failure may be broken (or mid-transaction): never hand it to the next node.
+                    if (result.Status == SqbNodeStatus.Failed) session.Dispose(); else sessions.Add(session);
                     results[key] = result;
                     var n = Interlocked.Increment(ref finished);
                     _log.Progress($"Building {_project.Config.Name}", $"{step.Name}: {result.Status.ToString().ToLowerInvariant()} ({n}/{total})", n, total);

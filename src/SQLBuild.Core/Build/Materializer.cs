@@ -134,10 +134,20 @@ internal sealed class Materializer
             if (AuditRunner.FirstBlocking(audits) is not null) return ("replace", null, audits);
         }
         var action = existing is null ? "create" : "replace";
-        using (var tx = s.BeginTransaction())
+        try
         {
+            using var tx = s.BeginTransaction();
             if (existing?.Kind == RelationKind.Table) s.Execute(s.Dialect.DropTableIfExists(target));
             s.Execute(s.Dialect.CreateOrReplaceView(target, sql));
+            tx.Commit();
+        }
+        catch (SqbException) when (existing?.Kind == RelationKind.View && s.Dialect.ViewsBindToRelations)
+        {
+            // PostgreSQL cannot CREATE OR REPLACE a view whose columns changed: drop and create it in one
+            // transaction (never CASCADE: a view that depends on it makes this fail, and says so).
+            _log.Verbose($"{target}: columns changed, replacing the view");
+            using var tx = s.BeginTransaction();
+            foreach (var statement in s.Dialect.ReplaceViewStatements(target, sql)) s.Execute(statement);
             tx.Commit();
         }
         return (action, null, audits);
@@ -187,7 +197,7 @@ internal sealed class Materializer
             var rows = Count(s, delta);
             var audits = RunAudits(model) ? _audits.Run(s, model, delta) : Array.Empty<SqbAuditResult>();
             if (AuditRunner.FirstBlocking(audits) is not null) return ("incremental", rows, audits);
-            var columns = s.ReadCatalog(new[] { delta.Schema }, includeColumns: true).ColumnsOf(delta).Select(c => c.Name).ToList();
+            var columns = s.ColumnsOf(delta).Select(c => c.Name).ToList();
             using (var tx = s.BeginTransaction())
             {
                 switch (cfg.IncrementalStrategy)
@@ -252,9 +262,8 @@ internal sealed class Materializer
         var existing = _catalog.Find(target);
         if (existing?.Kind == RelationKind.Table && d.ViewsBindToRelations)
         {
-            var now = s.ReadCatalog(new[] { target.Schema }, includeColumns: true);
-            var oldCols = now.ColumnsOf(target).Select(c => (c.Name, c.DataType)).ToList();
-            var newCols = now.ColumnsOf(staging).Select(c => (c.Name, c.DataType)).ToList();
+            var oldCols = s.ColumnsOf(target).Select(c => (c.Name, c.DataType)).ToList();
+            var newCols = s.ColumnsOf(staging).Select(c => (c.Name, c.DataType)).ToList();
             if (oldCols.Count > 0 && oldCols.SequenceEqual(newCols))
             {
                 using var tx = s.BeginTransaction();

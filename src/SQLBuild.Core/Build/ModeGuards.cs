@@ -25,6 +25,13 @@ public static class ModeGuards
                     $"{command} does not support -NoTests or -NoAudits when {Setting}",
                     SqbErrorKind.InvalidOperation, options.NoTests ? "NoTests" : "NoAudits",
                     "Run Invoke-SqbBuild without -NoTests/-NoAudits: audits and tests decide which versions reach readers.");
+            // SPEC §3: -FullRefresh is a direct-mode flag. A physical version is immutable and may be shared by
+            // several VDEs, so a virtual build never rewrites one; silently ignoring the flag would mislead.
+            if (options.FullRefresh)
+                throw new SqbException("C264", "FullRefreshNotSupported",
+                    $"{command} does not support -FullRefresh when {Setting}",
+                    SqbErrorKind.InvalidOperation, "FullRefresh",
+                    "Remove -FullRefresh: physical versions are immutable. Change the model to get a new version, or rebuild a missing physical relation with Invoke-SqbBuild -Select <model>.");
             return;
         }
         void Block(bool used, string parameter)

@@ -72,6 +72,27 @@ public sealed class VirtualBuildPipeline
         var clock = Stopwatch.StartNew();
         var environment = options.Environment ?? _store.TargetName;
         _names.ValidateEnvironment(environment);
+        _store.RequireInitialized();   // E002 "not initialized", not a failed insert into a missing journal table
+
+        // Read-only first: a build that would change nothing (every selected version unchanged and
+        // present, refs and status as they are) returns without a lock, a journal row or a write.
+        var preview = Analyze(options);
+        if (IsNoOp(preview))
+        {
+            _log.Verbose($"{environment}: every selected node is unchanged; nothing to build");
+            return new SqbBuildResult
+            {
+                Project = Project.Config.Name, Target = _store.TargetName, Environment = environment, Mode = "virtual",
+                Status = "succeeded", Duration = clock.Elapsed, EnvironmentStatus = preview.Row!.Status,
+                Nodes = preview.Selected.Select(n => new SqbNodeResult
+                {
+                    Name = n, NodeType = VirtualAnalysis.Key(Project, n).NodeType, Status = SqbNodeStatus.Succeeded, Action = "unchanged",
+                    Materialized = Project.Models.TryGetValue(n, out var m) ? DirectBuildPipeline.Lower(m.Config.Materialized) : null,
+                    Relation = _names.Physical(n, preview.Identities[n].VersionHash).ToString(),
+                }).ToList(),
+            };
+        }
+
         using var journal = OperationJournal.Start(_store, "build", environment, $"build {environment}", _log);
         try
         {
@@ -111,6 +132,18 @@ public sealed class VirtualBuildPipeline
         }
     }
 
+    /// <summary>Nothing to do: the VDE exists with its own refs, every selected node is unchanged, and the
+    /// status would not move (a finalized VDE stays finalized; an active one stays active only if some
+    /// unselected node is still stale).</summary>
+    private bool IsNoOp(VirtualAnalysis a)
+    {
+        if (a.Row is null || a.OwnRefs.Count == 0 || a.Actions.Values.Any(x => x != VirtualAction.Unchanged)) return false;
+        var projectKeys = Project.TopologicalOrder.Select(n => VirtualAnalysis.Key(Project, n)).ToHashSet();
+        if (a.OwnRefs.Keys.Any(k => !projectKeys.Contains(k))) return false;   // refs of removed nodes would be dropped
+        var finalized = Project.TopologicalOrder.All(n => a.StaleReasons[n] is null);
+        return finalized ? a.Row.Status == EnvironmentStatus.Finalized : a.Row.Status == EnvironmentStatus.Active;
+    }
+
     /// <summary>Builds every selected node whose version has no physical relation yet, in DAG order with N workers.</summary>
     private Dictionary<string, SqbNodeResult> BuildPhysical(VirtualAnalysis a, OperationJournal journal, BuildOptions options, CancellationToken cancel)
     {
@@ -134,18 +167,14 @@ public sealed class VirtualBuildPipeline
             };
 
         var toBuild = a.Selected.Where(n => a.Actions[n] == VirtualAction.Build).ToList();
-        // A relationships audit reads its parent model's new version: build that first (as the direct pipeline does).
-        List<string> DepsOf(string n) => (Project.Parents.TryGetValue(n, out var ps) ? ps : Array.Empty<string>())
-            .Concat(Project.Models.TryGetValue(n, out var m) ? m.Config.Audits.Select(x => x.ToModel).OfType<string>() : Array.Empty<string>())
-            .Where(d => d != n && toBuild.Contains(d)).Distinct().ToList();
-        var steps = toBuild.Select(n => (Key: n, Deps: (IReadOnlyList<string>)DepsOf(n))).ToList();
+        var steps = toBuild.Select(n => (Key: n, Deps: (IReadOnlyList<string>)BuildDependencies(n, toBuild))).ToList();
         var tests = Project.Tests.Values.Where(t => t.References.Any(r => r.Kind != ReferenceKind.Source && toBuild.Contains(r.Name))).ToList();
         foreach (var t in tests)
             steps.Add(("test:" + t.Name, t.References.Where(r => r.Kind != ReferenceKind.Source && toBuild.Contains(r.Name)).Select(r => r.Name).Distinct().ToList()));
         if (steps.Count == 0) return new Dictionary<string, SqbNodeResult>(results);
 
         using (var init = _store.Warehouse.OpenSession())
-            init.Execute(init.Dialect.CreateSchemaIfNotExists(_names.PhysicalSchema));
+            CreateSchemaAlongsideOthers(init, _names.PhysicalSchema);
         var audits = new AuditRunner(Project, PhysicalOf, Render);
         var tracker = new PhysicalTracker(_store);
         var sessions = new ConcurrentBag<IWarehouseSession>();
@@ -164,10 +193,11 @@ public sealed class VirtualBuildPipeline
                     {
                         r = key.StartsWith("test:", StringComparison.Ordinal)
                             ? RunTest(s, Project.Tests[key[5..]], Render)
-                            : BuildOne(s, a, key, Render, audits, tracker);
+                            : BuildVersion(s, a, key, Render, audits, tracker, journal.Id, cancel);
                     }
                     catch (Exception ex) { r = Materializer.Failure(key, NodeKind.Model, null, ex, TimeSpan.Zero); }
-                    sessions.Add(s);
+                    // A session that saw a failure may be broken (or mid-transaction): never hand it to the next node.
+                    if (r.Status == SqbNodeStatus.Failed) s.Dispose(); else sessions.Add(s);
                     results[key] = r;
                     var x = Interlocked.Increment(ref done);
                     _log.Progress($"Building {a.Environment}", $"{r.Name}: {r.Status.ToString().ToLowerInvariant()} ({x}/{total})", x, total);
@@ -193,23 +223,120 @@ public sealed class VirtualBuildPipeline
         }
 
         // A failed data test keeps the refs of what it read (and of their descendants) where they are.
+        var selected = a.Selected.ToHashSet(StringComparer.Ordinal);
         foreach (var t in tests.Where(t => results["test:" + t.Name].Status == SqbNodeStatus.Failed))
         {
-            var blocked = t.References.Where(r => r.Kind != ReferenceKind.Source && toBuild.Contains(r.Name)).Select(r => r.Name).ToHashSet();
-            foreach (var n in toBuild)
+            var read = t.References.Where(r => r.Kind != ReferenceKind.Source && toBuild.Contains(r.Name)).Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+            // Descendants were built (or reused) on top of the versions the test rejected: they must not move either.
+            var blocked = new HashSet<string>(read, StringComparer.Ordinal);
+            foreach (var n in Project.TopologicalOrder)
+                if (selected.Contains(n) && Project.Parents.TryGetValue(n, out var ps) && ps.Any(blocked.Contains)) blocked.Add(n);
+            foreach (var n in a.Selected)
             {
-                if (!blocked.Contains(n) || results[n].Status == SqbNodeStatus.Failed) continue;
+                if (!blocked.Contains(n) || results[n].Status is SqbNodeStatus.Failed or SqbNodeStatus.Skipped) continue;
                 var ok = results[n];
                 results[n] = new SqbNodeResult
                 {
                     Name = ok.Name, NodeType = ok.NodeType, Materialized = ok.Materialized, Relation = ok.Relation, Rows = ok.Rows,
                     Duration = ok.Duration, Audits = ok.Audits, Action = ok.Action, Status = SqbNodeStatus.Failed,
-                    Error = $"data test '{t.Name}' failed; the ref of '{n}' was not moved", ErrorCode = "B003.TestFailed",
+                    Error = read.Contains(n)
+                        ? $"data test '{t.Name}' failed; the ref of '{n}' was not moved"
+                        : $"data test '{t.Name}' failed on an upstream of '{n}'; the ref of '{n}' was not moved",
+                    ErrorCode = "B003.TestFailed",
                 };
             }
         }
         journal.Step("physical", $"built {results.Values.Count(r => r.Action == "build" && r.Status != SqbNodeStatus.Failed)} physical version(s)");
         return new Dictionary<string, SqbNodeResult>(results);
+    }
+
+    /// <summary>
+    /// CREATE SCHEMA IF NOT EXISTS is not safe against a concurrent creator: two first builds (of two VDEs) creating
+    /// the physical schema at once fail with a duplicate pg_namespace key (PostgreSQL) or a catalog write-write
+    /// conflict (DuckDB). Such a failure is retried; once the other creator committed, IF NOT EXISTS is a no-op.
+    /// </summary>
+    private static void CreateSchemaAlongsideOthers(IWarehouseSession s, string schema)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                s.Execute(s.Dialect.CreateSchemaIfNotExists(schema));
+                return;
+            }
+            catch (SqbException e) when (attempt < 5 && WarehouseErrors.Classify(e) is WarehouseErrorClass.UniqueViolation
+                                             or WarehouseErrorClass.ObjectExists or WarehouseErrorClass.Busy)
+            {
+                Thread.Sleep(50 * attempt);
+            }
+        }
+    }
+
+    /// <summary>The nodes of this build that must be built before <paramref name="name"/>: its parents, and the model a
+    /// relationships audit of it reads (not a parent, but the audit runs against that model's new version).</summary>
+    private List<string> BuildDependencies(string name, IReadOnlyList<string> toBuild)
+    {
+        var deps = Project.Parents.TryGetValue(name, out var ps) ? ps.Where(toBuild.Contains).ToList() : new List<string>();
+        if (Project.Models.TryGetValue(name, out var model))
+            deps.AddRange(model.Config.Audits.Select(a => a.ToModel).OfType<string>()
+                .Where(m => m != name && toBuild.Contains(m) && !deps.Contains(m)).Distinct());
+        return deps;
+    }
+
+    /// <summary>
+    /// Builds one new version under a lease on its physical name (lock key <c>physical:&lt;schema&gt;.&lt;name&gt;</c>),
+    /// so two builds that need the same new version at once (two VDEs, or two processes) build it once: the second
+    /// waits for the lease, then finds the version tracked and reuses it. Without the lease the second build
+    /// dropped the first's freshly built relation, failing its audits or views (a version is never rewritten).
+    /// </summary>
+    private SqbNodeResult BuildVersion(IWarehouseSession s, VirtualAnalysis a, string name, Func<string, IReadOnlyList<Reference>, string> render,
+        AuditRunner audits, PhysicalTracker tracker, string operationId, CancellationToken cancel)
+    {
+        var key = VirtualAnalysis.Key(Project, name);
+        var hash = a.Identities[name].VersionHash;
+        var phys = _names.Physical(name, hash);
+        using var lease = AcquireVersionLease(phys, operationId, cancel);
+        if (BuiltMeanwhile(s, a, key, hash, phys))
+        {
+            _log.Verbose($"{phys} was built by another build meanwhile; reusing it");
+            return new SqbNodeResult
+            {
+                Name = name, NodeType = key.NodeType, Status = SqbNodeStatus.Succeeded, Relation = phys.ToString(), Action = "reuse",
+                Materialized = Project.Models.TryGetValue(name, out var m) ? DirectBuildPipeline.Lower(m.Config.Materialized) : null,
+            };
+        }
+        return BuildOne(s, a, name, render, audits, tracker);
+    }
+
+    private LockLease AcquireVersionLease(RelationName phys, string operationId, CancellationToken cancel)
+    {
+        var locks = new LockManager(_store, _log);
+        var lockKey = $"physical:{phys}";
+        var waiting = false;
+        while (true)
+        {
+            try
+            {
+                return locks.Acquire(lockKey, operationId);
+            }
+            catch (SqbException ex) when (ex.Kind == SqbErrorKind.ResourceBusy)
+            {
+                if (!waiting) _log.Verbose($"waiting for {phys}, being built by another build: {ex.Message}");
+                waiting = true;
+                cancel.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(200));
+                cancel.ThrowIfCancellationRequested();
+            }
+        }
+    }
+
+    /// <summary>Whether another build made this version while this one was analysing or waiting.</summary>
+    private bool BuiltMeanwhile(IWarehouseSession s, VirtualAnalysis a, NodeKey key, string hash, RelationName phys)
+    {
+        using (var state = _store.OpenStateSession())
+            if (!new StateRepository(state, _store.Sql).IsTracked(key, hash)) return false;
+        // Tracked now but not at analysis time: another build built and tracked it. Tracked then too: this build
+        // is rebuilding a missing relation, and it is built meanwhile only if it is back in the warehouse.
+        return !a.Physical.ContainsKey((key, hash)) || s.ReadCatalog(new[] { phys.Schema }).Exists(phys);
     }
 
     private SqbNodeResult BuildOne(IWarehouseSession s, VirtualAnalysis a, string name, Func<string, IReadOnlyList<Reference>, string> render,
@@ -219,32 +346,26 @@ public sealed class VirtualBuildPipeline
         var d = s.Dialect;
         var hash = a.Identities[name].VersionHash;
         var phys = _names.Physical(name, hash);
+        // An untracked relation already holding this exact version (the state was reset or restored from an
+        // older backup, so nothing records it): where views bind to relations (PostgreSQL) it cannot be dropped
+        // while logical views still read it, so it is taken over instead: audits run on it, then it is tracked.
+        // Same name = same version hash = same definition and upstreams, so it is the version this build wants.
+        var untracked = d.ViewsBindToRelations ? a.PhysicalCatalog.Find(phys) : null;
+        if (untracked is not null) return TakeOver(s, a, name, untracked, audits, tracker, clock);
         if (Project.Seeds.TryGetValue(name, out var seed))
         {
-            var seedInPlace = RebuildsInPlace(d, a, phys);
             try
             {
-                if (seedInPlace)
-                {
-                    // Views (its logical views, physical views on it) are bound to this untracked leftover: refill it.
-                    using var tx = s.BeginTransaction();
-                    s.Execute(d.DeleteAll(phys));
-                    s.InsertRows(phys, seed.Columns.Select(c => c.Name).ToList(), seed.Rows);
-                    tx.Commit();
-                }
-                else
-                {
-                    s.Execute(d.DropTableIfExists(phys));
-                    s.Execute(d.CreateTable(phys, seed.Columns));
-                    s.InsertRows(phys, seed.Columns.Select(c => c.Name).ToList(), seed.Rows);
-                }
+                s.Execute(d.DropTableIfExists(phys));
+                s.Execute(d.CreateTable(phys, seed.Columns));
+                s.InsertRows(phys, seed.Columns.Select(c => c.Name).ToList(), seed.Rows);
                 tracker.TrackSeed(seed, hash, phys);
                 return new SqbNodeResult { Name = name, NodeType = "seed", Status = SqbNodeStatus.Succeeded, Relation = phys.ToString(),
                     Duration = clock.Elapsed, Rows = seed.Rows.Count, Action = "build" };
             }
             catch (Exception ex)
             {
-                if (!seedInPlace) TryDrop(s, phys, table: true);
+                TryDrop(s, phys, table: true);
                 return Materializer.Failure(name, NodeKind.Seed, null, ex, clock.Elapsed, phys);
             }
         }
@@ -255,42 +376,29 @@ public sealed class VirtualBuildPipeline
         var sql = render(model.Sql, model.References);
         var isView = cfg.Materialized == Materialization.View;
         IReadOnlyList<SqbAuditResult> results = Array.Empty<SqbAuditResult>();
-        var inPlace = RebuildsInPlace(d, a, phys);
-        var audited = false;
         try
         {
             long? rows = null;
             if (isView)
             {
-                // Same version, same columns: an untracked leftover that views are bound to is replaced in place.
-                if (!inPlace) s.Execute(d.DropViewIfExists(phys));
+                s.Execute(d.DropViewIfExists(phys));
                 s.Execute(d.CreateOrReplaceView(phys, sql));
             }
             else
             {
+                s.Execute(d.DropTableIfExists(phys));
                 var key = NodeKey.Model(name);
                 var prior = cfg.Materialized == Materialization.Incremental && a.StartRefs.TryGetValue(key, out var b) && b != hash
                             && a.Physical.TryGetValue((key, b), out var pp) && a.PhysicalCatalog.Exists(pp.Relation) ? pp : null;
-                if (inPlace && prior is null)
-                {
-                    // Built and audited aside; the rows readers see change only when the audits pass.
-                    results = RefillInPlace(s, name, phys, sql, staging => audits.Run(s, model, staging));
-                    audited = true;
-                    rows = Convert.ToInt64(s.ExecuteScalar(d.CountRows(phys)) ?? 0L);
-                }
-                else
-                {
-                    s.Execute(d.DropTableIfExists(phys));
-                    if (prior is null) s.Execute(d.CreateTableAs(phys, sql));
-                    else ApplyIncremental(s, model, sql, prior, phys, tracker, hash);
-                    rows = Convert.ToInt64(s.ExecuteScalar(d.CountRows(phys)) ?? 0L);
-                }
+                if (prior is null) s.Execute(d.CreateTableAs(phys, sql));
+                else ApplyIncremental(s, model, sql, prior, phys, tracker, hash);
+                rows = Convert.ToInt64(s.ExecuteScalar(d.CountRows(phys)) ?? 0L);
             }
-            if (!audited) results = audits.Run(s, model, phys);
+            results = audits.Run(s, model, phys);
             var blocking = AuditRunner.FirstBlocking(results);
             if (blocking is not null)
             {
-                if (!inPlace) TryDrop(s, phys, table: !isView);
+                TryDrop(s, phys, table: !isView);
                 return new SqbNodeResult
                 {
                     Name = name, NodeType = "model", Materialized = materialized, Status = SqbNodeStatus.Failed, Relation = phys.ToString(),
@@ -308,74 +416,64 @@ public sealed class VirtualBuildPipeline
         }
         catch (Exception ex)
         {
-            if (!inPlace) TryDrop(s, phys, table: !isView);
+            TryDrop(s, phys, table: !isView);
             return Materializer.Failure(name, NodeKind.Model, materialized, ex, clock.Elapsed, phys, results);
         }
     }
 
     /// <summary>
-    /// A version's physical relation that exists but is not tracked (its <c>physical_relations</c> row was lost,
-    /// or a run died between creating and tracking it) is rebuilt under the same name. Where views bind to
-    /// relations (PostgreSQL) the logical views that still read it would block a DROP (never CASCADE), so it
-    /// is rebuilt in place instead.
+    /// A new incremental version starts as a copy of the prior version, then takes the delta. When the
+    /// query's columns no longer match the prior version's (a query change that adds, drops or renames a
+    /// column, or a cursor the prior version lacks), the prior rows do not fit: the version is built from
+    /// scratch instead, with no ancestry row.
     /// </summary>
-    private static bool RebuildsInPlace(SqlDialect d, VirtualAnalysis a, RelationName phys) =>
-        d.ViewsBindToRelations && a.PhysicalCatalog.Exists(phys);
-
-    /// <summary>
-    /// Builds the query into a staging table and audits it there; only when no error audit blocks does it
-    /// replace the table's rows, in one transaction, keeping the table (and the views bound to it).
-    /// </summary>
-    private IReadOnlyList<SqbAuditResult> RefillInPlace(IWarehouseSession s, string name, RelationName phys, string sql,
-        Func<RelationName, IReadOnlyList<SqbAuditResult>> audit)
-    {
-        var d = s.Dialect;
-        var staging = new RelationName(phys.Schema, phys.Name + "__sqb_rebuild");
-        d.ValidateIdentifier(staging.Name, $"rebuild relation name of '{name}'");
-        s.Execute(d.DropTableIfExists(staging));
-        s.Execute(d.CreateTableAs(staging, sql));
-        try
-        {
-            var results = audit(staging);
-            if (AuditRunner.FirstBlocking(results) is not null) return results;
-            var columns = s.ReadCatalog(new[] { staging.Schema }, includeColumns: true).ColumnsOf(staging).Select(c => c.Name).ToList();
-            using var tx = s.BeginTransaction();
-            s.Execute(d.DeleteAll(phys));
-            s.Execute(d.InsertFrom(phys, staging, columns));
-            tx.Commit();
-            return results;
-        }
-        finally { TryDrop(s, staging, table: true); }
-    }
-
-    /// <summary>A new incremental version starts as a copy of the prior version, then takes the delta.</summary>
     private void ApplyIncremental(IWarehouseSession s, ModelNode model, string sql, PhysicalRelationRow prior, RelationName phys,
         PhysicalTracker tracker, string hash)
     {
         var d = s.Dialect;
-        s.Execute(d.CreateTableAs(phys, $"SELECT * FROM {d.Qualify(prior.Relation)}"));
-        tracker.TrackAncestry(model.Name, hash, prior.VersionHash, "copy");
         var cfg = model.Config;
         var delta = new RelationName(phys.Schema, phys.Name + "__sqb_delta");
         d.ValidateIdentifier(delta.Name, $"delta relation name of '{model.Name}'");
+        s.Execute(d.CreateTableAs(phys, $"SELECT * FROM {d.Qualify(prior.Relation)}"));
+        var copied = s.ReadCatalog(new[] { phys.Schema }, includeColumns: true).ColumnsOf(phys).Select(c => c.Name).ToList();
+        if (cfg.Cursor is not null && !copied.Contains(cfg.Cursor, StringComparer.OrdinalIgnoreCase))
+        {
+            RebuildFromScratch(s, model, sql, phys, $"the prior version has no cursor column '{cfg.Cursor}'");
+            return;
+        }
         s.Execute(d.DropTableIfExists(delta));
         s.Execute(d.CreateTableAs(delta, cfg.Cursor is null ? sql : d.IncrementalDelta(sql, cfg.Cursor, phys)));
         try
         {
-            var columns = s.ReadCatalog(new[] { delta.Schema }, includeColumns: true).ColumnsOf(delta).Select(c => c.Name).ToList();
-            using var tx = s.BeginTransaction();
-            switch (cfg.IncrementalStrategy)
+            var columns = s.ColumnsOf(delta).Select(c => c.Name).ToList();
+            if (!columns.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(copied))
             {
-                case IncrementalStrategy.Append: s.Execute(d.InsertFrom(phys, delta, columns)); break;
-                case IncrementalStrategy.DeleteInsert:
-                    s.Execute(d.DeleteMatching(phys, delta, cfg.UniqueKey));
-                    s.Execute(d.InsertFrom(phys, delta, columns));
-                    break;
-                default: s.Execute(d.Merge(phys, delta, cfg.UniqueKey, columns)); break;
+                RebuildFromScratch(s, model, sql, phys, "the query's columns differ from the prior version's");
+                return;
             }
-            tx.Commit();
+            using (var tx = s.BeginTransaction())
+            {
+                switch (cfg.IncrementalStrategy)
+                {
+                    case IncrementalStrategy.Append: s.Execute(d.InsertFrom(phys, delta, columns)); break;
+                    case IncrementalStrategy.DeleteInsert:
+                        s.Execute(d.DeleteMatching(phys, delta, cfg.UniqueKey));
+                        s.Execute(d.InsertFrom(phys, delta, columns));
+                        break;
+                    default: s.Execute(d.Merge(phys, delta, cfg.UniqueKey, columns)); break;
+                }
+                tx.Commit();
+            }
+            tracker.TrackAncestry(model.Name, hash, prior.VersionHash, "copy");
         }
         finally { TryDrop(s, delta, table: true); }
+    }
+
+    private void RebuildFromScratch(IWarehouseSession s, ModelNode model, string sql, RelationName phys, string why)
+    {
+        _log.Verbose($"{model.Name}: not seeding {phys} from the prior version ({why}); building it from scratch");
+        s.Execute(s.Dialect.DropTableIfExists(phys));
+        s.Execute(s.Dialect.CreateTableAs(phys, sql));
     }
 
     private SqbNodeResult RunTest(IWarehouseSession s, DataTestNode test, Func<string, IReadOnlyList<Reference>, string> render)
@@ -389,6 +487,51 @@ public sealed class VirtualBuildPipeline
             Error = failing == 0 ? null : $"test '{test.Name}' returned {failing} failing row(s)",
             ErrorCode = failing == 0 ? null : "B003.TestFailed",
         };
+    }
+
+    /// <summary>Tracks an existing, untracked relation of the wanted version after running the model's audits on it.
+    /// A blocking audit fails the node and leaves the relation alone (views may still read it).</summary>
+    private SqbNodeResult TakeOver(IWarehouseSession s, VirtualAnalysis a, string name, CatalogRelation existing, AuditRunner audits,
+        PhysicalTracker tracker, Stopwatch clock)
+    {
+        var phys = existing.Relation;
+        var isView = existing.Kind == RelationKind.View;
+        _log.Verbose($"{name}: taking over untracked physical relation {phys}");
+        IReadOnlyList<SqbAuditResult> results = Array.Empty<SqbAuditResult>();
+        long? rows = null;
+        try
+        {
+            if (!isView) rows = Convert.ToInt64(s.ExecuteScalar(s.Dialect.CountRows(phys)) ?? 0L);
+            if (Project.Seeds.TryGetValue(name, out var seed))
+            {
+                tracker.TrackSeed(seed, a.Identities[name].VersionHash, phys);
+                return new SqbNodeResult { Name = name, NodeType = "seed", Status = SqbNodeStatus.Succeeded, Relation = phys.ToString(),
+                    Duration = clock.Elapsed, Rows = rows, Action = "build" };
+            }
+            var model = Project.Models[name];
+            var materialized = DirectBuildPipeline.Lower(model.Config.Materialized);
+            results = audits.Run(s, model, phys);
+            var blocking = AuditRunner.FirstBlocking(results);
+            if (blocking is not null)
+                return new SqbNodeResult
+                {
+                    Name = name, NodeType = "model", Materialized = materialized, Status = SqbNodeStatus.Failed, Relation = phys.ToString(),
+                    Duration = clock.Elapsed, Audits = results, Action = "build", Rows = rows,
+                    Error = blocking.Message + "; the ref was not moved", ErrorCode = "B002.AuditFailed",
+                };
+            tracker.TrackModel(model, a.Identities[name], phys, isView ? "view" : "table");
+            return new SqbNodeResult
+            {
+                Name = name, NodeType = "model", Materialized = materialized, Relation = phys.ToString(), Duration = clock.Elapsed,
+                Rows = rows, Audits = results, Action = "build",
+                Status = results.Any(r => r.Status != "passed") ? SqbNodeStatus.Warned : SqbNodeStatus.Succeeded,
+            };
+        }
+        catch (Exception ex)
+        {
+            return Materializer.Failure(name, Project.Seeds.ContainsKey(name) ? NodeKind.Seed : NodeKind.Model,
+                Project.Models.TryGetValue(name, out var m) ? DirectBuildPipeline.Lower(m.Config.Materialized) : null, ex, clock.Elapsed, phys, results);
+        }
     }
 
     private void TryDrop(IWarehouseSession s, RelationName r, bool table)

@@ -43,6 +43,7 @@ public sealed class CheckpointRestore
         var env = o.Environment ?? _store.TargetName;
         _names.ValidateEnvironment(env);
         var project = _store.Project;
+        _store.RequireInitialized();   // E002 "not initialized", not a failed insert into a missing journal table
         using var journal = OperationJournal.Start(_store, "rollback", env, $"restore checkpoint of {env}", _log);
         try
         {

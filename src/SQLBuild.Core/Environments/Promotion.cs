@@ -42,6 +42,7 @@ public sealed class Promotion
         _names.ValidateEnvironment(o.From);
         _names.ValidateEnvironment(o.To);
         var project = _store.Project;
+        _store.RequireInitialized();   // E002 "not initialized", not a failed insert into a missing journal table
         using var journal = OperationJournal.Start(_store, "promote", o.To, $"promote from {o.From} to {o.To}", _log);
         try
         {

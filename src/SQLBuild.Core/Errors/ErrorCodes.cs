@@ -30,6 +30,16 @@ public static class ErrorCodes
     public const string DatabaseInUse = "W004";
     public const string SqlFailed = "W010";
 
+    // State store lifecycle. Upstream renders these state-store errors with its fallback code E001
+    // (UPSTREAM-NOTES 5.0, 5.4); E001/E002 are taken here (mode guard, not initialized), so each gets its own.
+    public const string StateRequiresVirtualMode = "E001"; // also: target has no [targets.x.state]
+    public const string StateNotInitialized = "E002";
+    public const string InvalidStateSchema = "E030";  // "Cannot backup invalid state schema" (migrate)
+    public const string NoStateBackup = "E031";       // "No state backup is available for rollback"
+    public const string StateBackupNotFound = "E032"; // "State backup schema '<schema>__backup_<id>' does not exist"
+    public const string StateResetDisabled = "E033";  // "state reset is disabled for this target. ..."
+    public const string InvalidStateBackup = "E034";  // a backup schema lacks a state table or column, or has a wrong type
+
     // Build
     public const string BuildFailed = "B001";
     public const string ModeGuardDeferTo = "C242";

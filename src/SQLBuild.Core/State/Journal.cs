@@ -55,6 +55,25 @@ public sealed class OperationJournal : IDisposable
         TestHooks.KillPoint(step);
     }
 
+    /// <summary>
+    /// Writes this operation's <c>running</c> row and a step event through <paramref name="session"/>, inside
+    /// the caller's transaction: for <c>Restore-SqbState</c>, which replaces the journal tables with a
+    /// backup's, so the operation stays journaled in the restored tables.
+    /// </summary>
+    public void RecordIn(IWarehouseSession session, string message)
+    {
+        var q = _store.Sql;
+        session.Execute(q.Delete(StateSchema.Operations, $"{q.Col("operation_id")} = {q.P(1)}", new object?[] { Id }));
+        session.Execute(q.Insert(StateSchema.Operations, new (string, object?)[]
+        {
+            ("operation_id", Id), ("operation_type", Type), ("status", "running"), ("virtual_environment_name", Environment),
+        }, "created_at", "updated_at"));
+        session.Execute(q.Insert(StateSchema.OperationEvents, new (string, object?)[]
+        {
+            ("event_id", Ids.NewEventId()), ("operation_id", Id), ("action", "step"), ("status", "running"), ("message", message),
+        }, "created_at"));
+    }
+
     public void Succeed(string message)
     {
         Upsert("succeeded");

@@ -34,7 +34,6 @@ public sealed class LockManager
     }
 
     private StateSql Q => _store.Sql;
-    private AdapterKind Kind => _store.StateWarehouse.Dialect.Kind;
 
     /// <summary>
     /// Takes <paramref name="key"/> for <paramref name="operationId"/> or throws at once: S014 for a
@@ -57,13 +56,12 @@ public sealed class LockManager
             }
             try
             {
-                session.Execute(Q.InsertWith(StateSchema.Locks, new (string, object?)[]
-                {
-                    ("lock_key", key), ("owner_id", operationId), ("owner_host", System.Environment.MachineName),
-                    ("owner_pid", (long)System.Environment.ProcessId), ("operation_id", operationId),
-                }, new[] { ("expires_at", Q.NowPlus(TtlSeconds)), ("created_at", Q.Now), ("updated_at", Q.Now) }));
+                session.Execute(InsertRow(key, operationId));
             }
-            catch (SqbException) when (Read(session, key).Any(r => r.OwnerId != operationId))
+            // The key was taken when we inserted. The holder's row may already be gone again (released between
+            // our insert and this read; on DuckDB also a delete committed after our insert's snapshot), so a unique
+            // violation alone means "locked" too, not a raw insert error.
+            catch (SqbException e) when (WarehouseErrors.IsUniqueViolation(e) || Read(session, key).Any(r => r.OwnerId != operationId))
             {
                 throw Locked(session, key, code);
             }
@@ -98,11 +96,7 @@ public sealed class LockManager
 
     private IReadOnlyList<LockRow> Read(IWarehouseSession session, string? key)
     {
-        var expired = $"CASE WHEN {Q.Col("expires_at")} <= {Q.Now} THEN 1 ELSE 0 END";
-        var sql = $"SELECT {Q.Col("lock_key")}, {Q.Col("owner_id")}, {Q.Col("owner_host")}, {Q.Col("owner_pid")}, {Q.Col("operation_id")}, " +
-                  $"{Q.Col("created_at")}, {Q.Col("expires_at")}, {expired} FROM {Q.Table(StateSchema.Locks)}" +
-                  (key is null ? "" : $" WHERE {Q.Col("lock_key")} = {Q.P(1)}") + $" ORDER BY {Q.Col("lock_key")}";
-        var rows = session.Query(new SqlStatement("SELECT", $"{Q.Schema}.locks", sql, key is null ? null : new object?[] { key }));
+        var rows = session.Query(Q.LockRows(key));
         return rows.Select(r =>
         {
             var k = StateRepository.Str(r[0])!;
@@ -123,6 +117,19 @@ public sealed class LockManager
         return session.Execute(Q.Delete(StateSchema.Locks, $"{Q.Col("lock_key")} = {Q.P(1)}", new object?[] { key })) > 0;
     }
 
+    private SqlStatement InsertRow(string key, string operationId) =>
+        Q.InsertWith(StateSchema.Locks, new (string, object?)[]
+        {
+            ("lock_key", key), ("owner_id", operationId), ("owner_host", System.Environment.MachineName),
+            ("owner_pid", (long)System.Environment.ProcessId), ("operation_id", operationId),
+        }, new[] { ("expires_at", Q.NowPlus(TtlSeconds)), ("created_at", Q.Now), ("updated_at", Q.Now) });
+
+    /// <summary>
+    /// Writes a held lease's row again through <paramref name="session"/>, inside the caller's transaction:
+    /// for <c>Restore-SqbState</c>, which replaces the locks table with a backup's and must keep its own lock.
+    /// </summary>
+    public void Reinsert(IWarehouseSession session, LockLease lease) => session.Execute(InsertRow(lease.Key, lease.Owner));
+
     // ------------------------------------------------------------------ orphan detection
 
     private static bool DeadLocalProcess(string? host, long? pid)
@@ -138,46 +145,36 @@ public sealed class LockManager
         catch (InvalidOperationException) { return true; }
     }
 
-    /// <summary>The 64-bit advisory lock id of a lock key.</summary>
-    public static long AdvisoryId(string key) =>
-        BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes("sqlbuild:" + key)), 0);
+    /// <summary>
+    /// The session-lock resource of a lock key. Advisory locks (PostgreSQL) and applocks (SQL Server) are
+    /// database-wide, while lock rows live in one state schema: the resource names the schema too, so two
+    /// state stores in one database (two projects, or two targets) never block each other's same key.
+    /// </summary>
+    public static string AdvisoryResource(string stateSchema, string key) => $"sqlbuild:{stateSchema}:{key}";
+
+    /// <summary>The 64-bit PostgreSQL advisory lock id of a lock key in a state schema.</summary>
+    public static long AdvisoryId(string stateSchema, string key) =>
+        BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes(AdvisoryResource(stateSchema, key))), 0);
 
     /// <summary>Tries the session-level advisory lock: true = taken, false = held by a live session, null = engine has none.</summary>
     private bool? TryAdvisory(IWarehouseSession session, string key)
     {
-        switch (Kind)
-        {
-            case AdapterKind.Postgres:
-                return Convert.ToBoolean(session.ExecuteScalar(new SqlStatement("ADVISORY LOCK", key,
-                    $"SELECT pg_try_advisory_lock({Q.P(1)})", new object?[] { AdvisoryId(key) })));
-            case AdapterKind.SqlServer:
-                var result = Convert.ToInt32(session.ExecuteScalar(new SqlStatement("APPLOCK", key,
-                    $"DECLARE @r int; EXEC @r = sp_getapplock @Resource = {Q.P(1)}, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; SELECT @r",
-                    new object?[] { "sqlbuild:" + key })));
-                return result >= 0;
-            default:
-                return null;
-        }
+        var statement = Q.TryAdvisoryLock(AdvisoryResource(Q.Schema, key), AdvisoryId(Q.Schema, key));
+        if (statement is null) return null;
+        var value = session.ExecuteScalar(statement);
+        return value is bool b ? b : Convert.ToInt64(value) >= 0;
     }
 
     internal void ReleaseAdvisory(IWarehouseSession session, string key)
     {
-        switch (Kind)
-        {
-            case AdapterKind.Postgres:
-                session.ExecuteScalar(new SqlStatement("ADVISORY UNLOCK", key, $"SELECT pg_advisory_unlock({Q.P(1)})", new object?[] { AdvisoryId(key) }));
-                break;
-            case AdapterKind.SqlServer:
-                session.Execute(new SqlStatement("APPLOCK RELEASE", key,
-                    $"EXEC sp_releaseapplock @Resource = {Q.P(1)}, @LockOwner = 'Session'", new object?[] { "sqlbuild:" + key }));
-                break;
-        }
+        var statement = Q.ReleaseAdvisoryLock(AdvisoryResource(Q.Schema, key), AdvisoryId(Q.Schema, key));
+        if (statement is not null) session.Execute(statement);
     }
 
     /// <summary>True when no live session holds the key's advisory lock (probe: take it and give it back at once).</summary>
     private bool ProbeAdvisoryFree(string key)
     {
-        if (Kind is not (AdapterKind.Postgres or AdapterKind.SqlServer)) return false;
+        if (Q.TryAdvisoryLock(key, 0) is null) return false;
         using var probe = _store.OpenStateSession();
         if (TryAdvisory(probe, key) != true) return false;
         ReleaseAdvisory(probe, key);
@@ -231,6 +228,26 @@ public sealed class LockLease : IDisposable
             if (_released) return;
             try { _manager.Renew(_session, Key, Owner); }
             catch (Exception ex) { _manager.Log.Warning($"could not renew lock {Key}: {Redaction.Redact(ex.Message)}"); }
+        }
+    }
+
+    /// <summary>
+    /// Lets go of a lease whose row no longer exists (<c>Reset-SqbState</c> dropped the locks table): stops
+    /// renewing and gives back the advisory lock, deleting nothing.
+    /// </summary>
+    public void Abandon()
+    {
+        _heartbeat.Dispose();
+        lock (_gate)
+        {
+            if (_released) return;
+            _released = true;
+            try
+            {
+                if (_advisory) _manager.ReleaseAdvisory(_session, Key);
+            }
+            catch (Exception ex) { _manager.Log.Warning($"could not release lock {Key}: {Redaction.Redact(ex.Message)}"); }
+            finally { _session.Dispose(); }
         }
     }
 

@@ -1,10 +1,27 @@
+using System.Diagnostics;
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
 
 namespace SQLBuild.Core.State;
 
-/// <summary>State-store lifecycle (SPEC §5): initialize now; migrate, backup, restore and reset build on it.</summary>
+/// <summary>
+/// State-store lifecycle (SPEC §5, upstream <c>sqb state init|migrate|rollback|reset</c>): initialize,
+/// validate, migrate (back up, then re-initialize), list backups, restore a backup, reset.
+/// <para>
+/// Every operation needs virtual mode (<see cref="StateStore.Open"/>) and takes the <c>state_migration</c>
+/// lock; migrate, restore and reset refuse while any <c>virtual_env:*</c> lock is live (S014). Each writes its
+/// <c>state_migration_events</c> row (init / migrate / backup / rollback / reset); migrate and restore are
+/// also journaled in <c>state_operations</c>. A damaged locks or journal table does not stop the
+/// recovery operations (restore, reset, init): they go on without the lock row or the journal, since no
+/// other operation can take a lock in a damaged locks table either.
+/// </para>
+/// </summary>
 public sealed class StateLifecycle
 {
+    public const string MigrateOperation = "state_migrate";
+    public const string RollbackOperation = "state_rollback";
+
     private readonly StateStore _store;
     private readonly ISqbLog _log;
 
@@ -14,19 +31,23 @@ public sealed class StateLifecycle
         _log = log;
     }
 
+    private StateSql Sql => _store.Sql;
+    private string Schema => _store.Settings.Schema;
+
+    // ------------------------------------------------------------------ init
+
     /// <summary>Creates what is missing, additively and idempotently, holding the <c>state_migration</c> lock
-    /// once the locks table exists.</summary>
+    /// whenever the locks table is usable.</summary>
     public SqbStateInfo Initialize()
     {
         int tables;
         using (var s = _store.OpenStateSession())
         {
-            if (_store.IsInitialized(s))
-            {
-                using var lease = new LockManager(_store, _log).Acquire(LockManager.MigrationKey, Ids.NewOperationId("init"), "S014");
-                tables = _store.Initialize(s);
-            }
-            else tables = _store.Initialize(s);
+            var validation = StateValidator.Validate(s, Sql, Schema);
+            using var lease = validation.Usable(StateSchema.Locks)
+                ? new LockManager(_store, _log).Acquire(LockManager.MigrationKey, Ids.NewOperationId("init"), "S014")
+                : null;
+            tables = _store.Initialize(s);
         }
         return Info(tables);
     }
@@ -37,4 +58,332 @@ public sealed class StateLifecycle
         Connection = (_store.Project.Config.ActiveTarget.State?.Connection ?? _store.Project.Config.ActiveTarget.Connection).ToString(),
         SharesWarehouse = _store.SharesWarehouse, Tables = tables == 0 ? StateSchema.Tables.Count : tables, SchemaVersion = StateSchema.CurrentVersion,
     };
+
+    // ------------------------------------------------------------------ validate
+
+    /// <summary>Validates the live state schema (read-only).</summary>
+    public StateValidation Validate()
+    {
+        using var s = _store.OpenStateSession();
+        return StateValidator.Validate(s, Sql, Schema);
+    }
+
+    /// <summary>Throws E002 when nothing is initialized, E030 ("Cannot backup invalid state schema") on any problem.</summary>
+    private void RequireValid(IWarehouseSession s)
+    {
+        var v = StateValidator.Validate(s, Sql, Schema);
+        if (v.IsEmpty)
+            throw new SqbException(ErrorCodes.StateNotInitialized, "StateNotInitialized",
+                $"state store '{Schema}' of target '{_store.TargetName}' is not initialized", SqbErrorKind.ObjectNotFound,
+                Schema, "Run Initialize-SqbState.");
+        if (!v.IsValid) throw InvalidSchema(v);
+    }
+
+    public static SqbException InvalidSchema(StateValidation v) =>
+        new(ErrorCodes.InvalidStateSchema, "InvalidStateSchema",
+            $"Cannot backup invalid state schema '{v.Schema}':" + string.Concat(v.Problems.Select(p => "\n  " + p.Message)),
+            SqbErrorKind.InvalidData, v.Schema,
+            "Run Reset-SqbState -Force, then Initialize-SqbState (needs allow_reset = true under [targets.<name>.state]); " +
+            "or return to an earlier backup with Restore-SqbState (Get-SqbStateBackup lists them).");
+
+    // ------------------------------------------------------------------ migrate
+
+    /// <summary>
+    /// <c>Update-SqbState</c>: validates the live schema (any problem: E030, nothing written), copies every
+    /// state table into <c>&lt;schema&gt;__backup_&lt;UTC id&gt;</c> and appends a <c>backup</c> event in ONE
+    /// transaction, then re-initializes (action <c>migrate</c>) in a second one. Returns the new backup.
+    /// The backup holds the state as it was before this migration: the migration's own journal rows and
+    /// lock row are left out of it.
+    /// </summary>
+    public SqbStateBackup Migrate()
+    {
+        using (var s = _store.OpenStateSession()) RequireValid(s);
+        using var journal = OperationJournal.Start(_store, MigrateOperation, null, $"back up and migrate state store {Schema}", _log);
+        var working = false;
+        string? backupId = null;
+        try
+        {
+            using var lease = new LockManager(_store, _log).Acquire(LockManager.MigrationKey, journal.Id, "S014");
+            RefuseWhileEnvironmentLocked("state migrate");
+            backupId = Ids.NewBackupId();
+            var backupSchema = Sql.BackupSchema(backupId);
+            using (var s = _store.OpenStateSession())
+            {
+                RequireValid(s); // again, now that the lock is ours
+                working = true;
+                journal.Step("backup", $"copying {StateSchema.Tables.Count} state tables into {backupSchema}");
+                using (var tx = s.BeginTransaction())
+                {
+                    s.Execute(Sql.CreateSchema(backupSchema));
+                    foreach (var t in StateSchema.Tables)
+                        s.Execute(Sql.CopyTable(Schema, backupSchema, t));
+                    foreach (var t in StateSchema.Tables.Where(t => t.Columns.Any(c => c.Name == "operation_id")))
+                        s.Execute(Sql.DeleteWhere(backupSchema, t, "operation_id", journal.Id));
+                    _store.MigrationEvent(s, "backup", backupId, "success", $"backed up {StateSchema.Tables.Count} state tables into {backupSchema}");
+                    TestHooks.KillPoint("backup:before-commit");
+                    tx.Commit();
+                }
+                journal.Step("initialize", $"re-initializing {Schema}");
+                _store.Initialize(s, "migrate", $"migrated state store {Schema} after backup {backupId}");
+                var backup = ReadBackups(s, backupSchema).Single();
+                journal.Succeed($"backed up into {backupSchema} ({backup.Rows} rows) and re-initialized");
+                _log.Verbose($"state backup {backupId}: {backup.Tables} tables, {backup.Rows} rows");
+                return backup;
+            }
+        }
+        catch (Exception ex)
+        {
+            journal.Fail(ex.Message);
+            if (working) FailedEvent("migrate", backupId, ex);
+            throw;
+        }
+    }
+
+    // ------------------------------------------------------------------ backups
+
+    /// <summary><c>Get-SqbStateBackup</c>: every backup schema of this state schema, newest first, with exact row counts
+    /// (one catalog read and one counting statement for all of them).</summary>
+    public IReadOnlyList<SqbStateBackup> Backups()
+    {
+        using var s = _store.OpenStateSession();
+        return ReadBackups(s, null);
+    }
+
+    private List<string> BackupSchemas(IWarehouseSession s) =>
+        s.Query(Sql.SchemasLike(Sql.BackupPrefix)).Select(r => StateRepository.Str(r[0])!)
+            .Where(n => n.Length > Sql.BackupPrefix.Length)
+            .OrderByDescending(n => n, StringComparer.Ordinal).ToList();
+
+    private List<SqbStateBackup> ReadBackups(IWarehouseSession s, string? only)
+    {
+        var schemas = only is null ? BackupSchemas(s) : new List<string> { only };
+        if (schemas.Count == 0) return new List<SqbStateBackup>();
+        var catalog = s.ReadCatalog(schemas);
+        var tables = catalog.Relations.Where(r => r.Kind == RelationKind.Table)
+            .OrderBy(r => r.Schema, StringComparer.Ordinal).ThenBy(r => r.Name, StringComparer.Ordinal).ToList();
+        var counts = new long[tables.Count];
+        if (tables.Count > 0)
+            foreach (var r in s.Query(Sql.CountRows(tables.Select(t => t.Relation).ToList())))
+                counts[Convert.ToInt32(r[0], System.Globalization.CultureInfo.InvariantCulture)] =
+                    Convert.ToInt64(r[1], System.Globalization.CultureInfo.InvariantCulture);
+        var result = new List<SqbStateBackup>();
+        foreach (var schema in schemas.Where(catalog.Schemas.Contains))
+        {
+            var id = schema[Sql.BackupPrefix.Length..];
+            var rows = tables.Select((t, i) => (t, i)).Where(x => x.t.Schema == schema)
+                .ToDictionary(x => x.t.Name, x => counts[x.i], StringComparer.Ordinal);
+            result.Add(new SqbStateBackup
+            {
+                BackupId = id, Schema = schema, StateSchema = Schema, Target = _store.TargetName, CreatedAt = Ids.BackupTime(id),
+                Tables = rows.Count, Rows = rows.Values.Sum(), TableRows = rows,
+                MissingTables = StateSchema.Tables.Where(t => !rows.ContainsKey(t.Name)).Select(t => t.Name).ToList(),
+            });
+        }
+        return result;
+    }
+
+    // ------------------------------------------------------------------ restore
+
+    /// <summary>
+    /// <c>Restore-SqbState</c>: replaces the live state tables with a backup's (the latest when
+    /// <paramref name="backupId"/> is null) in ONE transaction: drop each live table, copy it from the
+    /// backup, recreate its unique index, append a <c>rollback</c> event. The backup is kept. Lock rows are
+    /// live coordination, not history: the restored locks table holds only this operation's own lock.
+    /// </summary>
+    public SqbStateRestoreResult Restore(string? backupId)
+    {
+        var clock = Stopwatch.StartNew();
+        if (backupId is not null && string.IsNullOrWhiteSpace(backupId))
+            throw new SqbException(ErrorCodes.StateBackupNotFound, "StateBackupNotFound", "state backup id is empty", SqbErrorKind.InvalidArgument,
+                backupId, "Get-SqbStateBackup lists the backups of this state store.");
+        StateValidation live;
+        using (var s = _store.OpenStateSession()) live = StateValidator.Validate(s, Sql, Schema);
+        var journalUsable = live.Usable(StateSchema.Operations) && live.Usable(StateSchema.OperationEvents);
+        var journal = journalUsable
+            ? OperationJournal.Start(_store, RollbackOperation, null, $"restore state store {Schema} from backup {backupId ?? "(latest)"}", _log)
+            : null;
+        var working = false;
+        string? usedId = null;
+        try
+        {
+            using var lease = AcquireIfUsable(live, journal?.Id ?? Ids.NewOperationId(RollbackOperation), "state rollback");
+            using var s = _store.OpenStateSession();
+            string backupSchema;
+            if (backupId is null)
+            {
+                backupSchema = BackupSchemas(s).FirstOrDefault() ?? throw new SqbException(ErrorCodes.NoStateBackup, "NoStateBackup",
+                    "No state backup is available for rollback", SqbErrorKind.ObjectNotFound, Schema,
+                    "Run Reset-SqbState -Force, then Initialize-SqbState (Update-SqbState takes a backup once the store is valid).");
+                usedId = backupSchema[Sql.BackupPrefix.Length..];
+            }
+            else
+            {
+                usedId = backupId;
+                backupSchema = Sql.BackupSchema(backupId);
+                if (!s.ReadCatalog(new[] { backupSchema }).Schemas.Contains(backupSchema))
+                    throw new SqbException(ErrorCodes.StateBackupNotFound, "StateBackupNotFound",
+                        $"State backup schema '{backupSchema}' does not exist", SqbErrorKind.ObjectNotFound, backupSchema,
+                        "Use a different backup (Get-SqbStateBackup lists them), or Reset-SqbState -Force then Initialize-SqbState.");
+            }
+
+            // The backup must hold every state table and column in its type family (CTAS copies no index: not checked).
+            var backup = StateValidator.Validate(s, Sql, backupSchema, checkIndexes: false);
+            if (!backup.IsValid)
+                throw new SqbException(ErrorCodes.InvalidStateBackup, "InvalidStateBackup",
+                    $"state backup '{usedId}' cannot be restored:" + string.Concat(backup.Problems.Select(p => "\n  " + p.Message)),
+                    SqbErrorKind.InvalidData, backupSchema,
+                    "Use a different backup (Get-SqbStateBackup lists them), or Reset-SqbState -Force then Initialize-SqbState.");
+
+            working = true;
+            journal?.Step("restore", $"replacing {StateSchema.Tables.Count} state tables of {Schema} with {backupSchema}");
+            using (var tx = s.BeginTransaction())
+            {
+                s.Execute(Sql.CreateSchema());
+                foreach (var t in StateSchema.Tables)
+                {
+                    s.Execute(Sql.DropTable(Schema, t));
+                    s.Execute(Sql.CopyTable(backupSchema, Schema, t));
+                    if (t.UniqueKey.Count > 0) s.Execute(Sql.CreateUniqueIndex(Schema, t));
+                }
+                s.Execute(Sql.DeleteAll(Schema, StateSchema.Locks));
+                if (lease is not null) new LockManager(_store, _log).Reinsert(s, lease);
+                journal?.RecordIn(s, $"restore: restored {Schema} from {backupSchema}");
+                _store.MigrationEvent(s, "rollback", usedId, "success", $"restored {StateSchema.Tables.Count} state tables from {backupSchema}");
+                TestHooks.KillPoint("rollback:before-commit");
+                tx.Commit();
+            }
+            var restored = ReadBackups(s, backupSchema).Single();
+            // A store restored from damage had no usable journal before: journal the restore now that it has one.
+            journal ??= OperationJournal.Start(_store, RollbackOperation, null, $"restore state store {Schema} from backup {usedId}", _log);
+            journal.Succeed($"restored {restored.Rows} rows from {backupSchema}");
+            return new SqbStateRestoreResult
+            {
+                BackupId = usedId, Schema = backupSchema, StateSchema = Schema, Target = _store.TargetName,
+                Tables = restored.Tables, Rows = restored.Rows, OperationId = journal.Id, Duration = clock.Elapsed,
+            };
+        }
+        catch (Exception ex)
+        {
+            journal?.Fail(ex.Message);
+            if (working) FailedEvent("rollback", usedId, ex);
+            throw;
+        }
+        finally
+        {
+            journal?.Dispose();
+        }
+    }
+
+    // ------------------------------------------------------------------ reset
+
+    /// <summary>The refusal of a reset while <c>allow_reset</c> is false (upstream's message, with PowerShell's -Force).</summary>
+    public static SqbException ResetDisabled(string target) =>
+        new(ErrorCodes.StateResetDisabled, "StateResetDisabled",
+            "state reset is disabled for this target. To allow it, set `allow_reset = true` under `[targets.<name>.state]` " +
+            "in sqlbuild_project.toml or sqlbuild_local.toml, then rerun with -Force.",
+            SqbErrorKind.InvalidOperation, target,
+            $"Set allow_reset = true under [targets.{target}.state] in sqlbuild_project.toml or sqlbuild_local.toml, then run Reset-SqbState -Force.");
+
+    /// <summary>Throws <see cref="ResetDisabled"/> unless the target allows a reset (config only, nothing is opened).</summary>
+    public void RequireResetAllowed()
+    {
+        if (!_store.Settings.AllowReset) throw ResetDisabled(_store.TargetName);
+    }
+
+    /// <summary>
+    /// <c>Reset-SqbState</c>: drops every state table in ONE transaction; the schema and every backup are
+    /// untouched. The same transaction creates <c>state_migration_events</c> afresh holding one <c>reset</c>
+    /// event, so the reset stays on record; the store counts as not initialized until <c>Initialize-SqbState</c>.
+    /// </summary>
+    public SqbStateResetResult Reset()
+    {
+        var clock = Stopwatch.StartNew();
+        RequireResetAllowed();
+        StateValidation live;
+        using (var s = _store.OpenStateSession()) live = StateValidator.Validate(s, Sql, Schema);
+        var lease = AcquireIfUsable(live, Ids.NewOperationId("state_reset"), "state reset");
+        try
+        {
+            using var s = _store.OpenStateSession();
+            var backups = BackupSchemas(s).Count;
+            var dropped = live.ExistingTables.ToList();
+            if (dropped.Count > 0) // nothing to drop (never initialized): nothing to do
+            {
+                using var tx = s.BeginTransaction();
+                foreach (var t in StateSchema.Tables.Reverse()) s.Execute(Sql.DropTable(Schema, t));
+                var events = StateSchema.StateMigrationEvents;
+                s.Execute(Sql.CreateTable(events));
+                s.Execute(Sql.CreateUniqueIndex(events));
+                _store.MigrationEvent(s, "reset", null, "success", $"dropped {dropped.Count} state tables of {Schema}");
+                tx.Commit();
+            }
+            lease?.Abandon();
+            lease = null;
+            _log.Verbose($"state store {Schema}: dropped {dropped.Count} tables; {backups} backup(s) kept");
+            return new SqbStateResetResult
+            {
+                Target = _store.TargetName, StateSchema = Schema, DroppedTables = dropped, Backups = backups, Duration = clock.Elapsed,
+            };
+        }
+        finally
+        {
+            lease?.Dispose();
+        }
+    }
+
+    // ------------------------------------------------------------------ locks
+
+    /// <summary>
+    /// Takes <c>state_migration</c> when the locks table is usable, then refuses while a VDE is locked.
+    /// With a damaged locks table (a recovery run) it goes on without a lock row: nothing else can take a lock then.
+    /// </summary>
+    private LockLease? AcquireIfUsable(StateValidation live, string operationId, string action)
+    {
+        if (!live.Usable(StateSchema.Locks))
+        {
+            if (!live.IsEmpty) _log.Warning($"the locks table of '{Schema}' is missing or damaged; {action} runs without the state_migration lock");
+            return null;
+        }
+        var lease = new LockManager(_store, _log).Acquire(LockManager.MigrationKey, operationId, "S014");
+        try
+        {
+            RefuseWhileEnvironmentLocked(action);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+        return lease;
+    }
+
+    /// <summary>S014 when any <c>virtual_env:*</c> lock is live (neither expired nor orphaned), naming it and its holder.</summary>
+    private void RefuseWhileEnvironmentLocked(string action)
+    {
+        var held = new LockManager(_store, _log).List()
+            .Where(l => l.Key.StartsWith("virtual_env:", StringComparison.Ordinal) && !l.IsExpired && !l.IsOrphaned)
+            .ToList();
+        if (held.Count == 0) return;
+        var l = held[0];
+        var env = l.Key["virtual_env:".Length..];
+        var others = held.Count > 1 ? $" (and {held.Count - 1} more: {string.Join(", ", held.Skip(1).Select(h => h.Key))})" : "";
+        throw new SqbException("S014", "EnvironmentLocked",
+            $"virtual environment '{env}' is locked by {l.OwnerId} (host {l.OwnerHost}, pid {l.OwnerPid}, since {l.CreatedAt:u}, expires {l.ExpiresAt:u}){others}; " +
+            $"{action} refuses while a virtual environment is locked",
+            SqbErrorKind.ResourceBusy, l.Key,
+            $"Wait for the other operation to finish (Get-SqbLock), or, if its process is gone, run Clear-SqbLock -Key '{l.Key}' -Force.");
+    }
+
+    private void FailedEvent(string action, string? backupId, Exception ex)
+    {
+        try
+        {
+            using var s = _store.OpenStateSession();
+            _store.MigrationEvent(s, action, backupId, "failed", Redaction.Redact(ex.Message));
+        }
+        catch (Exception e)
+        {
+            _log.Warning($"could not record the failed {action} in state_migration_events: {Redaction.Redact(e.Message)}");
+        }
+    }
 }

@@ -164,6 +164,12 @@ public sealed class StateRepository
     public Dictionary<(NodeKey Key, string Hash), PhysicalRelationRow> PhysicalRelationIndex() =>
         PhysicalRelations().GroupBy(p => (p.Key, p.VersionHash)).ToDictionary(g => g.Key, g => g.First());
 
+    /// <summary>Whether a version of a node has a physical_relations row (one keyed lookup).</summary>
+    public bool IsTracked(NodeKey key, string versionHash) =>
+        _s.Query(_q.Select(StateSchema.PhysicalRelations, new[] { "version_hash" },
+            $"{_q.Col("artifact_type")} = {_q.P(1)} AND {_q.Col("artifact_name")} = {_q.P(2)} AND {_q.Col("version_hash")} = {_q.P(3)}",
+            new object?[] { key.NodeType, key.NodeName, versionHash })).Count > 0;
+
     public void InsertPhysicalRelation(PhysicalRelationRow p)
     {
         var exists = _s.Query(_q.Select(StateSchema.PhysicalRelations, new[] { "version_hash" },

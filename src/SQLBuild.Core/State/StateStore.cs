@@ -70,7 +70,7 @@ public sealed class StateStore
             foreach (var c in t.Columns) s.Execute(Sql.AddColumn(t, c));
             if (t.UniqueKey.Count > 0) s.Execute(Sql.CreateUniqueIndex(t));
         }
-        s.Execute(new SqlStatement("DELETE", $"{Settings.Schema}.state_versions", $"DELETE FROM {Sql.Table(StateSchema.StateVersions)}"));
+        s.Execute(Sql.DeleteAll(StateSchema.StateVersions));
         s.Execute(Sql.Insert(StateSchema.StateVersions,
             new (string, object?)[] { ("schema_version", (long)StateSchema.CurrentVersion), ("sqlbuild_version", ProductInfo.Version) },
             "updated_at"));
@@ -90,6 +90,14 @@ public sealed class StateStore
     {
         var catalog = s.ReadCatalog(new[] { Settings.Schema });
         return StateSchema.Tables.All(t => catalog.Exists(new RelationName(Settings.Schema, t.Name)));
+    }
+
+    /// <summary>Fails with a clear message when the state store has not been initialized (on a session of its own).
+    /// Operations call it before their journal row, which could not be written otherwise.</summary>
+    public void RequireInitialized()
+    {
+        using var s = OpenStateSession();
+        RequireInitialized(s);
     }
 
     /// <summary>Fails with a clear message when the state store has not been initialized.</summary>
@@ -127,10 +135,18 @@ public static class Ids
 
     /// <summary>Upstream's checkpoint id: <c>chk_&lt;UTC yyyyMMddHHmmssffffff&gt;_&lt;uuid4 hex&gt;</c>.</summary>
     public static string NewCheckpointId() =>
-        $"chk_{DateTime.UtcNow:yyyyMMddHHmmssffffff}_{Guid.NewGuid():N}";
+        "chk_" + DateTime.UtcNow.ToString("yyyyMMddHHmmssffffff", System.Globalization.CultureInfo.InvariantCulture) + "_" + Guid.NewGuid().ToString("N");
 
     /// <summary>Upstream's backup id: UTC <c>yyyyMMddTHHmmssffffffZ</c>.</summary>
-    public static string NewBackupId() => DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssffffff'Z'");
+    public static string NewBackupId() => DateTime.UtcNow.ToString(BackupIdFormat, System.Globalization.CultureInfo.InvariantCulture);
+
+    public const string BackupIdFormat = "yyyyMMdd'T'HHmmssffffff'Z'";
+
+    /// <summary>The UTC time a backup id names, or null when it is not one of <see cref="NewBackupId"/>'s.</summary>
+    public static DateTime? BackupTime(string backupId) =>
+        DateTime.TryParseExact(backupId, BackupIdFormat, System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var t)
+            ? DateTime.SpecifyKind(t, DateTimeKind.Utc) : null;
 
     public static string NewOperationId(string type) => $"{type}:{Guid.NewGuid():N}";
 }

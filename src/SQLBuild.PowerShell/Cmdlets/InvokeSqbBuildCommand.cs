@@ -18,10 +18,15 @@ public sealed class InvokeSqbBuildCommand : BuildCmdletBase
     {
         var project = CompileProject();
         var options = Options(MyInvocation.BoundParameters.ContainsKey(nameof(Concurrency)) ? Concurrency : null);
-        // Guards and selection are checked before asking, so -WhatIf reports bad input too.
-        var plan = Run(_ => Builds.Plan(project, options, Core.Logging.NullLog.Instance));
-        var what = $"{plan.Steps.Count} node(s) of '{project.Config.Name}' into {plan.Environment} ({project.Config.ActiveTarget.Connection})";
-        if (!ShouldProcess(what, "Build")) return;
+        if (WhatIfRequested)
+        {
+            // -WhatIf lists every step the build would take (guards and selection checked, nothing written).
+            var plan = Run(log => Builds.Plan(project, options, log, "build"));
+            foreach (var step in plan.Steps) ShouldProcess(step.Relation, $"{step.Action} {step.NodeType} '{step.Name}'");
+            return;
+        }
+        var target = $"'{project.Config.Name}' into {Environment ?? project.Config.ActiveTarget.Name} ({project.Config.ActiveTarget.Connection})";
+        if (!ShouldProcess(target, "Build")) return;
 
         var result = Run(log => Builds.Build(project, options, log, StopToken));
         WriteObject(result);

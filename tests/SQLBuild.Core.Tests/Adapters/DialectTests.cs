@@ -207,6 +207,8 @@ public class DialectTests
         yield return d.CatalogRelations(new[] { schema, "other" });
         yield return d.CatalogSchemas(new[] { schema });
         yield return d.CatalogColumns(new[] { schema, "a", "b" });
+        yield return d.RelationColumns(rel);
+        yield return d.DeleteAll(rel);
         if (d.SupportsMoveTable) yield return d.MoveTable(rel, schema + "_moved");
     }
 

@@ -193,6 +193,23 @@ public class DirectBuildTests
         Assert.Equal(SqbNodeStatus.Succeeded, Node(r, "stg_customers").Status);
     }
 
+    [SkippableTheory]
+    [InlineData("duckdb")]
+    [InlineData("postgres")]
+    public void A_view_whose_columns_change_is_replaced(string engine)
+    {
+        BuildFixture.SkipUnlessAvailable(engine);
+        using var f = new BuildFixture(engine);
+        Assert.Equal("succeeded", f.Build().Status);
+        // Drop a column from the middle: PostgreSQL refuses CREATE OR REPLACE VIEW for that.
+        f.Write("models/staging/stg_customers.sql", f.Read("models/staging/stg_customers.sql").Replace("  last_name,\n", ""));
+        var r = f.Build(new BuildOptions { Select = new[] { "stg_customers" } });
+        Assert.True(r.Status == "succeeded", string.Join("; ", r.Nodes.Select(n => n.Error)));
+        using var s = f.Session();
+        var columns = s.ColumnsOf(new RelationName(f.Schema, "stg_customers")).Select(c => c.Name).ToList();
+        Assert.Equal(new[] { "customer_id", "first_name", "email", "signup_date" }, columns);
+    }
+
     [Fact]
     public void Plan_reads_without_creating_the_database_file()
     {

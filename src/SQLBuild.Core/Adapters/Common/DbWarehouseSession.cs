@@ -110,6 +110,43 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         ArgumentNullException.ThrowIfNull(schemas);
         var list = schemas.Distinct(StringComparer.Ordinal).ToList();
         if (list.Count == 0) return new CatalogSnapshot(Array.Empty<string>(), Array.Empty<CatalogRelation>());
+        // A relation dropped by another session while the catalog is read can fail the read (PostgreSQL's
+        // pg_get_viewdef is not MVCC-safe). Parallel workers and concurrent builds do exactly that, so such a
+        // read is retried; inside a transaction it cannot be (the error aborted the transaction).
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return ReadCatalogOnce(list, includeColumns);
+            }
+            catch (SqbException e) when (_transaction is null && attempt < 10 && e.InnerException is { } driver && IsConcurrentDdlRace(driver))
+            {
+                Log.Verbose($"catalog read raced a concurrent drop; retrying ({attempt})");
+                Thread.Sleep(10 * attempt);
+                // Npgsql closes the connection after this internal error; the session has no open transaction, so
+                // a fresh connection is equivalent (sessions that hold session-level locks never read the catalog).
+                if (_connection.State != System.Data.ConnectionState.Open)
+                {
+                    try
+                    {
+                        _connection.Close();
+                        _connection.Open();
+                    }
+                    catch (Exception reopen) when (IsDriverError(reopen))
+                    {
+                        // Report the catalog error, not the reconnect's.
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether a catalog read failed only because a relation it saw was dropped meanwhile.</summary>
+    protected virtual bool IsConcurrentDdlRace(Exception driverError) => false;
+
+    private CatalogSnapshot ReadCatalogOnce(List<string> list, bool includeColumns)
+    {
 
         var existing = Query(Dialect.CatalogSchemas(list)).Select(r => (string)r[0]!).ToList();
         var relations = Query(Dialect.CatalogRelations(list)).Select(r => new CatalogRelation(

@@ -51,6 +51,15 @@ public sealed class DuckDbDialect : AnsiSqlDialect
         WHERE database_name = current_database() AND list_contains($1, schema_name)
         """, SchemaParameter(schemas));
 
+    public override SqlStatement RelationColumns(RelationName relation) => new(
+        "CATALOG COLUMNS", relation.ToString(),
+        """
+        SELECT column_name, data_type, CAST(column_index AS INTEGER) AS ordinal
+        FROM duckdb_columns()
+        WHERE database_name = current_database() AND schema_name = $1 AND table_name = $2
+        ORDER BY column_index
+        """, new object?[] { relation.Schema, relation.Name });
+
     public override SqlStatement CatalogColumns(IReadOnlyList<string> schemas) => new(
         "CATALOG COLUMNS", SqlText.SchemaListTarget(schemas),
         """

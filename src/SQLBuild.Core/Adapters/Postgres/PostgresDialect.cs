@@ -87,6 +87,18 @@ public sealed class PostgresDialect : AnsiSqlDialect
           AND a.attnum > 0 AND NOT a.attisdropped
         """, SchemaParameter(schemas));
 
+    public override SqlStatement RelationColumns(RelationName relation) => new(
+        "CATALOG COLUMNS", relation.ToString(),
+        """
+        SELECT a.attname::text AS column_name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type,
+               CAST(row_number() OVER (ORDER BY a.attnum) AS integer) AS ordinal
+        FROM pg_catalog.pg_attribute AS a
+        JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY a.attnum
+        """, new object?[] { relation.Schema, relation.Name });
+
     /// <summary>Column names and types of one table, for typed seed inserts. Parameter: the quoted qualified name.</summary>
     internal SqlStatement TableColumnTypes(RelationName table) => new(
         "CATALOG COLUMNS", table.ToString(),

@@ -46,6 +46,12 @@ internal sealed class PostgresSession : DbWarehouseSession
     protected override string DriverMessage(Exception driverError) =>
         driverError is PostgresException pg ? $"{pg.SqlState}: {pg.MessageText}" : driverError.Message;
 
+    // pg_get_viewdef / format_type look a relation up by OID outside the query's snapshot: a concurrent
+    // DROP between the scan and the call fails with XX000 "could not open relation with OID n".
+    protected override bool IsConcurrentDdlRace(Exception driverError) =>
+        driverError is PostgresException { SqlState: "XX000" } pg &&
+        pg.MessageText.StartsWith("could not open relation with OID", StringComparison.Ordinal);
+
     protected override WarehouseErrorClass Classify(Exception driverError)
     {
         if (driverError is PostgresException pg)

@@ -197,6 +197,17 @@ public sealed class SqlServerDialect : SqlDialect
             """, ps);
     }
 
+    public override SqlStatement RelationColumns(RelationName relation) => new(
+        "CATALOG COLUMNS", relation.ToString(), $"""
+            SELECT c.name AS column_name, TYPE_NAME(c.user_type_id) AS data_type,
+                   CAST(ROW_NUMBER() OVER (ORDER BY c.column_id) AS int) AS ordinal
+            FROM sys.columns AS c
+            JOIN sys.objects AS o ON o.object_id = c.object_id
+            JOIN sys.schemas AS s ON s.schema_id = o.schema_id
+            WHERE s.name = {Parameter(1)} AND o.name = {Parameter(2)}
+            ORDER BY c.column_id;
+            """, new object?[] { relation.Schema, relation.Name });
+
     public override SqlStatement CatalogColumns(IReadOnlyList<string> schemas)
     {
         var (filter, ps) = SchemaFilter("s.name", schemas);

@@ -1,0 +1,2 @@
+-- Generic audit: rows whose @column is negative.
+SELECT * FROM @relation WHERE @column < 0

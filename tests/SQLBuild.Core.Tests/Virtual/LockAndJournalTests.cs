@@ -1,0 +1,264 @@
+using System.Diagnostics;
+using SQLBuild.Core.Build;
+using SQLBuild.Core.Environments;
+using SQLBuild.Core.Errors;
+using SQLBuild.Core.State;
+using Xunit;
+
+namespace SQLBuild.Core.Tests.Virtual;
+
+/// <summary>Locks (SPEC §6) and the operation journal (SPEC §9) on real engines.</summary>
+public class LockTests
+{
+    private static string Op() => Ids.NewOperationId("test");
+
+    [SkippableTheory]
+    [InlineData("duckdb")]
+    [InlineData("postgres")]
+    public void Acquire_records_the_holder_fails_a_second_taker_at_once_and_release_deletes_the_row(string engine)
+    {
+        VirtualFixture.SkipUnlessAvailable(engine);
+        using var f = new VirtualFixture(engine);
+        f.Init();
+        var op = Op();
+        var lease = f.Locks().Acquire("virtual_env:x", op);
+        var row = Assert.Single(f.Locks().List());
+        Assert.Equal("virtual_env:x", row.Key);
+        Assert.Equal(op, row.OwnerId);
+        Assert.Equal(op, row.OperationId);
+        Assert.Equal(Environment.MachineName, row.OwnerHost);
+        Assert.Equal(Environment.ProcessId, row.OwnerPid);
+        Assert.False(row.IsExpired);
+        Assert.False(row.IsOrphaned);
+        var ttl = row.ExpiresAt - row.CreatedAt;
+        Assert.InRange(ttl.TotalSeconds, 595, 605);
+
+        var clock = Stopwatch.StartNew();
+        var ex = Assert.Throws<SqbException>(() => f.Locks().Acquire("virtual_env:x", Op()));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"a live lock must fail at once, took {clock.Elapsed}");
+        Assert.Equal("S014", ex.Code);
+        Assert.Equal(SqbErrorKind.ResourceBusy, ex.Kind);
+        Assert.StartsWith("virtual environment 'x' is locked by " + op, ex.Message);
+        Assert.Equal("virtual_env:x", ex.Target);
+        Assert.Contains("Clear-SqbLock", ex.RecommendedAction);
+        Assert.Equal("S019", Assert.Throws<SqbException>(() => f.Locks().Acquire("virtual_env:x", Op(), "S019")).Code);
+
+        lease.Dispose();
+        Assert.Empty(f.Locks().List());
+        using var again = f.Locks().Acquire("virtual_env:x", Op());
+        Assert.Single(f.Locks().List());
+    }
+
+    [SkippableTheory]
+    [InlineData("duckdb")]
+    [InlineData("postgres")]
+    public void The_holder_renews_its_lease_while_it_works(string engine)
+    {
+        VirtualFixture.SkipUnlessAvailable(engine);
+        using var f = new VirtualFixture(engine);
+        f.Init();
+        LockLease lease;
+        Environment.SetEnvironmentVariable("SQB_LOCK_RENEW_SECONDS", "1");
+        try { lease = f.Locks().Acquire("virtual_env:renew", Op()); }
+        finally { Environment.SetEnvironmentVariable("SQB_LOCK_RENEW_SECONDS", null); }
+        using (lease)
+        {
+            var first = f.Locks().List().Single().ExpiresAt;
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            DateTime later;
+            do
+            {
+                Thread.Sleep(500);
+                later = f.Locks().List().Single().ExpiresAt;
+            } while (later <= first && DateTime.UtcNow < deadline);
+            Assert.True(later > first, $"expires_at did not move: {first:o} -> {later:o}");
+        }
+        Assert.Empty(f.Locks().List());
+    }
+
+    [SkippableTheory]
+    [InlineData("duckdb")]
+    [InlineData("postgres")]
+    public void An_expired_row_is_taken_over(string engine)
+    {
+        VirtualFixture.SkipUnlessAvailable(engine);
+        using var f = new VirtualFixture(engine);
+        f.Init();
+        InsertLock(f, "virtual_env:dev", "ghost", Environment.MachineName, Environment.ProcessId, expiresInSeconds: -60);
+        var ghost = Assert.Single(f.Locks().List());
+        Assert.True(ghost.IsExpired);
+
+        var op = Op();
+        using (var lease = f.Locks().Acquire("virtual_env:dev", op))
+            Assert.Equal(op, f.Locks().List().Single().OwnerId);
+        Assert.Empty(f.Locks().List());
+
+        // A build takes an expired lock over too.
+        InsertLock(f, "virtual_env:dev", "ghost", Environment.MachineName, Environment.ProcessId, expiresInSeconds: -60);
+        Assert.Equal("succeeded", f.Build().Status);
+        Assert.Empty(f.Locks().List());
+    }
+
+    [SkippableTheory]
+    [InlineData("duckdb")]
+    [InlineData("postgres")]
+    public void Release_deletes_only_the_holders_own_row(string engine)
+    {
+        VirtualFixture.SkipUnlessAvailable(engine);
+        using var f = new VirtualFixture(engine);
+        f.Init();
+        var lease = f.Locks().Acquire("virtual_env:dev", Op());
+        // Someone else now holds the key (e.g. after clearing and retaking it).
+        Assert.Equal(1, f.StateExec($"UPDATE {f.StateTable("locks")} SET owner_id = 'someone_else' WHERE lock_key = 'virtual_env:dev'"));
+        lease.Dispose();
+        var row = Assert.Single(f.Locks().List());
+        Assert.Equal("someone_else", row.OwnerId);
+        Assert.True(f.Locks().Clear("virtual_env:dev"));
+        Assert.Empty(f.Locks().List());
+        Assert.False(f.Locks().Clear("virtual_env:dev"));
+    }
+
+    [SkippableFact]
+    public void On_postgres_a_row_whose_advisory_lock_is_not_held_is_orphaned_and_taken_over()
+    {
+        VirtualFixture.SkipUnlessAvailable("postgres");
+        using var f = new VirtualFixture("postgres");
+        f.Init();
+        // A row with a far expiry, this host and this (live) process, but no session holding the advisory lock.
+        InsertLock(f, "virtual_env:dev", "crashed", Environment.MachineName, Environment.ProcessId, expiresInSeconds: 3600);
+        var row = Assert.Single(f.Locks().List());
+        Assert.False(row.IsExpired);
+        Assert.True(row.IsOrphaned);
+
+        var op = Op();
+        using (f.Locks().Acquire("virtual_env:dev", op))
+        {
+            var taken = Assert.Single(f.Locks().List());
+            Assert.Equal(op, taken.OwnerId);
+            Assert.False(taken.IsOrphaned);   // now backed by our session's advisory lock
+        }
+        InsertLock(f, "virtual_env:dev", "crashed", Environment.MachineName, Environment.ProcessId, expiresInSeconds: 3600);
+        Assert.Equal("succeeded", f.Build().Status);   // a plain retry works after a crash
+        Assert.Empty(f.Locks().List());
+    }
+
+    [SkippableFact]
+    public void On_duckdb_a_live_row_without_a_session_lock_blocks_but_a_dead_local_pid_is_orphaned()
+    {
+        using var f = new VirtualFixture("duckdb");
+        f.Init();
+        InsertLock(f, "virtual_env:dev", "alive", Environment.MachineName, Environment.ProcessId, expiresInSeconds: 3600);
+        Assert.False(f.Locks().List().Single().IsOrphaned);
+        Assert.Equal("S014", Assert.Throws<SqbException>(() => f.Build()).Code);
+
+        f.Locks().Clear("virtual_env:dev");
+        using var p = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        p.WaitForExit();
+        InsertLock(f, "virtual_env:dev", "dead", Environment.MachineName, p.Id, expiresInSeconds: 3600);
+        Assert.True(f.Locks().List().Single().IsOrphaned);
+        Assert.Equal("succeeded", f.Build().Status);
+    }
+
+    [SkippableFact]
+    public void On_postgres_state_stores_in_different_schemas_lock_the_same_key_independently()
+    {
+        VirtualFixture.SkipUnlessAvailable("postgres");
+        using var a = new VirtualFixture("postgres");
+        using var b = new VirtualFixture("postgres");
+        a.Init();
+        b.Init();
+        using var lease = a.Locks().Acquire("virtual_env:dev", Op());
+        // b's state store holds no lock on its dev: its build must not be blocked by a's.
+        Assert.Equal("succeeded", b.Build().Status);
+        Assert.False(a.Locks().List().Single().IsOrphaned);
+    }
+
+    internal static void InsertLock(VirtualFixture f, string key, string owner, string host, long pid, int expiresInSeconds)
+    {
+        var expires = f.Engine == "postgres"
+            ? $"(CURRENT_TIMESTAMP AT TIME ZONE 'UTC') + INTERVAL '{expiresInSeconds} seconds'"
+            : $"CAST(get_current_timestamp() AT TIME ZONE 'UTC' AS TIMESTAMP) + INTERVAL ({expiresInSeconds}) SECOND";
+        var now = f.Engine == "postgres" ? "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')" : "CAST(get_current_timestamp() AT TIME ZONE 'UTC' AS TIMESTAMP)";
+        f.StateExec($"INSERT INTO {f.StateTable("locks")} (lock_key, owner_id, owner_host, owner_pid, operation_id, expires_at, created_at, updated_at) " +
+                    $"VALUES ($1, $2, $3, $4, $2, {expires}, {now}, {now})", key, owner, host, pid);
+    }
+}
+
+public class JournalTests
+{
+    [SkippableTheory]
+    [InlineData("duckdb")]
+    [InlineData("postgres")]
+    public void Build_promote_and_rollback_each_write_an_operation_with_events(string engine)
+    {
+        VirtualFixture.SkipUnlessAvailable(engine);
+        using var f = new VirtualFixture(engine);
+        f.Init();
+        var build = f.Build();
+        f.AddOrderYearToFctOrders();
+        var pr = f.Build(new BuildOptions { Environment = "pr_1" });
+        var promote = f.Promote("pr_1", "dev");
+        var rollback = f.Restore();
+
+        var ops = f.Operations();
+        Assert.Equal(new[] { "build", "build", "promote", "rollback" }, ops.Select(o => o.Type));
+        Assert.Equal(new[] { build.OperationId, pr.OperationId, promote.OperationId, rollback.OperationId }, ops.Select(o => o.Id));
+        Assert.All(ops, o => Assert.Equal("succeeded", o.Status));
+        Assert.All(ops, o => Assert.Equal("start", o.Events[0].Action));
+        Assert.All(ops, o => Assert.Equal("finish", o.Events[^1].Action));
+        Assert.All(ops, o => Assert.Contains(o.Events, e => e.Action == "step"));
+        Assert.Equal(new[] { "dev", "pr_1", "dev", "dev" }, ops.Select(o => o.Environment));
+        Assert.Equal("promote from pr_1 to dev", ops[2].Events[0].Message);
+        Assert.Equal("promoted 6 models", ops[2].Events[^1].Message);
+        Assert.StartsWith("promote:", promote.OperationId);
+        Assert.StartsWith("rollback:", rollback.OperationId);
+        // Ref events carry the operation that moved them.
+        Assert.Equal(2, f.StateCount("virtual_environment_ref_events", "operation_id = $1", promote.OperationId));
+        Assert.Equal(2, f.StateCount("virtual_environment_ref_events", "operation_id = $1", rollback.OperationId));
+        Assert.Empty(f.Locks().List());
+    }
+
+    [SkippableTheory]
+    [InlineData("duckdb")]
+    [InlineData("postgres")]
+    public void A_failing_promote_is_recorded_failed_with_the_error_text(string engine)
+    {
+        VirtualFixture.SkipUnlessAvailable(engine);
+        using var f = new VirtualFixture(engine);
+        f.Init();
+        f.Build();
+        var ex = Assert.Throws<SqbException>(() => f.Promote("nope", "dev"));
+        var op = Assert.Single(f.Operations(type: "promote"));
+        Assert.Equal("failed", op.Status);
+        Assert.Equal("failed", op.RecordedStatus);
+        Assert.Null(op.Reason);
+        Assert.Equal("fail", op.Events[^1].Action);
+        Assert.Equal(ex.Message, op.Events[^1].Message);
+        Assert.Equal("unknown source virtual environment 'nope'", op.Events[^1].Message);
+        Assert.Single(f.Operations(status: "failed"));
+        Assert.Empty(f.Locks().List());   // the target VDE lock was released
+    }
+
+    [SkippableTheory]
+    [InlineData("duckdb")]
+    [InlineData("postgres")]
+    public void A_running_operation_without_a_live_lock_is_reported_failed_interrupted(string engine)
+    {
+        VirtualFixture.SkipUnlessAvailable(engine);
+        using var f = new VirtualFixture(engine);
+        f.Init();
+        var now = f.Engine == "postgres" ? "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')" : "CAST(get_current_timestamp() AT TIME ZONE 'UTC' AS TIMESTAMP)";
+        foreach (var id in new[] { "promote:killed", "promote:alive" })
+            f.StateExec($"INSERT INTO {f.StateTable("state_operations")} (operation_id, operation_type, status, virtual_environment_name, created_at, updated_at) " +
+                        $"VALUES ($1, 'promote', 'running', 'dev', {now}, {now})", id);
+
+        using var lease = f.Locks().Acquire("virtual_env:dev", "promote:alive");
+        var ops = f.Operations().ToDictionary(o => o.Id);
+        Assert.Equal("failed", ops["promote:killed"].Status);
+        Assert.Equal("interrupted", ops["promote:killed"].Reason);
+        Assert.Equal("running", ops["promote:killed"].RecordedStatus);
+        Assert.Equal("running", ops["promote:alive"].Status);
+        Assert.Null(ops["promote:alive"].Reason);
+        Assert.Equal(new[] { "promote:killed" }, f.Operations(status: "failed").Select(o => o.Id));
+    }
+}

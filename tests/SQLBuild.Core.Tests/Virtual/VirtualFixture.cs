@@ -1,0 +1,245 @@
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Build;
+using SQLBuild.Core.Environments;
+using SQLBuild.Core.Identity;
+using SQLBuild.Core.Project;
+using SQLBuild.Core.State;
+using SQLBuild.Core.Templates;
+using SQLBuild.Core.Tests.Adapters;
+using Xunit;
+
+namespace SQLBuild.Core.Tests.Virtual;
+
+/// <summary>
+/// The virtual template project in a temp folder on a real engine, calling the core the way the
+/// cmdlets do (ProjectCompiler.Compile -> StateStore.Open -> ...). DuckDB: a file in the folder
+/// (and, with <c>separateState</c>, the state in a second DuckDB file). PostgreSQL (SQB_TEST_PG_*):
+/// a unique target schema and a unique state schema per fixture, dropped afterwards.
+/// The dev target's VDE is unsuffixed: its views live in <see cref="Schema"/> itself.
+/// </summary>
+internal sealed class VirtualFixture : IDisposable
+{
+    public string Dir { get; }
+    public string Engine { get; }
+    public string Schema { get; }
+    public string StateSchema { get; }
+    public bool SeparateState { get; }
+    public RecordingLog Log { get; } = new();
+
+    public VirtualFixture(string engine, bool separateState = false)
+    {
+        Engine = engine;
+        SeparateState = separateState;
+        Dir = Path.Combine(Path.GetTempPath(), "sqb-virtual-" + Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(Dir);
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        Schema = engine == "duckdb" ? "dev" : "v_" + suffix;
+        StateSchema = engine == "duckdb" ? "sqlbuild_state" : "st_" + suffix;
+        var adapter = engine == "postgres" ? AdapterKind.Postgres : AdapterKind.DuckDb;
+        foreach (var (rel, content) in ProjectTemplates.Files("shop", ProjectTemplateKind.Virtual, adapter))
+            Write(rel, content);
+        var connection = engine == "postgres"
+            ? $$"""
+              host = "${ENV:SQB_TEST_PG_HOST}"
+              port = {{Environment.GetEnvironmentVariable("SQB_TEST_PG_PORT") ?? "5432"}}
+              user = "${ENV:SQB_TEST_PG_USER}"
+              password = "${ENV:SQB_TEST_PG_PASSWORD}"
+              dbname = "${ENV:SQB_TEST_PG_DATABASE}"
+              """
+            : "database = \"shop.duckdb\"";
+        var stateConnection = separateState
+            ? "\n[targets.dev.state.connection]\ndatabase = \"state.duckdb\"\n"
+            : "";
+        Write("sqlbuild_project.toml", $"""
+            name = "shop"
+            adapter = "{engine}"
+            default_target = "dev"
+
+            [settings]
+            virtual_environments = true
+            concurrency = 4
+
+            [connections.local]
+            {connection}
+
+            [targets.dev]
+            connection = "local"
+            schema = "{Schema}"
+
+            [targets.dev.state]
+            backend = "{(separateState ? "duckdb" : engine)}"
+            schema = "{StateSchema}"
+            allow_reset = false
+            unsuffixed_virtual_env = "dev"
+            {stateConnection}
+            """);
+    }
+
+    public static void SkipUnlessAvailable(string engine) =>
+        Skip.If(engine == "postgres" && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("SQB_TEST_PG_HOST")),
+            "SQB_TEST_PG_HOST is not set: no PostgreSQL for this run");
+
+    // ------------------------------------------------------------------ project files
+
+    public void Write(string rel, string content)
+    {
+        var full = Path.Combine(Dir, rel);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        File.WriteAllText(full, content.ReplaceLineEndings("\n"));
+    }
+
+    public string Read(string rel) => File.ReadAllText(Path.Combine(Dir, rel));
+
+    public void Edit(string rel, Func<string, string> change)
+    {
+        var before = Read(rel);
+        var after = change(before);
+        Assert.NotEqual(before, after);
+        Write(rel, after);
+    }
+
+    /// <summary>Adds a column to fct_orders (a query change that shows up as <c>+order_year ...</c> in a column diff).</summary>
+    public void AddOrderYearToFctOrders() => Edit("models/marts/fct_orders.sql", s => s.Replace(
+        "  COALESCE(SUM(p.amount), 0) AS amount\n", "  COALESCE(SUM(p.amount), 0) AS amount,\n  12 AS order_year\n"));
+
+    // ------------------------------------------------------------------ the core, as the cmdlets call it
+
+    public CompiledProject Compile(string? target = null) => ProjectCompiler.Compile(Dir, target);
+    public StateStore Store() => StateStore.Open(Compile(), Log);
+    public SqbStateInfo Init() => new StateLifecycle(Store(), Log).Initialize();
+
+    public SqbBuildResult Build(BuildOptions? options = null) =>
+        Builds.Build(Compile(), options ?? new BuildOptions(), Log, CancellationToken.None);
+
+    public SqbBuildResult Build(string environment, params string[] select) =>
+        Build(new BuildOptions { Environment = environment, Select = select.Length == 0 ? null : select });
+
+    public SqbPlan Plan(BuildOptions? options = null) => Builds.Plan(Compile(), options ?? new BuildOptions(), Log);
+
+    public SqbPromotionResult Promote(string from, string to, Func<PromoteOptions, PromoteOptions>? tweak = null)
+    {
+        var o = new PromoteOptions { From = from, To = to };
+        return new Promotion(Store(), Log).Promote(tweak?.Invoke(o) ?? o);
+    }
+
+    public SqbRestoreResult Restore(RestoreOptions? options = null) => new CheckpointRestore(Store(), Log).Restore(options ?? new RestoreOptions());
+    public Inspection Inspect() => new(Store(), Log);
+    public LockManager Locks() => new(Store(), Log);
+    public IReadOnlyList<SqbOperation> Operations(string? type = null, string? status = null) =>
+        new OperationQueries(Store(), Log).List(type: type, status: status);
+
+    public IReadOnlyDictionary<string, NodeIdentity> Identities() => IdentityCalculator.Compute(Compile());
+    public string Hash(string node) => Identities()[node].VersionHash;
+
+    // ------------------------------------------------------------------ names
+
+    public string PhysicalSchema => Schema + "__sqb_physical";
+    public string LogicalSchema(string environment) => environment == "dev" ? Schema : $"{Schema}__{environment}";
+    public RelationName Physical(string node, string? hash = null) => new(PhysicalSchema, $"{node}__v_{(hash ?? Hash(node))[..8]}");
+    public static string Q(string schema, string name) => $"\"{schema}\".\"{name}\"";
+    public static string Q(RelationName r) => Q(r.Schema, r.Name);
+    public string View(string environment, string node) => Q(LogicalSchema(environment), node);
+    public string StateTable(string table) => Q(StateSchema, table);
+
+    public static readonly string[] Seeds = { "raw_customers", "raw_orders", "raw_payments" };
+    public static readonly string[] Models = { "stg_customers", "stg_orders", "stg_payments", "fct_orders", "dim_customers", "payments_log" };
+    public static readonly string[] Nodes = Seeds.Concat(Models).ToArray();
+
+    // ------------------------------------------------------------------ the warehouse and the state, read directly
+
+    public IWarehouseSession Warehouse()
+    {
+        var p = Compile();
+        return WarehouseFactory.Create(p.Config.ActiveTarget.Connection, Log).OpenSession();
+    }
+
+    public IWarehouseSession StateSession() => Store().OpenStateSession();
+
+    public object? Scalar(string sql)
+    {
+        using var s = Warehouse();
+        return s.ExecuteScalar(new SqlStatement("TEST", "query", sql));
+    }
+
+    public long Long(string sql) => Convert.ToInt64(Scalar(sql));
+    public decimal Dec(string sql) => Convert.ToDecimal(Scalar(sql));
+    public long CountOf(string qualified) => Long($"SELECT COUNT(*) FROM {qualified}");
+
+    public void Exec(string sql)
+    {
+        using var s = Warehouse();
+        s.Execute(new SqlStatement("TEST", "exec", sql));
+    }
+
+    public IReadOnlyList<object?[]> StateQuery(string sql, params object?[] parameters)
+    {
+        using var s = StateSession();
+        return s.Query(new SqlStatement("TEST", "state", sql, parameters));
+    }
+
+    public int StateExec(string sql, params object?[] parameters)
+    {
+        using var s = StateSession();
+        return s.Execute(new SqlStatement("TEST", "state", sql, parameters));
+    }
+
+    public long StateCount(string table, string? where = null, params object?[] parameters) =>
+        Convert.ToInt64(StateQuery($"SELECT COUNT(*) FROM {StateTable(table)}" + (where is null ? "" : " WHERE " + where), parameters)[0][0]);
+
+    public Dictionary<NodeKey, string> Refs(string environment)
+    {
+        using var s = StateSession();
+        return new StateRepository(s, Store().Sql).Refs(environment);
+    }
+
+    public EnvironmentRow? EnvironmentRow(string environment)
+    {
+        using var s = StateSession();
+        return new StateRepository(s, Store().Sql).Environment(environment);
+    }
+
+    public IReadOnlyList<CheckpointRow> Checkpoints(string environment)
+    {
+        using var s = StateSession();
+        return new StateRepository(s, Store().Sql).Checkpoints(environment);
+    }
+
+    public CatalogSnapshot Catalog(params string[] schemas)
+    {
+        using var s = Warehouse();
+        return s.ReadCatalog(schemas, includeColumns: true);
+    }
+
+    /// <summary>Every relation in the physical schema.</summary>
+    public IReadOnlyList<CatalogRelation> PhysicalRelations() => Catalog(PhysicalSchema).Relations.OrderBy(r => r.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>The physical relation a logical view reads (by the versioned name in its definition).</summary>
+    public void AssertViewReads(string environment, string node, RelationName physical)
+    {
+        var view = Catalog(LogicalSchema(environment)).Find(new RelationName(LogicalSchema(environment), node));
+        Assert.NotNull(view);
+        Assert.Equal(RelationKind.View, view!.Kind);
+        Assert.True(EnvironmentSwitch.ViewReads(view, physical), $"{view.Relation} should read {physical}: {view.ViewDefinition}");
+    }
+
+    public void Dispose()
+    {
+        if (Engine == "postgres" && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("SQB_TEST_PG_HOST")))
+        {
+            try
+            {
+                var project = Compile();
+                var warehouse = WarehouseFactory.Create(project.Config.ActiveTarget.Connection, Log);
+                List<string> schemas;
+                using (var s = warehouse.OpenSession())
+                    schemas = s.Query(new SqlStatement("TEST", "schemas",
+                            "SELECT nspname FROM pg_catalog.pg_namespace WHERE left(nspname, $1) = $2 OR left(nspname, $3) = $4",
+                            new object?[] { Schema.Length, Schema, StateSchema.Length, StateSchema }))
+                        .Select(r => (string)r[0]!).ToList();
+                TestDatabases.DropSchemas(warehouse, schemas.ToArray());
+            }
+            catch { /* best effort cleanup */ }
+        }
+        try { Directory.Delete(Dir, recursive: true); } catch { }
+    }
+}
