@@ -13,7 +13,8 @@
            when a test failed or a runner crashed (a crash counts as one failure).
     Demo   Build, create demo/ from the direct template, build it, show the results and query a mart.
     Help   Generate en-US/SQLBuild.dll-Help.xml from docs/cmdlets/*.md (not implemented yet).
-    Bench  Benchmarks (not implemented yet).
+    Bench  Build, start a throwaway PostgreSQL, run every build/bench/*.Bench.ps1 in a fresh
+           pwsh -NoProfile (each prints its own figures), stop the cluster, and list which passed.
 
     Set NO_COLOR=1 for plain output. Set CI=true to make a missing PostgreSQL a failure.
 
@@ -325,6 +326,59 @@ function Set-PostgresTestEnvironment($State) {
     $env:SQB_TEST_POSTGRES = "Host=127.0.0.1;Port=$($State.Port);Username=postgres;Password=sqb_test_pw;Database=postgres"
 }
 
+# The throwaway cluster of the Test and Bench tasks: clears any SQB_TEST_PG_* the caller had, finds
+# the server binaries, starts a cluster and points SQB_TEST_PG_* at it. Always returns a handle for
+# Stop-ThrowawayPostgres (which restores the variables); .Cluster is $null when there is none. What
+# went wrong is added to $Problems (counts as a failure) or $Notes (PostgreSQL work will skip).
+function Start-ThrowawayPostgres {
+    param(
+        [System.Collections.Generic.List[string]] $Problems,
+        [System.Collections.Generic.List[string]] $Notes,
+        [string] $Purpose = 'PostgreSQL tests'
+    )
+    $handle = [pscustomobject]@{ Cluster = $null; SavedEnv = @{} }
+    foreach ($name in $script:PgEnvNames) {
+        $handle.SavedEnv[$name] = [Environment]::GetEnvironmentVariable($name)
+        [Environment]::SetEnvironmentVariable($name, $null)
+    }
+    $bin = Find-PostgresBin
+    if (-not $bin) {
+        if (Test-Truthy $env:CI) {
+            $Problems.Add('PostgreSQL server binaries not found and CI is set (install the postgresql package)')
+            Write-Loud "PostgreSQL server binaries not found; CI is set, so this run fails. $Purpose will skip."
+        }
+        else {
+            Write-Loud "PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin and PATH): $Purpose will SKIP."
+            $Notes.Add("PostgreSQL server binaries not found: $Purpose skipped")
+        }
+        return $handle
+    }
+    $pg = $null
+    try {
+        $pg = New-TestPostgres $bin
+        $handle.Cluster = $pg
+        Start-TestPostgres $pg
+        Set-PostgresTestEnvironment $pg
+    }
+    catch {
+        $Problems.Add("PostgreSQL did not start: $_")
+        Write-Host "ERROR: PostgreSQL did not start: $_"
+        if ($pg -and (Test-Path -LiteralPath $pg.Log)) { Get-Content -LiteralPath $pg.Log -Tail 30 | Out-Host }
+        # Not usable: make PostgreSQL work skip rather than connect to a half-started cluster.
+        foreach ($name in $script:PgEnvNames) { [Environment]::SetEnvironmentVariable($name, $null) }
+    }
+    return $handle
+}
+
+# Stops the cluster however far its start got, deletes its folder, and restores SQB_TEST_PG_*.
+function Stop-ThrowawayPostgres($Handle) {
+    if (-not $Handle) { return }
+    try { if ($Handle.Cluster) { Stop-TestPostgres $Handle.Cluster } }
+    finally {
+        foreach ($name in $script:PgEnvNames) { [Environment]::SetEnvironmentVariable($name, $Handle.SavedEnv[$name]) }
+    }
+}
+
 #endregion
 #region Test ------------------------------------------------------------------------------------
 
@@ -424,8 +478,6 @@ function Invoke-TestTask {
     if (Test-Path -LiteralPath $resultsDir) { Remove-Item -LiteralPath $resultsDir -Recurse -Force }
     $null = New-Item -ItemType Directory -Path $resultsDir -Force
 
-    $savedEnv = @{}
-    foreach ($name in $script:PgEnvNames) { $savedEnv[$name] = [Environment]::GetEnvironmentVariable($name) }
     $pg = $null
     try {
         # (a) tools: pwsh is running already; Pester comes from the NuGet cache.
@@ -437,30 +489,7 @@ function Invoke-TestTask {
         try { Invoke-BuildTask; $built = $true } catch { $problems.Add("module build failed: $_") ; Write-Host "ERROR: $_" }
 
         # (b) a throwaway PostgreSQL cluster.
-        foreach ($name in $script:PgEnvNames) { [Environment]::SetEnvironmentVariable($name, $null) }
-        $bin = Find-PostgresBin
-        if (-not $bin) {
-            if (Test-Truthy $env:CI) {
-                $problems.Add('PostgreSQL server binaries not found and CI is set (install the postgresql package)')
-                Write-Loud 'PostgreSQL server binaries not found; CI is set, so this run fails. PostgreSQL tests will skip.'
-            }
-            else {
-                Write-Loud 'PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin and PATH): PostgreSQL tests will SKIP.'
-                $notes.Add('PostgreSQL server binaries not found: the PostgreSQL tests were skipped')
-            }
-        }
-        else {
-            try {
-                $pg = New-TestPostgres $bin
-                Start-TestPostgres $pg
-                Set-PostgresTestEnvironment $pg
-            }
-            catch {
-                $problems.Add("PostgreSQL did not start: $_")
-                Write-Host "ERROR: PostgreSQL did not start: $_"
-                if ($pg -and (Test-Path -LiteralPath $pg.Log)) { Get-Content -LiteralPath $pg.Log -Tail 30 | Out-Host }
-            }
-        }
+        $pg = Start-ThrowawayPostgres -Problems $problems -Notes $notes -Purpose 'the PostgreSQL tests'
 
         # (c) xunit
         $results.Add((Invoke-XunitTests $resultsDir))
@@ -482,8 +511,7 @@ function Invoke-TestTask {
     }
     finally {
         # However far the start got: stop the cluster and delete its folder.
-        if ($pg) { Stop-TestPostgres $pg }
-        foreach ($name in $script:PgEnvNames) { [Environment]::SetEnvironmentVariable($name, $savedEnv[$name]) }
+        Stop-ThrowawayPostgres $pg
     }
 
     $watch.Stop()
@@ -502,6 +530,49 @@ function Invoke-TestTask {
     $failed = ($results | Measure-Object -Property Failed -Sum).Sum + @($results | Where-Object Crashed).Count + $problems.Count
     $skipped = ($results | Measure-Object -Property Skipped -Sum).Sum
     Write-Host ('{0} passed, {1} failed, {2} skipped' -f [int]$passed, [int]$failed, [int]$skipped)
+    return ($failed -gt 0) ? 1 : 0
+}
+
+#endregion
+#region Bench -----------------------------------------------------------------------------------
+
+# Every build/bench/*.Bench.ps1, each in a fresh `pwsh -NoProfile` against the built module, with a
+# throwaway PostgreSQL (SQB_TEST_PG_*) as in the Test task. A bench script takes -ModuleManifest and
+# prints its own results; a non-zero exit code marks it failed.
+function Invoke-BenchTask {
+    $watch = [Diagnostics.Stopwatch]::StartNew()
+    $benchDir = Join-Path $RepoRoot 'build' 'bench'
+    $benches = @(Get-ChildItem -Path (Join-Path $benchDir '*.Bench.ps1') -File -ErrorAction SilentlyContinue | Sort-Object Name)
+    if ($benches.Count -eq 0) {
+        Write-Host "Bench: no build/bench/*.Bench.ps1 found."
+        return 1
+    }
+    Invoke-BuildTask
+    $problems = [System.Collections.Generic.List[string]]::new()
+    $notes = [System.Collections.Generic.List[string]]::new()
+    $results = [System.Collections.Generic.List[object]]::new()
+    $pg = $null
+    try {
+        $pg = Start-ThrowawayPostgres -Problems $problems -Notes $notes -Purpose 'the PostgreSQL benchmarks'
+        foreach ($bench in $benches) {
+            Write-Step "Bench: $($bench.Name) (child pwsh -NoProfile)"
+            $benchWatch = [Diagnostics.Stopwatch]::StartNew()
+            $code = Invoke-ChildPwsh -AllowFailure -ArgumentList @('-File', $bench.FullName, '-ModuleManifest', $ModuleManifest)
+            $results.Add([pscustomobject]@{ Name = $bench.Name; ExitCode = $code; Elapsed = $benchWatch.Elapsed })
+        }
+    }
+    finally {
+        Stop-ThrowawayPostgres $pg
+    }
+    $watch.Stop()
+    Write-Host ''
+    Write-Host "Bench results ($(Format-Elapsed $watch.Elapsed)):"
+    foreach ($r in $results) {
+        Write-Host ('  {0,-32} {1,-6} {2}' -f $r.Name, ($r.ExitCode -eq 0 ? 'ok' : "FAILED (exit $($r.ExitCode))"), (Format-Elapsed $r.Elapsed))
+    }
+    foreach ($n in $notes) { Write-Host "  WARNING: $n" }
+    foreach ($p in $problems) { Write-Host "  problem: $p" }
+    $failed = @($results | Where-Object ExitCode -NE 0).Count + $problems.Count
     return ($failed -gt 0) ? 1 : 0
 }
 
@@ -532,10 +603,7 @@ try {
             Write-Host 'Help: not implemented yet (will generate en-US/SQLBuild.dll-Help.xml from docs/cmdlets/*.md).'
             $exitCode = 1
         }
-        'Bench' {
-            Write-Host 'Bench: not implemented yet.'
-            $exitCode = 1
-        }
+        'Bench' { $exitCode = Invoke-BenchTask }
     }
 }
 catch {

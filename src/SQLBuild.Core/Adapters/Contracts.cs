@@ -86,8 +86,10 @@ public interface IWarehouseSession : IDisposable
     IWarehouseTransaction BeginTransaction();
 
     /// <summary>Reads the catalog of the given schemas with one set-based query (plus one for columns
-    /// when <paramref name="includeColumns"/>), never one query per relation.</summary>
-    CatalogSnapshot ReadCatalog(IReadOnlyCollection<string> schemas, bool includeColumns = false);
+    /// when <paramref name="includeColumns"/>), never one query per relation. Without
+    /// <paramref name="viewDefinitions"/> a view's definition may be left out (cheaper where the engine
+    /// deparses it); existence and kind are always there.</summary>
+    CatalogSnapshot ReadCatalog(IReadOnlyCollection<string> schemas, bool includeColumns = false, bool viewDefinitions = true);
 
     /// <summary>Inserts rows with parameterized, batched statements (seeds).</summary>
     void InsertRows(RelationName table, IReadOnlyList<string> columns, IReadOnlyList<object?[]> rows);

@@ -57,6 +57,9 @@ public abstract class SqlDialect
     /// <summary>One query over the given schemas returning rows (schema_name, relation_name, kind 'table'|'view', view_definition).
     /// Existing schemas come from <see cref="CatalogSchemas"/>.</summary>
     public abstract SqlStatement CatalogRelations(IReadOnlyList<string> schemas);
+    /// <summary>As <see cref="CatalogRelations(IReadOnlyList{string})"/>; with <paramref name="viewDefinitions"/> false
+    /// the view_definition column may be NULL, where an engine spends real time producing it (PostgreSQL deparses each view).</summary>
+    public virtual SqlStatement CatalogRelations(IReadOnlyList<string> schemas, bool viewDefinitions) => CatalogRelations(schemas);
     /// <summary>One query returning (schema_name) for those of the given schemas that exist.</summary>
     public abstract SqlStatement CatalogSchemas(IReadOnlyList<string> schemas);
     /// <summary>One query returning (schema_name, relation_name, column_name, data_type, ordinal).</summary>

@@ -188,6 +188,64 @@ public sealed class StateSql
             values.Select(v => v.Value).ToArray());
     }
 
+    /// <summary>Most rows one statement carries (SQL Server's VALUES limit) and most parameters (under SQL Server's 2100).</summary>
+    public const int MaxRowsPerStatement = 1000;
+    private const int MaxParametersPerStatement = 2000;
+
+    /// <summary>A placeholder cast to its state column's type: in a multi-row VALUES list or a SELECT list an
+    /// untyped parameter (NULL) cannot take its type from the target column.</summary>
+    private string Typed(StateTable t, string column, int index) =>
+        $"CAST({P(index)} AS {TypeName(t.Column(column).Type, t.UniqueKey.Contains(column))})";
+
+    /// <summary>
+    /// Multi-row INSERTs of <paramref name="rows"/> (values in <paramref name="columns"/> order), as few
+    /// statements as the engines' limits allow; <paramref name="nowColumns"/> take the database clock.
+    /// One round trip per thousand rows instead of one per row.
+    /// </summary>
+    public IEnumerable<SqlStatement> InsertMany(StateTable t, IReadOnlyList<string> columns, IReadOnlyList<object?[]> rows, params string[] nowColumns)
+    {
+        if (rows.Count == 0) yield break;
+        var perStatement = Math.Max(1, Math.Min(MaxRowsPerStatement, MaxParametersPerStatement / Math.Max(1, columns.Count)));
+        var head = $"INSERT INTO {Table(t)} ({string.Join(", ", columns.Concat(nowColumns).Select(Col))}) VALUES ";
+        var now = string.Concat(nowColumns.Select(_ => ", " + Now));
+        for (var start = 0; start < rows.Count; start += perStatement)
+        {
+            var count = Math.Min(perStatement, rows.Count - start);
+            var sql = new System.Text.StringBuilder(head);
+            var values = new List<object?>(count * columns.Count);
+            for (var r = 0; r < count; r++)
+            {
+                var row = rows[start + r];
+                if (row.Length != columns.Count) throw new ArgumentException($"row {start + r + 1} has {row.Length} values for {columns.Count} columns", nameof(rows));
+                sql.Append(r == 0 ? "(" : ", (");
+                for (var c = 0; c < columns.Count; c++)
+                {
+                    values.Add(row[c]);
+                    sql.Append(c == 0 ? "" : ", ").Append(Typed(t, columns[c], values.Count));
+                }
+                sql.Append(now).Append(')');
+            }
+            yield return new SqlStatement("INSERT", $"{Schema}.{t.Name}", sql.ToString(), values);
+        }
+    }
+
+    /// <summary>
+    /// INSERT of one row unless a row with the same unique key exists: one statement
+    /// (<c>INSERT .. SELECT .. WHERE NOT EXISTS</c>) instead of a read and a write. Every unique-key
+    /// column must be among <paramref name="values"/>.
+    /// </summary>
+    public SqlStatement InsertIfAbsent(StateTable t, IReadOnlyList<(string Column, object? Value)> values, params string[] nowColumns)
+    {
+        var index = values.Select((v, i) => (v.Column, i)).ToDictionary(x => x.Column, x => x.i + 1, StringComparer.Ordinal);
+        var cols = values.Select(v => Col(v.Column)).Concat(nowColumns.Select(Col));
+        var select = values.Select((v, i) => Typed(t, v.Column, i + 1)).Concat(nowColumns.Select(_ => Now));
+        var key = string.Join(" AND ", t.UniqueKey.Select(k => $"{Col(k)} = {Typed(t, k, index[k])}"));
+        return new SqlStatement("INSERT", $"{Schema}.{t.Name}",
+            $"INSERT INTO {Table(t)} ({string.Join(", ", cols)}) SELECT {string.Join(", ", select)} " +
+            $"WHERE NOT EXISTS (SELECT 1 FROM {Table(t)} WHERE {key})",
+            values.Select(v => v.Value).ToArray());
+    }
+
     /// <summary>SELECT columns FROM t [WHERE ...] [ORDER BY ...]; <paramref name="where"/> uses <see cref="P"/> placeholders.</summary>
     public SqlStatement Select(StateTable t, IReadOnlyList<string> columns, string? where = null, IReadOnlyList<object?>? parameters = null, string? orderBy = null) =>
         new("SELECT", $"{Schema}.{t.Name}",

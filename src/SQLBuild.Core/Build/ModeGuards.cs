@@ -11,6 +11,19 @@ public static class ModeGuards
 {
     private const string Setting = "virtual_environments = true";
 
+    /// <summary>Promote (C243), rollback (C245) and reconcile (C254) exist only in virtual mode.</summary>
+    public static void RequireVirtual(ProjectConfig config, string command, string code)
+    {
+        if (config.Settings.VirtualEnvironments) return;
+        throw new SqbException(code, "VirtualModeRequired", $"{command} requires {Setting}",
+            SqbErrorKind.InvalidOperation, config.ActiveTarget.Name,
+            $"Set [settings] {Setting} in sqlbuild_project.toml and configure [targets.{config.ActiveTarget.Name}.state] to use virtual data environments.");
+    }
+
+    public static void CheckPromote(ProjectConfig config) => RequireVirtual(config, "promote", "C243");
+
+    public static void CheckRollback(ProjectConfig config) => RequireVirtual(config, "rollback", "C245");
+
     public static void CheckBuild(ProjectConfig config, BuildOptions options, string command = "build")
     {
         if (config.Settings.VirtualEnvironments)

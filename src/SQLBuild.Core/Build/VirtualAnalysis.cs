@@ -53,9 +53,9 @@ internal sealed class VirtualAnalysis
         }
 
         var ids = IdentityCalculator.Compute(project);
-        var bound = repo.ModelVersions(project.Models.Keys.ToList());
-        var physical = repo.PhysicalRelationIndex();
-        var catalog = warehouseSession.ReadCatalog(new[] { names.PhysicalSchema });
+        // Versions are read only for models bound to another version than expected (for stale reasons and diffs).
+        var rebound = project.Models.Keys.Where(m => start.TryGetValue(NodeKey.Model(m), out var h) && h != ids[m].VersionHash).ToList();
+        var bound = rebound.Count == 0 ? new Dictionary<(string, string), ModelVersionRow>() : repo.ModelVersions(rebound);
 
         // Stale reasons.
         var reasons = new Dictionary<string, string?>(StringComparer.Ordinal);
@@ -99,6 +99,12 @@ internal sealed class VirtualAnalysis
         }
         var ordered = project.TopologicalOrder.Where(selected.Contains).ToList();
         names.ValidateNodes(environment, ordered.Select(n => (n, ids[n].VersionHash)));
+
+        // Physical relations (state and catalog) matter only for what is selected.
+        var physical = ordered.Count == 0 ? new Dictionary<(NodeKey Key, string Hash), PhysicalRelationRow>() : repo.PhysicalRelationIndex();
+        var catalog = ordered.Count == 0
+            ? new CatalogSnapshot(Array.Empty<string>(), Array.Empty<CatalogRelation>())
+            : warehouseSession.ReadCatalog(new[] { names.PhysicalSchema }, viewDefinitions: false);
 
         var actions = new Dictionary<string, VirtualAction>(StringComparer.Ordinal);
         foreach (var n in ordered)

@@ -356,7 +356,8 @@ public sealed class VirtualBuildPipeline
         {
             try
             {
-                s.Execute(d.DropTableIfExists(phys));
+                // A version's name is new unless a failed run left it behind (then the catalog read saw it).
+                if (a.PhysicalCatalog.Exists(phys)) s.Execute(d.DropTableIfExists(phys));
                 s.Execute(d.CreateTable(phys, seed.Columns));
                 s.InsertRows(phys, seed.Columns.Select(c => c.Name).ToList(), seed.Rows);
                 tracker.TrackSeed(seed, hash, phys);
@@ -381,12 +382,12 @@ public sealed class VirtualBuildPipeline
             long? rows = null;
             if (isView)
             {
-                s.Execute(d.DropViewIfExists(phys));
+                if (a.PhysicalCatalog.Exists(phys)) s.Execute(d.DropViewIfExists(phys));
                 s.Execute(d.CreateOrReplaceView(phys, sql));
             }
             else
             {
-                s.Execute(d.DropTableIfExists(phys));
+                if (a.PhysicalCatalog.Exists(phys)) s.Execute(d.DropTableIfExists(phys));
                 var key = NodeKey.Model(name);
                 var prior = cfg.Materialized == Materialization.Incremental && a.StartRefs.TryGetValue(key, out var b) && b != hash
                             && a.Physical.TryGetValue((key, b), out var pp) && a.PhysicalCatalog.Exists(pp.Relation) ? pp : null;
@@ -540,44 +541,42 @@ public sealed class VirtualBuildPipeline
         catch (Exception ex) { _log.Warning($"could not drop '{r}': {Redaction.Redact(ex.Message)}"); }
     }
 
-    /// <summary>Records built versions in state as soon as each succeeds (serialized on one state session),
-    /// so a physical relation is never left untracked for the janitor.</summary>
+    /// <summary>Records built versions in state as soon as each succeeds, so a physical relation is never left
+    /// untracked for the janitor. Workers record in parallel, each on a state session of its own (taken from
+    /// a pool), not one after another on a shared one.</summary>
     private sealed class PhysicalTracker : IDisposable
     {
         private readonly StateStore _store;
-        private readonly object _gate = new();
-        private IWarehouseSession? _session;
+        private readonly ConcurrentBag<IWarehouseSession> _sessions = new();
 
         public PhysicalTracker(StateStore store) => _store = store;
 
-        private StateRepository Repo => new(_session ??= _store.OpenStateSession(), _store.Sql);
-
-        public void TrackModel(ModelNode model, NodeIdentity id, RelationName phys, string relationType)
+        private void Record(Action<StateRepository> write)
         {
-            lock (_gate)
-            {
-                var repo = Repo;
-                repo.InsertModelVersion(new ModelVersionRow(model.Name, id.VersionHash, id.LocalHash,
-                    IdentityCalculator.NormalizeSql(model.Sql), id.MetadataJson, "ready"));
-                repo.InsertPhysicalRelation(new PhysicalRelationRow(NodeTypes.Model, model.Name, id.VersionHash, null, phys.Schema, phys.Name, relationType));
-            }
+            if (!_sessions.TryTake(out var session)) session = _store.OpenStateSession();
+            try { write(new StateRepository(session, _store.Sql)); }
+            finally { _sessions.Add(session); }
         }
 
-        public void TrackSeed(SeedNode seed, string hash, RelationName phys)
+        public void TrackModel(ModelNode model, NodeIdentity id, RelationName phys, string relationType) => Record(repo =>
         {
-            lock (_gate)
-            {
-                var repo = Repo;
-                repo.InsertSeedVersion(seed.Name, hash, seed.ContentHash);
-                repo.InsertPhysicalRelation(new PhysicalRelationRow(NodeTypes.Seed, seed.Name, hash, null, phys.Schema, phys.Name, "table"));
-            }
-        }
+            repo.InsertModelVersion(new ModelVersionRow(model.Name, id.VersionHash, id.LocalHash,
+                IdentityCalculator.NormalizeSql(model.Sql), id.MetadataJson, "ready"));
+            repo.InsertPhysicalRelation(new PhysicalRelationRow(NodeTypes.Model, model.Name, id.VersionHash, null, phys.Schema, phys.Name, relationType));
+        });
 
-        public void TrackAncestry(string model, string hash, string parent, string strategy)
+        public void TrackSeed(SeedNode seed, string hash, RelationName phys) => Record(repo =>
         {
-            lock (_gate) Repo.InsertAncestry(model, hash, parent, strategy);
-        }
+            repo.InsertSeedVersion(seed.Name, hash, seed.ContentHash);
+            repo.InsertPhysicalRelation(new PhysicalRelationRow(NodeTypes.Seed, seed.Name, hash, null, phys.Schema, phys.Name, "table"));
+        });
 
-        public void Dispose() => _session?.Dispose();
+        public void TrackAncestry(string model, string hash, string parent, string strategy) =>
+            Record(repo => repo.InsertAncestry(model, hash, parent, strategy));
+
+        public void Dispose()
+        {
+            while (_sessions.TryTake(out var session)) session.Dispose();
+        }
     }
 }

@@ -46,7 +46,13 @@ public sealed class EnvironmentSwitch
         var wasFinalized = repo.Environment(environment)?.Status == EnvironmentStatus.Finalized;
         var physical = repo.PhysicalRelationIndex();
         var logicalSchema = _names.LogicalSchema(environment);
-        var catalog = warehouse.ReadCatalog(new[] { logicalSchema, _names.PhysicalSchema }, includeColumns: true);
+        // Logical views with their definitions (does each read its ref's version?); physical versions by name.
+        var catalog = warehouse.ReadCatalog(new[] { logicalSchema }, includeColumns: true);
+        var physicalCatalog = warehouse.ReadCatalog(new[] { _names.PhysicalSchema }, viewDefinitions: false);
+        // Columns of the physical versions: only to replace an existing view where views bind to columns (PostgreSQL).
+        CatalogSnapshot? physicalColumns = null;
+        IReadOnlyList<CatalogColumn> PhysicalColumns(RelationName r) =>
+            (physicalColumns ??= warehouse.ReadCatalog(new[] { _names.PhysicalSchema }, includeColumns: true, viewDefinitions: false)).ColumnsOf(r);
 
         // Work out every view statement before anything changes.
         var writes = new List<(NodeKey Key, RelationName View, RelationName Target, bool DropFirst)>();
@@ -56,7 +62,7 @@ public sealed class EnvironmentSwitch
                 throw new SqbException("C251", "MissingTrackedPhysical",
                     $"missing tracked physical relation for '{key.NodeName}'", SqbErrorKind.ObjectNotFound, key.NodeName,
                     rebuild(key.NodeName));
-            if (!catalog.Exists(phys.Relation))
+            if (!physicalCatalog.Exists(phys.Relation))
                 throw new SqbException("C252", "MissingPhysical",
                     $"missing physical relation for '{key.NodeName}'", SqbErrorKind.ObjectNotFound, phys.Relation.ToString(),
                     rebuild(key.NodeName));
@@ -70,7 +76,7 @@ public sealed class EnvironmentSwitch
             var wrongTarget = existing is not null && !ViewReads(existing, phys.Relation);
             if (!changed && existing is not null && !wrongTarget && !forceViews) continue;
             var dropFirst = existing is not null && d.ViewsBindToRelations &&
-                            !IsPrefix(catalog.ColumnsOf(view), catalog.ColumnsOf(phys.Relation));
+                            !IsPrefix(catalog.ColumnsOf(view), PhysicalColumns(phys.Relation));
             writes.Add((key, view, phys.Relation, dropFirst));
         }
         var drops = current.Keys.Where(k => !finalRefs.ContainsKey(k))

@@ -72,7 +72,8 @@ public sealed class Promotion
                         "Use -Select for a coherent partial promotion from a working source VDE.");
             }
 
-            var ids = IdentityCalculator.Compute(project);
+            // Expected versions matter only to a partial promotion (stale upstreams, what stays working).
+            var lazyIds = new Lazy<IReadOnlyDictionary<string, NodeIdentity>>(() => IdentityCalculator.Compute(project));
             var isWhole = o.Select is null or { Count: 0 } && o.Exclude is null or { Count: 0 };
             var final = new Dictionary<NodeKey, string>(target);
             List<string> promoted;
@@ -99,7 +100,7 @@ public sealed class Promotion
                 var seeds = selected.Where(project.Seeds.ContainsKey).Concat(Ancestors(project, models).Where(project.Seeds.ContainsKey)).Distinct().ToList();
                 Copy(seeds, "seed ");
                 var staleUp = Ancestors(project, models).Where(a => project.Models.ContainsKey(a) && !models.Contains(a) &&
-                                                                   (!final.TryGetValue(NodeKey.Model(a), out var h) || h != ids[a].VersionHash))
+                                                                   (!final.TryGetValue(NodeKey.Model(a), out var h) || h != lazyIds.Value[a].VersionHash))
                     .OrderBy(a => a, StringComparer.Ordinal).ToList();
                 if (staleUp.Count > 0)
                 {
@@ -111,7 +112,7 @@ public sealed class Promotion
                     foreach (var m in staleUp) models.Add(m);
                 }
                 promoted = models.OrderBy(n => n, StringComparer.Ordinal).ToList();
-                stale = project.Models.Keys.Where(m => !final.TryGetValue(NodeKey.Model(m), out var h) || h != ids[m].VersionHash)
+                stale = project.Models.Keys.Where(m => !final.TryGetValue(NodeKey.Model(m), out var h) || h != lazyIds.Value[m].VersionHash)
                     .OrderBy(m => m, StringComparer.Ordinal).ToList();
                 if (stale.Count > 0 && !o.AllowPartialPromotion)
                     throw new SqbException("S017", "PromotionLeavesWorking",

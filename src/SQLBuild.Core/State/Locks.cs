@@ -45,7 +45,7 @@ public sealed class LockManager
         try
         {
             var advisory = TryAdvisory(session, key);
-            if (advisory == false) throw Locked(session, key, code);
+            if (advisory == false) throw Locked(session, key, code, holderMayLag: true);
             // Clear a row whose holder is gone: expired, or (advisory lock now ours / dead local pid) orphaned.
             var row = Read(session, key).SingleOrDefault();
             if (row is not null && (row.IsExpired || advisory == true || row.IsOrphaned))
@@ -75,9 +75,16 @@ public sealed class LockManager
         }
     }
 
-    private SqbException Locked(IWarehouseSession session, string key, string code)
+    private SqbException Locked(IWarehouseSession session, string key, string code, bool holderMayLag = false)
     {
         var holder = Read(session, key).SingleOrDefault();
+        // A holder takes its advisory lock a moment before its row is committed: give the row that moment
+        // to show, so the error names the holder. This never waits for the lock itself.
+        for (var i = 0; holder is null && holderMayLag && i < 10; i++)
+        {
+            Thread.Sleep(25);
+            holder = Read(session, key).SingleOrDefault();
+        }
         var subject = key.StartsWith("virtual_env:", StringComparison.Ordinal)
             ? $"virtual environment '{key["virtual_env:".Length..]}' is locked"
             : $"state store is locked ({key})";

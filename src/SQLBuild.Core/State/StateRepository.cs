@@ -93,22 +93,23 @@ public sealed class StateRepository
         foreach (var (key, hash) in refs)
             if (!current.ContainsKey(key)) changes.Add(new RefChange(key, null, hash));
 
-        var keyWhere = $"{_q.Col("virtual_environment_name")} = {_q.P(1)} AND {_q.Col("node_type")} = {_q.P(2)} AND {_q.Col("node_name")} = {_q.P(3)}";
-        foreach (var c in changes.OrderBy(c => c.Key.NodeType).ThenBy(c => c.Key.NodeName, StringComparer.Ordinal))
-        {
-            if (c.Previous is not null)
-                _s.Execute(_q.Delete(StateSchema.NodeRefs, keyWhere, new object?[] { environment, c.Key.NodeType, c.Key.NodeName }));
-            if (c.New is not null)
-                _s.Execute(_q.Insert(StateSchema.NodeRefs, new (string, object?)[]
-                {
-                    ("virtual_environment_name", environment), ("node_type", c.Key.NodeType), ("node_name", c.Key.NodeName), ("version_hash", c.New),
-                }, "updated_at"));
-            _s.Execute(_q.Insert(StateSchema.RefEvents, new (string, object?)[]
-            {
-                ("event_id", Ids.NewEventId()), ("virtual_environment_name", environment), ("node_type", c.Key.NodeType),
-                ("node_name", c.Key.NodeName), ("previous_version_hash", c.Previous), ("new_version_hash", c.New), ("operation_id", operationId),
-            }, "created_at"));
-        }
+        // Set-based: one DELETE per node type and thousand names, multi-row INSERTs for refs and events.
+        var ordered = changes.OrderBy(c => c.Key.NodeType, StringComparer.Ordinal).ThenBy(c => c.Key.NodeName, StringComparer.Ordinal).ToList();
+        foreach (var byType in ordered.Where(c => c.Previous is not null).GroupBy(c => c.Key.NodeType))
+            foreach (var chunk in byType.Select(c => c.Key.NodeName).Chunk(StateSql.MaxRowsPerStatement))
+                _s.Execute(_q.Delete(StateSchema.NodeRefs,
+                    $"{_q.Col("virtual_environment_name")} = {_q.P(1)} AND {_q.Col("node_type")} = {_q.P(2)} AND {_q.In("node_name", 3, chunk.Length)}",
+                    new object?[] { environment, byType.Key }.Concat(chunk).ToArray()));
+        foreach (var statement in _q.InsertMany(StateSchema.NodeRefs,
+                     new[] { "virtual_environment_name", "node_type", "node_name", "version_hash" },
+                     ordered.Where(c => c.New is not null).Select(c => new object?[] { environment, c.Key.NodeType, c.Key.NodeName, c.New }).ToList(),
+                     "updated_at"))
+            _s.Execute(statement);
+        foreach (var statement in _q.InsertMany(StateSchema.RefEvents,
+                     new[] { "event_id", "virtual_environment_name", "node_type", "node_name", "previous_version_hash", "new_version_hash", "operation_id" },
+                     ordered.Select(c => new object?[] { Ids.NewEventId(), environment, c.Key.NodeType, c.Key.NodeName, c.Previous, c.New, operationId }).ToList(),
+                     "created_at"))
+            _s.Execute(statement);
         return changes;
     }
 
@@ -128,27 +129,28 @@ public sealed class StateRepository
         return result;
     }
 
-    public void InsertModelVersion(ModelVersionRow v)
+    public void InsertModelVersion(ModelVersionRow v) => InsertIfAbsent(StateSchema.ModelVersions, new (string, object?)[]
     {
-        var exists = _s.Query(_q.Select(StateSchema.ModelVersions, new[] { "version_hash" },
-            $"{_q.Col("model_name")} = {_q.P(1)} AND {_q.Col("version_hash")} = {_q.P(2)}", new object?[] { v.ModelName, v.VersionHash }));
-        if (exists.Count > 0) return;
-        _s.Execute(_q.Insert(StateSchema.ModelVersions, new (string, object?)[]
-        {
-            ("model_name", v.ModelName), ("version_hash", v.VersionHash), ("local_hash", v.LocalHash), ("compiled_sql", v.CompiledSql),
-            ("metadata_json", v.MetadataJson), ("status", v.Status),
-        }, "created_at", "updated_at"));
-    }
+        ("model_name", v.ModelName), ("version_hash", v.VersionHash), ("local_hash", v.LocalHash), ("compiled_sql", v.CompiledSql),
+        ("metadata_json", v.MetadataJson), ("status", v.Status),
+    }, "created_at", "updated_at");
 
-    public void InsertSeedVersion(string seed, string versionHash, string contentHash)
+    public void InsertSeedVersion(string seed, string versionHash, string contentHash) => InsertIfAbsent(StateSchema.SeedVersions, new (string, object?)[]
     {
-        var exists = _s.Query(_q.Select(StateSchema.SeedVersions, new[] { "version_hash" },
-            $"{_q.Col("seed_name")} = {_q.P(1)} AND {_q.Col("version_hash")} = {_q.P(2)}", new object?[] { seed, versionHash }));
-        if (exists.Count > 0) return;
-        _s.Execute(_q.Insert(StateSchema.SeedVersions, new (string, object?)[]
+        ("seed_name", seed), ("version_hash", versionHash), ("content_hash", contentHash), ("status", "ready"),
+    }, "created_at", "updated_at");
+
+    /// <summary>One guarded INSERT (the row may exist: versions are shared); a concurrent insert of the same key is not an error.</summary>
+    private void InsertIfAbsent(StateTable t, IReadOnlyList<(string Column, object? Value)> values, params string[] nowColumns)
+    {
+        try
         {
-            ("seed_name", seed), ("version_hash", versionHash), ("content_hash", contentHash), ("status", "ready"),
-        }, "created_at", "updated_at"));
+            _s.Execute(_q.InsertIfAbsent(t, values, nowColumns));
+        }
+        catch (Errors.SqbException ex) when (WarehouseErrors.IsUniqueViolation(ex))
+        {
+            // Another process recorded the same version between our check and our insert.
+        }
     }
 
     private static readonly string[] PhysColumns =
@@ -170,29 +172,17 @@ public sealed class StateRepository
             $"{_q.Col("artifact_type")} = {_q.P(1)} AND {_q.Col("artifact_name")} = {_q.P(2)} AND {_q.Col("version_hash")} = {_q.P(3)}",
             new object?[] { key.NodeType, key.NodeName, versionHash })).Count > 0;
 
-    public void InsertPhysicalRelation(PhysicalRelationRow p)
+    public void InsertPhysicalRelation(PhysicalRelationRow p) => InsertIfAbsent(StateSchema.PhysicalRelations, new (string, object?)[]
     {
-        var exists = _s.Query(_q.Select(StateSchema.PhysicalRelations, new[] { "version_hash" },
-            $"{_q.Col("artifact_type")} = {_q.P(1)} AND {_q.Col("artifact_name")} = {_q.P(2)} AND {_q.Col("version_hash")} = {_q.P(3)}",
-            new object?[] { p.ArtifactType, p.ArtifactName, p.VersionHash }));
-        if (exists.Count > 0) return;
-        _s.Execute(_q.Insert(StateSchema.PhysicalRelations, new (string, object?)[]
-        {
-            ("artifact_type", p.ArtifactType), ("artifact_name", p.ArtifactName), ("version_hash", p.VersionHash),
-            ("database_name", p.DatabaseName), ("schema_name", p.SchemaName), ("relation_name", p.RelationName), ("relation_type", p.RelationType),
-        }, "created_at", "updated_at"));
-    }
+        ("artifact_type", p.ArtifactType), ("artifact_name", p.ArtifactName), ("version_hash", p.VersionHash),
+        ("database_name", p.DatabaseName), ("schema_name", p.SchemaName), ("relation_name", p.RelationName), ("relation_type", p.RelationType),
+    }, "created_at", "updated_at");
 
-    public void InsertAncestry(string model, string versionHash, string parentVersionHash, string strategy)
-    {
-        var exists = _s.Query(_q.Select(StateSchema.PhysicalRelationAncestry, new[] { "version_hash" },
-            $"{_q.Col("model_name")} = {_q.P(1)} AND {_q.Col("version_hash")} = {_q.P(2)}", new object?[] { model, versionHash }));
-        if (exists.Count > 0) return;
-        _s.Execute(_q.Insert(StateSchema.PhysicalRelationAncestry, new (string, object?)[]
+    public void InsertAncestry(string model, string versionHash, string parentVersionHash, string strategy) =>
+        InsertIfAbsent(StateSchema.PhysicalRelationAncestry, new (string, object?)[]
         {
             ("model_name", model), ("version_hash", versionHash), ("parent_version_hash", parentVersionHash), ("seed_strategy", strategy),
-        }, "created_at"));
-    }
+        }, "created_at");
 
     // ------------------------------------------------------------------ checkpoints
 
@@ -200,11 +190,10 @@ public sealed class StateRepository
     {
         var id = Ids.NewCheckpointId();
         _s.Execute(_q.Insert(StateSchema.Checkpoints, new (string, object?)[] { ("checkpoint_id", id), ("virtual_environment_name", environment) }, "created_at"));
-        foreach (var (key, hash) in refs.OrderBy(r => r.Key.NodeType).ThenBy(r => r.Key.NodeName, StringComparer.Ordinal))
-            _s.Execute(_q.Insert(StateSchema.CheckpointRefs, new (string, object?)[]
-            {
-                ("checkpoint_id", id), ("node_type", key.NodeType), ("node_name", key.NodeName), ("version_hash", hash),
-            }));
+        foreach (var statement in _q.InsertMany(StateSchema.CheckpointRefs, new[] { "checkpoint_id", "node_type", "node_name", "version_hash" },
+                     refs.OrderBy(r => r.Key.NodeType, StringComparer.Ordinal).ThenBy(r => r.Key.NodeName, StringComparer.Ordinal)
+                         .Select(r => new object?[] { id, r.Key.NodeType, r.Key.NodeName, r.Value }).ToList()))
+            _s.Execute(statement);
         return id;
     }
 

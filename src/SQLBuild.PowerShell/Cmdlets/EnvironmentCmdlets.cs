@@ -49,6 +49,7 @@ public sealed class PublishSqbEnvironmentCommand : SqbCmdlet
     protected override void ProcessSqbRecord()
     {
         var project = CompileProject();
+        Core.Build.ModeGuards.CheckPromote(project.Config);
         var what = Select is null ? $"all refs of '{From}'" : $"refs of {string.Join(", ", Select)} from '{From}'";
         if (!ShouldProcess($"virtual environment '{To}'", $"Promote {what}")) return;
         WriteObject(Run(log => new Promotion(StateStore.Open(project, log), log).Promote(new PromoteOptions
@@ -80,6 +81,7 @@ public sealed class RestoreSqbCheckpointCommand : SqbCmdlet
     protected override void ProcessSqbRecord()
     {
         var project = CompileProject();
+        Core.Build.ModeGuards.CheckRollback(project.Config);
         var env = Environment ?? project.Config.ActiveTarget.Name;
         if (!ShouldProcess($"virtual environment '{env}'", $"Restore checkpoint {CheckpointId ?? "(the newest that differs)"}")) return;
         WriteObject(Run(log => new CheckpointRestore(StateStore.Open(project, log), log).Restore(new RestoreOptions

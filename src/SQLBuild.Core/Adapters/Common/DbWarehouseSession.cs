@@ -105,7 +105,7 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         return _transaction;
     }
 
-    public CatalogSnapshot ReadCatalog(IReadOnlyCollection<string> schemas, bool includeColumns = false)
+    public CatalogSnapshot ReadCatalog(IReadOnlyCollection<string> schemas, bool includeColumns = false, bool viewDefinitions = true)
     {
         ArgumentNullException.ThrowIfNull(schemas);
         var list = schemas.Distinct(StringComparer.Ordinal).ToList();
@@ -117,7 +117,7 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         {
             try
             {
-                return ReadCatalogOnce(list, includeColumns);
+                return ReadCatalogOnce(list, includeColumns, viewDefinitions);
             }
             catch (SqbException e) when (_transaction is null && attempt < 10 && e.InnerException is { } driver && IsConcurrentDdlRace(driver))
             {
@@ -145,11 +145,11 @@ internal abstract class DbWarehouseSession : IWarehouseSession
     /// <summary>Whether a catalog read failed only because a relation it saw was dropped meanwhile.</summary>
     protected virtual bool IsConcurrentDdlRace(Exception driverError) => false;
 
-    private CatalogSnapshot ReadCatalogOnce(List<string> list, bool includeColumns)
+    private CatalogSnapshot ReadCatalogOnce(List<string> list, bool includeColumns, bool viewDefinitions)
     {
 
         var existing = Query(Dialect.CatalogSchemas(list)).Select(r => (string)r[0]!).ToList();
-        var relations = Query(Dialect.CatalogRelations(list)).Select(r => new CatalogRelation(
+        var relations = Query(Dialect.CatalogRelations(list, viewDefinitions)).Select(r => new CatalogRelation(
             (string)r[0]!, (string)r[1]!,
             string.Equals((string)r[2]!, "view", StringComparison.Ordinal) ? RelationKind.View : RelationKind.Table,
             r[3] as string)).ToList();

@@ -67,4 +67,17 @@ public sealed class DuckDbDialect : AnsiSqlDialect
         FROM duckdb_columns()
         WHERE database_name = current_database() AND NOT internal AND list_contains($1, schema_name)
         """, SchemaParameter(schemas));
+
+    /// <summary>Every index of the current database with the statement that creates it (DuckDB only).</summary>
+    public SqlStatement Indexes() => new(
+        "CATALOG INDEXES", "database",
+        """
+        SELECT schema_name, index_name, sql
+        FROM duckdb_indexes()
+        WHERE database_name = current_database() AND sql IS NOT NULL
+        ORDER BY schema_name, index_name
+        """);
+
+    public SqlStatement DropIndex(string schema, string index) =>
+        new("DROP INDEX", $"{schema}.{index}", $"DROP INDEX {QuoteIdentifier(schema)}.{QuoteIdentifier(index)}");
 }

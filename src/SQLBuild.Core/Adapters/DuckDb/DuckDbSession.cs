@@ -6,8 +6,12 @@ namespace SQLBuild.Core.Adapters;
 
 internal sealed class DuckDbSession : DbWarehouseSession
 {
-    public DuckDbSession(DuckDBConnection connection, ISqbLog log)
-        : base(connection, DuckDbDialect.Instance, log, commandTimeoutSeconds: 0) { }
+    private readonly Action? _onDispose;
+
+    public DuckDbSession(DuckDBConnection connection, ISqbLog log, Action? onDispose = null)
+        : base(connection, DuckDbDialect.Instance, log, commandTimeoutSeconds: 0) => _onDispose = onDispose;
+
+    protected override void OnDispose() => _onDispose?.Invoke();
 
     // DuckDB has no hard parameter limit; this keeps each statement's parse and bind cheap.
     protected override int MaxParametersPerStatement => 10_000;

@@ -18,6 +18,15 @@ namespace SQLBuild.Core.Adapters;
 /// warehouse instance, shared by all its sessions (parallel workers see the same data).
 /// </para>
 /// <para>Another process holding the file yields W004 (ResourceBusy).</para>
+/// <para>
+/// Crash recovery: a process that closes the file normally checkpoints it and removes its write-ahead
+/// log, so a <c>.wal</c> beside a file that no session of this process has open was left by a process
+/// that was killed. DuckDB 1.5 replays that log into the tables but not into their indexes: a unique
+/// index then misses the replayed rows, so lookups by key find nothing and duplicates get in (the
+/// orphaned lock row of a killed build could be neither taken over nor cleared). The first session
+/// after such a crash therefore rebuilds every index of the database, in one transaction, before
+/// anything reads it (the init of the state store would recreate an index lost to a crash in between).
+/// </para>
 /// </summary>
 internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
 {
@@ -84,10 +93,68 @@ internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
             {
                 throw WarehouseErrors.ConnectionFailed(Description, e);
             }
-            connection = new DuckDBConnection("Data Source=" + DatabasePath);
+            return OpenFileSession();
         }
         Open(connection);
         return new DuckDbSession(connection, _log);
+    }
+
+    // Sessions this process has open per database file (all warehouses share DuckDB.NET's instance cache).
+    private static readonly Dictionary<string, int> OpenFileSessions = new(StringComparer.Ordinal);
+    private static readonly object FileGate = new();
+
+    private IWarehouseSession OpenFileSession()
+    {
+        lock (FileGate)
+        {
+            var first = OpenFileSessions.GetValueOrDefault(DatabasePath) == 0;
+            var leftOverLog = first && File.Exists(DatabasePath + ".wal");
+            var connection = new DuckDBConnection("Data Source=" + DatabasePath);
+            Open(connection);
+            OpenFileSessions[DatabasePath] = OpenFileSessions.GetValueOrDefault(DatabasePath) + 1;
+            var session = new DuckDbSession(connection, _log, Released);
+            if (!leftOverLog) return session;
+            try
+            {
+                RebuildIndexes(session);
+                return session;
+            }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
+        }
+    }
+
+    private void Released()
+    {
+        lock (FileGate)
+        {
+            var left = OpenFileSessions.GetValueOrDefault(DatabasePath) - 1;
+            if (left > 0) OpenFileSessions[DatabasePath] = left;
+            else OpenFileSessions.Remove(DatabasePath);
+        }
+    }
+
+    /// <summary>Drops and recreates every index from its own definition (see the class remarks).</summary>
+    private void RebuildIndexes(DuckDbSession session)
+    {
+        var d = DuckDbDialect.Instance;
+        var indexes = session.Query(d.Indexes());
+        if (indexes.Count == 0) return;
+        // DuckDB keeps a dropped index's name taken until the drop commits: drop all, then create all.
+        using (var tx = session.BeginTransaction())
+        {
+            foreach (var r in indexes) session.Execute(d.DropIndex((string)r[0]!, (string)r[1]!));
+            tx.Commit();
+        }
+        using (var tx = session.BeginTransaction())
+        {
+            foreach (var r in indexes) session.Execute(new SqlStatement("CREATE INDEX", $"{r[0]}.{r[1]}", (string)r[2]!));
+            tx.Commit();
+        }
+        _log.Verbose($"{Description}: rebuilt {indexes.Count} index(es) after replaying the write-ahead log a killed process left");
     }
 
     private void Open(DuckDBConnection connection)
