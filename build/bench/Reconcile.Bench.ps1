@@ -13,11 +13,15 @@
     times `Get-SqbReconcile | Repair-SqbView` for the dropped views and checks the report is clean.
 
     Runs standalone or from `build.ps1 -Task Bench`. Everything it creates (schemas, temp folders) is
-    dropped at the end. Emits one result object per size.
+    dropped at the end. Prints a table (or, with -PassThru, emits one result object per size). Exits 1
+    when a check fails, or when PostgreSQL is missing and CI is set (else it says it skipped).
 
 .EXAMPLE
-    $env:SQB_TEST_POSTGRES = 'Host=127.0.0.1;Port=55444;Username=postgres;Password=...;Database=postgres'
-    ./build/bench/Reconcile.Bench.ps1 | Format-Table
+    $env:SQB_TEST_POSTGRES = 'Host=127.0.0.1;Port=5432;Username=postgres;Password=...;Database=postgres'
+    ./build/bench/Reconcile.Bench.ps1 -ModelCount 200, 2000
+
+.EXAMPLE
+    dotnet tool run pwsh -NoProfile -File ./build.ps1 -Task Bench
 #>
 [CmdletBinding()]
 param(
@@ -26,11 +30,16 @@ param(
     [int] $DroppedViews = 100,
     [ValidateRange(1, 50)] [int] $Repeat = 5,
     # The built module (folder or .psd1). Default: SQB_MODULE_PATH, then out/SQLBuild of this repository.
-    [string] $ModulePath
+    [Alias('ModulePath')]
+    [string] $ModuleManifest,
+    # Emit the result objects instead of printing a table.
+    [switch] $PassThru
 )
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+if ($env:NO_COLOR) { $PSStyle.OutputRendering = 'PlainText' }
 $repoRoot = (Resolve-Path -LiteralPath (Join-Path $PSScriptRoot '..' '..')).Path
 
 #region Connection and module ----------------------------------------------------------------------
@@ -56,7 +65,10 @@ function Get-BenchPostgres {
     if (-not $pg.Port) { $pg.Port = '5432' }
     if (-not $pg.Database) { $pg.Database = 'postgres' }
     $missing = @('Host', 'User', 'Password' | Where-Object { -not $pg[$_] })
-    if ($missing) { throw "Reconcile bench needs a PostgreSQL: set SQB_TEST_PG_HOST/PORT/USER/PASSWORD/DATABASE or SQB_TEST_POSTGRES (missing: $($missing -join ', '))." }
+    if ($missing) {
+        Write-Output "Reconcile.Bench: skipped, no PostgreSQL (set SQB_TEST_PG_* or SQB_TEST_POSTGRES; build.ps1 -Task Bench starts one)."
+        exit ([bool]$env:CI ? 1 : 0)
+    }
     # The project reads them through ${ENV:...}, so the password is never written to a file.
     $env:SQB_BENCH_PG_HOST = $pg.Host; $env:SQB_BENCH_PG_USER = $pg.User
     $env:SQB_BENCH_PG_PASSWORD = $pg.Password; $env:SQB_BENCH_PG_DATABASE = $pg.Database
@@ -64,7 +76,7 @@ function Get-BenchPostgres {
 }
 
 function Import-BenchModule {
-    $path = if ($ModulePath) { $ModulePath } elseif ($env:SQB_MODULE_PATH) { $env:SQB_MODULE_PATH } else { Join-Path $repoRoot 'out' 'SQLBuild' }
+    $path = if ($ModuleManifest) { $ModuleManifest } elseif ($env:SQB_MODULE_PATH) { $env:SQB_MODULE_PATH } else { Join-Path $repoRoot 'out' 'SQLBuild' }
     if (Test-Path -LiteralPath $path -PathType Container) { $path = Join-Path $path 'SQLBuild.psd1' }
     if (-not (Test-Path -LiteralPath $path)) { throw "The built module was not found at '$path': run build.ps1 -Task Build first." }
     Import-Module -Name $path -Force
@@ -226,18 +238,29 @@ function Measure-Reconcile($Project, [int] $Models, [int] $Dropped) {
 #endregion
 
 $pg = Get-BenchPostgres
-Import-BenchModule
-Write-Information "Reconcile bench on postgres at $($pg.Host):$($pg.Port), sizes $($ModelCount -join ', '), $DroppedViews dropped view(s), $Repeat run(s) each" -InformationAction Continue
-$results = foreach ($n in $ModelCount) {
-    $project = $null
-    try {
-        $project = New-BenchProject $n $pg
-        Measure-Reconcile $project $n ([Math]::Min($DroppedViews, $n))
+try {
+    Import-BenchModule
+    Write-Output "Reconcile.Bench: postgres at $($pg.Host):$($pg.Port), sizes $($ModelCount -join ', '), $DroppedViews dropped view(s), $Repeat run(s) each"
+    $results = foreach ($n in $ModelCount) {
+        $project = $null
+        try {
+            $project = New-BenchProject $n $pg
+            Measure-Reconcile $project $n ([Math]::Min($DroppedViews, $n))
+        }
+        finally { Remove-BenchProject $project }
     }
-    finally { Remove-BenchProject $project }
+    if ($PassThru) { $results }
+    else {
+        $results | Format-Table Models, DroppedViews, Findings, ReconcileMedianMs, ReconcileMinMs, ReconcileMaxMs, CompileMedianMs,
+            CatalogQueries, StateQueries, RepairMs, BuildSeconds -AutoSize | Out-String -Width 200 | Write-Output
+    }
+    $counts = @($results | ForEach-Object CatalogQueries | Select-Object -Unique)
+    if ($counts.Count -ne 1) { throw "Get-SqbReconcile's catalog queries grow with the model count: $(($results | ForEach-Object { "$($_.Models) models: $($_.CatalogQueries)" }) -join '; ')" }
+    $stateCounts = @($results | ForEach-Object StateQueries | Select-Object -Unique)
+    if ($stateCounts.Count -ne 1) { throw "Get-SqbReconcile's state queries grow with the model count: $(($results | ForEach-Object { "$($_.Models) models: $($_.StateQueries)" }) -join '; ')" }
+    Write-Output "Reconcile.Bench: catalog queries $($counts[0]) and state queries $($stateCounts[0]) at every size."
 }
-$results
-$counts = @($results | ForEach-Object CatalogQueries | Select-Object -Unique)
-if ($counts.Count -ne 1) { throw "Get-SqbReconcile's catalog queries grow with the model count: $(($results | ForEach-Object { "$($_.Models) models: $($_.CatalogQueries)" }) -join '; ')" }
-$stateCounts = @($results | ForEach-Object StateQueries | Select-Object -Unique)
-if ($stateCounts.Count -ne 1) { throw "Get-SqbReconcile's state queries grow with the model count: $(($results | ForEach-Object { "$($_.Models) models: $($_.StateQueries)" }) -join '; ')" }
+catch {
+    Write-Output "Reconcile.Bench: FAILED: $($_.Exception.Message)"
+    exit 1
+}

@@ -42,3 +42,24 @@ internal sealed record NodeInspection(
         return new(key, problem, view, row.Relation, hash, existing);
     }
 }
+
+/// <summary>
+/// The catalog reconcile works from: the VDE's logical schema with view definitions (to see which relation
+/// each view reads) and the physical schema without them (only existence matters there, and PostgreSQL's
+/// pg_get_viewdef over every version of every model is the expensive part of a catalog read). Two
+/// set-based reads, one per schema, whatever the number of models.
+/// </summary>
+internal static class ReconcileCatalog
+{
+    public static CatalogSnapshot Read(IWarehouseSession session, string logicalSchema, string physicalSchema, bool includeColumns = false)
+    {
+        var logical = session.ReadCatalog(new[] { logicalSchema }, includeColumns, viewDefinitions: true);
+        if (logicalSchema == physicalSchema) return logical;
+        var physical = session.ReadCatalog(new[] { physicalSchema }, includeColumns, viewDefinitions: false);
+        return new CatalogSnapshot(logical.Schemas.Concat(physical.Schemas),
+            logical.Relations.Concat(physical.Relations),
+            includeColumns
+                ? logical.Relations.SelectMany(r => logical.ColumnsOf(r.Relation)).Concat(physical.Relations.SelectMany(r => physical.ColumnsOf(r.Relation)))
+                : null);
+    }
+}

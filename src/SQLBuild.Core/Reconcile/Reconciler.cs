@@ -23,8 +23,8 @@ public static class ReconcileGuard
 /// <summary>
 /// <c>Get-SqbReconcile</c> (upstream <c>sqb reconcile</c>): compares a VDE's state with the warehouse and
 /// reports every problem, changing nothing but the <c>report</c> event it appends. Reads state with one
-/// query per table and the catalog with ONE set-based read of [logical schema, physical schema], whatever
-/// the number of models. No lock.
+/// query per table and the catalog with one set-based read per schema (logical, physical), whatever the
+/// number of models. No lock.
 /// </summary>
 /// <remarks>
 /// UnexpectedView rule: a view in the VDE's logical schema whose name is no ref and no project node is
@@ -89,7 +89,7 @@ public sealed class Reconciler
         var refs = repo.Refs(env);
         var physical = repo.PhysicalRelationIndex();
         var logicalSchema = _names.LogicalSchema(env);
-        var catalog = warehouse.ReadCatalog(new[] { logicalSchema, _names.PhysicalSchema });
+        var catalog = ReconcileCatalog.Read(warehouse, logicalSchema, _names.PhysicalSchema);
         var ids = IdentityCalculator.Compute(project);
 
         var nodes = project.Models.Keys.Select(NodeKey.Model).OrderBy(k => k.NodeName, StringComparer.Ordinal)

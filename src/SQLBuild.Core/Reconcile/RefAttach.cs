@@ -88,7 +88,7 @@ public sealed class RefAttach
                     : $"Tracked relations of '{model}': {string.Join(", ", tracked.Select(t => t.Relation.ToString()).OrderBy(t => t, StringComparer.Ordinal))}");
 
         var view = _names.Logical(env, model);
-        var catalog = warehouse.ReadCatalog(new[] { view.Schema, _names.PhysicalSchema }, includeColumns: true);
+        var catalog = ReconcileCatalog.Read(warehouse, view.Schema, _names.PhysicalSchema, includeColumns: true);
         var existing = catalog.Find(view);
         if (existing?.Kind == RelationKind.Table)
             throw ReconcileText.RepairRefusal(SqbFindingKind.LogicalIsTable, env, key, view);

@@ -76,7 +76,7 @@ public sealed class ViewRepair
         var refs = repo.Refs(env);
         var physical = repo.PhysicalRelationIndex();
         var logicalSchema = _names.LogicalSchema(env);
-        var catalog = warehouse.ReadCatalog(new[] { logicalSchema, _names.PhysicalSchema }, includeColumns: true);
+        var catalog = ReconcileCatalog.Read(warehouse, logicalSchema, _names.PhysicalSchema, includeColumns: true);
 
         var outcomes = new List<ViewRepairOutcome>();
         var writes = new List<(NodeInspection Node, bool DropFirst)>();
