@@ -42,6 +42,7 @@
 
     NestedModules        = @('SQLBuild.Init.psm1')
     FormatsToProcess     = @('SQLBuild.Format.ps1xml')
+    TypesToProcess       = @('SQLBuild.Types.ps1xml')
 
     PrivateData          = @{
         PSData = @{

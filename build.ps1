@@ -11,8 +11,12 @@
            Pester tests (tests/pester) against the built module, stop the cluster, and print as the
            very last line "N passed, N failed, N skipped" (both runners added up). Exits non-zero
            when a test failed or a runner crashed (a crash counts as one failure).
-    Demo   Build, create demo/ from the direct template, build it, show the results and query a mart.
-    Help   Generate en-US/SQLBuild.dll-Help.xml from docs/cmdlets/*.md (not implemented yet).
+    Demo   Build; create demo/shop from the direct template, build it, show the results and query a
+           mart; then a virtual-environment round trip in demo/vshop (build, change, build pr_1,
+           compare, promote, roll back).
+    Help   Generate en-US/SQLBuild.dll-Help.xml (MAML) from docs/cmdlets/*.md with build/Build-Help.ps1,
+           taking syntax and parameter attributes from the built module when out/SQLBuild exists, and
+           copy it into the built module. Build runs it too, so the module always has fresh help.
     Bench  Build, start a throwaway PostgreSQL, run every build/bench/*.Bench.ps1 in a fresh
            pwsh -NoProfile (each prints its own figures), stop the cluster, and list which passed.
 
@@ -218,8 +222,31 @@ $expected = @((Import-PowerShellDataFile -LiteralPath '{0}').CmdletsToExport).Co
 "Imported {{0}} {{1}}: {{2}} command(s) exported ({{3}} listed in the manifest)." -f $m.Name, $m.Version, @(Get-Command -Module $m.Name).Count, $expected
 '@ -f ($ModuleManifest -replace "'", "''")
     $null = Invoke-ChildPwsh -ArgumentList @('-Command', $check)
+
+    Invoke-HelpTask -FromModule
     $watch.Stop()
     Write-Step "Build: done in $(Format-Elapsed $watch.Elapsed) -> $ModuleDir"
+}
+
+#endregion
+#region Help ------------------------------------------------------------------------------------
+
+# docs/cmdlets/*.md -> en-US/SQLBuild.dll-Help.xml in the repository and in the built module. The
+# generator runs in a child pwsh because it imports the built module for the cmdlet metadata.
+function Invoke-HelpTask([switch] $FromModule) {
+    $docs = Join-Path $RepoRoot 'docs' 'cmdlets'
+    $name = "$($Layout.ModuleName).dll-Help.xml"
+    $outputs = @(Join-Path $RepoRoot 'en-US' $name)
+    $arguments = @('-File', (Join-Path $RepoRoot 'build/Build-Help.ps1'), '-DocsPath', $docs)
+    if ($FromModule -or (Test-Path -LiteralPath $ModuleManifest)) {
+        $outputs += Join-Path $ModuleDir 'en-US' $name
+        $arguments += @('-ModuleManifest', $ModuleManifest)
+        Write-Step "Help: docs/cmdlets/*.md + the cmdlet metadata of $ModuleDir -> MAML"
+    }
+    else {
+        Write-Step 'Help: docs/cmdlets/*.md -> MAML (module not built: syntax from the markdown)'
+    }
+    $null = Invoke-ChildPwsh -ArgumentList ($arguments + @('-OutputPath', ($outputs -join ',')))
 }
 
 #endregion
@@ -586,7 +613,7 @@ function Invoke-DemoTask {
         Write-Step 'Demo: removing the previous demo/'
         Remove-Item -LiteralPath $demo -Recurse -Force
     }
-    Write-Step 'Demo: New-SqbProject, Invoke-SqbBuild, query a mart (child pwsh -NoProfile)'
+    Write-Step 'Demo: direct build and a virtual-environment round trip (child pwsh -NoProfile)'
     $null = Invoke-ChildPwsh -ArgumentList @('-File', (Join-Path $RepoRoot 'build/Invoke-Demo.ps1'),
         '-ModuleManifest', $ModuleManifest, '-RepoRoot', $RepoRoot)
 }
@@ -599,10 +626,7 @@ try {
         'Build' { Invoke-BuildTask }
         'Test' { $exitCode = Invoke-TestTask }
         'Demo' { Invoke-DemoTask }
-        'Help' {
-            Write-Host 'Help: not implemented yet (will generate en-US/SQLBuild.dll-Help.xml from docs/cmdlets/*.md).'
-            $exitCode = 1
-        }
+        'Help' { Invoke-HelpTask }
         'Bench' { $exitCode = Invoke-BenchTask }
     }
 }

@@ -232,6 +232,86 @@ Describe 'SQLBuild next to another module''s copy of a driver' {
     }
 }
 
+Describe 'SQLBuild in a session that already loaded another version of a driver' {
+    BeforeAll {
+        # What another module (an older dbatools, a SqlServer module, a tool of the DBA's own) would
+        # have loaded first: a different version of one of SQLBuild's drivers, in the default load
+        # context, built here as a stand-in whose connection class refuses to work.
+        function Invoke-WithForeignDriver([string] $AssemblyName, [string] $TypeName, [string] $Script, [object[]] $ArgumentList) {
+            $dir = Join-Path $TestDrive ("foreign_" + [Guid]::NewGuid().ToString('N').Substring(0, 8))
+            $null = New-Item -ItemType Directory -Path $dir
+            $namespace = $TypeName.Substring(0, $TypeName.LastIndexOf('.'))
+            $class = $TypeName.Substring($TypeName.LastIndexOf('.') + 1)
+            $source = @"
+[assembly: System.Reflection.AssemblyVersion("0.9.0.0")]
+namespace $namespace {
+    public sealed class $class {
+        public $class(string connectionString) { throw new System.NotSupportedException("foreign $AssemblyName 0.9"); }
+    }
+}
+"@
+            # Roslyn (shipped with PowerShell) rather than Add-Type, which gives its output a random assembly name.
+            Add-Type -AssemblyName Microsoft.CodeAnalysis.CSharp
+            $runtime = [IO.Path]::GetDirectoryName([object].Assembly.Location)
+            $references = [Microsoft.CodeAnalysis.MetadataReference[]]@(
+                [Microsoft.CodeAnalysis.MetadataReference]::CreateFromFile([object].Assembly.Location)
+                [Microsoft.CodeAnalysis.MetadataReference]::CreateFromFile((Join-Path $runtime 'System.Runtime.dll')))
+            $compilation = [Microsoft.CodeAnalysis.CSharp.CSharpCompilation]::Create($AssemblyName,
+                [Microsoft.CodeAnalysis.SyntaxTree[]]@([Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree]::ParseText($source)), $references,
+                [Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions]::new([Microsoft.CodeAnalysis.OutputKind]::DynamicallyLinkedLibrary))
+            $emitted = [Microsoft.CodeAnalysis.FileSystemExtensions]::Emit($compilation, (Join-Path $dir "$AssemblyName.dll"))
+            if (-not $emitted.Success) { throw "stand-in $AssemblyName did not compile: $($emitted.Diagnostics -join '; ')" }
+            $prelude = @"
+`$foreign = [System.Runtime.Loader.AssemblyLoadContext]::Default.LoadFromAssemblyPath('$((Join-Path $dir "$AssemblyName.dll") -replace "'", "''")')
+Import-Module -Name '$((Get-SqbModuleManifestPath) -replace "'", "''")'
+"@
+            $epilogue = @"
+`$loaded = @([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq '$AssemblyName' } | ForEach-Object {
+    '{0} {1} {2}' -f `$_.GetName().Version, [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$_).Name, `$_.Location })
+'LOADED:' + (`$loaded -join '|')
+'DEFAULT:' + [System.Runtime.Loader.AssemblyLoadContext]::Default.LoadFromAssemblyName([System.Reflection.AssemblyName]::new('$AssemblyName')).GetName().Version
+"@
+            Invoke-SqbChildScript -Script ($prelude + "`n" + $Script + "`n" + $epilogue)
+        }
+        function Get-Tagged([object] $Run, [string] $Tag) { @($Run.Lines | Where-Object { $_ -like "${Tag}:*" } | ForEach-Object { $_.Substring($Tag.Length + 1) }) }
+    }
+
+    It 'builds a DuckDB project next to a foreign DuckDB.NET.Data 0.9' {
+        $project = Join-Path $TestDrive 'duck'
+        $run = Invoke-WithForeignDriver 'DuckDB.NET.Data' 'DuckDB.NET.Data.DuckDBConnection' @"
+`$null = New-SqbProject -Path '$project' -Confirm:`$false
+`$result = Invoke-SqbBuild -Path '$project' -Confirm:`$false
+'RESULT:' + `$result.Status + ' ' + `$result.Passed + ' ' + `$result.Failed
+"@
+        $run.ExitCode | Should -Be 0 -Because ($run.Lines -join "`n")
+        Get-Tagged $run 'RESULT' | Should -Be 'succeeded 10 0'
+        $loaded = (Get-Tagged $run 'LOADED') -split '\|'
+        $loaded.Count | Should -Be 2
+        @($loaded | Where-Object { $_ -like '0.9.0.0 Default *' }).Count | Should -Be 1
+        @($loaded | Where-Object { $_ -match '^1\.\S+ SQLBuild .*dependencies' }).Count | Should -Be 1
+        Get-Tagged $run 'DEFAULT' | Should -Be '0.9.0.0' -Because 'the session keeps the other module''s version'
+    }
+
+    It 'builds a PostgreSQL project next to a foreign Npgsql 0.9' -Skip:(-not $Pg.Available) {
+        $pg = Get-SqbTestPostgres
+        $project = Join-Path $TestDrive 'pg'
+        $run = Invoke-WithForeignDriver 'Npgsql' 'Npgsql.NpgsqlConnection' @"
+`$null = New-SqbProject -Path '$project' -Adapter postgres -Confirm:`$false
+`$toml = Join-Path '$project' 'sqlbuild_project.toml'
+`$text = (Get-Content -LiteralPath `$toml -Raw) -replace '(?ms)^\[connections\.local\].*?(?=^\[targets)', "[connections.local]``nhost = '$($pg.Host)'``nport = $($pg.Port)``nuser = '$($pg.User)'``npassword = '```${ENV:SQB_TEST_PG_PASSWORD}'``ndbname = '$($pg.Database)'``n``n"
+`$text = `$text -replace '(?m)^schema = "dev"', 'schema = "$($pg.Schema)"'
+Set-Content -LiteralPath `$toml -Value `$text
+`$result = Invoke-SqbBuild -Path '$project' -Confirm:`$false
+'RESULT:' + `$result.Status + ' ' + `$result.Passed + ' ' + `$result.Failed
+"@
+        $run.ExitCode | Should -Be 0 -Because ($run.Lines -join "`n")
+        Get-Tagged $run 'RESULT' | Should -Be 'succeeded 10 0'
+        $loaded = (Get-Tagged $run 'LOADED') -split '\|'
+        @($loaded | Where-Object { $_ -like '0.9.0.0 Default *' }).Count | Should -Be 1
+        @($loaded | Where-Object { $_ -match '^10\.\S+ SQLBuild .*dependencies' }).Count | Should -Be 1
+    }
+}
+
 Describe 'Test PostgreSQL (build.ps1 -Task Test)' {
     It 'accepts the SQB_TEST_POSTGRES connection through Npgsql in the private context' -Skip:(-not $Pg.Available) {
         $info = Get-SqbTestPostgres

@@ -163,5 +163,205 @@ ConvertTo-Json -InputObject `$out -Depth 6 -Compress
     ($lines[($marker + 1)..($lines.Count - 1)] -join "`n") | ConvertFrom-Json
 }
 
+function Get-SqbPwshCommand {
+    <# How to start a child pwsh that is this same PowerShell: @{ FilePath; Prefix } (a dotnet tool runs as `dotnet pwsh.dll`). #>
+    $process = [Environment]::ProcessPath
+    $leaf = [IO.Path]::GetFileNameWithoutExtension($process)
+    $prefix = @()
+    if ($leaf -ne 'pwsh') {
+        $dll = Join-Path $PSHOME 'pwsh.dll'
+        if ($leaf -eq 'dotnet' -and (Test-Path -LiteralPath $dll)) { $prefix = @($dll) }
+        else { $process = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh') }
+    }
+    @{ FilePath = $process; Prefix = $prefix }
+}
+
+function Invoke-SqbChildScript {
+    <#
+    .SYNOPSIS
+        Runs a script text in a fresh `pwsh -NoProfile -NonInteractive` with extra environment
+        variables and returns its exit code and every line it wrote to stdout and stderr (plain text).
+        Unlike Invoke-SqbChildPwsh it does not throw on a non-zero exit: for crashes and host output.
+    #>
+    param(
+        [Parameter(Mandatory)] [string] $Script,
+        [hashtable] $Environment = @{}
+    )
+    $pwsh = Get-SqbPwshCommand
+    # A script file, not -EncodedCommand: with -EncodedCommand pwsh writes warnings past a redirected stdout.
+    $file = Join-Path ([IO.Path]::GetTempPath()) ('sqb_child_' + [Guid]::NewGuid().ToString('N') + '.ps1')
+    [IO.File]::WriteAllText($file, "`$PSStyle.OutputRendering = 'PlainText'`n" + $Script, [Text.UTF8Encoding]::new($false))
+    $saved = @{}
+    foreach ($name in $Environment.Keys) {
+        $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+        [Environment]::SetEnvironmentVariable($name, $Environment[$name])
+    }
+    try {
+        $lines = @(& $pwsh.FilePath @($pwsh.Prefix) -NoProfile -NonInteractive -File $file 2>&1 |
+                ForEach-Object { "$_" -replace '\x1b\[[0-9;?]*[A-Za-z]', '' })
+        $code = $LASTEXITCODE
+    }
+    finally {
+        foreach ($name in $Environment.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+        Remove-Item -LiteralPath $file -Force -ErrorAction Ignore
+    }
+    [pscustomobject]@{ ExitCode = $code; Lines = $lines }
+}
+
+function Invoke-SqbDuckDbQuery {
+    <#
+    .SYNOPSIS
+        Runs SQL on a DuckDB database file through the module's own DuckDB.NET (in its private load
+        context) and returns the rows as object arrays. For test setup and inspection only.
+    #>
+    param(
+        [Parameter(Mandatory)] [string] $Database,
+        [Parameter(Mandatory)] [string] $Sql
+    )
+    $context = [System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -EQ 'SQLBuild' | Select-Object -First 1
+    if (-not $context) { throw "Import the module first: the 'SQLBuild' load context does not exist." }
+    $duckdb = $context.LoadFromAssemblyName([System.Reflection.AssemblyName]::new('DuckDB.NET.Data'))
+    $type = $duckdb.GetType('DuckDB.NET.Data.DuckDBConnection', $true)
+    # The same data source text the module uses (full path), so both share one database instance.
+    $connection = [Activator]::CreateInstance($type, @("Data Source=$([IO.Path]::GetFullPath($Database))"))
+    try {
+        $connection.Open()
+        $command = $connection.CreateCommand()
+        $command.CommandText = $Sql
+        $reader = $command.ExecuteReader()
+        try {
+            while ($reader.Read()) {
+                $row = [object[]]::new($reader.FieldCount)
+                $null = $reader.GetValues($row)
+                , $row
+            }
+        }
+        finally { $reader.Dispose() }
+    }
+    finally { $connection.Dispose() }
+}
+
+function Get-SqbDuckDbSnapshot {
+    <#
+    .SYNOPSIS
+        Everything a cmdlet could change in a DuckDB database, as sorted text lines: every schema,
+        every table with its row count and a hash of its content, every view with its definition. Two equal snapshots mean
+        nothing was written.
+    #>
+    [OutputType([string[]])]
+    param([Parameter(Mandatory)] [string] $Database)
+    if (-not (Test-Path -LiteralPath $Database)) { return @('(no database file)') }
+    $lines = [System.Collections.Generic.List[string]]::new()
+    foreach ($r in Invoke-SqbDuckDbQuery -Database $Database -Sql "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() AND NOT internal") {
+        $lines.Add("schema $($r[0])")
+    }
+    foreach ($r in Invoke-SqbDuckDbQuery -Database $Database -Sql "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE database_name = current_database() AND NOT internal") {
+        $lines.Add("view $($r[0]).$($r[1]) $($r[2])")
+    }
+    $tables = @(Invoke-SqbDuckDbQuery -Database $Database -Sql "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() AND NOT internal")
+    foreach ($t in $tables) {
+        $quoted = '"{0}"."{1}"' -f ($t[0] -replace '"', '""'), ($t[1] -replace '"', '""')
+        $rows = @(Invoke-SqbDuckDbQuery -Database $Database -Sql "SELECT * FROM $quoted" | ForEach-Object { ($_ | ForEach-Object { "$_" }) -join [char]31 } | Sort-Object)
+        $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($rows -join [char]30))).Substring(0, 16)
+        $lines.Add("table $($t[0]).$($t[1]) rows=$($rows.Count) content=$hash")
+    }
+    @($lines | Sort-Object)
+}
+
+function New-SqbTestVirtualProject {
+    <#
+    .SYNOPSIS
+        A DuckDB virtual-mode project from the module's own template, with history: state initialized,
+        dev built, pr_1 built after a change to fct_orders, pr_1 promoted into dev (so dev has two
+        checkpoints), and optionally an orphaned lock (a build of pr_crash killed at its "plan" step)
+        and a state backup schema. Returns the facts the tests need.
+    #>
+    param(
+        [string] $Parent,
+        [switch] $WithOrphanedLock,
+        [switch] $WithBackup
+    )
+    $parentDir = if ($Parent) { $Parent } elseif (Test-Path -LiteralPath 'TestDrive:\') { (Get-PSDrive -Name TestDrive).Root } else { [IO.Path]::GetTempPath() }
+    $path = Join-Path $parentDir ('vproj_' + [Guid]::NewGuid().ToString('N').Substring(0, 8))
+    $null = New-SqbProject -Path $path -Template virtual -Name shop -Confirm:$false
+    $null = Initialize-SqbState -Path $path -Confirm:$false
+    $null = Invoke-SqbBuild -Path $path -Confirm:$false
+    Add-Content -LiteralPath (Join-Path $path 'models/marts/fct_orders.sql') -Value "`n-- reviewed"
+    $null = Invoke-SqbBuild -Path $path -Environment pr_1 -Confirm:$false
+    $null = Publish-SqbEnvironment -Path $path -From pr_1 -To dev -Confirm:$false
+    $lockKey = $null
+    if ($WithOrphanedLock) {
+        $script = "Import-Module '$((Get-SqbModuleManifestPath) -replace "'", "''")'; Invoke-SqbBuild -Path '$($path -replace "'", "''")' -Environment pr_crash -Confirm:`$false"
+        $run = Invoke-SqbChildScript -Script $script -Environment @{ SQB_TEST_KILL_AT = 'plan' }
+        if ($run.ExitCode -eq 0) { throw "the build of pr_crash was meant to be killed at 'plan' but exited 0:`n$($run.Lines -join "`n")" }
+        $lockKey = 'virtual_env:pr_crash'
+    }
+    $backupId = $null
+    if ($WithBackup) {
+        $backupId = [DateTime]::UtcNow.ToString("yyyyMMdd'T'HHmmssffffff'Z'")
+        $null = Invoke-SqbDuckDbQuery -Database (Join-Path $path 'shop.duckdb') -Sql "CREATE SCHEMA ""sqlbuild_state__backup_$backupId"""
+    }
+    [pscustomobject]@{
+        Path        = $path
+        Database    = Join-Path $path 'shop.duckdb'
+        Checkpoints = @(Get-SqbCheckpoint -Path $path -Environment dev | ForEach-Object Id)
+        LockKey     = $lockKey
+        BackupId    = $backupId
+    }
+}
+
+function Get-SqbParameterSignature {
+    <#
+    .SYNOPSIS
+        One line per parameter of a parameter set, sorted by name, as CommandSurface.psd1 pins them:
+        'Name <Type> [mandatory] [position=N] [pipeline=ByPropertyName,ByValue] [aliases=a,b]'.
+        Common parameters are left out; WhatIf and Confirm stay.
+    #>
+    [OutputType([string[]])]
+    param([Parameter(Mandatory)] [System.Management.Automation.CommandParameterSetInfo] $ParameterSet)
+    $common = [System.Management.Automation.Cmdlet]::CommonParameters
+    @(foreach ($p in $ParameterSet.Parameters | Where-Object { $_.Name -notin $common } | Sort-Object Name) {
+            $type = $p.ParameterType
+            $typeName = if ($type.IsGenericType -and $type.GetGenericTypeDefinition() -eq [Nullable`1]) { $type.GetGenericArguments()[0].Name + '?' } else { $type.Name }
+            $line = "$($p.Name) <$typeName>"
+            if ($p.IsMandatory) { $line += ' mandatory' }
+            if ($p.Position -ge 0) { $line += " position=$($p.Position)" }
+            $pipe = @(if ($p.ValueFromPipelineByPropertyName) { 'ByPropertyName' }; if ($p.ValueFromPipeline) { 'ByValue' })
+            if ($pipe) { $line += " pipeline=$($pipe -join ',')" }
+            if ($p.Aliases.Count) { $line += " aliases=$(@($p.Aliases | Sort-Object) -join ',')" }
+            $line
+        })
+}
+
+function Format-SqbCommandSurface {
+    <# The CommandSurface.psd1 entry of a command as it is now: paste it into the file to pin a deliberate change. #>
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.CommandInfo] $Command,
+        # The -WhatIf argument sets, as psd1 text (e.g. "@{ Environment = 'dev' }").
+        [string[]] $WhatIf
+    )
+    $default = if ($Command.DefaultParameterSet) { $Command.DefaultParameterSet } else { '__AllParameterSets' }
+    $text = [System.Text.StringBuilder]::new()
+    $null = $text.AppendLine("    '$($Command.Name)' = @{")
+    $null = $text.AppendLine("        DefaultParameterSet = '$default'")
+    $null = $text.AppendLine('        ParameterSets       = @{')
+    foreach ($set in $Command.ParameterSets | Sort-Object Name) {
+        $null = $text.AppendLine("            '$($set.Name)' = @(")
+        foreach ($line in Get-SqbParameterSignature $set) { $null = $text.AppendLine("                '$line'") }
+        $null = $text.AppendLine('            )')
+    }
+    $null = $text.AppendLine('        }')
+    if ($WhatIf) {
+        $null = $text.AppendLine('        WhatIf              = @(')
+        foreach ($w in $WhatIf) { $null = $text.AppendLine("            $w") }
+        $null = $text.AppendLine('        )')
+    }
+    $null = $text.AppendLine('    }')
+    $text.ToString()
+}
+
 Export-ModuleMember -Function Get-SqbRepoRoot, Get-SqbModuleManifestPath, Import-SqbTestModule, Get-SqbType, New-SqbTestProject,
-    New-SqbTestSchemaName, Get-SqbTestPostgres, Invoke-SqbChildPwsh
+    New-SqbTestSchemaName, Get-SqbTestPostgres, Invoke-SqbChildPwsh,
+    Get-SqbPwshCommand, Invoke-SqbChildScript, Invoke-SqbDuckDbQuery, Get-SqbDuckDbSnapshot, New-SqbTestVirtualProject,
+    Get-SqbParameterSignature, Format-SqbCommandSurface

@@ -102,6 +102,13 @@ internal sealed class VirtualAnalysis
 
         // Physical relations (state and catalog) matter only for what is selected.
         var physical = ordered.Count == 0 ? new Dictionary<(NodeKey Key, string Hash), PhysicalRelationRow>() : repo.PhysicalRelationIndex();
+        // One state store serves one target (upstream: per-target state); its version keys carry no schema, so a
+        // store shared by two targets would take one target's versions for the other's. Refuse, naming the fix.
+        if (physical.Values.FirstOrDefault(p => p.SchemaName != names.PhysicalSchema) is { } foreign)
+            throw new SqbException("E003", "StateSharedByTargets",
+                $"state store '{store.Settings.Schema}' already tracks physical relations of another target ('{foreign.SchemaName}'); " +
+                $"target '{store.TargetName}' needs its own state schema", SqbErrorKind.InvalidOperation, store.Settings.Schema,
+                $"Set [targets.{store.TargetName}.state] schema to a schema of its own (e.g. \"sqlbuild_state_{store.TargetName}\"), then run Initialize-SqbState -Target {store.TargetName}.");
         var catalog = ordered.Count == 0
             ? new CatalogSnapshot(Array.Empty<string>(), Array.Empty<CatalogRelation>())
             : warehouseSession.ReadCatalog(new[] { names.PhysicalSchema }, viewDefinitions: false);

@@ -193,7 +193,7 @@ public sealed class VirtualBuildPipeline
                     {
                         r = key.StartsWith("test:", StringComparison.Ordinal)
                             ? RunTest(s, Project.Tests[key[5..]], Render)
-                            : BuildVersion(s, a, key, Render, audits, tracker, journal.Id, cancel);
+                            : BuildVersion(s, a, key, Render, audits, tracker, cancel);
                     }
                     catch (Exception ex) { r = Materializer.Failure(key, NodeKind.Model, null, ex, TimeSpan.Zero); }
                     // A session that saw a failure may be broken (or mid-transaction): never hand it to the next node.
@@ -290,12 +290,12 @@ public sealed class VirtualBuildPipeline
     /// dropped the first's freshly built relation, failing its audits or views (a version is never rewritten).
     /// </summary>
     private SqbNodeResult BuildVersion(IWarehouseSession s, VirtualAnalysis a, string name, Func<string, IReadOnlyList<Reference>, string> render,
-        AuditRunner audits, PhysicalTracker tracker, string operationId, CancellationToken cancel)
+        AuditRunner audits, PhysicalTracker tracker, CancellationToken cancel)
     {
         var key = VirtualAnalysis.Key(Project, name);
         var hash = a.Identities[name].VersionHash;
         var phys = _names.Physical(name, hash);
-        using var lease = AcquireVersionLease(phys, operationId, cancel);
+        using var lease = AcquireVersionLease(phys, cancel);
         if (BuiltMeanwhile(s, a, key, hash, phys))
         {
             _log.Verbose($"{phys} was built by another build meanwhile; reusing it");
@@ -308,26 +308,8 @@ public sealed class VirtualBuildPipeline
         return BuildOne(s, a, name, render, audits, tracker);
     }
 
-    private LockLease AcquireVersionLease(RelationName phys, string operationId, CancellationToken cancel)
-    {
-        var locks = new LockManager(_store, _log);
-        var lockKey = $"physical:{phys}";
-        var waiting = false;
-        while (true)
-        {
-            try
-            {
-                return locks.Acquire(lockKey, operationId);
-            }
-            catch (SqbException ex) when (ex.Kind == SqbErrorKind.ResourceBusy)
-            {
-                if (!waiting) _log.Verbose($"waiting for {phys}, being built by another build: {ex.Message}");
-                waiting = true;
-                cancel.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(200));
-                cancel.ThrowIfCancellationRequested();
-            }
-        }
-    }
+    private VersionLatch AcquireVersionLease(RelationName phys, CancellationToken cancel) =>
+        VersionLatch.Acquire(_store, $"physical:{phys}", _log, cancel);
 
     /// <summary>Whether another build made this version while this one was analysing or waiting.</summary>
     private bool BuiltMeanwhile(IWarehouseSession s, VirtualAnalysis a, NodeKey key, string hash, RelationName phys)

@@ -92,7 +92,8 @@ public static class ProjectTemplates
         {
             sb.Append($"\n[targets.{target}]\nconnection = \"local\"\nschema = \"{target}\"\n");
             if (template == ProjectTemplateKind.Virtual)
-                sb.Append($"\n[targets.{target}.state]\nbackend = \"{adapterName}\"\nschema = \"sqlbuild_state\"\n" +
+                // Each target keeps its own state store (upstream: per-target state); both share one file here.
+                sb.Append($"\n[targets.{target}.state]\nbackend = \"{adapterName}\"\nschema = \"{(target == "dev" ? "sqlbuild_state" : "sqlbuild_state_" + target)}\"\n" +
                           $"allow_reset = false\nunsuffixed_virtual_env = \"{target}\"\n");
         }
         return sb.ToString();

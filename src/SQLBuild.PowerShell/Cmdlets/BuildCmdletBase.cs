@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using SQLBuild.PowerShell.Completion;
 using SQLBuild.Core.Build;
 
 namespace SQLBuild.PowerShell;
@@ -8,9 +9,12 @@ public abstract class BuildCmdletBase : SqbCmdlet
 {
     /// <summary>Selectors: name, tag:x, path:models/x, seed:x, +x (ancestors), x+ (descendants); several = union; a,b = intersection.</summary>
     [Parameter(Position = 0)]
+    [ArgumentCompleter(typeof(SelectorCompleter))]
     public string[]? Select { get; set; }
 
+    /// <summary>Selectors to leave out (same forms as -Select).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(SelectorCompleter))]
     public string[]? Exclude { get; set; }
 
     /// <summary>Rebuild incremental models from scratch.</summary>
@@ -34,6 +38,7 @@ public abstract class BuildCmdletBase : SqbCmdlet
     [Parameter]
     [Alias("VirtualEnv")]
     [ValidatePattern("^[a-z][a-z0-9_]*$")]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
     public string? Environment { get; set; }
 
     /// <summary>Virtual mode: build only stale models and their descendants.</summary>

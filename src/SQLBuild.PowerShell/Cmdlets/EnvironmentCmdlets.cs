@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using SQLBuild.PowerShell.Completion;
 using SQLBuild.Core.Environments;
 using SQLBuild.Core.State;
 
@@ -12,6 +13,7 @@ public sealed class GetSqbEnvironmentCommand : SqbCmdlet
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Environment", "VirtualEnv")]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
     public string[]? Name { get; set; }
 
     protected override void ProcessSqbRecord()
@@ -35,14 +37,16 @@ public sealed class PublishSqbEnvironmentCommand : SqbCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Environment", "Name")]
     [ValidatePattern("^[a-z][a-z0-9_]*$")]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
     public string From { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1)]
     [ValidatePattern("^[a-z][a-z0-9_]*$")]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
     public string To { get; set; } = "";
 
-    [Parameter] public string[]? Select { get; set; }
-    [Parameter] public string[]? Exclude { get; set; }
+    [Parameter, ArgumentCompleter(typeof(SelectorCompleter))] public string[]? Select { get; set; }
+    [Parameter, ArgumentCompleter(typeof(SelectorCompleter))] public string[]? Exclude { get; set; }
     [Parameter] public SwitchParameter AllowPartialPromotion { get; set; }
     [Parameter] public SwitchParameter IncludeStaleUpstreams { get; set; }
 
@@ -68,13 +72,15 @@ public sealed class RestoreSqbCheckpointCommand : SqbCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("VirtualEnv")]
     [ValidatePattern("^[a-z][a-z0-9_]*$")]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
     public string? Environment { get; set; }
 
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(CheckpointCompleter))]
     public string? CheckpointId { get; set; }
 
-    [Parameter] public string[]? Select { get; set; }
-    [Parameter] public string[]? Exclude { get; set; }
+    [Parameter, ArgumentCompleter(typeof(SelectorCompleter))] public string[]? Select { get; set; }
+    [Parameter, ArgumentCompleter(typeof(SelectorCompleter))] public string[]? Exclude { get; set; }
     [Parameter] public SwitchParameter AllowPartialRollback { get; set; }
     [Parameter] public SwitchParameter IncludeStaleUpstreams { get; set; }
 
@@ -99,10 +105,12 @@ public sealed class GetSqbCheckpointCommand : SqbCmdlet
 {
     [Parameter(ParameterSetName = "List", Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("VirtualEnv")]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
     public string? Environment { get; set; }
 
     [Parameter(ParameterSetName = "Id", Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [Alias("CheckpointId")]
+    [ArgumentCompleter(typeof(CheckpointCompleter))]
     public string Id { get; set; } = "";
 
     [Parameter] public SwitchParameter IncludeRefs { get; set; }
@@ -123,6 +131,7 @@ public sealed class CompareSqbCheckpointCommand : SqbCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Id")]
+    [ArgumentCompleter(typeof(CheckpointCompleter))]
     public string CheckpointId { get; set; } = "";
 
     protected override void ProcessSqbRecord()
@@ -139,11 +148,13 @@ public sealed class CompareSqbEnvironmentCommand : SqbCmdlet
 {
     [Parameter(Mandatory = true, Position = 0)]
     [ValidatePattern("^[a-z][a-z0-9_]*$")]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
     public string Reference { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Environment", "Name")]
     [ValidatePattern("^[a-z][a-z0-9_]*$")]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
     public string Difference { get; set; } = "";
 
     protected override void ProcessSqbRecord()

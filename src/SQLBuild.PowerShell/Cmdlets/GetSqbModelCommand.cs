@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using SQLBuild.PowerShell.Completion;
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Project;
@@ -14,13 +15,16 @@ public sealed class GetSqbModelCommand : SqbCmdlet
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Model")]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(NodeNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>Selectors (name, tag:x, path:models/x, seed:x, +x, x+); several values are a union.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(SelectorCompleter))]
     public string[]? Select { get; set; }
 
     [Parameter]
+    [ArgumentCompleter(typeof(SelectorCompleter))]
     public string[]? Exclude { get; set; }
 
     [Parameter]

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using SQLBuild.PowerShell.Completion;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.Project;
@@ -24,6 +25,7 @@ public abstract class SqbCmdlet : PSCmdlet
     /// <summary>The target of sqlbuild_project.toml to use (default: local `target`, then `default_target`).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(TargetCompleter))]
     public string? Target { get; set; }
 
     /// <summary>User and password for the warehouse connection, overriding the project files.</summary>

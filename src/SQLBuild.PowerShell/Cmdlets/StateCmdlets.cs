@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using SQLBuild.PowerShell.Completion;
 using SQLBuild.Core.State;
 
 namespace SQLBuild.PowerShell;
@@ -24,6 +25,7 @@ public sealed class GetSqbLockCommand : SqbCmdlet
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(LockKeyCompleter))]
     public string[]? Key { get; set; }
 
     protected override void ProcessSqbRecord()
@@ -50,6 +52,7 @@ public sealed class ClearSqbLockCommand : SqbCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Key", ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(LockKeyCompleter))]
     public string Key { get; set; } = "";
 
     /// <summary>Clear without asking, whoever holds the lock.</summary>
@@ -101,6 +104,7 @@ public sealed class GetSqbOperationCommand : SqbCmdlet
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("VirtualEnv")]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
     public string? Environment { get; set; }
 
     protected override void ProcessSqbRecord()

@@ -26,9 +26,10 @@ namespace SQLBuild.PowerShell.Module;
 /// <para>The default context is only ever served <c>SQLBuild.Core</c>: a request from anywhere else for,
 /// say, Npgsql is left alone, so this module never hands its private copy to another module.
 /// Cmdlets must therefore reach drivers only through SQLBuild.Core, never reference them directly.</para>
-/// <para>PowerShell's type-literal lookup skips assemblies in custom load contexts, so
-/// <c>[SQLBuild.SqbBuildResult]</c> does not resolve in a script; objects still carry their full type
-/// name in <c>PSTypeNames</c>, which is what Format.ps1xml and tests match on.</para>
+/// <para>PowerShell's type-literal lookup skips assemblies in custom load contexts, so the public
+/// output types (namespace <c>SQLBuild</c> in SQLBuild.Core) are registered as type accelerators under
+/// their full names on import (<c>[SQLBuild.SqbBuildResult]</c> works in scripts) and unregistered on
+/// removal. Format.ps1xml matches on the full type names in <c>PSTypeNames</c>.</para>
 /// <para>The folder name <c>dependencies</c> must match <c>DependencyFolder</c> in
 /// <c>build/module-layout.psd1</c>, which <c>build.ps1</c> follows.</para>
 /// </remarks>
@@ -78,7 +79,8 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
         string corePath = Path.Combine(DependencyDirectory, "SQLBuild.Core.dll");
         if (File.Exists(corePath))
         {
-            s_context!.LoadFromAssemblyName(new AssemblyName("SQLBuild.Core"));
+            Assembly core = s_context!.LoadFromAssemblyName(new AssemblyName("SQLBuild.Core"));
+            TypeAccelerators.Register(core);
         }
     }
 
@@ -94,6 +96,8 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
                 s_hooked = false;
             }
         }
+
+        TypeAccelerators.Unregister();
     }
 
     private static Assembly? ResolveFromDefault(AssemblyLoadContext defaultContext, AssemblyName name)

@@ -1,0 +1,258 @@
+#
+# The pinned public surface of every SQLBuild cmdlet (tests/pester/Surface.Tests.ps1 checks it).
+# A cmdlet that is exported but missing here fails, and so does any change to a parameter's name,
+# type, mandatory flag, position, pipeline binding or aliases, or to the parameter sets: a rename
+# is a deliberate act. When a change is intended, the failing test prints the entry as it is now;
+# paste it here.
+#
+# Parameter lines: 'Name <Type> [mandatory] [position=N] [pipeline=ByPropertyName,ByValue] [aliases=a,b]',
+# sorted by name; common parameters are left out, WhatIf and Confirm stay.
+#
+# WhatIf: argument sets for the generic "-WhatIf changes nothing" test, required for every cmdlet
+# that supports ShouldProcess. They run with -Path <fixture> -WhatIf against a DuckDB virtual project
+# (New-SqbTestVirtualProject: dev, pr_1 promoted into dev, an orphaned lock, a state backup).
+# Placeholders: '{NewFolder}' (a folder that does not exist), '{LockKey}' (the orphaned lock),
+# '{Checkpoint}' (dev's oldest checkpoint), '{BackupId}' (the backup).
+#
+@{
+    'Clear-SqbLock' = @{
+        DefaultParameterSet = 'Key'
+        ParameterSets       = @{
+            'Key' = @(
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'Force <SwitchParameter>'
+                'Key <String> mandatory position=0 pipeline=ByPropertyName'
+                'Path <String>'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+            'Orphaned' = @(
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'Orphaned <SwitchParameter> mandatory'
+                'Path <String>'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{ Key = '{LockKey}' }
+            @{ Orphaned = $true }
+        )
+    }
+    'Compare-SqbCheckpoint' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'CheckpointId <String> mandatory position=0 pipeline=ByPropertyName aliases=Id'
+                'Credential <PSCredential>'
+                'Path <String>'
+                'Target <String>'
+            )
+        }
+    }
+    'Compare-SqbEnvironment' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Credential <PSCredential>'
+                'Difference <String> mandatory position=1 pipeline=ByPropertyName aliases=Environment,Name'
+                'Path <String>'
+                'Reference <String> mandatory position=0'
+                'Target <String>'
+            )
+        }
+    }
+    'Get-SqbCheckpoint' = @{
+        DefaultParameterSet = 'List'
+        ParameterSets       = @{
+            'Id' = @(
+                'Credential <PSCredential>'
+                'Id <String> mandatory pipeline=ByPropertyName aliases=CheckpointId'
+                'IncludeRefs <SwitchParameter>'
+                'Path <String>'
+                'Target <String>'
+            )
+            'List' = @(
+                'Credential <PSCredential>'
+                'Environment <String> position=0 pipeline=ByPropertyName aliases=VirtualEnv'
+                'IncludeRefs <SwitchParameter>'
+                'Path <String>'
+                'Target <String>'
+            )
+        }
+    }
+    'Get-SqbEnvironment' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Credential <PSCredential>'
+                'Name <String[]> position=0 pipeline=ByPropertyName aliases=Environment,VirtualEnv'
+                'Path <String>'
+                'Target <String>'
+            )
+        }
+    }
+    'Get-SqbLock' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Credential <PSCredential>'
+                'Key <String[]> position=0 pipeline=ByPropertyName'
+                'Path <String>'
+                'Target <String>'
+            )
+        }
+    }
+    'Get-SqbModel' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Credential <PSCredential>'
+                'Exclude <String[]>'
+                'Name <String[]> position=0 pipeline=ByPropertyName aliases=Model'
+                'NodeType <String[]>'
+                'Path <String>'
+                'Select <String[]>'
+                'Target <String>'
+            )
+        }
+    }
+    'Get-SqbOperation' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Credential <PSCredential>'
+                'Environment <String> pipeline=ByPropertyName aliases=VirtualEnv'
+                'Id <String> position=0 pipeline=ByPropertyName aliases=OperationId'
+                'Path <String>'
+                'Status <String>'
+                'Target <String>'
+                'Type <String>'
+            )
+        }
+    }
+    'Get-SqbPlan' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'ChangesOnly <SwitchParameter>'
+                'Credential <PSCredential>'
+                'DeferTo <String>'
+                'Environment <String> aliases=VirtualEnv'
+                'Exclude <String[]>'
+                'FullRefresh <SwitchParameter>'
+                'IncludeStaleUpstreams <SwitchParameter>'
+                'NoAudits <SwitchParameter>'
+                'NoTests <SwitchParameter>'
+                'Path <String>'
+                'Select <String[]> position=0'
+                'Target <String>'
+            )
+        }
+    }
+    'Initialize-SqbState' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'Path <String>'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{}
+        )
+    }
+    'Invoke-SqbBuild' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'ChangesOnly <SwitchParameter>'
+                'Concurrency <Int32>'
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'DeferTo <String>'
+                'Environment <String> aliases=VirtualEnv'
+                'Exclude <String[]>'
+                'FullRefresh <SwitchParameter>'
+                'IncludeStaleUpstreams <SwitchParameter>'
+                'NoAudits <SwitchParameter>'
+                'NoTests <SwitchParameter>'
+                'Path <String>'
+                'Select <String[]> position=0'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{ Environment = 'pr_whatif' }
+        )
+    }
+    'New-SqbProject' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Adapter <String>'
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'Force <SwitchParameter>'
+                'Name <String>'
+                'Path <String>'
+                'Target <String>'
+                'Template <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{ Path = '{NewFolder}' }
+        )
+    }
+    'Publish-SqbEnvironment' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'AllowPartialPromotion <SwitchParameter>'
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'Exclude <String[]>'
+                'From <String> mandatory position=0 pipeline=ByPropertyName aliases=Environment,Name'
+                'IncludeStaleUpstreams <SwitchParameter>'
+                'Path <String>'
+                'Select <String[]>'
+                'Target <String>'
+                'To <String> mandatory position=1'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{ From = 'pr_1'; To = 'pr_whatif' }
+        )
+    }
+    'Restore-SqbCheckpoint' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'AllowPartialRollback <SwitchParameter>'
+                'CheckpointId <String> position=0 pipeline=ByPropertyName'
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'Environment <String> pipeline=ByPropertyName aliases=VirtualEnv'
+                'Exclude <String[]>'
+                'IncludeStaleUpstreams <SwitchParameter>'
+                'Path <String>'
+                'Select <String[]>'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{ Environment = 'dev' }
+            @{ Environment = 'dev'; CheckpointId = '{Checkpoint}' }
+        )
+    }
+
+}
