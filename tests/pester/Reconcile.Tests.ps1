@@ -390,7 +390,7 @@ Describe 'Set-SqbModelRef on <Engine>' -ForEach $Engines {
             Should -Throw -ErrorId 'C253.UntrackedRelation*'
 
         $result = Set-SqbModelRef -Path $P.Path -Model stg_customers -PhysicalRelation $pr -Confirmation 'attach stg_customers'
-        $result.PSTypeNames | Should -Contain 'SQLBuild.SqbAttachResult'
+        $result.PSTypeNames | Should -Contain 'SQLBuild.SqbRepairResult'
         $result.Result | Should -Be 'attached'
         $result.Message | Should -Be "attached stg_customers to $pr"
         Get-TestCount $P "$($P.Schema).stg_customers" | Should -Be 6
@@ -475,7 +475,7 @@ Describe 'Reconcile guards and binding' {
     It 'declares its output types, ShouldProcess and ConfirmImpact' {
         (Get-Command Get-SqbReconcile).OutputType.Name | Should -Be 'SQLBuild.SqbReconcileFinding'
         (Get-Command Repair-SqbView).OutputType.Name | Should -Be 'SQLBuild.SqbRepairResult'
-        (Get-Command Set-SqbModelRef).OutputType.Name | Should -Be 'SQLBuild.SqbAttachResult'
+        (Get-Command Set-SqbModelRef).OutputType.Name | Should -Be 'SQLBuild.SqbRepairResult'
         foreach ($c in @{ Name = 'Repair-SqbView'; Impact = 'Low' }, @{ Name = 'Set-SqbModelRef'; Impact = 'High' }) {
             $type = (Get-Command $c.Name).ImplementingType
             $attr = $type.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0]

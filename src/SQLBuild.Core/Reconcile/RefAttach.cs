@@ -37,7 +37,7 @@ public sealed class RefAttach
         new(ErrorCodes.AttachCancelled, "AttachCancelled", "reconcile attach cancelled", SqbErrorKind.OperationStopped, model,
             $"Type exactly '{ConfirmationText(model)}' (or pass -Confirmation '{ConfirmationText(model)}') to rebind the ref of '{model}' in '{environment}'.");
 
-    public SqbAttachResult Attach(string? environment, string model, string physicalRelation)
+    public SqbRepairResult Attach(string? environment, string model, string physicalRelation)
     {
         var project = _store.Project;
         ReconcileGuard.RequireVirtualMode(project);
@@ -65,7 +65,7 @@ public sealed class RefAttach
         }
     }
 
-    private SqbAttachResult AttachLocked(string env, string model, string asTyped, RelationName wanted, OperationJournal journal)
+    private SqbRepairResult AttachLocked(string env, string model, string asTyped, RelationName wanted, OperationJournal journal)
     {
         using var warehouse = _store.Warehouse.OpenSession();
         using var separateState = _store.SharesWarehouse ? null : _store.OpenStateSession();
@@ -127,11 +127,12 @@ public sealed class RefAttach
             tx.Commit();
         }
         _log.Verbose(message);
-        return new SqbAttachResult
+        return new SqbRepairResult
         {
-            Environment = env, Name = model, PhysicalRelation = target.Relation.ToString(), Relation = view.ToString(),
-            PreviousVersion = previous, Version = target.VersionHash, Result = changes.Count > 0 ? "attached" : "unchanged",
-            ViewWritten = writeView, Message = message, OperationId = journal.Id,
+            Environment = env, NodeType = NodeTypes.Model, Name = model, Relation = view.ToString(), PhysicalRelation = target.Relation.ToString(),
+            Result = changes.Count > 0 ? SqbRepairResult.Attached : SqbRepairResult.Unchanged,
+            Message = changes.Count > 0 || writeView ? message : $"{model} already attached to {target.Relation}",
+            PreviousVersion = previous, Version = target.VersionHash, OperationId = journal.Id,
         };
     }
 

@@ -58,32 +58,18 @@ public sealed class SqbRepairResult
     public required string Relation { get; init; }
     /// <summary>The physical relation the view reads (or would read); null when the ref or its tracked row is missing.</summary>
     public string? PhysicalRelation { get; init; }
-    /// <summary><c>repaired</c> | <c>blocked</c> | <c>unchanged</c>.</summary>
+    /// <summary><c>repaired</c> | <c>blocked</c> | <c>unchanged</c>; from <c>Set-SqbModelRef</c>: <c>attached</c> | <c>unchanged</c>.</summary>
     public required string Result { get; init; }
     public required string Message { get; init; }
-    /// <summary>The journaled operation (type <c>repair</c>) that did the work.</summary>
+    /// <summary>The journaled operation (type <c>repair</c> or <c>attach</c>) that did the work.</summary>
     public string? OperationId { get; init; }
+    /// <summary>Set-SqbModelRef: the version hash the ref pointed to before (null when it had none).</summary>
+    public string? PreviousVersion { get; init; }
+    /// <summary>Set-SqbModelRef: the version hash the ref points to now.</summary>
+    public string? Version { get; init; }
 
     public const string Repaired = "repaired";
     public const string Blocked = "blocked";
     public const string Unchanged = "unchanged";
-}
-
-/// <summary>The result of <c>Set-SqbModelRef</c> (upstream <c>sqb reconcile attach</c>).</summary>
-public sealed class SqbAttachResult
-{
-    public required string Environment { get; init; }
-    public required string Name { get; init; }
-    /// <summary>The physical relation the ref is now bound to (<c>schema.name</c>).</summary>
-    public required string PhysicalRelation { get; init; }
-    /// <summary>The logical view, now reading <see cref="PhysicalRelation"/>.</summary>
-    public required string Relation { get; init; }
-    public string? PreviousVersion { get; init; }
-    public required string Version { get; init; }
-    /// <summary><c>attached</c> (the ref moved) or <c>unchanged</c> (it already pointed there; the view was still checked).</summary>
-    public required string Result { get; init; }
-    /// <summary>Whether the logical view was (re)written.</summary>
-    public bool ViewWritten { get; init; }
-    public required string Message { get; init; }
-    public required string OperationId { get; init; }
+    public const string Attached = "attached";
 }

@@ -115,7 +115,7 @@ public sealed class RepairSqbViewCommand : SqbCmdlet
 /// (upstream <c>sqb reconcile attach</c>).
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "SqbModelRef", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
-[OutputType(typeof(SqbAttachResult))]
+[OutputType(typeof(SqbRepairResult))]
 public sealed class SetSqbModelRefCommand : SqbCmdlet
 {
     /// <summary>The virtual data environment (default: the target's name).</summary>

@@ -347,7 +347,7 @@ public sealed class ReconcileTests
         using var _ = f;
         var before = f.Refs();
         var result = f.Attach("dev", "stg_customers", pr.ToString());
-        Assert.Equal(("attached", pr.ToString(), true), (result.Result, result.PhysicalRelation, result.ViewWritten));
+        Assert.Equal(("attached", pr.ToString(), $"{f.Schema}.stg_customers"), (result.Result, result.PhysicalRelation, result.Relation));
         Assert.Equal($"attached stg_customers to {pr}", result.Message);
         Assert.Equal(before[NodeKey.Model("stg_customers")], result.PreviousVersion);
 
@@ -367,7 +367,8 @@ public sealed class ReconcileTests
         // Attaching back, by the bare relation name in the physical schema.
         Assert.Equal("attached", f.Attach("dev", "stg_customers", dev.Name).Result);
         Assert.Equal(8, f.Count(f.Schema, "stg_customers"));
-        Assert.Equal("unchanged", f.Attach("dev", "stg_customers", dev.ToString()).Result);
+        var again = f.Attach("dev", "stg_customers", dev.ToString());
+        Assert.Equal(("unchanged", $"stg_customers already attached to {dev}"), (again.Result, again.Message));
     }
 
     [SkippableTheory, MemberData(nameof(Engines))]

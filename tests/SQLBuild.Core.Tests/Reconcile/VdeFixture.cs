@@ -117,7 +117,7 @@ internal sealed class VdeFixture : IDisposable
     public IReadOnlyList<ViewRepairOutcome> Repair(string? environment, params string[] names) =>
         new ViewRepair(Store(), NullLog.Instance).Repair(environment, names.Select(n => new ViewRepairRequest(n)).ToList());
 
-    public SqbAttachResult Attach(string? environment, string model, string relation) =>
+    public SqbRepairResult Attach(string? environment, string model, string relation) =>
         new RefAttach(Store(), NullLog.Instance).Attach(environment, model, relation);
 
     public string LogicalSchema(string environment) => environment == "dev" ? Schema : $"{Schema}__{environment}";
