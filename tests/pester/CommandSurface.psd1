@@ -306,4 +306,70 @@
             @{ Model = 'fct_orders'; PhysicalRelation = 'fct_orders__v_00000000'; Confirmation = 'attach fct_orders' }
         )
     }
+
+    'Get-SqbStateBackup' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'BackupId <String[]> position=0 pipeline=ByPropertyName'
+                'Credential <PSCredential>'
+                'Path <String>'
+                'Target <String>'
+            )
+        }
+    }
+
+    'Reset-SqbState' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'Force <SwitchParameter>'
+                'Path <String>'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{ Force = $true }
+            @{}
+        )
+    }
+
+    'Restore-SqbState' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'BackupId <String> position=0 pipeline=ByPropertyName'
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'Force <SwitchParameter>'
+                'Path <String>'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{ BackupId = '{BackupId}' }
+            @{ Force = $true }
+        )
+    }
+
+    'Update-SqbState' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'Path <String>'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{}
+        )
+    }
+
 }
