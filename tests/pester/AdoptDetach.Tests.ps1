@@ -199,6 +199,82 @@ schema = "$schema"
         }
     }
 
+    # A host that "types" a scripted answer when asked to read a line and keeps what it was shown: the
+    # interactive path of the typed confirmation, without a terminal.
+    if (-not ('SqbAdoptScriptedHost' -as [type])) {
+        Add-Type -TypeDefinition @'
+using System;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.Globalization;
+using System.Management.Automation;
+using System.Management.Automation.Host;
+using System.Security;
+using System.Text;
+
+public sealed class SqbAdoptScriptedHost : PSHost
+{
+    private readonly SqbAdoptScriptedUI _ui;
+    public SqbAdoptScriptedHost(string answer) { _ui = new SqbAdoptScriptedUI(answer); }
+    public string Shown => _ui.Shown.ToString();
+    public int Reads => _ui.Reads;
+    public override string Name => "SqbAdoptScriptedHost";
+    public override Version Version => new Version(1, 0);
+    public override Guid InstanceId { get; } = Guid.NewGuid();
+    public override PSHostUserInterface UI => _ui;
+    public override CultureInfo CurrentCulture => CultureInfo.InvariantCulture;
+    public override CultureInfo CurrentUICulture => CultureInfo.InvariantCulture;
+    public override void SetShouldExit(int exitCode) { }
+    public override void EnterNestedPrompt() => throw new NotSupportedException();
+    public override void ExitNestedPrompt() => throw new NotSupportedException();
+    public override void NotifyBeginApplication() { }
+    public override void NotifyEndApplication() { }
+}
+
+public sealed class SqbAdoptScriptedUI : PSHostUserInterface
+{
+    private readonly string _answer;
+    public SqbAdoptScriptedUI(string answer) { _answer = answer; }
+    public readonly StringBuilder Shown = new StringBuilder();
+    public int Reads;
+    public override PSHostRawUserInterface RawUI => null;
+    public override string ReadLine() { Reads++; return _answer; }
+    public override SecureString ReadLineAsSecureString() => throw new NotSupportedException();
+    public override void Write(string value) => Shown.Append(value);
+    public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Shown.Append(value);
+    public override void WriteLine(string value) { }
+    public override void WriteErrorLine(string value) { }
+    public override void WriteDebugLine(string message) { }
+    public override void WriteProgress(long sourceId, ProgressRecord record) { }
+    public override void WriteVerboseLine(string message) { }
+    public override void WriteWarningLine(string message) { }
+    public override Dictionary<string, PSObject> Prompt(string caption, string message, Collection<FieldDescription> descriptions) => throw new NotSupportedException();
+    public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName) => throw new NotSupportedException();
+    public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName,
+        PSCredentialTypes allowedCredentialTypes, PSCredentialUIOptions options) => throw new NotSupportedException();
+    public override int PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, int defaultChoice) => throw new NotSupportedException();
+}
+'@
+    }
+
+    function Invoke-AdoptWithAnswer($P, [string] $Answer) {
+        <# ConvertTo-SqbVirtualEnvironment without -Confirmation in a runspace whose host answers $Answer. #>
+        $h = [SqbAdoptScriptedHost]::new($Answer)
+        $rs = [runspacefactory]::CreateRunspace($h)
+        $rs.Open()
+        $ps = [powershell]::Create()
+        try {
+            $ps.Runspace = $rs
+            $null = $ps.AddCommand('Import-Module').AddParameter('Name', $Manifest).AddStatement().
+                AddCommand('ConvertTo-SqbVirtualEnvironment').AddParameter('Path', $P.Path).AddParameter('AllowCopy', $P.AllowCopy)
+            $result = try { @($ps.Invoke()) | ForEach-Object Status }
+            catch { ($_.Exception.InnerException ?? $_.Exception).ErrorRecord.FullyQualifiedErrorId }
+            if ($ps.Streams.Error.Count -gt 0) { $result = $ps.Streams.Error[0].FullyQualifiedErrorId }
+            [pscustomobject]@{ Shown = $h.Shown; Reads = $h.Reads; Result = $result }
+        }
+        finally { $ps.Dispose(); $rs.Dispose() }
+    }
+
     function Invoke-Adopt($P, [string] $Confirmation = 'adopt dev') {
         ConvertTo-SqbVirtualEnvironment -Path $P.Path -AllowCopy:$P.AllowCopy -Confirmation $Confirmation
     }
@@ -232,12 +308,18 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         Get-TestRelation $P $P.Physical (Get-PhysicalName $P 'raw_customers') | Should -Not -BeNullOrEmpty
         "$((Get-TestRelation $P $P.Schema 'raw_orders').Kind)" | Should -Be 'Table'
         Get-TestRelation $P $P.Physical (Get-PhysicalName $P 'raw_orders') | Should -BeNullOrEmpty
-        @(Get-SqbEnvironment -Path $P.Path).Count | Should -Be 0
+        $env = Get-SqbEnvironment -Path $P.Path -Name dev
+        $env.Status | Should -Be 'working'
+        $env.ModelCount | Should -Be 0
         (Get-AllRows $P) | Should -BeExactly $before -Because 'readers see the same rows at every name'
-        if (Get-Command Get-SqbReconcile -Module SQLBuild -ErrorAction Ignore) {
-            @(Get-SqbReconcile -Path $P.Path -Environment dev -ErrorAction SilentlyContinue | Where-Object Kind -EQ 'FailedOperation').Count |
-                Should -BeGreaterThan 0
-        }
+        # Get-SqbReconcile diagnoses it: the interrupted operation, and the refs adoption has yet to write.
+        $findings = @(Get-SqbReconcile -Path $P.Path -Environment dev)
+        $failed = @($findings | Where-Object Kind -EQ 'FailedOperation')
+        $failed.Count | Should -Be 1
+        $failed[0].Name | Should -Be 'adopt:dev'
+        $failed[0].Message | Should -Be 'interrupted operation: adopt:dev'
+        $failed[0].Recovery | Should -Be 'ConvertTo-SqbVirtualEnvironment'
+        @($findings | Where-Object Kind -EQ 'MissingRef').Count | Should -BeGreaterThan 0
 
         # Retry: continues where it stopped.
         $retry = Invoke-Adopt $P
@@ -250,6 +332,7 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         (Get-SqbOperation -Path $P.Path -Id 'adopt:dev').Status | Should -Be 'succeeded'
         @(Get-SqbLock -Path $P.Path).Count | Should -Be 0
         (Get-SqbEnvironment -Path $P.Path -Name dev).Status | Should -Be 'finalized'
+        @(Get-SqbReconcile -Path $P.Path -Environment dev) | Should -BeNullOrEmpty -Because 'the adopted VDE is healthy'
     }
 
     It 'Interrupted detach: failed operation recorded, VDE stays finalized, physical version preserved, retry detach' -Skip:$NoEngine {
@@ -274,10 +357,10 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         foreach ($n in $TableNodes) { Get-TestRelation $P $P.Physical (Get-PhysicalName $P $n) | Should -Not -BeNullOrEmpty -Because "$n's physical version is preserved" }
         "$((Get-TestRelation $P $P.Schema 'raw_customers').Kind)" | Should -Be 'View'
         (Get-AllRows $P) | Should -BeExactly $before
-        if (Get-Command Get-SqbReconcile -Module SQLBuild -ErrorAction Ignore) {
-            @(Get-SqbReconcile -Path $P.Path -Environment dev -ErrorAction SilentlyContinue | Where-Object Kind -EQ 'FailedOperation').Count |
-                Should -BeGreaterThan 0
-        }
+        $failed = @(Get-SqbReconcile -Path $P.Path -Environment dev | Where-Object Kind -EQ 'FailedOperation')
+        $failed.Count | Should -Be 1
+        $failed[0].Name | Should -Be 'detach:dev'
+        $failed[0].Recovery | Should -Be 'ConvertFrom-SqbVirtualEnvironment'
 
         $retry = Invoke-Detach $P
 
@@ -386,25 +469,32 @@ Describe 'Adopt guards on <Engine>' -ForEach $Engines {
         }
         Get-TestSnapshot $P | Should -BeExactly $snapshot
         # The same through the host prompt of an interactive session.
-        $child = Invoke-ChildCommand -InputText 'adopt prod' -Command "ConvertTo-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy"
-        $child.Output | Should -Match ([regex]::Escape("Type 'adopt dev' to confirm: "))
-        $child.Output | Should -Match 'state adopt cancelled'
+        $asked = Invoke-AdoptWithAnswer $P 'adopt prod'
+        $asked.Shown | Should -Be "Type 'adopt dev' to confirm: "
+        $asked.Reads | Should -Be 1
+        $asked.Result | Should -BeLike 'C258.Cancelled*'
         Get-TestSnapshot $P | Should -BeExactly $snapshot
     }
 
     It 'reads the typed confirmation from the host, and fails (no hang) when the session cannot ask' -Skip:$NoEngine {
         $script:P = New-AdoptProject $Engine
         $snapshot = Get-TestSnapshot $P
-        $nonInteractive = Invoke-ChildCommand -NonInteractive `
-            -Command "try { ConvertTo-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy } catch { 'ERRORID ' + `$_.FullyQualifiedErrorId; `$_.Exception.Message; `$_.ErrorDetails.RecommendedAction; exit 3 }"
-        $nonInteractive.ExitCode | Should -Be 3
-        $nonInteractive.Output | Should -Match 'ERRORID C282\.ConfirmationRequired'
-        $nonInteractive.Output | Should -Match 'state adopt needs a typed confirmation'
-        $nonInteractive.Output | Should -Match "pass -Confirmation 'adopt dev'"
+        $catch = "catch { 'ERRORID ' + `$_.FullyQualifiedErrorId; `$_.Exception.Message; `$_.ErrorDetails.RecommendedAction; exit 3 }"
+        # pwsh -NonInteractive, and a console whose input is a pipe (a CI agent's): neither is asked, neither waits.
+        $nonInteractive = Invoke-ChildCommand -NonInteractive -Command "try { ConvertTo-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy } $catch"
+        $piped = Invoke-ChildCommand -InputText 'adopt dev' -Command "try { ConvertTo-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy } $catch"
+        foreach ($child in $nonInteractive, $piped) {
+            $child.ExitCode | Should -Be 3
+            $child.Output | Should -Match 'ERRORID R010\.ConfirmationRequired'
+            $child.Output | Should -Match 'state adopt needs a typed confirmation and this session cannot ask for one'
+            $child.Output | Should -Match "Pass -Confirmation 'adopt dev'"
+        }
         Get-TestSnapshot $P | Should -BeExactly $snapshot
 
-        $typed = Invoke-ChildCommand -InputText 'adopt dev' -Command "(ConvertTo-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy).Status"
-        $typed.Output | Should -Match 'finalized'
+        # An interactive host is asked, and the exact text goes ahead.
+        $typed = Invoke-AdoptWithAnswer $P 'adopt dev'
+        $typed.Shown | Should -Be "Type 'adopt dev' to confirm: "
+        $typed.Result | Should -Be 'finalized'
         (Get-SqbEnvironment -Path $P.Path -Name dev).Status | Should -Be 'finalized'
     }
 

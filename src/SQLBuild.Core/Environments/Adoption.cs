@@ -31,8 +31,8 @@ public sealed class AdoptOptions
 /// One step per relation, each in its own transaction (move or copy, the view at the original name, and
 /// its version rows when the state shares the warehouse), journaled as <c>adopt:move:&lt;node&gt;</c> /
 /// <c>adopt:view:&lt;node&gt;</c>. Every step looks at what is there before it acts, so a retry after an
-/// interruption or a failure continues where the last run stopped. Refs, the VDE row and a checkpoint are
-/// written last, in one state transaction.
+/// interruption or a failure continues where the last run stopped. The VDE row is created (working, no refs)
+/// before the first step; refs, the finalized status and a checkpoint are written last, in one state transaction.
 /// </para>
 /// </summary>
 public sealed class Adoption
@@ -94,6 +94,9 @@ public sealed class Adoption
             var state = separate ?? w;
             var repo = new StateRepository(state, _store.Sql);
             var d = w.Dialect;
+            // The VDE exists (working, no refs yet) from the first step on, so an interrupted adoption is one
+            // Get-SqbReconcile can diagnose. A detached VDE keeps its row as it is until the last step.
+            if (repo.Environment(Target) is null) repo.UpsertEnvironment(Target, EnvironmentStatus.Active, null);
             if (plan.Any(s => s.Kind is StepKind.Move or StepKind.Copy or StepKind.View))
                 w.Execute(d.CreateSchemaIfNotExists(_names.PhysicalSchema));
 

@@ -1,6 +1,6 @@
 using System.Management.Automation;
-using System.Management.Automation.Host;
 using SQLBuild.Core.Environments;
+using SQLBuild.PowerShell.Hosting;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
 
@@ -49,27 +49,14 @@ public abstract class TypedConfirmationCmdlet : SqbCmdlet
 
     /// <summary>
     /// The typed confirmation: -Confirmation when given; otherwise read from the host after the prompt
-    /// <c>Type 'adopt dev' to confirm: </c>. A session that cannot answer (-NonInteractive, no input, Azure
-    /// DevOps) is an error (C282), never a hang.
+    /// <c>Type 'adopt dev' to confirm: </c> (<see cref="TypedConfirmation"/>). A session that cannot ask
+    /// (-NonInteractive, redirected input, Azure DevOps, a host without UI) is an error, never a hang.
     /// </summary>
-    protected string ReadConfirmation(string command, string target, string expected)
-    {
-        if (Confirmation is not null) return Confirmation;
-        SqbException NotInteractive() => new("C282", "ConfirmationRequired",
+    protected string ReadConfirmation(string command, string target, string expected) =>
+        Confirmation ?? TypedConfirmation.Read(this, expected)
+        ?? throw new SqbException(ErrorCodes.ConfirmationRequired, "ConfirmationRequired",
             $"state {command} needs a typed confirmation and this session cannot ask for one", SqbErrorKind.InvalidOperation, target,
             $"Pass -Confirmation '{expected}' (scripts and pipelines), or run it in an interactive session and type '{expected}'.");
-        if (AzureDevOps) throw NotInteractive();
-        try
-        {
-            Host.UI.Write($"Type '{expected}' to confirm: ");
-            var line = Host.UI.ReadLine();
-            return line ?? throw NotInteractive();
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or HostException or NotImplementedException)
-        {
-            throw NotInteractive();
-        }
-    }
 }
 
 /// <summary>
