@@ -35,6 +35,9 @@
         'ConvertTo-SqbVirtualEnvironment'
         'ConvertFrom-SqbVirtualEnvironment'
         'Invoke-SqbJanitor'
+        'Get-SqbReconcile'
+        'Repair-SqbView'
+        'Set-SqbModelRef'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

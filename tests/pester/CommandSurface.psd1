@@ -313,4 +313,121 @@
         )
     }
 
+    'Get-SqbReconcile' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Credential <PSCredential>'
+                'Environment <String> position=0 pipeline=ByPropertyName aliases=VirtualEnv'
+                'Model <String>'
+                'Path <String>'
+                'Target <String>'
+            )
+        }
+    }
+    'Repair-SqbView' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'Environment <String> pipeline=ByPropertyName aliases=VirtualEnv'
+                'InputObject <SqbReconcileFinding> pipeline=ByValue'
+                'Name <String[]> mandatory position=0 pipeline=ByPropertyName aliases=Model'
+                'NodeType <String> pipeline=ByPropertyName'
+                'Path <String>'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{ Name = 'fct_orders' }
+            @{ Name = 'fct_orders', 'raw_orders'; Environment = 'pr_1' }
+        )
+    }
+    'Set-SqbModelRef' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Confirm <SwitchParameter> aliases=cf'
+                'Confirmation <String>'
+                'Credential <PSCredential>'
+                'Environment <String> pipeline=ByPropertyName aliases=VirtualEnv'
+                'Model <String> mandatory position=0 pipeline=ByPropertyName aliases=Name'
+                'Path <String>'
+                'PhysicalRelation <String> mandatory position=1'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{ Model = 'fct_orders'; PhysicalRelation = 'fct_orders__v_00000000'; Confirmation = 'attach fct_orders' }
+        )
+    }
+
+    'Get-SqbStateBackup' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'BackupId <String[]> position=0 pipeline=ByPropertyName'
+                'Credential <PSCredential>'
+                'Path <String>'
+                'Target <String>'
+            )
+        }
+    }
+
+    'Reset-SqbState' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'Force <SwitchParameter>'
+                'Path <String>'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{ Force = $true }
+            @{}
+        )
+    }
+
+    'Restore-SqbState' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'BackupId <String> position=0 pipeline=ByPropertyName'
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'Force <SwitchParameter>'
+                'Path <String>'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{ BackupId = '{BackupId}' }
+            @{ Force = $true }
+        )
+    }
+
+    'Update-SqbState' = @{
+        DefaultParameterSet = '__AllParameterSets'
+        ParameterSets       = @{
+            '__AllParameterSets' = @(
+                'Confirm <SwitchParameter> aliases=cf'
+                'Credential <PSCredential>'
+                'Path <String>'
+                'Target <String>'
+                'WhatIf <SwitchParameter> aliases=wi'
+            )
+        }
+        WhatIf              = @(
+            @{}
+        )
+    }
+
 }

@@ -284,22 +284,23 @@ function New-SqbTestVirtualProject {
     $parentDir = if ($Parent) { $Parent } elseif (Test-Path -LiteralPath 'TestDrive:\') { (Get-PSDrive -Name TestDrive).Root } else { [IO.Path]::GetTempPath() }
     $path = Join-Path $parentDir ('vproj_' + [Guid]::NewGuid().ToString('N').Substring(0, 8))
     $null = New-SqbProject -Path $path -Template virtual -Name shop -Confirm:$false
+    # dev may be reset, so that Reset-SqbState -WhatIf gets as far as asking.
+    $toml = Join-Path $path 'sqlbuild_project.toml'
+    [IO.File]::WriteAllText($toml, ([regex]'allow_reset = false').Replace([IO.File]::ReadAllText($toml), 'allow_reset = true', 1))
     $null = Initialize-SqbState -Path $path -Confirm:$false
     $null = Invoke-SqbBuild -Path $path -Confirm:$false
     Add-Content -LiteralPath (Join-Path $path 'models/marts/fct_orders.sql') -Value "`n-- reviewed"
     $null = Invoke-SqbBuild -Path $path -Environment pr_1 -Confirm:$false
     $null = Publish-SqbEnvironment -Path $path -From pr_1 -To dev -Confirm:$false
+    # A real backup (Update-SqbState), taken before any orphaned lock exists.
+    $backupId = $null
+    if ($WithBackup) { $backupId = (Update-SqbState -Path $path -Confirm:$false).BackupId }
     $lockKey = $null
     if ($WithOrphanedLock) {
         $script = "Import-Module '$((Get-SqbModuleManifestPath) -replace "'", "''")'; Invoke-SqbBuild -Path '$($path -replace "'", "''")' -Environment pr_crash -Confirm:`$false"
         $run = Invoke-SqbChildScript -Script $script -Environment @{ SQB_TEST_KILL_AT = 'plan' }
         if ($run.ExitCode -eq 0) { throw "the build of pr_crash was meant to be killed at 'plan' but exited 0:`n$($run.Lines -join "`n")" }
         $lockKey = 'virtual_env:pr_crash'
-    }
-    $backupId = $null
-    if ($WithBackup) {
-        $backupId = [DateTime]::UtcNow.ToString("yyyyMMdd'T'HHmmssffffff'Z'")
-        $null = Invoke-SqbDuckDbQuery -Database (Join-Path $path 'shop.duckdb') -Sql "CREATE SCHEMA ""sqlbuild_state__backup_$backupId"""
     }
     [pscustomobject]@{
         Path        = $path

@@ -138,6 +138,6 @@ public sealed class EnvironmentSwitch
         def.Contains(physical.Schema, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>PostgreSQL's CREATE OR REPLACE VIEW keeps the old columns and may only append new ones.</summary>
-    private static bool IsPrefix(IReadOnlyList<CatalogColumn> old, IReadOnlyList<CatalogColumn> next) =>
+    internal static bool IsPrefix(IReadOnlyList<CatalogColumn> old, IReadOnlyList<CatalogColumn> next) =>
         old.Count <= next.Count && old.Select((c, i) => c.Name == next[i].Name && c.DataType == next[i].DataType).All(x => x);
 }

@@ -3,6 +3,7 @@ namespace SQLBuild.Core.Errors;
 /// <summary>
 /// Codes this product adds to upstream's (upstream owns S0xx, C2xx, C9xx and D0xx; see UPSTREAM-NOTES).
 /// P0xx: project files and configuration. W0xx: warehouse and connections. B0xx: build.
+/// R0xx: reconcile findings that upstream has no code for.
 /// </summary>
 public static class ErrorCodes
 {
@@ -43,4 +44,16 @@ public static class ErrorCodes
     public const string BuildFailed = "B001";
     public const string ModeGuardDeferTo = "C242";
     public const string ModeGuardVirtualFlag = "C263";
+
+    // Reconcile and repair (upstream's C250-C254, C262; R0xx are ours)
+    public const string LogicalIsTable = "C250";        // logical target for 'm' is a table; repair-view will not overwrite it
+    public const string MissingTrackedPhysical = "C251"; // missing tracked physical relation for 'm'
+    public const string MissingPhysical = "C252";       // missing physical relation for 'm'
+    public const string UntrackedRelation = "C253";     // physical relation '<rel>' is not a tracked relation for '<m>'
+    public const string ReconcileModeGuard = "C254";    // reconcile requires virtual_environments = true
+    public const string AttachCancelled = "C262";       // reconcile attach cancelled
+    public const string MissingRef = "R001";            // missing ref for 'm' (repair-view cannot recreate a view without a ref)
+    public const string UnexpectedView = "R002";        // a view in the logical schema for no ref: reviewed and dropped by hand
+    public const string FailedOperation = "R003";       // a failed or interrupted operation: retried with its own cmdlet
+    public const string ConfirmationRequired = "R010";  // typed confirmation needed but the session cannot prompt
 }

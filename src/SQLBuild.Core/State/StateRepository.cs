@@ -221,6 +221,15 @@ public sealed class StateRepository
         return result;
     }
 
+    // ------------------------------------------------------------------ reconcile events
+
+    /// <summary>Appends a <c>reconcile_events</c> row (action <c>report</c>, <c>repair_view</c> or <c>attach</c>).</summary>
+    public void InsertReconcileEvent(string environment, string action, string status, string message) =>
+        _s.Execute(_q.Insert(StateSchema.ReconcileEvents, new (string, object?)[]
+        {
+            ("event_id", Ids.NewEventId()), ("virtual_environment_name", environment), ("action", action), ("status", status), ("message", message),
+        }, "created_at"));
+
     // ------------------------------------------------------------------ helpers
 
     private static PhysicalRelationRow ToPhysical(object?[] r) =>

@@ -80,11 +80,19 @@ public abstract class SqbCmdlet : PSCmdlet
         return task.GetAwaiter().GetResult();
     }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecord() => Guarded(ProcessSqbRecord);
+
+    /// <summary>Runs after the last input object, with the same error conversion as <see cref="ProcessSqbRecord"/>:
+    /// cmdlets that batch their pipeline input (one lock, one transaction) do the work here.</summary>
+    protected override void EndProcessing() => Guarded(EndSqbProcessing);
+
+    protected virtual void EndSqbProcessing() { }
+
+    private void Guarded(Action body)
     {
         try
         {
-            ProcessSqbRecord();
+            body();
         }
         catch (SqbException ex)
         {

@@ -1,0 +1,65 @@
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Environments;
+using SQLBuild.Core.Identity;
+using SQLBuild.Core.State;
+
+namespace SQLBuild.Core.Reconcile;
+
+/// <summary>
+/// The condition of one node's chain ref -> tracked physical row -> physical relation -> logical view,
+/// judged from state rows and one catalog snapshot already read (never a query per node). The first
+/// broken link wins: fixing it (a rebuild writes the view too) is the fix for everything after it.
+/// </summary>
+internal sealed record NodeInspection(
+    NodeKey Key,
+    SqbFindingKind? Problem,
+    RelationName View,
+    RelationName? Physical,
+    string? VersionHash,
+    CatalogRelation? Existing)
+{
+    public bool Healthy => Problem is null;
+
+    public static NodeInspection Inspect(NodeKey key, IReadOnlyDictionary<NodeKey, string> refs,
+        IReadOnlyDictionary<(NodeKey Key, string Hash), PhysicalRelationRow> physical, CatalogSnapshot catalog,
+        VirtualNames names, string environment, string? expectedHash)
+    {
+        var view = names.Logical(environment, key.NodeName);
+        var existing = catalog.Find(view);
+        if (!refs.TryGetValue(key, out var hash))
+            return new(key, SqbFindingKind.MissingRef, view, expectedHash is null ? null : names.Physical(key.NodeName, expectedHash), expectedHash, existing);
+        if (!physical.TryGetValue((key, hash), out var row))
+            return new(key, SqbFindingKind.MissingTrackedPhysical, view, names.Physical(key.NodeName, hash), hash, existing);
+        if (!catalog.Exists(row.Relation))
+            return new(key, SqbFindingKind.MissingPhysical, view, row.Relation, hash, existing);
+        SqbFindingKind? problem = existing switch
+        {
+            null => SqbFindingKind.MissingView,
+            { Kind: RelationKind.Table } => SqbFindingKind.LogicalIsTable,
+            _ when !EnvironmentSwitch.ViewReads(existing, row.Relation) => SqbFindingKind.WrongViewTarget,
+            _ => null,
+        };
+        return new(key, problem, view, row.Relation, hash, existing);
+    }
+}
+
+/// <summary>
+/// The catalog reconcile works from: the VDE's logical schema with view definitions (to see which relation
+/// each view reads) and the physical schema without them (only existence matters there, and PostgreSQL's
+/// pg_get_viewdef over every version of every model is the expensive part of a catalog read). Two
+/// set-based reads, one per schema, whatever the number of models.
+/// </summary>
+internal static class ReconcileCatalog
+{
+    public static CatalogSnapshot Read(IWarehouseSession session, string logicalSchema, string physicalSchema, bool includeColumns = false)
+    {
+        var logical = session.ReadCatalog(new[] { logicalSchema }, includeColumns, viewDefinitions: true);
+        if (logicalSchema == physicalSchema) return logical;
+        var physical = session.ReadCatalog(new[] { physicalSchema }, includeColumns, viewDefinitions: false);
+        return new CatalogSnapshot(logical.Schemas.Concat(physical.Schemas),
+            logical.Relations.Concat(physical.Relations),
+            includeColumns
+                ? logical.Relations.SelectMany(r => logical.ColumnsOf(r.Relation)).Concat(physical.Relations.SelectMany(r => physical.ColumnsOf(r.Relation)))
+                : null);
+    }
+}

@@ -1,0 +1,151 @@
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Errors;
+using SQLBuild.Core.Identity;
+using SQLBuild.Core.Logging;
+using SQLBuild.Core.Project;
+using SQLBuild.Core.State;
+
+namespace SQLBuild.Core.Reconcile;
+
+/// <summary>The mode guard of reconcile, repair-view and attach (SPEC §11, upstream C254).</summary>
+public static class ReconcileGuard
+{
+    public static void RequireVirtualMode(CompiledProject project)
+    {
+        if (project.Config.Settings.VirtualEnvironments) return;
+        throw new SqbException(ErrorCodes.ReconcileModeGuard, "ReconcileRequiresVirtualMode",
+            "reconcile requires virtual_environments = true", SqbErrorKind.InvalidOperation, project.Config.ActiveTarget.Name,
+            "Set [settings] virtual_environments = true in sqlbuild_project.toml (with [targets.<name>.state]); " +
+            "in direct mode Invoke-SqbBuild rebuilds the target's relations.");
+    }
+}
+
+/// <summary>
+/// <c>Get-SqbReconcile</c> (upstream <c>sqb reconcile</c>): compares a VDE's state with the warehouse and
+/// reports every problem, changing nothing but the <c>report</c> event it appends. Reads state with one
+/// query per table and the catalog with one set-based read per schema (logical, physical), whatever the
+/// number of models. No lock.
+/// </summary>
+/// <remarks>
+/// UnexpectedView rule: a view in the VDE's logical schema whose name is no ref and no project node is
+/// reported when SQLBuild could own it. A suffixed VDE's schema (<c>&lt;schema&gt;__&lt;vde&gt;</c>) is
+/// SQLBuild's, so every such view counts. The unsuffixed VDE's logical schema is the target schema
+/// itself, shared with the user's own objects: there only a view whose definition reads the target's
+/// physical schema (<c>&lt;schema&gt;__sqb_physical</c>) counts, since every view SQLBuild writes does
+/// and a user's own view normally does not. Tables there are never reported.
+/// <para/>
+/// FailedOperation rule: an operation of this VDE that ended <c>failed</c> or is <c>running</c> with no
+/// live lock, unless a later operation of the same type on the same VDE succeeded (the retry worked).
+/// Operations without an environment (state lifecycle, janitor) are reported with the target's own VDE.
+/// Repair operations are not reported: they are all-or-nothing, and what they did not fix is still
+/// reported as the node findings themselves.
+/// </remarks>
+public sealed class Reconciler
+{
+    private readonly StateStore _store;
+    private readonly ISqbLog _log;
+    private readonly VirtualNames _names;
+
+    public Reconciler(StateStore store, ISqbLog log)
+    {
+        _store = store;
+        _log = log;
+        _names = new VirtualNames(store.Project.Config, store.Warehouse.Dialect);
+    }
+
+    public IReadOnlyList<SqbReconcileFinding> Report(string? environment = null, string? model = null)
+    {
+        var project = _store.Project;
+        ReconcileGuard.RequireVirtualMode(project);
+        var env = environment ?? _store.TargetName;
+        _names.ValidateEnvironment(env);
+        if (model is not null && !project.Models.ContainsKey(model) && !project.Seeds.ContainsKey(model))
+            throw new SqbException(ErrorCodes.UnknownReference, "UnknownModel", $"unknown model '{model}'", SqbErrorKind.ObjectNotFound, model,
+                "Get-SqbModel lists the models of the project.");
+
+        using var state = _store.OpenStateSession();
+        using var separate = _store.SharesWarehouse ? null : _store.Warehouse.OpenSession();
+        var warehouse = separate ?? state;
+        _store.RequireInitialized(state);
+        var repo = new StateRepository(state, _store.Sql);
+        var row = repo.Environment(env) ?? throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{env}'",
+            SqbErrorKind.ObjectNotFound, env, $"Build it first: Invoke-SqbBuild -Environment {env}");
+
+        var findings = new List<SqbReconcileFinding>();
+        if (row.Status == EnvironmentStatus.Detached)
+            _log.Verbose($"virtual environment '{env}' is detached: its relations are plain tables, so only its operations are checked");
+        else
+            findings.AddRange(CheckNodes(env, model, repo, warehouse));
+        if (model is null) findings.AddRange(FailedOperations(env));
+
+        repo.InsertReconcileEvent(env, "report", "succeeded", $"report for {env}");
+        _log.Verbose(findings.Count == 0 ? $"Reconcile report for {env}: no issues." : $"Reconcile report for {env}: {findings.Count} issue(s)");
+        return findings;
+    }
+
+    private List<SqbReconcileFinding> CheckNodes(string env, string? model, StateRepository repo, IWarehouseSession warehouse)
+    {
+        var project = _store.Project;
+        var refs = repo.Refs(env);
+        var physical = repo.PhysicalRelationIndex();
+        var logicalSchema = _names.LogicalSchema(env);
+        var catalog = ReconcileCatalog.Read(warehouse, logicalSchema, _names.PhysicalSchema);
+        var ids = IdentityCalculator.Compute(project);
+
+        var nodes = project.Models.Keys.Select(NodeKey.Model).OrderBy(k => k.NodeName, StringComparer.Ordinal)
+            .Concat(project.Seeds.Keys.Select(NodeKey.Seed).OrderBy(k => k.NodeName, StringComparer.Ordinal))
+            .Where(k => model is null || k.NodeName == model);
+        var findings = new List<SqbReconcileFinding>();
+        foreach (var key in nodes)
+        {
+            var i = NodeInspection.Inspect(key, refs, physical, catalog, _names, env, ids.TryGetValue(key.NodeName, out var id) ? id.VersionHash : null);
+            if (i.Problem is not { } kind) continue;
+            findings.Add(new SqbReconcileFinding
+            {
+                Environment = env, NodeType = key.NodeType, Name = key.NodeName, Kind = kind, Relation = i.View.ToString(),
+                Expected = i.Physical?.ToString(), Message = ReconcileText.FindingMessage(kind, key),
+                Recovery = ReconcileText.Recovery(kind, env, key, i.View),
+            });
+        }
+        if (model is not null) return findings;
+
+        // Views SQLBuild could own that belong to no ref and no project node.
+        var suffixed = logicalSchema != _names.TargetSchema;
+        var known = new HashSet<string>(refs.Keys.Select(k => k.NodeName).Concat(project.Models.Keys).Concat(project.Seeds.Keys), StringComparer.Ordinal);
+        foreach (var v in catalog.Relations.Where(r => r.Schema == logicalSchema && r.Kind == RelationKind.View && !known.Contains(r.Name))
+                     .OrderBy(r => r.Name, StringComparer.Ordinal))
+        {
+            if (!suffixed && !ReadsPhysicalSchema(v)) continue;
+            findings.Add(new SqbReconcileFinding
+            {
+                Environment = env, NodeType = "view", Name = v.Name, Kind = SqbFindingKind.UnexpectedView, Relation = v.Relation.ToString(),
+                Message = $"unexpected view: {v.Relation}", Recovery = ReconcileText.ReviewView(v.Relation),
+            });
+        }
+        return findings;
+    }
+
+    private bool ReadsPhysicalSchema(CatalogRelation view) =>
+        view.ViewDefinition is { } def && def.Contains(_names.PhysicalSchema, StringComparison.OrdinalIgnoreCase);
+
+    private IEnumerable<SqbReconcileFinding> FailedOperations(string env)
+    {
+        var includeTargetWide = env == _store.TargetName;
+        var ops = new OperationQueries(_store, _log).List()
+            .Where(o => o.Environment == env || (o.Environment is null && includeTargetWide)).ToList();
+        foreach (var op in ops.Where(o => o.Status == "failed" && o.Type != "repair"))
+        {
+            var retried = ops.Any(o => o.Status == "succeeded" && o.Type == op.Type && o.Environment == op.Environment &&
+                                       (o.CreatedAt > op.CreatedAt || (o.CreatedAt == op.CreatedAt && string.CompareOrdinal(o.Id, op.Id) > 0)));
+            if (retried) continue;
+            var interrupted = op.Reason == "interrupted";
+            var last = op.Events.Count == 0 ? null : op.Events[^1].Message;
+            yield return new SqbReconcileFinding
+            {
+                Environment = env, NodeType = "operation", Name = op.Id, Kind = SqbFindingKind.FailedOperation, Expected = op.Type,
+                Message = interrupted ? $"interrupted operation: {op.Id}" : $"failed operation: {op.Id}" + (last is null ? "" : $" ({last})"),
+                Recovery = ReconcileText.OperationRecovery(op),
+            };
+        }
+    }
+}

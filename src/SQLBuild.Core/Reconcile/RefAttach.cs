@@ -1,0 +1,143 @@
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Environments;
+using SQLBuild.Core.Errors;
+using SQLBuild.Core.Identity;
+using SQLBuild.Core.Logging;
+using SQLBuild.Core.State;
+
+namespace SQLBuild.Core.Reconcile;
+
+/// <summary>
+/// <c>Set-SqbModelRef</c> (upstream <c>sqb reconcile attach</c>): rebinds one model's ref to another
+/// tracked version of that model and repoints its view. The typed confirmation is the caller's
+/// (<see cref="ConfirmationText"/>). Under the VDE lock, everything is checked before anything
+/// changes: the relation must be one of the model's tracked physical relations (C253) and exist in the
+/// warehouse (C252), the logical target must not be a table (C250). Then the ref (with its ref event),
+/// the view and the <c>attach</c> event change in ONE transaction when the state store shares the
+/// warehouse. The VDE's status and checkpoints are not touched (as upstream).
+/// </summary>
+public sealed class RefAttach
+{
+    private readonly StateStore _store;
+    private readonly ISqbLog _log;
+    private readonly VirtualNames _names;
+
+    public RefAttach(StateStore store, ISqbLog log)
+    {
+        _store = store;
+        _log = log;
+        _names = new VirtualNames(store.Project.Config, store.Warehouse.Dialect);
+    }
+
+    /// <summary>What the user must type: <c>attach &lt;model&gt;</c>.</summary>
+    public static string ConfirmationText(string model) => $"attach {model}";
+
+    /// <summary>Upstream's C262, when the typed text does not match.</summary>
+    public static SqbException Cancelled(string environment, string model) =>
+        new(ErrorCodes.AttachCancelled, "AttachCancelled", "reconcile attach cancelled", SqbErrorKind.OperationStopped, model,
+            $"Type exactly '{ConfirmationText(model)}' (or pass -Confirmation '{ConfirmationText(model)}') to rebind the ref of '{model}' in '{environment}'.");
+
+    public SqbRepairResult Attach(string? environment, string model, string physicalRelation)
+    {
+        var project = _store.Project;
+        ReconcileGuard.RequireVirtualMode(project);
+        var env = environment ?? _store.TargetName;
+        _names.ValidateEnvironment(env);
+        if (!project.Models.ContainsKey(model))
+            throw new SqbException(ErrorCodes.UnknownReference, "UnknownModel", $"unknown model '{model}'", SqbErrorKind.ObjectNotFound, model,
+                "Get-SqbModel lists the models of the project.");
+        var wanted = ReconcileText.ParseRelation(physicalRelation)
+                     ?? throw new SqbException("C249", "AttachArguments", "reconcile attach requires -Model and -PhysicalRelation",
+                         SqbErrorKind.InvalidArgument, physicalRelation, $"Get-SqbReconcile -Environment {env} -Model {model} shows the expected relation.");
+
+        using var journal = OperationJournal.Start(_store, "attach", env, $"attach {model} to {physicalRelation}", _log);
+        try
+        {
+            using var lease = new LockManager(_store, _log).Acquire(LockManager.EnvironmentKey(env), journal.Id);
+            var result = AttachLocked(env, model, physicalRelation, wanted, journal);
+            journal.Succeed(result.Message);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            journal.Fail(ex.Message);
+            throw;
+        }
+    }
+
+    private SqbRepairResult AttachLocked(string env, string model, string asTyped, RelationName wanted, OperationJournal journal)
+    {
+        using var warehouse = _store.Warehouse.OpenSession();
+        using var separateState = _store.SharesWarehouse ? null : _store.OpenStateSession();
+        var state = separateState ?? warehouse;
+        _store.RequireInitialized(state);
+        var repo = new StateRepository(state, _store.Sql);
+        var row = repo.Environment(env) ?? throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{env}'",
+            SqbErrorKind.ObjectNotFound, env, $"Build it first: Invoke-SqbBuild -Environment {env}");
+        if (row.Status == EnvironmentStatus.Detached) throw Build.VirtualAnalysis.Detached(env);
+        var key = NodeKey.Model(model);
+
+        // The relation must be a tracked version of this model (names compared as the engine folds them).
+        var tracked = repo.PhysicalRelations().Where(p => p.Key == key).ToList();
+        var target = tracked.FirstOrDefault(p => Same(p.Relation, wanted));
+        if (target is null)
+            throw new SqbException(ErrorCodes.UntrackedRelation, "UntrackedRelation",
+                $"physical relation '{asTyped}' is not a tracked relation for '{model}'", SqbErrorKind.ObjectNotFound, asTyped,
+                tracked.Count == 0
+                    ? $"'{model}' has no tracked version yet: {ReconcileText.Build(env, model)}"
+                    : $"Tracked relations of '{model}': {string.Join(", ", tracked.Select(t => t.Relation.ToString()).OrderBy(t => t, StringComparer.Ordinal))}");
+
+        var view = _names.Logical(env, model);
+        var catalog = ReconcileCatalog.Read(warehouse, view.Schema, _names.PhysicalSchema, includeColumns: true);
+        var existing = catalog.Find(view);
+        if (existing?.Kind == RelationKind.Table)
+            throw ReconcileText.RepairRefusal(SqbFindingKind.LogicalIsTable, env, key, view);
+        if (!catalog.Exists(target.Relation))
+            throw ReconcileText.RepairRefusal(SqbFindingKind.MissingPhysical, env, key, view, target.Relation.ToString());
+
+        var refs = repo.Refs(env);
+        refs.TryGetValue(key, out var previous);
+        var final = new Dictionary<NodeKey, string>(refs) { [key] = target.VersionHash };
+        var writeView = existing is null || !EnvironmentSwitch.ViewReads(existing, target.Relation);
+        var dropFirst = existing is not null && writeView && warehouse.Dialect.ViewsBindToRelations &&
+                        !EnvironmentSwitch.IsPrefix(catalog.ColumnsOf(view), catalog.ColumnsOf(target.Relation));
+        var message = $"attached {model} to {target.Relation}";
+        journal.Step("attach", $"{model}: {previous ?? "<none>"} -> {target.VersionHash}");
+
+        void WriteView()
+        {
+            if (!writeView) return;
+            warehouse.Execute(warehouse.Dialect.CreateSchemaIfNotExists(view.Schema));
+            if (dropFirst) warehouse.Execute(warehouse.Dialect.DropViewIfExists(view));
+            warehouse.Execute(warehouse.Dialect.CreateOrReplaceView(view, $"SELECT * FROM {warehouse.Dialect.Qualify(target.Relation)}"));
+        }
+        IReadOnlyList<RefChange> changes;
+        using (var stateTx = state.BeginTransaction())
+        {
+            changes = repo.ReplaceRefs(env, final, journal.Id);
+            repo.InsertReconcileEvent(env, "attach", "succeeded", message);
+            if (_store.SharesWarehouse) WriteView();
+            TestHooks.KillPoint("attach:before-commit");
+            stateTx.Commit();
+        }
+        if (!_store.SharesWarehouse)
+        {
+            using var tx = warehouse.BeginTransaction();
+            WriteView();
+            tx.Commit();
+        }
+        _log.Verbose(message);
+        return new SqbRepairResult
+        {
+            Environment = env, NodeType = NodeTypes.Model, Name = model, Relation = view.ToString(), PhysicalRelation = target.Relation.ToString(),
+            Result = changes.Count > 0 ? SqbRepairResult.Attached : SqbRepairResult.Unchanged,
+            Message = changes.Count > 0 || writeView ? message : $"{model} already attached to {target.Relation}",
+            PreviousVersion = previous, Version = target.VersionHash, OperationId = journal.Id,
+        };
+    }
+
+    /// <summary>A bare name means the physical schema; names compare as the engine folds unquoted identifiers (case-insensitively).</summary>
+    private bool Same(RelationName tracked, RelationName wanted) =>
+        string.Equals(tracked.Name, wanted.Name, StringComparison.OrdinalIgnoreCase) &&
+        string.Equals(tracked.Schema, wanted.Schema.Length == 0 ? _names.PhysicalSchema : wanted.Schema, StringComparison.OrdinalIgnoreCase);
+}
