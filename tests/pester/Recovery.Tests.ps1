@@ -73,6 +73,13 @@ BeforeAll {
         "`"$($P.Schema)__sqb_physical`".`"${Node}__v_$($hash.Substring(0, 8))`""
     }
 
+    function Get-RecKind($P, [string] $Schema, [string] $Name) {
+        <# 'Table', 'View', or '' when the relation does not exist (read from the catalog). #>
+        $s = Open-VdeSession -Project $P
+        try { "$($s.ReadCatalog([string[]]@($Schema), $false).Find((Get-SqbType 'SQLBuild.Core.Adapters.RelationName')::new($Schema, $Name)).Kind)" }
+        finally { $s.Dispose() }
+    }
+
     function Invoke-RecSql($P, [string] $Sql) { $null = Invoke-VdeSql -Project $P -NonQuery -Sql $Sql }
 
     function Invoke-RecKilled($P, [string] $KillAt, [string] $Command) {
@@ -273,6 +280,7 @@ Describe 'Lock conflicts on <Engine>' -ForEach $Engines {
         $lock = @(Get-SqbLock -Path $P.Path)
         $lock.Count | Should -Be 1
         $lock[0].OwnerPid | Should -Be $child.Id
+        (Get-SqbOperation -Path $P.Path -Id $lock[0].OperationId).Reason | Should -Be 'interrupted'
         # As a crashed process on another machine leaves it: its pid cannot be checked from here.
         Invoke-RecSql $P "UPDATE `"$($P.StateSchema)`".`"locks`" SET owner_host = 'build-agent-7'"
         if ($Engine -eq 'duckdb') {
@@ -305,6 +313,9 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         $op.Reason | Should -Be 'interrupted'
         # Diagnose (SPEC 8: "an interrupted run leaves a failed operation and a state that Get-SqbReconcile explains").
         # The adopt died before its VDE row existed; the diagnosis is asserted after the recovery, so the recovery is proven either way.
+        # Partial artifacts: raw_customers was moved under a view, raw_orders (the step it died at) is still the plain table.
+        Get-RecKind $P $P.Schema 'raw_customers' | Should -Be 'View'
+        Get-RecKind $P $P.Schema 'raw_orders' | Should -Be 'Table'
         $diagnosis = try { @(Get-SqbReconcile -Path $P.Path -ErrorAction Stop | ForEach-Object { "$($_.Kind):$($_.Name)" }) } catch { "threw $($_.FullyQualifiedErrorId): $($_.Exception.Message)" }
         Get-RecCounts $P | Should -BeExactly $counts
         # Retry.
@@ -324,7 +335,13 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         $op.Status | Should -Be 'failed'
         $op.Reason | Should -Be 'interrupted'
         (Get-SqbEnvironment -Path $P.Path -Name dev).Status | Should -Be 'finalized'
-        @(Get-SqbReconcile -Path $P.Path | Where-Object Kind -EQ 'FailedOperation').Count | Should -BeGreaterThan 0
+        # Physical version preserved.
+        foreach ($n in 'raw_orders', 'fct_orders', 'dim_customers') {
+            $physical = (Get-RecPhysical $P $n) -replace '"', ''
+            Get-RecKind $P "$($P.Schema)__sqb_physical" $physical.Split('.')[1] | Should -Be 'Table' -Because "$n's physical version is preserved"
+        }
+        $findings = @(Get-SqbReconcile -Path $P.Path)
+        @($findings | ForEach-Object { "$($_.Kind):$($_.Name)" }) | Should -Contain "FailedOperation:$($op.Id)"
         Get-RecCounts $P | Should -BeExactly $counts
         # Retry detach.
         (ConvertFrom-SqbVirtualEnvironment -Path $P.Path -AllowCopy:$P.AllowCopy -Confirmation 'detach dev').Status | Should -Be 'detached'
