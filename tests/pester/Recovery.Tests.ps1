@@ -486,13 +486,13 @@ Describe 'Detached VDE guards on <Engine>' -ForEach $Engines {
         $err.Exception.Message | Should -Be "virtual environment 'dev' is detached"
     }
 
-    It 'sqb promote --from <detached>' -Skip:$Skip {
+    It 'sqb promote --from `<detached`>' -Skip:$Skip {
         $err = { Publish-SqbEnvironment -Path $D.Path -From dev -To qa -ErrorAction Stop } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike 'S028.EnvironmentDetached,*'
         $err.Exception.Message | Should -Be "source virtual environment 'dev' is detached"
     }
 
-    It 'sqb promote --to <detached>' -Skip:$Skip {
+    It 'sqb promote --to `<detached`>' -Skip:$Skip {
         $err = { Publish-SqbEnvironment -Path $D.Path -From pr_1 -To dev -ErrorAction Stop } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike 'S028.EnvironmentDetached,*'
         $err.Exception.Message | Should -Be "target virtual environment 'dev' is detached"
