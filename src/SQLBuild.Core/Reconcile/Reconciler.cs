@@ -68,10 +68,19 @@ public sealed class Reconciler
         var warehouse = separate ?? state;
         _store.RequireInitialized(state);
         var repo = new StateRepository(state, _store.Sql);
-        var row = repo.Environment(env) ?? throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{env}'",
-            SqbErrorKind.ObjectNotFound, env, $"Build it first: Invoke-SqbBuild -Environment {env}");
-
+        var row = repo.Environment(env);
         var findings = new List<SqbReconcileFinding>();
+        if (row is null)
+        {
+            // An operation that died before it created the environment (an interrupted adopt) still has to be
+            // explained: report its journal; without one, the environment is simply unknown.
+            var failed = model is null ? FailedOperations(env).ToList() : new List<SqbReconcileFinding>();
+            if (failed.Count == 0)
+                throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{env}'",
+                    SqbErrorKind.ObjectNotFound, env, $"Build it first: Invoke-SqbBuild -Environment {env}");
+            repo.InsertReconcileEvent(env, "report", "succeeded", $"report for {env}");
+            return failed;
+        }
         if (row.Status == EnvironmentStatus.Detached)
             _log.Verbose($"virtual environment '{env}' is detached: its relations are plain tables, so only its operations are checked");
         else
