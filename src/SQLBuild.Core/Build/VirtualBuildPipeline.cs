@@ -72,10 +72,10 @@ public sealed class VirtualBuildPipeline
         var clock = Stopwatch.StartNew();
         var environment = options.Environment ?? _store.TargetName;
         _names.ValidateEnvironment(environment);
-        _store.RequireInitialized();   // E002 "not initialized", not a failed insert into a missing journal table
 
-        // Read-only first: a build that would change nothing (every selected version unchanged and
-        // present, refs and status as they are) returns without a lock, a journal row or a write.
+        // Read-only first (it also refuses an uninitialized store with E002, before any journal write): a
+        // build that would change nothing (every selected version unchanged and present, refs and status as
+        // they are) returns without a lock, a journal row or a write.
         var preview = Analyze(options);
         if (IsNoOp(preview))
         {
