@@ -224,9 +224,5 @@ public sealed class DirectBuildPipeline
         };
     }
 
-    internal static string Lower<T>(T value) where T : struct, Enum
-    {
-        var s = value.ToString();
-        return string.Concat(s.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
-    }
+    internal static string Lower<T>(T value) where T : struct, Enum => Identity.IdentityCalculator.Snake(value.ToString());
 }

@@ -225,13 +225,17 @@ internal sealed class Materializer
 
     // ---------------------------------------------------------------- tests
 
-    public SqbNodeResult RunTest(IWarehouseSession s, DataTestNode test)
+    public SqbNodeResult RunTest(IWarehouseSession s, DataTestNode test) =>
+        RunDataTest(s, test, () => _rel.Render(test.Sql, test.References));
+
+    /// <summary>Runs a data test (its query returns the failing rows) in either mode; <paramref name="renderSql"/>
+    /// resolves its references to that mode's relations.</summary>
+    public static SqbNodeResult RunDataTest(IWarehouseSession s, DataTestNode test, Func<string> renderSql)
     {
         var clock = Stopwatch.StartNew();
         try
         {
-            var sql = _rel.Render(test.Sql, test.References);
-            var failing = Convert.ToInt64(s.ExecuteScalar(s.Dialect.CountQuery("TEST", test.Name, sql)) ?? 0L);
+            var failing = Convert.ToInt64(s.ExecuteScalar(s.Dialect.CountQuery("TEST", test.Name, renderSql())) ?? 0L);
             return new SqbNodeResult
             {
                 Name = test.Name, NodeType = "test", Relation = test.RelativePath, Duration = clock.Elapsed, Rows = failing,

@@ -83,7 +83,7 @@ internal sealed class VirtualAnalysis
                 if (project.Parents.TryGetValue(n, out var ps) && ps.Any(closure.Contains)) closure.Add(n);
             selected.IntersectWith(closure);
         }
-        var ancestors = Ancestors(project, selected);
+        var ancestors = project.Ancestors(selected);
         foreach (var a in ancestors.Where(a => project.Seeds.ContainsKey(a) && reasons[a] is not null)) selected.Add(a);
         var missing = ancestors.Where(a => project.Models.ContainsKey(a) && !selected.Contains(a) && reasons[a] is not null)
             .OrderBy(a => a, StringComparer.Ordinal).ToList();
@@ -95,7 +95,7 @@ internal sealed class VirtualAnalysis
                     SqbErrorKind.InvalidOperation, environment,
                     "Re-run with -IncludeStaleUpstreams to add the minimal required upstream closure.");
             foreach (var m in missing) selected.Add(m);
-            foreach (var a in Ancestors(project, missing).Where(a => project.Seeds.ContainsKey(a) && reasons[a] is not null)) selected.Add(a);
+            foreach (var a in project.Ancestors(missing).Where(a => project.Seeds.ContainsKey(a) && reasons[a] is not null)) selected.Add(a);
         }
         var ordered = project.TopologicalOrder.Where(selected.Contains).ToList();
         names.ValidateNodes(environment, ordered.Select(n => (n, ids[n].VersionHash)));
@@ -134,16 +134,4 @@ internal sealed class VirtualAnalysis
         new("S028", "EnvironmentDetached", $"virtual environment '{environment}' is detached", SqbErrorKind.InvalidOperation, environment,
             "Run ConvertTo-SqbVirtualEnvironment (adopt) again or choose a non-detached virtual environment.");
 
-    private static HashSet<string> Ancestors(CompiledProject project, IEnumerable<string> nodes)
-    {
-        var result = new HashSet<string>(StringComparer.Ordinal);
-        var stack = new Stack<string>(nodes);
-        while (stack.Count > 0)
-        {
-            var n = stack.Pop();
-            if (!project.Parents.TryGetValue(n, out var ps)) continue;
-            foreach (var p in ps) if (result.Add(p)) stack.Push(p);
-        }
-        return result;
-    }
 }

@@ -192,7 +192,7 @@ public sealed class VirtualBuildPipeline
                     try
                     {
                         r = key.StartsWith("test:", StringComparison.Ordinal)
-                            ? RunTest(s, Project.Tests[key[5..]], Render)
+                            ? Materializer.RunDataTest(s, Project.Tests[key[5..]], () => Render(Project.Tests[key[5..]].Sql, Project.Tests[key[5..]].References))
                             : BuildVersion(s, a, key, Render, audits, tracker, cancel);
                     }
                     catch (Exception ex) { r = Materializer.Failure(key, NodeKind.Model, null, ex, TimeSpan.Zero); }
@@ -457,19 +457,6 @@ public sealed class VirtualBuildPipeline
         _log.Verbose($"{model.Name}: not seeding {phys} from the prior version ({why}); building it from scratch");
         s.Execute(s.Dialect.DropTableIfExists(phys));
         s.Execute(s.Dialect.CreateTableAs(phys, sql));
-    }
-
-    private SqbNodeResult RunTest(IWarehouseSession s, DataTestNode test, Func<string, IReadOnlyList<Reference>, string> render)
-    {
-        var clock = Stopwatch.StartNew();
-        var failing = Convert.ToInt64(s.ExecuteScalar(s.Dialect.CountQuery("TEST", test.Name, render(test.Sql, test.References))) ?? 0L);
-        return new SqbNodeResult
-        {
-            Name = test.Name, NodeType = "test", Relation = test.RelativePath, Duration = clock.Elapsed, Rows = failing, Action = "test",
-            Status = failing == 0 ? SqbNodeStatus.Succeeded : SqbNodeStatus.Failed,
-            Error = failing == 0 ? null : $"test '{test.Name}' returned {failing} failing row(s)",
-            ErrorCode = failing == 0 ? null : "B003.TestFailed",
-        };
     }
 
     /// <summary>Tracks an existing, untracked relation of the wanted version after running the model's audits on it.

@@ -95,7 +95,7 @@ public sealed class CheckpointRestore
             foreach (var m in selected) final[NodeKey.Model(m)] = checkpoint[NodeKey.Model(m)];
             var seeds = whole
                 ? checkpoint.Keys.Where(k => k.NodeType == NodeTypes.Seed).Select(k => k.NodeName).ToList()
-                : Promotion.Ancestors(project, selected).Where(project.Seeds.ContainsKey).ToList();
+                : project.Ancestors(selected).Where(project.Seeds.ContainsKey).ToList();
             var missingSeeds = seeds.Where(n => !checkpoint.ContainsKey(NodeKey.Seed(n))).OrderBy(n => n, StringComparer.Ordinal).ToList();
             if (missingSeeds.Count > 0)
                 throw new SqbException("S025", "CheckpointMissingRefs", $"checkpoint is missing selected seed refs: {string.Join(", ", missingSeeds)}",
@@ -105,7 +105,7 @@ public sealed class CheckpointRestore
             var finalized = true;
             if (!whole)
             {
-                var staleUp = Promotion.Ancestors(project, selected).Where(a => project.Models.ContainsKey(a) && !selected.Contains(a) &&
+                var staleUp = project.Ancestors(selected).Where(a => project.Models.ContainsKey(a) && !selected.Contains(a) &&
                         checkpoint.TryGetValue(NodeKey.Model(a), out var h) && final.GetValueOrDefault(NodeKey.Model(a)) != h)
                     .OrderBy(a => a, StringComparer.Ordinal).ToList();
                 if (staleUp.Count > 0)

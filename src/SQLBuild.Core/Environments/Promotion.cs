@@ -97,9 +97,9 @@ public sealed class Promotion
                     foreach (var n in list) final[VirtualAnalysis.Key(project, n)] = source[VirtualAnalysis.Key(project, n)];
                 }
                 Copy(models, "");
-                var seeds = selected.Where(project.Seeds.ContainsKey).Concat(Ancestors(project, models).Where(project.Seeds.ContainsKey)).Distinct().ToList();
+                var seeds = selected.Where(project.Seeds.ContainsKey).Concat(project.Ancestors(models).Where(project.Seeds.ContainsKey)).Distinct().ToList();
                 Copy(seeds, "seed ");
-                var staleUp = Ancestors(project, models).Where(a => project.Models.ContainsKey(a) && !models.Contains(a) &&
+                var staleUp = project.Ancestors(models).Where(a => project.Models.ContainsKey(a) && !models.Contains(a) &&
                                                                    (!final.TryGetValue(NodeKey.Model(a), out var h) || h != lazyIds.Value[a].VersionHash))
                     .OrderBy(a => a, StringComparer.Ordinal).ToList();
                 if (staleUp.Count > 0)
@@ -137,16 +137,4 @@ public sealed class Promotion
         }
     }
 
-    internal static HashSet<string> Ancestors(CompiledProject project, IEnumerable<string> nodes)
-    {
-        var result = new HashSet<string>(StringComparer.Ordinal);
-        var stack = new Stack<string>(nodes);
-        while (stack.Count > 0)
-        {
-            var n = stack.Pop();
-            if (!project.Parents.TryGetValue(n, out var ps)) continue;
-            foreach (var p in ps) if (result.Add(p)) stack.Push(p);
-        }
-        return result;
-    }
 }

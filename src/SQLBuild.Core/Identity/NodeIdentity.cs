@@ -81,6 +81,7 @@ public static class IdentityCalculator
     public static string Sha256(string text) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
 
-    private static string Snake(string pascal) =>
+    /// <summary><c>DeleteInsert</c> -> <c>delete_insert</c>: how enum values are spelled in files, state and output.</summary>
+    public static string Snake(string pascal) =>
         string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 }

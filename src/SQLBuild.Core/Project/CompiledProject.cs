@@ -22,6 +22,20 @@ public sealed class CompiledProject
     /// <summary>Direct downstream models of each model or seed.</summary>
     public required IReadOnlyDictionary<string, IReadOnlyList<string>> Children { get; init; }
 
+    /// <summary>Every model and seed upstream of <paramref name="nodes"/>, transitively (the nodes themselves excluded unless upstream of another).</summary>
+    public HashSet<string> Ancestors(IEnumerable<string> nodes)
+    {
+        var result = new HashSet<string>(StringComparer.Ordinal);
+        var stack = new Stack<string>(nodes);
+        while (stack.Count > 0)
+        {
+            var n = stack.Pop();
+            if (!Parents.TryGetValue(n, out var ps)) continue;
+            foreach (var p in ps) if (result.Add(p)) stack.Push(p);
+        }
+        return result;
+    }
+
     public NodeKind? KindOf(string name) =>
         Models.ContainsKey(name) ? NodeKind.Model :
         Seeds.ContainsKey(name) ? NodeKind.Seed :

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Npgsql;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
@@ -27,7 +26,7 @@ internal sealed class PostgresWarehouse : IWarehouse
         try
         {
             b = Build(settings);
-            _commandTimeout = ParseInt(settings.Get("command_timeout"), "command_timeout", settings) ?? 0;
+            _commandTimeout = ConnectionValues.NonNegativeInt(settings.Get("command_timeout"), "command_timeout", settings) ?? 0;
         }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException)
         {
@@ -47,11 +46,11 @@ internal sealed class PostgresWarehouse : IWarehouse
             ? new NpgsqlConnectionStringBuilder()
             : new NpgsqlConnectionStringBuilder(s.ConnectionString);
         if (s.Get("host") is { Length: > 0 } host) b.Host = host;
-        if (ParseInt(s.Get("port"), "port", s) is { } port) b.Port = port;
+        if (ConnectionValues.NonNegativeInt(s.Get("port"), "port", s) is { } port) b.Port = port;
         if ((s.Get("user") ?? s.Get("username")) is { Length: > 0 } user) b.Username = user;
         if ((s.Get("dbname") ?? s.Get("database")) is { Length: > 0 } db) b.Database = db;
         if (s.Get("sslmode") is { Length: > 0 } ssl) b.SslMode = Enum.Parse<SslMode>(ssl.Replace("-", ""), ignoreCase: true);
-        if (ParseInt(s.Get("connect_timeout"), "connect_timeout", s) is { } timeout) b.Timeout = timeout;
+        if (ConnectionValues.NonNegativeInt(s.Get("connect_timeout"), "connect_timeout", s) is { } timeout) b.Timeout = timeout;
         if (s.Password is not null) b.Password = s.Password;
         if (string.IsNullOrEmpty(b.Host)) b.Host = "localhost";
         b.Pooling = true;
@@ -61,12 +60,6 @@ internal sealed class PostgresWarehouse : IWarehouse
         return b;
     }
 
-    private static int? ParseInt(string? value, string key, ConnectionSettings s)
-    {
-        if (string.IsNullOrWhiteSpace(value)) return null;
-        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0) return n;
-        throw new FormatException($"'{key}' of connection '{s.Name}' must be a non-negative integer");
-    }
 
     public IWarehouseSession OpenSession()
     {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Data.SqlClient;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
@@ -28,7 +27,7 @@ internal sealed class SqlServerWarehouse : IWarehouse
         try
         {
             b = Build(settings);
-            _commandTimeout = ParseInt(settings.Get("command_timeout"), "command_timeout", settings) ?? 0;
+            _commandTimeout = ConnectionValues.NonNegativeInt(settings.Get("command_timeout"), "command_timeout", settings) ?? 0;
         }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or KeyNotFoundException)
         {
@@ -50,7 +49,7 @@ internal sealed class SqlServerWarehouse : IWarehouse
             : new SqlConnectionStringBuilder(s.ConnectionString);
         var server = s.Get("server") ?? s.Get("host");
         if (!string.IsNullOrEmpty(server))
-            b.DataSource = s.Get("port") is { Length: > 0 } port ? $"{server},{ParseInt(port, "port", s)}" : server;
+            b.DataSource = s.Get("port") is { Length: > 0 } port ? $"{server},{ConnectionValues.NonNegativeInt(port, "port", s)}" : server;
         if (s.Get("database") is { Length: > 0 } db) b.InitialCatalog = db;
         if (s.Get("user") is { Length: > 0 } user)
         {
@@ -62,7 +61,7 @@ internal sealed class SqlServerWarehouse : IWarehouse
         if (s.Get("encrypt") is { Length: > 0 } encrypt) b.Encrypt = SqlConnectionEncryptOption.Parse(encrypt);
         if (s.Get("trust_server_certificate") is { Length: > 0 } trust)
             b.TrustServerCertificate = bool.Parse(trust);
-        if (ParseInt(s.Get("connect_timeout"), "connect_timeout", s) is { } timeout) b.ConnectTimeout = timeout;
+        if (ConnectionValues.NonNegativeInt(s.Get("connect_timeout"), "connect_timeout", s) is { } timeout) b.ConnectTimeout = timeout;
         b.Pooling = true;
         b.PersistSecurityInfo = false;
         if (string.IsNullOrEmpty(b.ApplicationName) || b.ApplicationName == "Framework Microsoft SqlClient Data Provider")
@@ -70,12 +69,6 @@ internal sealed class SqlServerWarehouse : IWarehouse
         return b;
     }
 
-    private static int? ParseInt(string? value, string key, ConnectionSettings s)
-    {
-        if (string.IsNullOrWhiteSpace(value)) return null;
-        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0) return n;
-        throw new FormatException($"'{key}' of connection '{s.Name}' must be a non-negative integer");
-    }
 
     public IWarehouseSession OpenSession()
     {
