@@ -24,6 +24,9 @@ public abstract class SqlDialect
     /// <paramref name="what"/> names it in the message ("physical relation name", "schema", ...).</summary>
     public abstract void ValidateIdentifier(string identifier, string what);
 
+    /// <summary><c>SELECT * FROM relation</c>: the body of every logical view, and of a table copied whole.</summary>
+    public string SelectAll(RelationName relation) => $"SELECT * FROM {Qualify(relation)}";
+
     public string Qualify(RelationName relation) =>
         QuoteIdentifier(relation.Schema) + "." + QuoteIdentifier(relation.Name);
 

@@ -264,6 +264,9 @@ public sealed class StateSql
     public SqlStatement Count(string schema, StateTable t) =>
         new("SELECT", $"{schema}.{t.Name}", $"SELECT COUNT(*) FROM {Table(schema, t)}");
 
+    /// <summary>The database's current UTC time (one value), for decisions judged by the database clock.</summary>
+    public SqlStatement Clock() => new("SELECT", "clock", $"SELECT {Now}");
+
     public SqlStatement DeleteAll(StateTable t) =>
         new("DELETE", $"{Schema}.{t.Name}", $"DELETE FROM {Table(t)}");
 

@@ -417,7 +417,7 @@ public sealed class VirtualBuildPipeline
         var cfg = model.Config;
         var delta = new RelationName(phys.Schema, phys.Name + "__sqb_delta");
         d.ValidateIdentifier(delta.Name, $"delta relation name of '{model.Name}'");
-        s.Execute(d.CreateTableAs(phys, $"SELECT * FROM {d.Qualify(prior.Relation)}"));
+        s.Execute(d.CreateTableAs(phys, d.SelectAll(prior.Relation)));
         var copied = s.ReadCatalog(new[] { phys.Schema }, includeColumns: true).ColumnsOf(phys).Select(c => c.Name).ToList();
         if (cfg.Cursor is not null && !copied.Contains(cfg.Cursor, StringComparer.OrdinalIgnoreCase))
         {

@@ -271,7 +271,7 @@ public sealed class Adoption
     private void Apply(IWarehouseSession w, Step s, IReadOnlyDictionary<string, NodeIdentity> ids)
     {
         var d = w.Dialect;
-        var select = $"SELECT * FROM {d.Qualify(s.Physical)}";
+        var select = d.SelectAll(s.Physical);
         switch (s.Kind)
         {
             case StepKind.Move:
@@ -280,7 +280,7 @@ public sealed class Adoption
                 w.Execute(d.CreateOrReplaceView(s.Logical, select));
                 break;
             case StepKind.Copy:
-                w.Execute(d.CreateTableAs(s.Physical, $"SELECT * FROM {d.Qualify(s.Logical)}"));
+                w.Execute(d.CreateTableAs(s.Physical, d.SelectAll(s.Logical)));
                 w.Execute(d.DropTableIfExists(s.Logical));
                 w.Execute(d.CreateOrReplaceView(s.Logical, select));
                 break;

@@ -99,7 +99,7 @@ public sealed class Detachment
                                 break;
                             case StepKind.Copy:
                                 w.Execute(d.DropViewIfExists(s.Logical));
-                                w.Execute(d.CreateTableAs(s.Logical, $"SELECT * FROM {d.Qualify(s.Physical)}"));
+                                w.Execute(d.CreateTableAs(s.Logical, d.SelectAll(s.Physical)));
                                 if (s.DropPhysical) w.Execute(d.DropTableIfExists(s.Physical));
                                 break;
                         }

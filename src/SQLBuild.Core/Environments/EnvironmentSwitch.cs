@@ -126,7 +126,7 @@ public sealed class EnvironmentSwitch
         {
             TestHooks.KillPoint($"{killPrefix}:view:{++n}");
             if (w.DropFirst) s.Execute(s.Dialect.DropViewIfExists(w.View));
-            s.Execute(s.Dialect.CreateOrReplaceView(w.View, $"SELECT * FROM {s.Dialect.Qualify(w.Target)}"));
+            s.Execute(s.Dialect.CreateOrReplaceView(w.View, s.Dialect.SelectAll(w.Target)));
         }
         foreach (var v in drops) s.Execute(s.Dialect.DropViewIfExists(v));
     }

@@ -109,7 +109,7 @@ public sealed class RefAttach
             if (!writeView) return;
             warehouse.Execute(warehouse.Dialect.CreateSchemaIfNotExists(view.Schema));
             if (dropFirst) warehouse.Execute(warehouse.Dialect.DropViewIfExists(view));
-            warehouse.Execute(warehouse.Dialect.CreateOrReplaceView(view, $"SELECT * FROM {warehouse.Dialect.Qualify(target.Relation)}"));
+            warehouse.Execute(warehouse.Dialect.CreateOrReplaceView(view, warehouse.Dialect.SelectAll(target.Relation)));
         }
         IReadOnlyList<RefChange> changes;
         using (var stateTx = state.BeginTransaction())

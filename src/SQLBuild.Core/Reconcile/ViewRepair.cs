@@ -122,7 +122,7 @@ public sealed class ViewRepair
             {
                 TestHooks.KillPoint($"repair:view:{++n}");
                 if (dropFirst) warehouse.Execute(warehouse.Dialect.DropViewIfExists(node.View));
-                warehouse.Execute(warehouse.Dialect.CreateOrReplaceView(node.View, $"SELECT * FROM {warehouse.Dialect.Qualify(node.Physical!)}"));
+                warehouse.Execute(warehouse.Dialect.CreateOrReplaceView(node.View, warehouse.Dialect.SelectAll(node.Physical!)));
             }
             if (_store.SharesWarehouse) Events(repo);
             TestHooks.KillPoint("repair:before-commit");

@@ -20,7 +20,7 @@ public sealed class RetentionRepository
 
     /// <summary>The database's current UTC time (the clock every state timestamp was written with).</summary>
     public DateTime DatabaseNow() =>
-        StateRepository.Dt(_s.ExecuteScalar(new SqlStatement("SELECT", "clock", $"SELECT {_q.Now}"))) ?? DateTime.UtcNow;
+        StateRepository.Dt(_s.ExecuteScalar(_q.Clock())) ?? DateTime.UtcNow;
 
     /// <summary>The backup schemas that exist, newest first (their ids are UTC timestamps, so names sort by age).</summary>
     public IReadOnlyList<string> BackupSchemas() =>

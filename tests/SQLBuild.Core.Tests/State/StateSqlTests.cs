@@ -40,6 +40,7 @@ public class StateSqlTests
         }
         yield return q.InsertWith(StateSchema.Locks, new (string, object?)[] { ("lock_key", "k") },
             new[] { ("expires_at", q.NowPlus(600)), ("created_at", q.Now) });
+        yield return q.Clock();
         yield return q.LockRows(null);
         yield return q.LockRows("virtual_env:dev");
         yield return q.Indexes(q.Schema);
