@@ -119,7 +119,7 @@ public sealed class DirectBuildPipeline
             else
             {
                 var m = _project.Models[s.Name].Config;
-                materialized = Lower(m.Materialized);
+                materialized = EnumNames.Snake(m.Materialized);
                 (action, reason) = (m.Materialized, existing?.Kind) switch
                 {
                     (_, null) => ("create", "relation does not exist"),
@@ -129,7 +129,7 @@ public sealed class DirectBuildPipeline
                     (Materialization.Table, _) => ("replace", "tables are rebuilt through a staging table"),
                     (Materialization.Incremental, RelationKind.View) => ("full_refresh", "a view stands where the table belongs"),
                     (Materialization.Incremental, _) when options.FullRefresh => ("full_refresh", "-FullRefresh"),
-                    _ => ("incremental", m.Cursor is null ? $"{Lower(m.IncrementalStrategy)} of all query rows" : $"{Lower(m.IncrementalStrategy)} of rows newer than max({m.Cursor})"),
+                    _ => ("incremental", m.Cursor is null ? $"{EnumNames.Snake(m.IncrementalStrategy)} of all query rows" : $"{EnumNames.Snake(m.IncrementalStrategy)} of rows newer than max({m.Cursor})"),
                 };
             }
             planSteps.Add(new SqbPlanStep
@@ -137,7 +137,7 @@ public sealed class DirectBuildPipeline
                 Target = _project.Config.ActiveTarget.Name, Environment = relations.Schema,
                 Order = ++order, Name = s.Name, NodeType = s.Kind == NodeKind.Seed ? "seed" : "model",
                 Materialized = materialized, Action = action, Relation = own.ToString(),
-                Existing = existing is null ? null : Lower(existing.Kind), Reason = reason, DependsOn = s.DependsOn,
+                Existing = existing is null ? null : EnumNames.Snake(existing.Kind), Reason = reason, DependsOn = s.DependsOn,
             });
         }
         return new SqbPlan
@@ -202,7 +202,7 @@ public sealed class DirectBuildPipeline
                     results[key] = new SqbNodeResult
                     {
                         Name = step.Name, NodeType = Materializer.KindName(step.Kind), Status = SqbNodeStatus.Skipped,
-                        Materialized = step.Kind == NodeKind.Model ? Lower(_project.Models[step.Name].Config.Materialized) : null,
+                        Materialized = step.Kind == NodeKind.Model ? EnumNames.Snake(_project.Models[step.Name].Config.Materialized) : null,
                         SkippedBecause = because,
                         Error = because is null ? "build was stopped before this node ran" : $"upstream '{because}' did not succeed",
                     };
@@ -224,5 +224,4 @@ public sealed class DirectBuildPipeline
         };
     }
 
-    internal static string Lower<T>(T value) where T : struct, Enum => Identity.IdentityCalculator.Snake(value.ToString());
 }

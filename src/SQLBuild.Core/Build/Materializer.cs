@@ -73,7 +73,7 @@ internal sealed class Materializer
     {
         var clock = Stopwatch.StartNew();
         var target = _rel.Own(model.Name);
-        var materialized = DirectBuildPipeline.Lower(model.Config.Materialized);
+        var materialized = EnumNames.Snake(model.Config.Materialized);
         var sql = _rel.Render(model.Sql, model.References);
         var existing = _catalog.Find(target);
         IReadOnlyList<SqbAuditResult> audits = Array.Empty<SqbAuditResult>();

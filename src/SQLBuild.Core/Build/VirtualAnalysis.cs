@@ -29,8 +29,6 @@ internal sealed class VirtualAnalysis
     public required CatalogSnapshot PhysicalCatalog { get; init; }
     public required Dictionary<(string, string), ModelVersionRow> BoundVersions { get; init; }
 
-    public static NodeKey Key(CompiledProject p, string name) => p.Seeds.ContainsKey(name) ? NodeKey.Seed(name) : NodeKey.Model(name);
-
     public static VirtualAnalysis Run(StateStore store, VirtualNames names, BuildOptions options, IWarehouseSession stateSession,
         IWarehouseSession warehouseSession)
     {
@@ -42,7 +40,7 @@ internal sealed class VirtualAnalysis
 
         var row = repo.Environment(environment);
         if (row?.Status == EnvironmentStatus.Detached)
-            throw Detached(environment);
+            throw Environments.LifecycleGuards.Detached(environment);
         var own = repo.Refs(environment);
         var start = own;
         string? baseline = row?.Baseline;
@@ -61,7 +59,7 @@ internal sealed class VirtualAnalysis
         var reasons = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var name in project.TopologicalOrder)
         {
-            var key = Key(project, name);
+            var key = NodeKey.Of(project, name);
             var expected = ids[name].VersionHash;
             if (!start.TryGetValue(key, out var b)) { reasons[name] = "first run"; continue; }
             if (b == expected) { reasons[name] = null; continue; }
@@ -116,7 +114,7 @@ internal sealed class VirtualAnalysis
         var actions = new Dictionary<string, VirtualAction>(StringComparer.Ordinal);
         foreach (var n in ordered)
         {
-            var key = Key(project, n);
+            var key = NodeKey.Of(project, n);
             var expected = ids[n].VersionHash;
             var exists = physical.TryGetValue((key, expected), out var p) && catalog.Exists(p.Relation);
             actions[n] = !exists ? VirtualAction.Build
@@ -129,9 +127,5 @@ internal sealed class VirtualAnalysis
             BoundVersions = bound,
         };
     }
-
-    public static SqbException Detached(string environment) =>
-        new("S028", "EnvironmentDetached", $"virtual environment '{environment}' is detached", SqbErrorKind.InvalidOperation, environment,
-            "Run ConvertTo-SqbVirtualEnvironment (adopt) again or choose a non-detached virtual environment.");
 
 }

@@ -46,7 +46,7 @@ public sealed class VirtualBuildPipeline
         var order = 0;
         foreach (var name in a.Selected)
         {
-            var key = VirtualAnalysis.Key(Project, name);
+            var key = NodeKey.Of(Project, name);
             a.StartRefs.TryGetValue(key, out var bound);
             var expected = a.Identities[name].VersionHash;
             string? diff = null;
@@ -56,7 +56,7 @@ public sealed class VirtualBuildPipeline
             steps.Add(new SqbPlanStep
             {
                 Target = _store.TargetName, Environment = a.Environment, Order = ++order, Name = name, NodeType = key.NodeType,
-                Materialized = model is null ? null : DirectBuildPipeline.Lower(model.Config.Materialized),
+                Materialized = model is null ? null : EnumNames.Snake(model.Config.Materialized),
                 Action = a.Actions[name].ToString().ToLowerInvariant(),
                 Relation = _names.Physical(name, expected).ToString(),
                 Reason = a.StaleReasons[name] ?? (a.Actions[name] == VirtualAction.Build ? "physical relation missing" : null),
@@ -86,8 +86,8 @@ public sealed class VirtualBuildPipeline
                 Status = "succeeded", Duration = clock.Elapsed, EnvironmentStatus = preview.Row!.Status,
                 Nodes = preview.Selected.Select(n => new SqbNodeResult
                 {
-                    Name = n, NodeType = VirtualAnalysis.Key(Project, n).NodeType, Status = SqbNodeStatus.Succeeded, Action = "unchanged",
-                    Materialized = Project.Models.TryGetValue(n, out var m) ? DirectBuildPipeline.Lower(m.Config.Materialized) : null,
+                    Name = n, NodeType = NodeKey.Of(Project, n).NodeType, Status = SqbNodeStatus.Succeeded, Action = "unchanged",
+                    Materialized = Project.Models.TryGetValue(n, out var m) ? EnumNames.Snake(m.Config.Materialized) : null,
                     Relation = _names.Physical(n, preview.Identities[n].VersionHash).ToString(),
                 }).ToList(),
             };
@@ -106,9 +106,9 @@ public sealed class VirtualBuildPipeline
                 r.Key.NodeType == NodeTypes.Seed ? Project.Seeds.ContainsKey(r.Key.NodeName) : Project.Models.ContainsKey(r.Key.NodeName)));
             foreach (var name in a.Selected)
                 if (results[name].Status is SqbNodeStatus.Succeeded or SqbNodeStatus.Warned)
-                    final[VirtualAnalysis.Key(Project, name)] = a.Identities[name].VersionHash;
+                    final[NodeKey.Of(Project, name)] = a.Identities[name].VersionHash;
             var finalized = Project.TopologicalOrder.All(n =>
-                final.TryGetValue(VirtualAnalysis.Key(Project, n), out var h) && h == a.Identities[n].VersionHash);
+                final.TryGetValue(NodeKey.Of(Project, n), out var h) && h == a.Identities[n].VersionHash);
             var status = finalized ? EnvironmentStatus.Finalized : EnvironmentStatus.Active;
 
             journal.Step("switch", $"moving refs of {environment} to {status}");
@@ -138,7 +138,7 @@ public sealed class VirtualBuildPipeline
     private bool IsNoOp(VirtualAnalysis a)
     {
         if (a.Row is null || a.OwnRefs.Count == 0 || a.Actions.Values.Any(x => x != VirtualAction.Unchanged)) return false;
-        var projectKeys = Project.TopologicalOrder.Select(n => VirtualAnalysis.Key(Project, n)).ToHashSet();
+        var projectKeys = Project.TopologicalOrder.Select(n => NodeKey.Of(Project, n)).ToHashSet();
         if (a.OwnRefs.Keys.Any(k => !projectKeys.Contains(k))) return false;   // refs of removed nodes would be dropped
         var finalized = Project.TopologicalOrder.All(n => a.StaleReasons[n] is null);
         return finalized ? a.Row.Status == EnvironmentStatus.Finalized : a.Row.Status == EnvironmentStatus.Active;
@@ -161,8 +161,8 @@ public sealed class VirtualBuildPipeline
         foreach (var n in a.Selected.Where(n => a.Actions[n] != VirtualAction.Build))
             results[n] = new SqbNodeResult
             {
-                Name = n, NodeType = VirtualAnalysis.Key(Project, n).NodeType, Status = SqbNodeStatus.Succeeded,
-                Materialized = Project.Models.TryGetValue(n, out var m) ? DirectBuildPipeline.Lower(m.Config.Materialized) : null,
+                Name = n, NodeType = NodeKey.Of(Project, n).NodeType, Status = SqbNodeStatus.Succeeded,
+                Materialized = Project.Models.TryGetValue(n, out var m) ? EnumNames.Snake(m.Config.Materialized) : null,
                 Relation = _names.Physical(n, a.Identities[n].VersionHash).ToString(), Action = a.Actions[n].ToString().ToLowerInvariant(),
             };
 
@@ -209,7 +209,7 @@ public sealed class VirtualBuildPipeline
                     var name = key.StartsWith("test:", StringComparison.Ordinal) ? key[5..] : key;
                     results[key] = new SqbNodeResult
                     {
-                        Name = name, NodeType = key.StartsWith("test:", StringComparison.Ordinal) ? "test" : VirtualAnalysis.Key(Project, key).NodeType,
+                        Name = name, NodeType = key.StartsWith("test:", StringComparison.Ordinal) ? "test" : NodeKey.Of(Project, key).NodeType,
                         Status = SqbNodeStatus.Skipped, SkippedBecause = because,
                         Error = because is null ? "build was stopped before this node ran" : $"upstream '{because}' did not succeed",
                     };
@@ -292,7 +292,7 @@ public sealed class VirtualBuildPipeline
     private SqbNodeResult BuildVersion(IWarehouseSession s, VirtualAnalysis a, string name, Func<string, IReadOnlyList<Reference>, string> render,
         AuditRunner audits, PhysicalTracker tracker, CancellationToken cancel)
     {
-        var key = VirtualAnalysis.Key(Project, name);
+        var key = NodeKey.Of(Project, name);
         var hash = a.Identities[name].VersionHash;
         var phys = _names.Physical(name, hash);
         using var lease = AcquireVersionLease(phys, cancel);
@@ -302,7 +302,7 @@ public sealed class VirtualBuildPipeline
             return new SqbNodeResult
             {
                 Name = name, NodeType = key.NodeType, Status = SqbNodeStatus.Succeeded, Relation = phys.ToString(), Action = "reuse",
-                Materialized = Project.Models.TryGetValue(name, out var m) ? DirectBuildPipeline.Lower(m.Config.Materialized) : null,
+                Materialized = Project.Models.TryGetValue(name, out var m) ? EnumNames.Snake(m.Config.Materialized) : null,
             };
         }
         return BuildOne(s, a, name, render, audits, tracker);
@@ -355,7 +355,7 @@ public sealed class VirtualBuildPipeline
 
         var model = Project.Models[name];
         var cfg = model.Config;
-        var materialized = DirectBuildPipeline.Lower(cfg.Materialized);
+        var materialized = EnumNames.Snake(cfg.Materialized);
         var sql = render(model.Sql, model.References);
         var isView = cfg.Materialized == Materialization.View;
         IReadOnlyList<SqbAuditResult> results = Array.Empty<SqbAuditResult>();
@@ -479,7 +479,7 @@ public sealed class VirtualBuildPipeline
                     Duration = clock.Elapsed, Rows = rows, Action = "build" };
             }
             var model = Project.Models[name];
-            var materialized = DirectBuildPipeline.Lower(model.Config.Materialized);
+            var materialized = EnumNames.Snake(model.Config.Materialized);
             results = audits.Run(s, model, phys);
             var blocking = AuditRunner.FirstBlocking(results);
             if (blocking is not null)
@@ -500,7 +500,7 @@ public sealed class VirtualBuildPipeline
         catch (Exception ex)
         {
             return Materializer.Failure(name, Project.Seeds.ContainsKey(name) ? NodeKind.Seed : NodeKind.Model,
-                Project.Models.TryGetValue(name, out var m) ? DirectBuildPipeline.Lower(m.Config.Materialized) : null, ex, clock.Elapsed, phys, results);
+                Project.Models.TryGetValue(name, out var m) ? EnumNames.Snake(m.Config.Materialized) : null, ex, clock.Elapsed, phys, results);
         }
     }
 

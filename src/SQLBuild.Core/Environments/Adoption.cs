@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using SQLBuild.Core.Adapters;
-using SQLBuild.Core.Build;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
@@ -197,7 +196,7 @@ public sealed class Adoption
         var adopted = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in nodes)
         {
-            var key = VirtualAnalysis.Key(Project, name);
+            var key = NodeKey.Of(Project, name);
             var hash = ids[name].VersionHash;
             var isView = Project.Models.TryGetValue(name, out var model) && model.Config.Materialized == Materialization.View;
             var logical = _names.Logical(Target, name);

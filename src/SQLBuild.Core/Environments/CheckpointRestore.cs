@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using SQLBuild.Core.Adapters;
-using SQLBuild.Core.Build;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
@@ -56,7 +55,7 @@ public sealed class CheckpointRestore
                 _store.RequireInitialized(s);
                 var repo = new StateRepository(s, _store.Sql);
                 var row = repo.Environment(env);
-                if (row?.Status == EnvironmentStatus.Detached) throw VirtualAnalysis.Detached(env);
+                if (row?.Status == EnvironmentStatus.Detached) throw LifecycleGuards.Detached(env);
                 current = repo.Refs(env);
                 if (row is null || !current.Keys.Any(k => k.NodeType == NodeTypes.Model))
                     throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{env}'", SqbErrorKind.ObjectNotFound, env,

@@ -57,5 +57,10 @@ internal static class LifecycleGuards
 
     public static string? Materialized(CompiledProject project, NodeKey key) =>
         key.NodeType == NodeTypes.Model && project.Models.TryGetValue(key.NodeName, out var m)
-            ? Build.DirectBuildPipeline.Lower(m.Config.Materialized) : null;
+            ? EnumNames.Snake(m.Config.Materialized) : null;
+
+    /// <summary>S028: build, promote and rollback refuse a detached VDE.</summary>
+    public static SqbException Detached(string environment) =>
+        new("S028", "EnvironmentDetached", $"virtual environment '{environment}' is detached", SqbErrorKind.InvalidOperation, environment,
+            "Run ConvertTo-SqbVirtualEnvironment (adopt) again or choose a non-detached virtual environment.");
 }

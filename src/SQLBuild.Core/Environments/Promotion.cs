@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using SQLBuild.Core.Build;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
@@ -90,11 +89,11 @@ public sealed class Promotion
                 void Copy(IEnumerable<string> names, string what)
                 {
                     var list = names.ToList();
-                    var missing = list.Where(n => !source.ContainsKey(VirtualAnalysis.Key(project, n))).OrderBy(n => n, StringComparer.Ordinal).ToList();
+                    var missing = list.Where(n => !source.ContainsKey(NodeKey.Of(project, n))).OrderBy(n => n, StringComparer.Ordinal).ToList();
                     if (missing.Count > 0)
                         throw new SqbException("S015", "MissingSourceRefs", $"source virtual environment is missing selected {what}refs: {string.Join(", ", missing)}",
                             SqbErrorKind.ObjectNotFound, o.From, $"Build them in the source first: Invoke-SqbBuild -Environment {o.From} -Select {string.Join(" ", missing)}");
-                    foreach (var n in list) final[VirtualAnalysis.Key(project, n)] = source[VirtualAnalysis.Key(project, n)];
+                    foreach (var n in list) final[NodeKey.Of(project, n)] = source[NodeKey.Of(project, n)];
                 }
                 Copy(models, "");
                 var seeds = selected.Where(project.Seeds.ContainsKey).Concat(project.Ancestors(models).Where(project.Seeds.ContainsKey)).Distinct().ToList();

@@ -52,7 +52,7 @@ public static class IdentityCalculator
         };
         if (model.Config.Materialized == Materialization.Incremental)
         {
-            config["incremental_strategy"] = Snake(model.Config.IncrementalStrategy.ToString());
+            config["incremental_strategy"] = EnumNames.Snake(model.Config.IncrementalStrategy);
             config["unique_key"] = model.Config.UniqueKey;
             config["cursor"] = model.Config.Cursor;
         }
@@ -81,7 +81,4 @@ public static class IdentityCalculator
     public static string Sha256(string text) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
 
-    /// <summary><c>DeleteInsert</c> -> <c>delete_insert</c>: how enum values are spelled in files, state and output.</summary>
-    public static string Snake(string pascal) =>
-        string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 }

@@ -74,7 +74,7 @@ public sealed class RefAttach
         var repo = new StateRepository(state, _store.Sql);
         var row = repo.Environment(env) ?? throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{env}'",
             SqbErrorKind.ObjectNotFound, env, $"Build it first: Invoke-SqbBuild -Environment {env}");
-        if (row.Status == EnvironmentStatus.Detached) throw Build.VirtualAnalysis.Detached(env);
+        if (row.Status == EnvironmentStatus.Detached) throw Environments.LifecycleGuards.Detached(env);
         var key = NodeKey.Model(model);
 
         // The relation must be a tracked version of this model (names compared as the engine folds them).

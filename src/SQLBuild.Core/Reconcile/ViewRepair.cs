@@ -72,7 +72,7 @@ public sealed class ViewRepair
         var repo = new StateRepository(state, _store.Sql);
         var row = repo.Environment(env) ?? throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{env}'",
             SqbErrorKind.ObjectNotFound, env, $"Build it first: Invoke-SqbBuild -Environment {env}");
-        if (row.Status == EnvironmentStatus.Detached) throw Build.VirtualAnalysis.Detached(env);
+        if (row.Status == EnvironmentStatus.Detached) throw Environments.LifecycleGuards.Detached(env);
         var refs = repo.Refs(env);
         var physical = repo.PhysicalRelationIndex();
         var logicalSchema = _names.LogicalSchema(env);

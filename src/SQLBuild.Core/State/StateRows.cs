@@ -21,6 +21,8 @@ public readonly record struct NodeKey(string NodeType, string NodeName)
 {
     public static NodeKey Model(string name) => new(NodeTypes.Model, name);
     public static NodeKey Seed(string name) => new(NodeTypes.Seed, name);
+    /// <summary>The key of a model or seed of <paramref name="project"/> (models and seeds share one namespace).</summary>
+    public static NodeKey Of(Project.CompiledProject project, string name) => project.Seeds.ContainsKey(name) ? Seed(name) : Model(name);
     public override string ToString() => NodeType == NodeTypes.Model ? NodeName : $"{NodeType}:{NodeName}";
 }
 
