@@ -3,6 +3,7 @@ using SQLBuild.Core.Errors;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Faults;
 
 namespace SQLBuild.Core.Environments;
 
@@ -96,12 +97,12 @@ public sealed class EnvironmentSwitch
             if (_store.SharesWarehouse)
             {
                 WriteViews(warehouse, logicalSchema, writes, drops, killPrefix);
-                TestHooks.KillPoint($"{killPrefix}:before-commit");
+                KillPoints.Hit($"{killPrefix}:before-commit");
                 stateTx.Commit();
             }
             else
             {
-                TestHooks.KillPoint($"{killPrefix}:before-commit");
+                KillPoints.Hit($"{killPrefix}:before-commit");
                 stateTx.Commit();
             }
         }
@@ -124,7 +125,7 @@ public sealed class EnvironmentSwitch
         var n = 0;
         foreach (var w in writes)
         {
-            TestHooks.KillPoint($"{killPrefix}:view:{++n}");
+            KillPoints.Hit($"{killPrefix}:view:{++n}");
             if (w.DropFirst) s.Execute(s.Dialect.DropViewIfExists(w.View));
             s.Execute(s.Dialect.CreateOrReplaceView(w.View, s.Dialect.SelectAll(w.Target)));
         }

@@ -4,6 +4,7 @@ using SQLBuild.Core.Errors;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Faults;
 
 namespace SQLBuild.Core.Reconcile;
 
@@ -117,7 +118,7 @@ public sealed class RefAttach
             changes = repo.ReplaceRefs(env, final, journal.Id);
             repo.InsertReconcileEvent(env, "attach", "succeeded", message);
             if (_store.SharesWarehouse) WriteView();
-            TestHooks.KillPoint("attach:before-commit");
+            KillPoints.Hit("attach:before-commit");
             stateTx.Commit();
         }
         if (!_store.SharesWarehouse)

@@ -4,6 +4,7 @@ using SQLBuild.Core.Errors;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Faults;
 
 namespace SQLBuild.Core.Reconcile;
 
@@ -120,12 +121,12 @@ public sealed class ViewRepair
             var n = 0;
             foreach (var (node, dropFirst) in writes)
             {
-                TestHooks.KillPoint($"repair:view:{++n}");
+                KillPoints.Hit($"repair:view:{++n}");
                 if (dropFirst) warehouse.Execute(warehouse.Dialect.DropViewIfExists(node.View));
                 warehouse.Execute(warehouse.Dialect.CreateOrReplaceView(node.View, warehouse.Dialect.SelectAll(node.Physical!)));
             }
             if (_store.SharesWarehouse) Events(repo);
-            TestHooks.KillPoint("repair:before-commit");
+            KillPoints.Hit("repair:before-commit");
             tx.Commit();
         }
         if (!_store.SharesWarehouse) Events(repo);

@@ -1,5 +1,6 @@
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Logging;
+using SQLBuild.Core.Faults;
 
 namespace SQLBuild.Core.State;
 
@@ -52,7 +53,7 @@ public sealed class OperationJournal : IDisposable
     public void Step(string step, string message)
     {
         Event("step", "running", $"{step}: {message}");
-        TestHooks.KillPoint(step);
+        KillPoints.Hit(step);
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
+using SQLBuild.Core.Faults;
 
 namespace SQLBuild.Core.State;
 
@@ -120,7 +121,7 @@ public sealed class StateLifecycle
                     foreach (var t in StateSchema.Tables.Where(t => t.Columns.Any(c => c.Name == "operation_id")))
                         s.Execute(Sql.DeleteWhere(backupSchema, t, "operation_id", journal.Id));
                     _store.MigrationEvent(s, "backup", backupId, "success", $"backed up {StateSchema.Tables.Count} state tables into {backupSchema}");
-                    TestHooks.KillPoint("backup:before-commit");
+                    KillPoints.Hit("backup:before-commit");
                     tx.Commit();
                 }
                 journal.Step("initialize", $"re-initializing {Schema}");
@@ -249,7 +250,7 @@ public sealed class StateLifecycle
                 if (lease is not null) new LockManager(_store, _log).Reinsert(s, lease);
                 journal?.RecordIn(s, $"restore: restored {Schema} from {backupSchema}");
                 _store.MigrationEvent(s, "rollback", usedId, "success", $"restored {StateSchema.Tables.Count} state tables from {backupSchema}");
-                TestHooks.KillPoint("rollback:before-commit");
+                KillPoints.Hit("rollback:before-commit");
                 tx.Commit();
             }
             var restored = ReadBackups(s, backupSchema).Single();
