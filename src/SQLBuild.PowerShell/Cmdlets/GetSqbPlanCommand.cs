@@ -11,7 +11,7 @@ public sealed class GetSqbPlanCommand : BuildCmdletBase
     protected override void ProcessSqbRecord()
     {
         var project = CompileProject();
-        var plan = Run(log => Builds.Plan(project, Options(), log));
+        var plan = Run(log => ProjectBuild.Plan(project, Options(), log));
         WriteObject(plan.Steps, enumerateCollection: true);
     }
 }

@@ -21,14 +21,14 @@ public sealed class InvokeSqbBuildCommand : BuildCmdletBase
         if (WhatIfRequested)
         {
             // -WhatIf lists every step the build would take (guards and selection checked, nothing written).
-            var plan = Run(log => Builds.Plan(project, options, log, "build"));
+            var plan = Run(log => ProjectBuild.Plan(project, options, log, "build"));
             foreach (var step in plan.Steps) ShouldProcess(step.Relation, $"{step.Action} {step.NodeType} '{step.Name}'");
             return;
         }
         var target = $"'{project.Config.Name}' into {Environment ?? project.Config.ActiveTarget.Name} ({project.Config.ActiveTarget.Connection})";
         if (!ShouldProcess(target, "Build")) return;
 
-        var result = Run(log => Builds.Build(project, options, log, StopToken));
+        var result = Run(log => ProjectBuild.Build(project, options, log, StopToken));
         WriteObject(result);
         foreach (var node in result.Nodes.Where(n => n.Status == SqbNodeStatus.Failed))
         {

@@ -76,7 +76,7 @@ internal sealed class BuildFixture : IDisposable
     public CompiledProject Compile(string? target = null) => ProjectCompiler.Compile(Dir, target);
 
     public SqbBuildResult Build(BuildOptions? options = null, string? target = null) =>
-        Builds.Build(Compile(target), options ?? new BuildOptions(), NullLog.Instance, CancellationToken.None);
+        ProjectBuild.Build(Compile(target), options ?? new BuildOptions(), NullLog.Instance, CancellationToken.None);
 
     public IWarehouseSession Session(string? target = null)
     {

@@ -214,7 +214,7 @@ public class DirectBuildTests
     public void Plan_reads_without_creating_the_database_file()
     {
         using var f = new BuildFixture("duckdb");
-        var plan = Builds.Plan(f.Compile(), new BuildOptions(), Logging.NullLog.Instance);
+        var plan = ProjectBuild.Plan(f.Compile(), new BuildOptions(), Logging.NullLog.Instance);
         Assert.False(File.Exists(Path.Combine(f.Dir, "shop.duckdb")));
         Assert.Equal(10, plan.Steps.Count);
         Assert.All(plan.Steps.Where(s => s.NodeType == "model"), s => Assert.Equal("create", s.Action));

@@ -13,7 +13,7 @@ public class TemplateTests
     {
         var project = f.Compile(target);
         new StateLifecycle(StateStore.Open(project, NullLog.Instance), NullLog.Instance).Initialize();
-        return Builds.Build(project, new BuildOptions(), NullLog.Instance, CancellationToken.None);
+        return ProjectBuild.Build(project, new BuildOptions(), NullLog.Instance, CancellationToken.None);
     }
 
     [Fact]

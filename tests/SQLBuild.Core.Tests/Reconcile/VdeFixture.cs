@@ -104,7 +104,7 @@ internal sealed class VdeFixture : IDisposable
     public SqbBuildResult Build(string? environment = null, params string[] select)
     {
         if (environment is not null) _environments.Add(environment);
-        var result = Builds.Build(Compile(), new BuildOptions { Environment = environment, Select = select.Length == 0 ? null : select },
+        var result = ProjectBuild.Build(Compile(), new BuildOptions { Environment = environment, Select = select.Length == 0 ? null : select },
             NullLog.Instance, CancellationToken.None);
         Assert.True(result.Status == "succeeded",
             "build failed: " + string.Join("; ", result.Nodes.Where(n => n.Error is not null).Select(n => $"{n.Name}: {n.Error}")));

@@ -92,7 +92,7 @@ internal sealed class StateFixture : IDisposable
         Assert.True(result.Failed == 0, $"the virtual build failed: {string.Join("; ", result.Nodes.Where(n => n.Error is not null).Select(n => $"{n.Name}: {n.Error}"))}");
     }
 
-    public SqbBuildResult Build() => Builds.Build(Compile(), new BuildOptions(), NullLog.Instance, CancellationToken.None);
+    public SqbBuildResult Build() => ProjectBuild.Build(Compile(), new BuildOptions(), NullLog.Instance, CancellationToken.None);
 
     public IWarehouseSession Session() => Store().StateWarehouse.OpenSession();
 

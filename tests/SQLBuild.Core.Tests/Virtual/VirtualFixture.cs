@@ -109,12 +109,12 @@ internal sealed class VirtualFixture : IDisposable
     public SqbStateInfo Init() => new StateLifecycle(Store(), Log).Initialize();
 
     public SqbBuildResult Build(BuildOptions? options = null) =>
-        Builds.Build(Compile(), options ?? new BuildOptions(), Log, CancellationToken.None);
+        ProjectBuild.Build(Compile(), options ?? new BuildOptions(), Log, CancellationToken.None);
 
     public SqbBuildResult Build(string environment, params string[] select) =>
         Build(new BuildOptions { Environment = environment, Select = select.Length == 0 ? null : select });
 
-    public SqbPlan Plan(BuildOptions? options = null) => Builds.Plan(Compile(), options ?? new BuildOptions(), Log);
+    public SqbPlan Plan(BuildOptions? options = null) => ProjectBuild.Plan(Compile(), options ?? new BuildOptions(), Log);
 
     public SqbPromotionResult Promote(string from, string to, Func<PromoteOptions, PromoteOptions>? tweak = null)
     {

@@ -2,7 +2,7 @@ using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Project;
 
-namespace SQLBuild.Core.Build;
+namespace SQLBuild.Core.Build.Audits;
 
 /// <summary>Runs a model's audits against a relation (the staging relation, before it reaches readers).</summary>
 internal sealed class AuditRunner

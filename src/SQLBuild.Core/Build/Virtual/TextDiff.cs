@@ -1,4 +1,4 @@
-namespace SQLBuild.Core.Build;
+namespace SQLBuild.Core.Build.Virtual;
 
 /// <summary>A small line diff (longest common subsequence) for query diffs in plans.</summary>
 public static class TextDiff

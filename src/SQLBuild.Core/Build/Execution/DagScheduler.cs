@@ -1,4 +1,4 @@
-namespace SQLBuild.Core.Build;
+namespace SQLBuild.Core.Build.Execution;
 
 /// <summary>
 /// Runs the nodes of a DAG with at most N at once: a node starts when all its dependencies succeeded;

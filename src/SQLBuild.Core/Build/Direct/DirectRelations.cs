@@ -1,8 +1,9 @@
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Errors;
+using SQLBuild.Core.Identity;
 using SQLBuild.Core.Project;
 
-namespace SQLBuild.Core.Build;
+namespace SQLBuild.Core.Build.Direct;
 
 /// <summary>
 /// Where each node lives in direct mode: selected models and seeds in the target schema; with
@@ -43,15 +44,6 @@ internal sealed class DirectRelations
     public RelationName Read(string name) =>
         _deferSchema is not null && !_selected.Contains(name) ? new(_deferSchema, name) : new(_schema, name);
 
-    public RelationName Resolve(Reference r) => r.Kind switch
-    {
-        ReferenceKind.Source => new RelationName(_project.Sources[r.Name].Schema, _project.Sources[r.Name].Table),
-        _ => Read(r.Name),
-    };
-
-    public string Render(string sql, IReadOnlyList<Reference> refs) =>
-        ReferenceRenderer.Render(sql, refs, r => _dialect.Qualify(Resolve(r)));
-
-    public static RelationName Staging(RelationName r) => new(r.Schema, r.Name + "__sqb_staging");
-    public static RelationName Delta(RelationName r) => new(r.Schema, r.Name + "__sqb_delta");
+    public string Render(string sql, IReadOnlyList<Reference> references) =>
+        ReferenceResolution.Render(_project, _dialect, sql, references, Read);
 }

@@ -4,8 +4,10 @@ using SQLBuild.Core.Identity;
 using SQLBuild.Core.Project;
 using SQLBuild.Core.State;
 
-namespace SQLBuild.Core.Build;
+namespace SQLBuild.Core.Build.Virtual;
 
+/// <summary>What a virtual build does with a selected node: nothing (its ref already holds the expected version),
+/// point its ref at a version another environment built, or build the version.</summary>
 public enum VirtualAction { Unchanged, Reuse, Build }
 
 /// <summary>
@@ -13,7 +15,7 @@ public enum VirtualAction { Unchanged, Reuse, Build }
 /// set-based queries: bound and expected versions, stale reasons, the selection (with S010), and for
 /// each selected node whether its version is unchanged, reused from another VDE, or built.
 /// </summary>
-internal sealed class VirtualAnalysis
+internal sealed class VirtualPlan
 {
     public required string Environment { get; init; }
     public required EnvironmentRow? Row { get; init; }
@@ -29,7 +31,7 @@ internal sealed class VirtualAnalysis
     public required CatalogSnapshot PhysicalCatalog { get; init; }
     public required Dictionary<(string, string), ModelVersionRow> BoundVersions { get; init; }
 
-    public static VirtualAnalysis Run(StateStore store, VirtualNames names, BuildOptions options, IWarehouseSession stateSession,
+    public static VirtualPlan Read(StateStore store, VirtualNames names, BuildOptions options, IWarehouseSession stateSession,
         IWarehouseSession warehouseSession)
     {
         var project = store.Project;
@@ -120,7 +122,7 @@ internal sealed class VirtualAnalysis
             actions[n] = !exists ? VirtualAction.Build
                 : start.TryGetValue(key, out var b) && b == expected ? VirtualAction.Unchanged : VirtualAction.Reuse;
         }
-        return new VirtualAnalysis
+        return new VirtualPlan
         {
             Environment = environment, Row = row, Baseline = baseline, OwnRefs = own, StartRefs = start, Identities = ids,
             StaleReasons = reasons, Selected = ordered, Actions = actions, Physical = physical, PhysicalCatalog = catalog,

@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Build.Audits;
+using SQLBuild.Core.Logging;
+using SQLBuild.Core.Project;
+
+namespace SQLBuild.Core.Build.Execution;
+
+/// <summary>One unit of a build's work: a seed, model or data test, after what it depends on.</summary>
+/// <param name="Key">Unique among the steps (a data test's key is <c>test:&lt;name&gt;</c>).</param>
+/// <param name="Run">Does the work on a session of the executor's; must report failures in its result, not throw.</param>
+internal sealed record BuildStep(string Key, string Name, NodeKind Kind, string? Materialized, IReadOnlyList<string> DependsOn,
+    Func<IWarehouseSession, SqbNodeResult> Run);
+
+/// <summary>
+/// Runs build steps in dependency order with at most N at once (<see cref="DagScheduler"/>), each on a
+/// warehouse session taken from a small pool: a session is reused by the next step only when its step
+/// succeeded (one that saw a failure may be broken or mid-transaction). Reports progress, warns on each
+/// failure, and skips everything downstream of a failed step. Direct and virtual builds both run here.
+/// </summary>
+internal sealed class BuildExecutor
+{
+    private readonly IWarehouse _warehouse;
+    private readonly ISqbLog _log;
+
+    public BuildExecutor(IWarehouse warehouse, ISqbLog log)
+    {
+        _warehouse = warehouse;
+        _log = log;
+    }
+
+    /// <param name="activity">The progress bar's title.</param>
+    public Dictionary<string, SqbNodeResult> Run(IReadOnlyList<BuildStep> steps, int concurrency, string activity, CancellationToken cancel)
+    {
+        var results = new ConcurrentDictionary<string, SqbNodeResult>(StringComparer.Ordinal);
+        var byKey = steps.ToDictionary(s => s.Key, StringComparer.Ordinal);
+        var sessions = new ConcurrentBag<IWarehouseSession>();
+        var total = steps.Count;
+        var finished = 0;
+        try
+        {
+            DagScheduler.Run(steps.Select(s => s.Key).ToList(), steps.ToDictionary(s => s.Key, s => s.DependsOn, StringComparer.Ordinal),
+                concurrency,
+                key =>
+                {
+                    var step = byKey[key];
+                    SqbNodeResult result;
+                    IWarehouseSession? session = null;
+                    try
+                    {
+                        if (!sessions.TryTake(out session)) session = _warehouse.OpenSession();
+                        result = step.Run(session);
+                    }
+                    catch (Exception ex)
+                    {
+                        result = NodeOutcome.Failure(step.Name, step.Kind, step.Materialized, ex, TimeSpan.Zero);
+                    }
+                    if (session is not null)
+                    {
+                        if (result.Status == SqbNodeStatus.Failed) session.Dispose();
+                        else sessions.Add(session);
+                    }
+                    results[key] = result;
+                    var done = Interlocked.Increment(ref finished);
+                    _log.Progress(activity, $"{step.Name}: {result.Status.ToString().ToLowerInvariant()} ({done}/{total})", done, total);
+                    if (result.Status == SqbNodeStatus.Failed) _log.Warning($"{result.NodeType} '{step.Name}' failed: {result.Error}");
+                    return result.Status != SqbNodeStatus.Failed;
+                },
+                (key, because) =>
+                {
+                    var step = byKey[key];
+                    results[key] = NodeOutcome.Skipped(step.Name, NodeOutcome.TypeName(step.Kind), step.Materialized, because);
+                    Interlocked.Increment(ref finished);
+                },
+                cancel);
+        }
+        finally
+        {
+            foreach (var session in sessions) session.Dispose();
+            _log.Progress(activity, "done", total, total);
+        }
+        return new Dictionary<string, SqbNodeResult>(results, StringComparer.Ordinal);
+    }
+}

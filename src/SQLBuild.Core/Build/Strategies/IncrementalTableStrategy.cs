@@ -1,0 +1,111 @@
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Project;
+
+namespace SQLBuild.Core.Build.Strategies;
+
+/// <summary>
+/// Incremental tables: the model's new rows (all of them, or those newer than the target's maximum cursor)
+/// land in a delta table, which is audited and then applied (append, delete+insert or merge on the
+/// unique key) in one transaction.
+/// </summary>
+internal sealed class IncrementalTableStrategy : MaterializationStrategy
+{
+    public override MaterializeOutcome Replace(MaterializeRequest request)
+    {
+        var existing = request.Existing;
+        if (existing is null || existing.Kind == RelationKind.View || request.FullRefresh)
+        {
+            var whole = Table.Replace(request);
+            return existing is null ? whole : whole with { Action = "full_refresh" };
+        }
+        var session = request.Session;
+        var dialect = request.Dialect;
+        var model = request.Model!;
+        var target = request.Target;
+        var delta = StagingNames.Delta(target);
+        session.Execute(dialect.DropTableIfExists(delta));
+        session.Execute(dialect.CreateTableAs(delta, DeltaQuery(dialect, model, request.Sql, target)));
+        try
+        {
+            var rows = CountRows(session, delta);
+            var outcome = new MaterializeOutcome("incremental", rows, request.RunAudits(delta));
+            if (outcome.Blocked) return outcome;
+            var columns = session.ColumnsOf(delta).Select(c => c.Name).ToList();
+            using var tx = session.BeginTransaction();
+            Apply(session, model.Config, target, delta, columns);
+            tx.Commit();
+            return outcome;
+        }
+        finally
+        {
+            TryDrop(request, delta, table: true);
+        }
+    }
+
+    /// <summary>
+    /// A new incremental version starts as a copy of the prior version, then takes the delta. When the
+    /// query's columns no longer match the prior version's (a query change that adds, drops or renames a
+    /// column, or a cursor the prior version lacks), the prior rows do not fit: the version is built from
+    /// scratch instead, with no ancestry row.
+    /// </summary>
+    public override MaterializeOutcome CreateVersion(MaterializeRequest request)
+    {
+        if (request.Prior is not { } prior) return Table.CreateVersion(request);
+        var session = request.Session;
+        var dialect = request.Dialect;
+        var model = request.Model!;
+        var version = request.Target;
+        if (request.Existing is not null) session.Execute(dialect.DropTableIfExists(version));
+        var delta = StagingNames.Delta(version);
+        dialect.ValidateIdentifier(delta.Name, $"delta relation name of '{model.Name}'");
+        session.Execute(dialect.CreateTableAs(version, dialect.SelectAll(prior)));
+        var copied = session.ColumnsOf(version).Select(c => c.Name).ToList();
+        if (model.Config.Cursor is not null && !copied.Contains(model.Config.Cursor, StringComparer.OrdinalIgnoreCase))
+            return FromScratch(request, $"the prior version has no cursor column '{model.Config.Cursor}'");
+        session.Execute(dialect.DropTableIfExists(delta));
+        session.Execute(dialect.CreateTableAs(delta, DeltaQuery(dialect, model, request.Sql, version)));
+        try
+        {
+            var columns = session.ColumnsOf(delta).Select(c => c.Name).ToList();
+            if (!columns.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(copied))
+                return FromScratch(request, "the query's columns differ from the prior version's");
+            using (var tx = session.BeginTransaction())
+            {
+                Apply(session, model.Config, version, delta, columns);
+                tx.Commit();
+            }
+        }
+        finally { TryDrop(request, delta, table: true); }
+        return TableStrategy.Finish(request, version, seededFromPrior: true);
+    }
+
+    private static MaterializeOutcome FromScratch(MaterializeRequest request, string why)
+    {
+        request.Log.Verbose($"{request.Name}: not seeding {request.Target} from the prior version ({why}); building it from scratch");
+        request.Session.Execute(request.Dialect.DropTableIfExists(request.Target));
+        request.Session.Execute(request.Dialect.CreateTableAs(request.Target, request.Sql));
+        return TableStrategy.Finish(request, request.Target);
+    }
+
+    /// <summary>The rows the model adds: all of its query without a cursor, else those newer than the target's maximum.</summary>
+    private static string DeltaQuery(SqlDialect dialect, ModelNode model, string sql, RelationName target) =>
+        model.Config.Cursor is null ? sql : dialect.IncrementalDelta(sql, model.Config.Cursor, target);
+
+    private static void Apply(IWarehouseSession session, ModelConfig config, RelationName target, RelationName delta, IReadOnlyList<string> columns)
+    {
+        var dialect = session.Dialect;
+        switch (config.IncrementalStrategy)
+        {
+            case IncrementalStrategy.Append:
+                session.Execute(dialect.InsertFrom(target, delta, columns));
+                break;
+            case IncrementalStrategy.DeleteInsert:
+                session.Execute(dialect.DeleteMatching(target, delta, config.UniqueKey));
+                session.Execute(dialect.InsertFrom(target, delta, columns));
+                break;
+            default:
+                session.Execute(dialect.Merge(target, delta, config.UniqueKey, columns));
+                break;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Build.Audits;
+using SQLBuild.Core.Errors;
+using SQLBuild.Core.Logging;
+using SQLBuild.Core.Project;
+
+namespace SQLBuild.Core.Build.Strategies;
+
+/// <summary>What one node's materialization needs: where, what SQL, what stands there now, its audits.</summary>
+internal sealed class MaterializeRequest
+{
+    public required IWarehouseSession Session { get; init; }
+    public required RelationName Target { get; init; }
+    /// <summary>What the catalog showed at <see cref="Target"/> before the build (null: nothing).</summary>
+    public CatalogRelation? Existing { get; init; }
+    /// <summary>The model being built (null for a seed).</summary>
+    public ModelNode? Model { get; init; }
+    /// <summary>The seed being loaded (null for a model).</summary>
+    public SeedNode? Seed { get; init; }
+    /// <summary>The model's SQL with every reference resolved (models only).</summary>
+    public string Sql { get; init; } = "";
+    /// <summary>Runs the model's audits; null when audits are off (<c>-NoAudits</c>).</summary>
+    public AuditRunner? Audits { get; init; }
+    /// <summary>Direct mode <c>-FullRefresh</c>: rebuild an incremental model from scratch.</summary>
+    public bool FullRefresh { get; init; }
+    /// <summary>A new incremental version starts as a copy of this prior version (null: from scratch).</summary>
+    public RelationName? Prior { get; init; }
+    /// <summary>Records the finished relation (virtual mode: the version's state rows); runs once it is complete. The flag
+    /// says whether the version was seeded from <see cref="Prior"/> (its ancestry).</summary>
+    public Action<IWarehouseSession, bool>? Complete { get; init; }
+    public required ISqbLog Log { get; init; }
+
+    public string Name => Model?.Name ?? Seed!.Name;
+    public SqlDialect Dialect => Session.Dialect;
+
+    public IReadOnlyList<SqbAuditResult> RunAudits(RelationName relation) =>
+        Audits is not null && Model is { Config.Audits.Count: > 0 } ? Audits.Run(Session, Model, relation) : Array.Empty<SqbAuditResult>();
+}
+
+/// <summary>What a materialization did: <c>create | replace | incremental | full_refresh | load | build</c>, the rows it
+/// wrote or counted, and the audits it ran (a blocking one means nothing reached <see cref="MaterializeRequest.Target"/>).</summary>
+internal sealed record MaterializeOutcome(string Action, long? Rows, IReadOnlyList<SqbAuditResult> Audits)
+{
+    public bool Blocked => AuditRunner.FirstBlocking(Audits) is not null;
+}
+
+/// <summary>
+/// One strategy per kind of node (view, table, incremental, seed), shared by both modes (sqlmesh's
+/// <c>_evaluation_strategy()</c>):
+/// <list type="bullet">
+/// <item><see cref="Replace"/>: bring the relation at a name up to date in place, so that a failing audit leaves what
+/// stands there untouched (direct mode).</item>
+/// <item><see cref="CreateVersion"/>: make a new, immutable physical version at its versioned name (virtual mode).</item>
+/// </list>
+/// Stateless; safe to use from several workers at once, each with its own session.
+/// </summary>
+internal abstract class MaterializationStrategy
+{
+    public static readonly MaterializationStrategy View = new ViewStrategy();
+    public static readonly MaterializationStrategy Table = new TableStrategy();
+    public static readonly MaterializationStrategy Incremental = new IncrementalTableStrategy();
+    public static readonly MaterializationStrategy Seed = new SeedStrategy();
+
+    public static MaterializationStrategy For(ModelNode model) => model.Config.Materialized switch
+    {
+        Materialization.View => View,
+        Materialization.Table => Table,
+        _ => Incremental,
+    };
+
+    public abstract MaterializeOutcome Replace(MaterializeRequest request);
+
+    public abstract MaterializeOutcome CreateVersion(MaterializeRequest request);
+
+    protected static long CountRows(IWarehouseSession session, RelationName relation) =>
+        Convert.ToInt64(session.ExecuteScalar(session.Dialect.CountRows(relation)) ?? 0L);
+
+    /// <summary>Drops a relation the build made, when what it was made for failed; a failed drop is only reported.</summary>
+    protected static void TryDrop(MaterializeRequest request, RelationName relation, bool table)
+    {
+        var session = request.Session;
+        try { session.Execute(table ? session.Dialect.DropTableIfExists(relation) : session.Dialect.DropViewIfExists(relation)); }
+        catch (Exception ex) { request.Log.Warning($"could not drop '{relation}': {Redaction.Redact(ex.Message)}"); }
+    }
+}
+
+/// <summary>The helper relations a build makes beside its target, named after it.</summary>
+internal static class StagingNames
+{
+    public static RelationName Staging(RelationName target) => new(target.Schema, target.Name + "__sqb_staging");
+    public static RelationName Delta(RelationName target) => new(target.Schema, target.Name + "__sqb_delta");
+}

@@ -1,0 +1,41 @@
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Project;
+
+namespace SQLBuild.Core.Build.Strategies;
+
+/// <summary>Seeds: a table created with the inferred column types and loaded with the CSV rows.</summary>
+internal sealed class SeedStrategy : MaterializationStrategy
+{
+    public override MaterializeOutcome Replace(MaterializeRequest request)
+    {
+        var session = request.Session;
+        var staging = StagingNames.Staging(request.Target);
+        try
+        {
+            session.Execute(request.Dialect.DropTableIfExists(staging));
+            Load(session, request.Seed!, staging);
+            TableStrategy.SwapIn(session, staging, request.Target, request.Existing);
+            return new MaterializeOutcome("load", request.Seed!.Rows.Count, Array.Empty<SqbAuditResult>());
+        }
+        catch
+        {
+            TryDrop(request, staging, table: true);
+            throw;
+        }
+    }
+
+    public override MaterializeOutcome CreateVersion(MaterializeRequest request)
+    {
+        var session = request.Session;
+        if (request.Existing is not null) session.Execute(request.Dialect.DropTableIfExists(request.Target));
+        Load(session, request.Seed!, request.Target);
+        request.Complete?.Invoke(session, false);
+        return new MaterializeOutcome("build", request.Seed!.Rows.Count, Array.Empty<SqbAuditResult>());
+    }
+
+    private static void Load(IWarehouseSession session, SeedNode seed, RelationName table)
+    {
+        session.Execute(session.Dialect.CreateTable(table, seed.Columns));
+        session.InsertRows(table, seed.Columns.Select(c => c.Name).ToList(), seed.Rows);
+    }
+}

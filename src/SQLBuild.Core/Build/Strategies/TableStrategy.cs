@@ -1,0 +1,82 @@
+using SQLBuild.Core.Adapters;
+
+namespace SQLBuild.Core.Build.Strategies;
+
+/// <summary>Tables: built whole from the model's query, audited before they take the target's place.</summary>
+internal sealed class TableStrategy : MaterializationStrategy
+{
+    public override MaterializeOutcome Replace(MaterializeRequest request)
+    {
+        var session = request.Session;
+        var target = request.Target;
+        var staging = StagingNames.Staging(target);
+        session.Execute(request.Dialect.DropTableIfExists(staging));
+        session.Execute(request.Dialect.CreateTableAs(staging, request.Sql));
+        try
+        {
+            var rows = CountRows(session, staging);
+            var audits = request.RunAudits(staging);
+            var outcome = new MaterializeOutcome(request.Existing is null ? "create" : "replace", rows, audits);
+            if (outcome.Blocked)
+            {
+                TryDrop(request, staging, table: true);
+                return outcome with { Action = "replace" };
+            }
+            SwapIn(session, staging, target, request.Existing);
+            return outcome;
+        }
+        catch
+        {
+            TryDrop(request, staging, table: true);
+            throw;
+        }
+    }
+
+    public override MaterializeOutcome CreateVersion(MaterializeRequest request)
+    {
+        var session = request.Session;
+        var target = request.Target;
+        if (request.Existing is not null) session.Execute(request.Dialect.DropTableIfExists(target));
+        session.Execute(request.Dialect.CreateTableAs(target, request.Sql));
+        return Finish(request, target);
+    }
+
+    /// <summary>Counts and audits a new version; a blocking audit drops it, otherwise it is recorded.</summary>
+    internal static MaterializeOutcome Finish(MaterializeRequest request, RelationName version, bool seededFromPrior = false)
+    {
+        var outcome = new MaterializeOutcome("build", CountRows(request.Session, version), request.RunAudits(version));
+        if (outcome.Blocked) TryDrop(request, version, table: true);
+        else request.Complete?.Invoke(request.Session, seededFromPrior);
+        return outcome;
+    }
+
+    /// <summary>
+    /// Puts a finished staging table in the target's place in one transaction. Where views bind to
+    /// the table they read (PostgreSQL) and the old table has the same columns, its rows are replaced
+    /// in place, so downstream views keep working; otherwise the old relation is dropped (never with
+    /// CASCADE) and the staging table renamed.
+    /// </summary>
+    internal static void SwapIn(IWarehouseSession session, RelationName staging, RelationName target, CatalogRelation? existing)
+    {
+        var dialect = session.Dialect;
+        if (existing?.Kind == RelationKind.Table && dialect.ViewsBindToRelations)
+        {
+            var oldColumns = session.ColumnsOf(target).Select(c => (c.Name, c.DataType)).ToList();
+            var newColumns = session.ColumnsOf(staging).Select(c => (c.Name, c.DataType)).ToList();
+            if (oldColumns.Count > 0 && oldColumns.SequenceEqual(newColumns))
+            {
+                using var inPlace = session.BeginTransaction();
+                session.Execute(dialect.DeleteAll(target));
+                session.Execute(dialect.InsertFrom(target, staging, newColumns.Select(c => c.Name).ToList()));
+                session.Execute(dialect.DropTableIfExists(staging));
+                inPlace.Commit();
+                return;
+            }
+        }
+        using var tx = session.BeginTransaction();
+        if (existing?.Kind == RelationKind.View) session.Execute(dialect.DropViewIfExists(target));
+        else if (existing is not null) session.Execute(dialect.DropTableIfExists(target));
+        session.Execute(dialect.RenameTable(staging, target.Name));
+        tx.Commit();
+    }
+}

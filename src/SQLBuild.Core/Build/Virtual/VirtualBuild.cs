@@ -1,0 +1,327 @@
+using System.Diagnostics;
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Build.Audits;
+using SQLBuild.Core.Build.Execution;
+using SQLBuild.Core.Build.Strategies;
+using SQLBuild.Core.Environments;
+using SQLBuild.Core.Errors;
+using SQLBuild.Core.Identity;
+using SQLBuild.Core.Logging;
+using SQLBuild.Core.Project;
+using SQLBuild.Core.State;
+
+namespace SQLBuild.Core.Build.Virtual;
+
+/// <summary>
+/// Virtual mode (SPEC §4.2): builds the stale nodes of a VDE into immutable, versioned physical
+/// relations, runs audits and tests on them before any ref moves, then switches refs and views
+/// (and writes a checkpoint on reaching finalized) through <see cref="EnvironmentSwitch"/>.
+/// Unchanged and shared versions are reused, never rewritten.
+/// </summary>
+internal sealed class VirtualBuild
+{
+    private readonly StateStore _store;
+    private readonly ISqbLog _log;
+    private readonly VirtualNames _names;
+    private CompiledProject Project => _store.Project;
+
+    public VirtualBuild(StateStore store, ISqbLog log)
+    {
+        _store = store;
+        _log = log;
+        _names = new VirtualNames(store.Project.Config, store.Warehouse.Dialect);
+    }
+
+    private VirtualPlan ReadPlan(BuildOptions options)
+    {
+        using var state = _store.OpenStateSession();
+        if (_store.SharesWarehouse) return VirtualPlan.Read(_store, _names, options, state, state);
+        using var warehouse = _store.Warehouse.OpenSession();
+        return VirtualPlan.Read(_store, _names, options, state, warehouse);
+    }
+
+    private string? MaterializedName(string node) =>
+        Project.Models.TryGetValue(node, out var model) ? EnumNames.Snake(model.Config.Materialized) : null;
+
+    public SqbPlan Plan(BuildOptions options)
+    {
+        var plan = ReadPlan(options);
+        var status = plan.Row is null ? "new" : EnvironmentStatus.Display(plan.Row.Status);
+        var steps = new List<SqbPlanStep>();
+        var order = 0;
+        foreach (var name in plan.Selected)
+        {
+            var key = NodeKey.Of(Project, name);
+            plan.StartRefs.TryGetValue(key, out var bound);
+            var expected = plan.Identities[name].VersionHash;
+            string? diff = null;
+            if (Project.Models.TryGetValue(name, out var model) && bound is not null && plan.BoundVersions.TryGetValue((name, bound), out var version)
+                && IdentityCalculator.NormalizeSql(version.CompiledSql) != IdentityCalculator.NormalizeSql(model.Sql))
+                diff = TextDiff.Unified(IdentityCalculator.NormalizeSql(version.CompiledSql), IdentityCalculator.NormalizeSql(model.Sql));
+            steps.Add(new SqbPlanStep
+            {
+                Target = _store.TargetName, Environment = plan.Environment, Order = ++order, Name = name, NodeType = key.NodeType,
+                Materialized = MaterializedName(name),
+                Action = plan.Actions[name].ToString().ToLowerInvariant(),
+                Relation = _names.Physical(name, expected).ToString(),
+                Reason = plan.StaleReasons[name] ?? (plan.Actions[name] == VirtualAction.Build ? "physical relation missing" : null),
+                DependsOn = Project.Parents.TryGetValue(name, out var parents) ? parents : Array.Empty<string>(),
+                BoundVersion = bound, ExpectedVersion = expected, EnvironmentStatus = status, QueryDiff = diff,
+            });
+        }
+        return new SqbPlan { Project = Project.Config.Name, Target = _store.TargetName, Environment = plan.Environment, Mode = "virtual", Steps = steps };
+    }
+
+    public SqbBuildResult Build(BuildOptions options, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        var environment = options.Environment ?? _store.TargetName;
+        _names.ValidateEnvironment(environment);
+
+        // Read-only first (it also refuses an uninitialized store with E002, before any journal write): a
+        // build that would change nothing (every selected version unchanged and present, refs and status as
+        // they are) returns without a lock, a journal row or a write.
+        var preview = ReadPlan(options);
+        if (IsNoOp(preview))
+        {
+            _log.Verbose($"{environment}: every selected node is unchanged; nothing to build");
+            return new SqbBuildResult
+            {
+                Project = Project.Config.Name, Target = _store.TargetName, Environment = environment, Mode = "virtual",
+                Status = "succeeded", Duration = clock.Elapsed, EnvironmentStatus = preview.Row!.Status,
+                Nodes = preview.Selected.Select(n => NodeOutcome.Kept(n, NodeKey.Of(Project, n).NodeType, MaterializedName(n),
+                    _names.Physical(n, preview.Identities[n].VersionHash), "unchanged")).ToList(),
+            };
+        }
+
+        using var journal = OperationJournal.Start(_store, "build", environment, $"build {environment}", _log);
+        try
+        {
+            using var lease = new LockManager(_store, _log).Acquire(LockManager.EnvironmentKey(environment), journal.Id);
+            var plan = ReadPlan(options);
+            journal.Step("plan", $"{plan.Selected.Count} selected, {plan.Actions.Count(x => x.Value == VirtualAction.Build)} to build");
+            var results = BuildVersions(plan, journal, options, cancel);
+
+            // Refs move only for nodes that succeeded (built, reused or unchanged).
+            var final = new Dictionary<NodeKey, string>(plan.StartRefs.Where(r =>
+                r.Key.NodeType == NodeTypes.Seed ? Project.Seeds.ContainsKey(r.Key.NodeName) : Project.Models.ContainsKey(r.Key.NodeName)));
+            foreach (var name in plan.Selected)
+                if (results[name].Status is SqbNodeStatus.Succeeded or SqbNodeStatus.Warned)
+                    final[NodeKey.Of(Project, name)] = plan.Identities[name].VersionHash;
+            var finalized = Project.TopologicalOrder.All(n =>
+                final.TryGetValue(NodeKey.Of(Project, n), out var hash) && hash == plan.Identities[n].VersionHash);
+            var status = finalized ? EnvironmentStatus.Finalized : EnvironmentStatus.Active;
+
+            journal.Step("switch", $"moving refs of {environment} to {status}");
+            var switched = new EnvironmentSwitch(_store, _names, _log).Apply(environment, final, status, plan.Baseline, journal.Id, "build");
+            var nodes = plan.Selected.Select(n => results[n]).Concat(results.Values.Where(r => r.NodeType == "test")).ToList();
+            var failed = nodes.Any(n => n.Status is SqbNodeStatus.Failed or SqbNodeStatus.Skipped);
+            journal.Succeed($"built {nodes.Count(n => n.Action == "build" && n.Status != SqbNodeStatus.Failed)} of {plan.Selected.Count} selected; " +
+                            $"{switched.Changes.Count} ref change(s); status {status}");
+            return new SqbBuildResult
+            {
+                Project = Project.Config.Name, Target = _store.TargetName, Environment = environment, Mode = "virtual",
+                Status = failed ? "failed" : "succeeded", Nodes = nodes, Duration = clock.Elapsed,
+                EnvironmentStatus = status, CheckpointId = switched.CheckpointId, OperationId = journal.Id,
+            };
+        }
+        catch (Exception ex)
+        {
+            journal.Fail(ex.Message);
+            throw;
+        }
+    }
+
+    /// <summary>Nothing to do: the VDE exists with its own refs, every selected node is unchanged, and the
+    /// status would not move (a finalized VDE stays finalized; an active one stays active only if some
+    /// unselected node is still stale).</summary>
+    private bool IsNoOp(VirtualPlan plan)
+    {
+        if (plan.Row is null || plan.OwnRefs.Count == 0 || plan.Actions.Values.Any(x => x != VirtualAction.Unchanged)) return false;
+        var projectKeys = Project.TopologicalOrder.Select(n => NodeKey.Of(Project, n)).ToHashSet();
+        if (plan.OwnRefs.Keys.Any(k => !projectKeys.Contains(k))) return false;   // refs of removed nodes would be dropped
+        var finalized = Project.TopologicalOrder.All(n => plan.StaleReasons[n] is null);
+        return finalized ? plan.Row.Status == EnvironmentStatus.Finalized : plan.Row.Status == EnvironmentStatus.Active;
+    }
+
+    /// <summary>Builds every selected node whose version has no physical relation yet, in DAG order with N workers,
+    /// then runs the data tests that read them.</summary>
+    private Dictionary<string, SqbNodeResult> BuildVersions(VirtualPlan plan, OperationJournal journal, BuildOptions options, CancellationToken cancel)
+    {
+        var bound = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, hash) in plan.StartRefs) bound[key.NodeName] = hash;
+        foreach (var node in plan.Selected) bound[node] = plan.Identities[node].VersionHash;
+        RelationName PhysicalOf(string node) => bound.TryGetValue(node, out var hash)
+            ? _names.Physical(node, hash)
+            : throw new SqbException("S010", "StaleUpstreams", $"'{node}' has no version in virtual environment '{plan.Environment}'",
+                SqbErrorKind.InvalidOperation, node, $"Invoke-SqbBuild -Environment {plan.Environment} -Select {node}");
+        string Render(string sql, IReadOnlyList<Reference> references) =>
+            ReferenceResolution.Render(Project, _store.Warehouse.Dialect, sql, references, PhysicalOf);
+
+        var results = new Dictionary<string, SqbNodeResult>(StringComparer.Ordinal);
+        foreach (var node in plan.Selected.Where(n => plan.Actions[n] != VirtualAction.Build))
+            results[node] = NodeOutcome.Kept(node, NodeKey.Of(Project, node).NodeType, MaterializedName(node),
+                _names.Physical(node, plan.Identities[node].VersionHash), plan.Actions[node].ToString().ToLowerInvariant());
+
+        var toBuild = plan.Selected.Where(n => plan.Actions[n] == VirtualAction.Build).ToList();
+        var tests = Project.Tests.Values.Where(t => TestGate.ReadsBuilt(t, toBuild).Any()).ToList();
+        if (toBuild.Count == 0 && tests.Count == 0) return results;
+
+        using (var session = _store.Warehouse.OpenSession())
+            CreateSchemaAlongsideOthers(session, _names.PhysicalSchema);
+        var audits = new AuditRunner(Project, PhysicalOf, Render);
+        using var tracker = new VersionTracker(_store);
+        var steps = toBuild.Select(node => new BuildStep(node, node, Project.Seeds.ContainsKey(node) ? NodeKind.Seed : NodeKind.Model,
+            MaterializedName(node), BuildDependencies(node, toBuild),
+            session => BuildVersion(session, plan, node, Render, audits, tracker, cancel))).ToList();
+        steps.AddRange(tests.Select(test => new BuildStep("test:" + test.Name, test.Name, NodeKind.Test, null, TestGate.ReadsBuilt(test, toBuild).ToList(),
+            session => DataTestRunner.Run(session, test, () => Render(test.Sql, test.References)))));
+        _log.Section($"Building {toBuild.Count} physical version(s) for {plan.Environment}");
+        foreach (var (key, result) in new BuildExecutor(_store.Warehouse, _log)
+                     .Run(steps, options.Concurrency ?? Project.Config.Settings.Concurrency, $"Building {plan.Environment}", cancel))
+            results[key] = result;
+
+        TestGate.Apply(Project, plan.Selected, toBuild, tests, results);
+        journal.Step("physical", $"built {results.Values.Count(r => r.Action == "build" && r.Status != SqbNodeStatus.Failed)} physical version(s)");
+        return results;
+    }
+
+    /// <summary>
+    /// CREATE SCHEMA IF NOT EXISTS is not safe against a concurrent creator: two first builds (of two VDEs) creating
+    /// the physical schema at once fail with a duplicate pg_namespace key (PostgreSQL) or a catalog write-write
+    /// conflict (DuckDB). Such a failure is retried; once the other creator committed, IF NOT EXISTS is a no-op.
+    /// </summary>
+    private static void CreateSchemaAlongsideOthers(IWarehouseSession session, string schema)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                session.Execute(session.Dialect.CreateSchemaIfNotExists(schema));
+                return;
+            }
+            catch (SqbException e) when (attempt < 5 && WarehouseErrors.Classify(e) is WarehouseErrorClass.UniqueViolation
+                                             or WarehouseErrorClass.ObjectExists or WarehouseErrorClass.Busy)
+            {
+                Thread.Sleep(50 * attempt);
+            }
+        }
+    }
+
+    /// <summary>The nodes of this build that must be built before <paramref name="name"/>: its parents, and the model a
+    /// relationships audit of it reads (not a parent, but the audit runs against that model's new version).</summary>
+    private List<string> BuildDependencies(string name, IReadOnlyList<string> toBuild)
+    {
+        var dependsOn = Project.Parents.TryGetValue(name, out var parents) ? parents.Where(toBuild.Contains).ToList() : new List<string>();
+        if (Project.Models.TryGetValue(name, out var model))
+            dependsOn.AddRange(model.Config.Audits.Select(a => a.ToModel).OfType<string>()
+                .Where(m => m != name && toBuild.Contains(m) && !dependsOn.Contains(m)).Distinct());
+        return dependsOn;
+    }
+
+    /// <summary>
+    /// Builds one new version under a latch on its physical name, so two builds that need the same new version at
+    /// once (two VDEs, or two processes) build it once: the second waits for the latch, then finds the version tracked
+    /// and reuses it. Without the latch the second build dropped the first's freshly built relation, failing its
+    /// audits or views (a version is never rewritten).
+    /// </summary>
+    private SqbNodeResult BuildVersion(IWarehouseSession session, VirtualPlan plan, string name, Func<string, IReadOnlyList<Reference>, string> render,
+        AuditRunner audits, VersionTracker tracker, CancellationToken cancel)
+    {
+        var key = NodeKey.Of(Project, name);
+        var identity = plan.Identities[name];
+        var physical = _names.Physical(name, identity.VersionHash);
+        using var latch = VersionLatch.Acquire(_store, $"physical:{physical}", _log, cancel);
+        if (BuiltMeanwhile(session, plan, key, identity.VersionHash, physical))
+        {
+            _log.Verbose($"{physical} was built by another build meanwhile; reusing it");
+            return NodeOutcome.Kept(name, key.NodeType, MaterializedName(name), physical, "reuse");
+        }
+        var clock = Stopwatch.StartNew();
+        var kind = key.NodeType == NodeTypes.Seed ? NodeKind.Seed : NodeKind.Model;
+        // An untracked relation already holding this exact version (the state was reset or restored from an
+        // older backup, so nothing records it): where views bind to relations (PostgreSQL) it cannot be dropped
+        // while logical views still read it, so it is taken over instead: audits run on it, then it is tracked.
+        // Same name = same version hash = same definition and upstreams, so it is the version this build wants.
+        var leftover = plan.PhysicalCatalog.Find(physical);
+        if (leftover is not null && session.Dialect.ViewsBindToRelations) return TakeOver(session, name, kind, identity, leftover, audits, tracker, clock);
+
+        Project.Models.TryGetValue(name, out var model);
+        var isView = model?.Config.Materialized == Materialization.View;
+        try
+        {
+            var request = new MaterializeRequest
+            {
+                Session = session, Target = physical, Existing = leftover, Model = model,
+                Seed = model is null ? Project.Seeds[name] : null,
+                Sql = model is null ? "" : render(model.Sql, model.References),
+                Audits = audits, Prior = model is null ? null : PriorVersion(plan, model, identity.VersionHash), Log = _log,
+                Complete = (_, seededFromPrior) =>
+                {
+                    if (model is null) tracker.TrackSeed(Project.Seeds[name], identity.VersionHash, physical);
+                    else
+                    {
+                        tracker.TrackModel(model, identity, physical, isView ? "view" : "table");
+                        if (seededFromPrior) tracker.TrackAncestry(name, identity.VersionHash, plan.StartRefs[key], "copy");
+                    }
+                },
+            };
+            var outcome = (model is null ? MaterializationStrategy.Seed : MaterializationStrategy.For(model)).CreateVersion(request);
+            return NodeOutcome.Materialized(name, kind, MaterializedName(name), physical, outcome, clock.Elapsed, "; the ref was not moved");
+        }
+        catch (Exception ex)
+        {
+            try { session.Execute(isView ? session.Dialect.DropViewIfExists(physical) : session.Dialect.DropTableIfExists(physical)); }
+            catch (Exception drop) { _log.Warning($"could not drop '{physical}': {Redaction.Redact(drop.Message)}"); }
+            return NodeOutcome.Failure(name, kind, MaterializedName(name), ex, clock.Elapsed, physical);
+        }
+    }
+
+    /// <summary>An incremental model's new version starts from the version its ref holds now, when that one exists.</summary>
+    private static RelationName? PriorVersion(VirtualPlan plan, ModelNode model, string versionHash)
+    {
+        var key = NodeKey.Model(model.Name);
+        return model.Config.Materialized == Materialization.Incremental && plan.StartRefs.TryGetValue(key, out var bound) && bound != versionHash
+               && plan.Physical.TryGetValue((key, bound), out var prior) && plan.PhysicalCatalog.Exists(prior.Relation)
+            ? prior.Relation
+            : null;
+    }
+
+    /// <summary>Whether another build made this version while this one was planning or waiting.</summary>
+    private bool BuiltMeanwhile(IWarehouseSession session, VirtualPlan plan, NodeKey key, string hash, RelationName physical)
+    {
+        using (var state = _store.OpenStateSession())
+            if (!new StateRepository(state, _store.Sql).IsTracked(key, hash)) return false;
+        // Tracked now but not at planning time: another build built and tracked it. Tracked then too: this build
+        // is rebuilding a missing relation, and it is built meanwhile only if it is back in the warehouse.
+        return !plan.Physical.ContainsKey((key, hash)) || session.ReadCatalog(new[] { physical.Schema }).Exists(physical);
+    }
+
+    /// <summary>Tracks an existing, untracked relation of the wanted version after running the model's audits on it.
+    /// A blocking audit fails the node and leaves the relation alone (views may still read it).</summary>
+    private SqbNodeResult TakeOver(IWarehouseSession session, string name, NodeKind kind, NodeIdentity identity, CatalogRelation existing,
+        AuditRunner audits, VersionTracker tracker, Stopwatch clock)
+    {
+        var physical = existing.Relation;
+        var isView = existing.Kind == RelationKind.View;
+        _log.Verbose($"{name}: taking over untracked physical relation {physical}");
+        try
+        {
+            long? rows = isView ? null : Convert.ToInt64(session.ExecuteScalar(session.Dialect.CountRows(physical)) ?? 0L);
+            if (Project.Seeds.TryGetValue(name, out var seed))
+            {
+                tracker.TrackSeed(seed, identity.VersionHash, physical);
+                return NodeOutcome.Materialized(name, kind, null, physical, new MaterializeOutcome("build", rows, Array.Empty<SqbAuditResult>()),
+                    clock.Elapsed, "");
+            }
+            var model = Project.Models[name];
+            var outcome = new MaterializeOutcome("build", rows, audits.Run(session, model, physical));
+            if (!outcome.Blocked) tracker.TrackModel(model, identity, physical, isView ? "view" : "table");
+            return NodeOutcome.Materialized(name, kind, MaterializedName(name), physical, outcome, clock.Elapsed, "; the ref was not moved");
+        }
+        catch (Exception ex)
+        {
+            return NodeOutcome.Failure(name, kind, MaterializedName(name), ex, clock.Elapsed, physical);
+        }
+    }
+}
