@@ -95,11 +95,36 @@ public interface IWarehouseSession : IDisposable
     void InsertRows(RelationName table, IReadOnlyList<string> columns, IReadOnlyList<object?[]> rows);
 }
 
+/// <summary>How a session is opened: whose work it does, and how its statements end.</summary>
+public sealed record SessionOptions
+{
+    public static readonly SessionOptions Default = new();
+
+    /// <summary>The operation the session works for. The server shows the session as <c>sqlbuild/&lt;operation id&gt;</c>
+    /// (PostgreSQL <c>application_name</c>, SQL Server <c>Application Name</c>), so a DBA can see and end our work,
+    /// and a later run can find what a crashed one left running. Null: plain <c>sqlbuild</c>.</summary>
+    public string? OperationId { get; init; }
+
+    /// <summary>A connection of its own that is closed, never returned to a pool, when the session ends: for
+    /// sessions that hold session-level locks (a lease's advisory lock, a version latch), so the lock ends with them.</summary>
+    public bool Dedicated { get; init; }
+
+    /// <summary>When cancelled, the running statement is cancelled on the server and the call throws
+    /// <see cref="OperationCanceledException"/>; no further statement starts.</summary>
+    public CancellationToken Cancellation { get; init; }
+
+    /// <summary>Seconds a statement may run (0 = no limit); null: the connection's <c>command_timeout</c>.</summary>
+    public int? CommandTimeoutSeconds { get; init; }
+
+    /// <summary>The name the server shows for a session of this operation.</summary>
+    public string ApplicationName => OperationId is null ? "sqlbuild" : "sqlbuild/" + OperationId;
+}
+
 /// <summary>A configured warehouse (one connection setting) that opens sessions.</summary>
 public interface IWarehouse
 {
     SqlDialect Dialect { get; }
     /// <summary>Safe to print: adapter and non-secret keys.</summary>
     string Description { get; }
-    IWarehouseSession OpenSession();
+    IWarehouseSession OpenSession(SessionOptions? options = null);
 }

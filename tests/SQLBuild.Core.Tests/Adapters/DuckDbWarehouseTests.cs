@@ -78,6 +78,21 @@ public class DuckDbWarehouseTests
     }
 
     [Fact]
+    public void Cancelling_a_session_interrupts_its_running_statement_within_seconds()
+    {
+        using var db = TestDatabases.NewDuckDbFile("cancel.duckdb");
+        using var cancel = new CancellationTokenSource();
+        using var s = db.CreateWarehouse().OpenSession(new SessionOptions { Cancellation = cancel.Token });
+        cancel.CancelAfter(300);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        // Minutes of work without the interrupt.
+        Assert.ThrowsAny<OperationCanceledException>(() => s.ExecuteScalar(Sql("SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3")));
+        Assert.InRange(clock.Elapsed.TotalSeconds, 0, 5);
+        using var again = db.CreateWarehouse().OpenSession();
+        Assert.Equal(1L, Convert.ToInt64(again.ExecuteScalar(Sql("SELECT 1"))));
+    }
+
+    [Fact]
     public void Data_survives_closing_every_session_and_reopening()
     {
         using var db = TestDatabases.NewDuckDbFile();

@@ -81,8 +81,35 @@ public sealed class PostgresWarehouseTests : IDisposable
         var password = new NpgsqlConnectionStringBuilder(TestDatabases.PostgresConnectionString).Password!;
         Assert.DoesNotContain(password, w.Description);
         Assert.StartsWith("postgres(host=", w.Description);
-        using var s = w.OpenSession();
-        Assert.Equal("SQLBuild", s.ExecuteScalar(new SqlStatement("SELECT", "application_name", "SELECT current_setting('application_name')")));
+        var setting = (string name) => new SqlStatement("SELECT", name, $"SELECT current_setting('{name}')");
+        using (var s = w.OpenSession())
+        {
+            Assert.Equal("sqlbuild", s.ExecuteScalar(setting("application_name")));
+            // A server checks every 2 s that the client of a running statement is still there (a killed client's
+            // statement is cancelled instead of running on).
+            Assert.Equal("2s", s.ExecuteScalar(setting("client_connection_check_interval")));
+        }
+        // A session of an operation names it, so DBAs (and a later run) can find it in pg_stat_activity; the name does
+        // not stick to the pooled connection once the session ends.
+        using (var s = w.OpenSession(new SessionOptions { OperationId = "build:0123abcd" }))
+            Assert.Equal("sqlbuild/build:0123abcd", s.ExecuteScalar(setting("application_name")));
+        using (var s = w.OpenSession())
+            Assert.Equal("sqlbuild", s.ExecuteScalar(setting("application_name")));
+    }
+
+    [SkippableFact]
+    public void Cancelling_a_session_cancels_its_running_statement_on_the_server_within_a_second()
+    {
+        using var cancel = new CancellationTokenSource();
+        using var s = Warehouse.OpenSession(new SessionOptions { Cancellation = cancel.Token });
+        cancel.CancelAfter(300);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.ThrowsAny<OperationCanceledException>(() => s.Execute(new SqlStatement("SLEEP", "pg_sleep", "SELECT pg_sleep(30)")));
+        Assert.InRange(clock.Elapsed.TotalSeconds, 0, 5);
+        // Nothing of it runs on: the server shows no pg_sleep of ours any more.
+        using var probe = Warehouse.OpenSession();
+        Assert.Equal(0L, Convert.ToInt64(probe.ExecuteScalar(new SqlStatement("SELECT", "pg_stat_activity",
+            "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"))));
     }
 
     [SkippableFact]

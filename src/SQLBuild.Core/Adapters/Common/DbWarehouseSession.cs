@@ -16,12 +16,16 @@ internal abstract class DbWarehouseSession : IWarehouseSession
     private Transaction? _transaction;
     private bool _disposed;
 
-    protected DbWarehouseSession(DbConnection connection, SqlDialect dialect, ISqbLog log, int commandTimeoutSeconds)
+    private readonly CancellationToken _cancel;
+
+    protected DbWarehouseSession(DbConnection connection, SqlDialect dialect, ISqbLog log, int commandTimeoutSeconds, SessionOptions? options)
     {
         _connection = connection;
         Dialect = dialect;
         Log = log;
-        CommandTimeoutSeconds = commandTimeoutSeconds;
+        options ??= SessionOptions.Default;
+        CommandTimeoutSeconds = options.CommandTimeoutSeconds ?? commandTimeoutSeconds;
+        _cancel = options.Cancellation;
     }
 
     public SqlDialect Dialect { get; }
@@ -78,14 +82,27 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         command.CommandTimeout = CommandTimeoutSeconds;
         command.Transaction = _transaction?.DbTransaction;
         if (statement.Parameters is { Count: > 0 } ps) BindParameters(command, ps);
+        _cancel.ThrowIfCancellationRequested();
+        // Ctrl+C (or a lost lease) cancels the statement on the server, not only the wait for it.
+        using var cancelling = _cancel.CanBeCanceled ? _cancel.Register(() => CancelQuietly(command)) : default;
         try
         {
             return action(command);
+        }
+        catch (Exception e) when (_cancel.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            throw new OperationCanceledException($"{statement.Kind} {statement.Target} was cancelled", e, _cancel);
         }
         catch (Exception e) when (IsDriverError(e))
         {
             throw Failed(statement, e);
         }
+    }
+
+    private void CancelQuietly(DbCommand command)
+    {
+        try { command.Cancel(); }
+        catch (Exception e) { Log.Verbose($"could not cancel the running statement: {Redaction.Redact(e.Message)}"); }
     }
 
     public IWarehouseTransaction BeginTransaction()

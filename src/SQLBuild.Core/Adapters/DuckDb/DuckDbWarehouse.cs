@@ -65,7 +65,9 @@ internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
     public string DatabasePath { get; }
     public string Description => $"duckdb(database={DatabasePath})";
 
-    public IWarehouseSession OpenSession()
+    /// <summary>DuckDB runs in this process: an operation id names nothing on a server, and every session is its own
+    /// connection to the shared database instance (nothing to pool).</summary>
+    public IWarehouseSession OpenSession(SessionOptions? options = null)
     {
         DuckDBConnection connection;
         if (InMemory)
@@ -93,17 +95,17 @@ internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
             {
                 throw WarehouseErrors.ConnectionFailed(Description, e);
             }
-            return OpenFileSession();
+            return OpenFileSession(options);
         }
         Open(connection);
-        return new DuckDbSession(connection, _log);
+        return new DuckDbSession(connection, _log, options);
     }
 
     // Sessions this process has open per database file (all warehouses share DuckDB.NET's instance cache).
     private static readonly Dictionary<string, int> OpenFileSessions = new(StringComparer.Ordinal);
     private static readonly object FileGate = new();
 
-    private IWarehouseSession OpenFileSession()
+    private IWarehouseSession OpenFileSession(SessionOptions? options)
     {
         lock (FileGate)
         {
@@ -112,7 +114,7 @@ internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
             var connection = new DuckDBConnection("Data Source=" + DatabasePath);
             Open(connection);
             OpenFileSessions[DatabasePath] = OpenFileSessions.GetValueOrDefault(DatabasePath) + 1;
-            var session = new DuckDbSession(connection, _log, Released);
+            var session = new DuckDbSession(connection, _log, options, Released);
             if (!leftOverLog) return session;
             try
             {

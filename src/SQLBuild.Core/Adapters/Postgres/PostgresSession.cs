@@ -9,8 +9,8 @@ internal sealed class PostgresSession : DbWarehouseSession
 {
     private readonly NpgsqlConnection _npgsql;
 
-    public PostgresSession(NpgsqlConnection connection, ISqbLog log, int commandTimeoutSeconds)
-        : base(connection, PostgresDialect.Instance, log, commandTimeoutSeconds)
+    public PostgresSession(NpgsqlConnection connection, ISqbLog log, int commandTimeoutSeconds, SessionOptions? options)
+        : base(connection, PostgresDialect.Instance, log, commandTimeoutSeconds, options)
     {
         _npgsql = connection;
         _npgsql.Notice += OnNotice;

@@ -9,11 +9,18 @@ namespace SQLBuild.Core.Adapters;
 /// PostgreSQL through Npgsql. The connection string comes from <see cref="ConnectionSettings.ConnectionString"/>
 /// or from the keys host, port, user, dbname/database, sslmode, connect_timeout, command_timeout;
 /// <see cref="ConnectionSettings.Password"/> (a credential) overrides the string's password.
-/// Always: pooling on, error detail off (row values stay out of messages), application name "SQLBuild".
+/// Always: error detail off (row values stay out of messages); pooling on, except for dedicated sessions
+/// (<see cref="SessionOptions.Dedicated"/>). Every session names itself <c>sqlbuild/&lt;operation id&gt;</c> and sets
+/// <c>client_connection_check_interval</c> (PostgreSQL 14+), so a statement whose client died is cancelled by the
+/// server within seconds instead of running on (and holding its locks) after a crash.
 /// </summary>
 internal sealed class PostgresWarehouse : IWarehouse
 {
+    /// <summary>Milliseconds between the server's checks that a client running a long statement is still there.</summary>
+    public const int ClientCheckIntervalMs = 2000;
+
     private readonly string _connectionString;
+    private readonly string _dedicatedConnectionString;
     private readonly ISqbLog _log;
     private readonly int _commandTimeout;
 
@@ -35,6 +42,8 @@ internal sealed class PostgresWarehouse : IWarehouse
         Redaction.RegisterSecret(b.Password);
         Description = $"postgres(host={b.Host}, port={b.Port}, database={b.Database}, user={b.Username})";
         _connectionString = b.ConnectionString;
+        b.Pooling = false;
+        _dedicatedConnectionString = b.ConnectionString;
     }
 
     public SqlDialect Dialect => PostgresDialect.Instance;
@@ -56,23 +65,32 @@ internal sealed class PostgresWarehouse : IWarehouse
         b.Pooling = true;
         b.IncludeErrorDetail = false;
         b.PersistSecurityInfo = false;
-        if (string.IsNullOrEmpty(b.ApplicationName)) b.ApplicationName = "SQLBuild";
+        b.ApplicationName = SessionOptions.Default.ApplicationName;
         return b;
     }
 
 
-    public IWarehouseSession OpenSession()
+    public IWarehouseSession OpenSession(SessionOptions? options = null)
     {
-        var connection = new NpgsqlConnection(_connectionString);
+        options ??= SessionOptions.Default;
+        var connection = new NpgsqlConnection(options.Dedicated ? _dedicatedConnectionString : _connectionString);
         try
         {
             connection.Open();
+            // One round trip; a pooled connection is reset (DISCARD ALL) when it goes back to the pool.
+            using var name = connection.CreateCommand();
+            name.CommandText = connection.PostgreSqlVersion.Major >= 14
+                ? "SELECT set_config('application_name', $1, false), set_config('client_connection_check_interval', $2, false)"
+                : "SELECT set_config('application_name', $1, false), $2";
+            name.Parameters.Add(new NpgsqlParameter { Value = options.ApplicationName });
+            name.Parameters.Add(new NpgsqlParameter { Value = ClientCheckIntervalMs.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            name.ExecuteNonQuery();
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException or ArgumentException)
         {
             connection.Dispose();
             throw WarehouseErrors.ConnectionFailed(Description, e);
         }
-        return new PostgresSession(connection, _log, _commandTimeout);
+        return new PostgresSession(connection, _log, _commandTimeout, options);
     }
 }

@@ -10,8 +10,8 @@ internal sealed class SqlServerSession : DbWarehouseSession
 {
     private readonly SqlConnection _sql;
 
-    public SqlServerSession(SqlConnection connection, ISqbLog log, int commandTimeoutSeconds)
-        : base(connection, SqlServerDialect.Instance, log, commandTimeoutSeconds)
+    public SqlServerSession(SqlConnection connection, ISqbLog log, int commandTimeoutSeconds, SessionOptions? options)
+        : base(connection, SqlServerDialect.Instance, log, commandTimeoutSeconds, options)
     {
         _sql = connection;
         _sql.InfoMessage += OnInfoMessage;

@@ -10,7 +10,8 @@ namespace SQLBuild.Core.Adapters;
 /// <see cref="ConnectionSettings.ConnectionString"/> or from server, port, database, user, encrypt,
 /// trust_server_certificate, connect_timeout, command_timeout; <see cref="ConnectionSettings.Password"/> overrides.
 /// Without a user, integrated security is used. Each session runs with XACT_ABORT ON, so an error
-/// inside a transaction dooms the whole transaction, as in PostgreSQL.
+/// inside a transaction dooms the whole transaction, as in PostgreSQL. The Application Name of every session is
+/// <c>sqlbuild/&lt;operation id&gt;</c> (<c>sys.dm_exec_sessions.program_name</c>); dedicated sessions are not pooled.
 /// </summary>
 internal sealed class SqlServerWarehouse : IWarehouse
 {
@@ -64,15 +65,25 @@ internal sealed class SqlServerWarehouse : IWarehouse
         if (ConnectionValues.NonNegativeInt(s.Get("connect_timeout"), "connect_timeout", s) is { } timeout) b.ConnectTimeout = timeout;
         b.Pooling = true;
         b.PersistSecurityInfo = false;
-        if (string.IsNullOrEmpty(b.ApplicationName) || b.ApplicationName == "Framework Microsoft SqlClient Data Provider")
-            b.ApplicationName = "SQLBuild";
+        b.ApplicationName = SessionOptions.Default.ApplicationName;
         return b;
     }
 
 
-    public IWarehouseSession OpenSession()
+    /// <summary>The connection string of a session: its Application Name names the operation (a pool per operation),
+    /// and a dedicated session is not pooled.</summary>
+    internal string ConnectionStringFor(SessionOptions options)
     {
-        var connection = new SqlConnection(_connectionString);
+        if (options.OperationId is null && !options.Dedicated) return _connectionString;
+        var b = new SqlConnectionStringBuilder(_connectionString) { ApplicationName = options.ApplicationName };
+        if (options.Dedicated) b.Pooling = false;
+        return b.ConnectionString;
+    }
+
+    public IWarehouseSession OpenSession(SessionOptions? options = null)
+    {
+        options ??= SessionOptions.Default;
+        var connection = new SqlConnection(ConnectionStringFor(options));
         try
         {
             connection.Open();
@@ -85,6 +96,6 @@ internal sealed class SqlServerWarehouse : IWarehouse
             connection.Dispose();
             throw WarehouseErrors.ConnectionFailed(Description, e);
         }
-        return new SqlServerSession(connection, _log, _commandTimeout);
+        return new SqlServerSession(connection, _log, _commandTimeout, options);
     }
 }
