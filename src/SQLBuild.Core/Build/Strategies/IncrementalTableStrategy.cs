@@ -43,10 +43,10 @@ internal sealed class IncrementalTableStrategy : MaterializationStrategy
     }
 
     /// <summary>
-    /// A new incremental version starts as a copy of the prior version, then takes the delta. When the
-    /// query's columns no longer match the prior version's (a query change that adds, drops or renames a
-    /// column, or a cursor the prior version lacks), the prior rows do not fit: the version is built from
-    /// scratch instead, with no ancestry row.
+    /// A new incremental version starts as a copy of the prior version, then takes the delta; copy and delta are one
+    /// unit: both land in the pending table, which only then is audited and published. When the query's columns no
+    /// longer match the prior version's (a query change that adds, drops or renames a column, or a cursor the prior
+    /// version lacks), the prior rows do not fit: the version is built from scratch instead, with no ancestry row.
     /// </summary>
     public override MaterializeOutcome CreateVersion(MaterializeRequest request)
     {
@@ -54,37 +54,41 @@ internal sealed class IncrementalTableStrategy : MaterializationStrategy
         var session = request.Session;
         var dialect = request.Dialect;
         var model = request.Model!;
-        var version = request.Target;
-        if (request.Existing is not null) session.Execute(dialect.DropTableIfExists(version));
-        var delta = StagingNames.Delta(version);
-        dialect.ValidateIdentifier(delta.Name, $"delta relation name of '{model.Name}'");
-        session.Execute(dialect.CreateTableAs(version, dialect.SelectAll(prior)));
-        var copied = session.ColumnsOf(version).Select(c => c.Name).ToList();
-        if (model.Config.Cursor is not null && !copied.Contains(model.Config.Cursor, StringComparer.OrdinalIgnoreCase))
-            return FromScratch(request, $"the prior version has no cursor column '{model.Config.Cursor}'");
-        session.Execute(dialect.DropTableIfExists(delta));
-        session.Execute(dialect.CreateTableAs(delta, DeltaQuery(dialect, model, request.Sql, version)));
+        var pending = ClearPending(request);
+        var delta = StagingNames.Delta(request.Target);
         try
         {
-            var columns = session.ColumnsOf(delta).Select(c => c.Name).ToList();
-            if (!columns.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(copied))
-                return FromScratch(request, "the query's columns differ from the prior version's");
-            using (var tx = session.BeginTransaction())
+            session.Execute(dialect.CreateTableAs(pending, dialect.SelectAll(prior)));
+            var copied = session.ColumnsOf(pending).Select(c => c.Name).ToList();
+            if (model.Config.Cursor is not null && !copied.Contains(model.Config.Cursor, StringComparer.OrdinalIgnoreCase))
+                return FromScratch(request, pending, $"the prior version has no cursor column '{model.Config.Cursor}'");
+            session.Execute(dialect.DropTableIfExists(delta));
+            session.Execute(dialect.CreateTableAs(delta, DeltaQuery(dialect, model, request.Sql, pending)));
+            try
             {
-                Apply(session, model.Config, version, delta, columns);
+                var columns = session.ColumnsOf(delta).Select(c => c.Name).ToList();
+                if (!columns.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(copied))
+                    return FromScratch(request, pending, "the query's columns differ from the prior version's");
+                using var tx = session.BeginTransaction();
+                Apply(session, model.Config, pending, delta, columns);
                 tx.Commit();
             }
+            finally { TryDrop(request, delta, table: true); }
+            return TableStrategy.AuditAndPublish(request, pending, seededFromPrior: true);
         }
-        finally { TryDrop(request, delta, table: true); }
-        return TableStrategy.Finish(request, version, seededFromPrior: true);
+        catch
+        {
+            TryDrop(request, pending, table: true);
+            throw;
+        }
     }
 
-    private static MaterializeOutcome FromScratch(MaterializeRequest request, string why)
+    private static MaterializeOutcome FromScratch(MaterializeRequest request, RelationName pending, string why)
     {
         request.Log.Verbose($"{request.Name}: not seeding {request.Target} from the prior version ({why}); building it from scratch");
-        request.Session.Execute(request.Dialect.DropTableIfExists(request.Target));
-        request.Session.Execute(request.Dialect.CreateTableAs(request.Target, request.Sql));
-        return TableStrategy.Finish(request, request.Target);
+        request.Session.Execute(request.Dialect.DropTableIfExists(pending));
+        request.Session.Execute(request.Dialect.CreateTableAs(pending, request.Sql));
+        return TableStrategy.AuditAndPublish(request, pending, seededFromPrior: false);
     }
 
     /// <summary>The rows the model adds: all of its query without a cursor, else those newer than the target's maximum.</summary>

@@ -11,7 +11,8 @@ internal sealed class MaterializeRequest
 {
     public required IWarehouseSession Session { get; init; }
     public required RelationName Target { get; init; }
-    /// <summary>What the catalog showed at <see cref="Target"/> before the build (null: nothing).</summary>
+    /// <summary>Replace: what the catalog showed at <see cref="Target"/> before the build (null: nothing).
+    /// CreateVersion never gets one: a relation at a version's name is a finished version (see <see cref="MaterializationStrategy"/>).</summary>
     public CatalogRelation? Existing { get; init; }
     /// <summary>The model being built (null for a seed).</summary>
     public ModelNode? Model { get; init; }
@@ -25,8 +26,8 @@ internal sealed class MaterializeRequest
     public bool FullRefresh { get; init; }
     /// <summary>A new incremental version starts as a copy of this prior version (null: from scratch).</summary>
     public RelationName? Prior { get; init; }
-    /// <summary>Records the finished relation (virtual mode: the version's state rows); runs once it is complete. The flag
-    /// says whether the version was seeded from <see cref="Prior"/> (its ancestry).</summary>
+    /// <summary>Records the finished version (its state rows) through the session, inside the transaction that gives the
+    /// version its name. The flag says whether the version was seeded from <see cref="Prior"/> (its ancestry).</summary>
     public Action<IWarehouseSession, bool>? Complete { get; init; }
     public required ISqbLog Log { get; init; }
 
@@ -50,7 +51,11 @@ internal sealed record MaterializeOutcome(string Action, long? Rows, IReadOnlyLi
 /// <list type="bullet">
 /// <item><see cref="Replace"/>: bring the relation at a name up to date in place, so that a failing audit leaves what
 /// stands there untouched (direct mode).</item>
-/// <item><see cref="CreateVersion"/>: make a new, immutable physical version at its versioned name (virtual mode).</item>
+/// <item><see cref="CreateVersion"/>: make a new, immutable physical version at its versioned name (virtual mode).
+/// Complete or absent: the version is built and audited under a temporary name (<see cref="StagingNames.Pending"/>), then
+/// renamed into its version name and recorded in state in ONE transaction (a view, cheap to make, is created and
+/// recorded in that transaction directly). A killed build leaves at most a pending relation, which the next build of the
+/// version drops; whatever stands at a version's name is a finished version.</item>
 /// </list>
 /// Stateless; safe to use from several workers at once, each with its own session.
 /// </summary>
@@ -72,6 +77,27 @@ internal abstract class MaterializationStrategy
 
     public abstract MaterializeOutcome CreateVersion(MaterializeRequest request);
 
+    /// <summary>
+    /// The last step of every new version: in one transaction, the pending relation takes the version's name and the
+    /// version is recorded (<see cref="MaterializeRequest.Complete"/>). Nothing before this makes the version exist.
+    /// </summary>
+    protected static void Publish(MaterializeRequest request, RelationName pending, bool seededFromPrior)
+    {
+        var session = request.Session;
+        using var tx = session.BeginTransaction();
+        session.Execute(request.Dialect.RenameTable(pending, request.Target.Name));
+        request.Complete?.Invoke(session, seededFromPrior);
+        tx.Commit();
+    }
+
+    /// <summary>Drops what a killed build of this version may have left under the pending name.</summary>
+    protected static RelationName ClearPending(MaterializeRequest request)
+    {
+        var pending = StagingNames.Pending(request.Target);
+        request.Session.Execute(request.Dialect.DropTableIfExists(pending));
+        return pending;
+    }
+
     protected static long CountRows(IWarehouseSession session, RelationName relation) =>
         Convert.ToInt64(session.ExecuteScalar(session.Dialect.CountRows(relation)) ?? 0L);
 
@@ -89,4 +115,7 @@ internal static class StagingNames
 {
     public static RelationName Staging(RelationName target) => new(target.Schema, target.Name + "__sqb_staging");
     public static RelationName Delta(RelationName target) => new(target.Schema, target.Name + "__sqb_delta");
+    /// <summary>Where a new version is built before it takes its name: <c>&lt;version&gt;__sqb_tmp</c>.</summary>
+    public static RelationName Pending(RelationName version) => new(version.Schema, version.Name + "__sqb_tmp");
+    public const string PendingSuffix = "__sqb_tmp";
 }

@@ -24,13 +24,21 @@ internal sealed class SeedStrategy : MaterializationStrategy
         }
     }
 
+    /// <summary>The rows load into the pending table (in batches); only the publishing transaction gives it the version's name.</summary>
     public override MaterializeOutcome CreateVersion(MaterializeRequest request)
     {
-        var session = request.Session;
-        if (request.Existing is not null) session.Execute(request.Dialect.DropTableIfExists(request.Target));
-        Load(session, request.Seed!, request.Target);
-        request.Complete?.Invoke(session, false);
-        return new MaterializeOutcome("build", request.Seed!.Rows.Count, Array.Empty<SqbAuditResult>());
+        var pending = ClearPending(request);
+        try
+        {
+            Load(request.Session, request.Seed!, pending);
+            Publish(request, pending, seededFromPrior: false);
+            return new MaterializeOutcome("build", request.Seed!.Rows.Count, Array.Empty<SqbAuditResult>());
+        }
+        catch
+        {
+            TryDrop(request, pending, table: true);
+            throw;
+        }
     }
 
     private static void Load(IWarehouseSession session, SeedNode seed, RelationName table)

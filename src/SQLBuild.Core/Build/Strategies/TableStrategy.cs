@@ -34,19 +34,25 @@ internal sealed class TableStrategy : MaterializationStrategy
 
     public override MaterializeOutcome CreateVersion(MaterializeRequest request)
     {
-        var session = request.Session;
-        var target = request.Target;
-        if (request.Existing is not null) session.Execute(request.Dialect.DropTableIfExists(target));
-        session.Execute(request.Dialect.CreateTableAs(target, request.Sql));
-        return Finish(request, target);
+        var pending = ClearPending(request);
+        try
+        {
+            request.Session.Execute(request.Dialect.CreateTableAs(pending, request.Sql));
+            return AuditAndPublish(request, pending, seededFromPrior: false);
+        }
+        catch
+        {
+            TryDrop(request, pending, table: true);
+            throw;
+        }
     }
 
-    /// <summary>Counts and audits a new version; a blocking audit drops it, otherwise it is recorded.</summary>
-    internal static MaterializeOutcome Finish(MaterializeRequest request, RelationName version, bool seededFromPrior = false)
+    /// <summary>Counts and audits a pending version; a blocking audit drops it, otherwise it is published.</summary>
+    internal static MaterializeOutcome AuditAndPublish(MaterializeRequest request, RelationName pending, bool seededFromPrior)
     {
-        var outcome = new MaterializeOutcome("build", CountRows(request.Session, version), request.RunAudits(version));
-        if (outcome.Blocked) TryDrop(request, version, table: true);
-        else request.Complete?.Invoke(request.Session, seededFromPrior);
+        var outcome = new MaterializeOutcome("build", CountRows(request.Session, pending), request.RunAudits(pending));
+        if (outcome.Blocked) TryDrop(request, pending, table: true);
+        else Publish(request, pending, seededFromPrior);
         return outcome;
     }
 

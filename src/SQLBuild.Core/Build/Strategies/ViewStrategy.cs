@@ -43,16 +43,27 @@ internal sealed class ViewStrategy : MaterializationStrategy
         return new MaterializeOutcome(existing is null ? "create" : "replace", null, audits);
     }
 
+    /// <summary>A view version is created and recorded in one transaction. Its audits run first, on the same definition
+    /// under the pending name (outside that transaction, so an audit that cannot run does not doom it).</summary>
     public override MaterializeOutcome CreateVersion(MaterializeRequest request)
     {
         var session = request.Session;
-        var target = request.Target;
-        // A version's name is new unless a failed run left it behind (then the catalog read saw it).
-        if (request.Existing is not null) session.Execute(request.Dialect.DropViewIfExists(target));
-        session.Execute(request.Dialect.CreateOrReplaceView(target, request.Sql));
-        var outcome = new MaterializeOutcome("build", null, request.RunAudits(target));
-        if (outcome.Blocked) TryDrop(request, target, table: false);
-        else request.Complete?.Invoke(session, false);
+        var dialect = request.Dialect;
+        IReadOnlyList<SqbAuditResult> audits = Array.Empty<SqbAuditResult>();
+        if (request.Audits is not null && request.Model!.Config.Audits.Count > 0)
+        {
+            var pending = StagingNames.Pending(request.Target);
+            session.Execute(dialect.DropViewIfExists(pending));
+            session.Execute(dialect.CreateOrReplaceView(pending, request.Sql));
+            try { audits = request.RunAudits(pending); }
+            finally { TryDrop(request, pending, table: false); }
+        }
+        var outcome = new MaterializeOutcome("build", null, audits);
+        if (outcome.Blocked) return outcome;
+        using var tx = session.BeginTransaction();
+        session.Execute(dialect.CreateOrReplaceView(request.Target, request.Sql));
+        request.Complete?.Invoke(session, false);
+        tx.Commit();
         return outcome;
     }
 }

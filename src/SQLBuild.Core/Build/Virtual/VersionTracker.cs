@@ -7,9 +7,11 @@ using SQLBuild.Core.State;
 namespace SQLBuild.Core.Build.Virtual;
 
 /// <summary>
-/// Records built versions in state (model_versions / seed_versions, physical_relations, ancestry) as soon as each
-/// succeeds, so a physical relation is never left untracked for the janitor. Workers record in parallel, each on a
-/// state session of its own (taken from a pool), not one after another on a shared one.
+/// Records built versions in state (model_versions / seed_versions, physical_relations, ancestry). Where the state
+/// shares the warehouse connection (the default), through the building session, inside the transaction that
+/// publishes the version, so a version exists exactly when it is recorded. With a separate state store, on a state
+/// session of the worker's own (from a pool), just before that transaction commits: a failure in between leaves a
+/// record without its relation, which the next build sees as missing and builds again, never the reverse.
 /// </summary>
 internal sealed class VersionTracker : IDisposable
 {
@@ -18,28 +20,33 @@ internal sealed class VersionTracker : IDisposable
 
     public VersionTracker(StateStore store) => _store = store;
 
-    private void Record(Action<StateRepository> write)
+    private void Record(IWarehouseSession building, Action<StateRepository> write)
     {
+        if (_store.SharesWarehouse)
+        {
+            write(new StateRepository(building, _store.Sql));
+            return;
+        }
         if (!_sessions.TryTake(out var session)) session = _store.OpenStateSession();
         try { write(new StateRepository(session, _store.Sql)); }
         finally { _sessions.Add(session); }
     }
 
-    public void TrackModel(ModelNode model, NodeIdentity identity, RelationName physical, string relationType) => Record(repo =>
+    public void TrackModel(IWarehouseSession building, ModelNode model, NodeIdentity identity, RelationName physical, string relationType) => Record(building, repo =>
     {
         repo.InsertModelVersion(new ModelVersionRow(model.Name, identity.VersionHash, identity.LocalHash,
             IdentityCalculator.NormalizeSql(model.Sql), identity.MetadataJson, "ready"));
         repo.InsertPhysicalRelation(new PhysicalRelationRow(NodeTypes.Model, model.Name, identity.VersionHash, null, physical.Schema, physical.Name, relationType));
     });
 
-    public void TrackSeed(SeedNode seed, string versionHash, RelationName physical) => Record(repo =>
+    public void TrackSeed(IWarehouseSession building, SeedNode seed, string versionHash, RelationName physical) => Record(building, repo =>
     {
         repo.InsertSeedVersion(seed.Name, versionHash, seed.ContentHash);
         repo.InsertPhysicalRelation(new PhysicalRelationRow(NodeTypes.Seed, seed.Name, versionHash, null, physical.Schema, physical.Name, "table"));
     });
 
-    public void TrackAncestry(string model, string versionHash, string parentVersionHash, string strategy) =>
-        Record(repo => repo.InsertAncestry(model, versionHash, parentVersionHash, strategy));
+    public void TrackAncestry(IWarehouseSession building, string model, string versionHash, string parentVersionHash, string strategy) =>
+        Record(building, repo => repo.InsertAncestry(model, versionHash, parentVersionHash, strategy));
 
     public void Dispose()
     {

@@ -239,30 +239,28 @@ internal sealed class VirtualBuild
         }
         var clock = Stopwatch.StartNew();
         var kind = key.NodeType == NodeTypes.Seed ? NodeKind.Seed : NodeKind.Model;
-        // An untracked relation already holding this exact version (the state was reset or restored from an
-        // older backup, so nothing records it): where views bind to relations (PostgreSQL) it cannot be dropped
-        // while logical views still read it, so it is taken over instead: audits run on it, then it is tracked.
-        // Same name = same version hash = same definition and upstreams, so it is the version this build wants.
-        var leftover = plan.PhysicalCatalog.Find(physical);
-        if (leftover is not null && session.Dialect.ViewsBindToRelations) return TakeOver(session, name, kind, identity, leftover, audits, tracker, clock);
+        // A relation at the version's name that state does not record (the state was reset or restored from an older
+        // backup, or a separate state store missed the record): versions take their name only once complete, so it
+        // is this version, finished. It is taken over (audited, then recorded), never dropped: views may read it.
+        if (plan.PhysicalCatalog.Find(physical) is { } untracked)
+            return TakeOver(session, name, kind, identity, untracked, audits, tracker, clock);
 
         Project.Models.TryGetValue(name, out var model);
-        var isView = model?.Config.Materialized == Materialization.View;
         try
         {
             var request = new MaterializeRequest
             {
-                Session = session, Target = physical, Existing = leftover, Model = model,
+                Session = session, Target = physical, Model = model,
                 Seed = model is null ? Project.Seeds[name] : null,
                 Sql = model is null ? "" : render(model.Sql, model.References),
                 Audits = audits, Prior = model is null ? null : PriorVersion(plan, model, identity.VersionHash), Log = _log,
-                Complete = (_, seededFromPrior) =>
+                Complete = (building, seededFromPrior) =>
                 {
-                    if (model is null) tracker.TrackSeed(Project.Seeds[name], identity.VersionHash, physical);
+                    if (model is null) tracker.TrackSeed(building, Project.Seeds[name], identity.VersionHash, physical);
                     else
                     {
-                        tracker.TrackModel(model, identity, physical, isView ? "view" : "table");
-                        if (seededFromPrior) tracker.TrackAncestry(name, identity.VersionHash, plan.StartRefs[key], "copy");
+                        tracker.TrackModel(building, model, identity, physical, model.Config.Materialized == Materialization.View ? "view" : "table");
+                        if (seededFromPrior) tracker.TrackAncestry(building, name, identity.VersionHash, plan.StartRefs[key], "copy");
                     }
                 },
             };
@@ -271,8 +269,6 @@ internal sealed class VirtualBuild
         }
         catch (Exception ex)
         {
-            try { session.Execute(isView ? session.Dialect.DropViewIfExists(physical) : session.Dialect.DropTableIfExists(physical)); }
-            catch (Exception drop) { _log.Warning($"could not drop '{physical}': {Redaction.Redact(drop.Message)}"); }
             return NodeOutcome.Failure(name, kind, MaterializedName(name), ex, clock.Elapsed, physical);
         }
     }
@@ -310,13 +306,13 @@ internal sealed class VirtualBuild
             long? rows = isView ? null : Convert.ToInt64(session.ExecuteScalar(session.Dialect.CountRows(physical)) ?? 0L);
             if (Project.Seeds.TryGetValue(name, out var seed))
             {
-                tracker.TrackSeed(seed, identity.VersionHash, physical);
+                tracker.TrackSeed(session, seed, identity.VersionHash, physical);
                 return NodeOutcome.Materialized(name, kind, null, physical, new MaterializeOutcome("build", rows, Array.Empty<SqbAuditResult>()),
                     clock.Elapsed, "");
             }
             var model = Project.Models[name];
             var outcome = new MaterializeOutcome("build", rows, audits.Run(session, model, physical));
-            if (!outcome.Blocked) tracker.TrackModel(model, identity, physical, isView ? "view" : "table");
+            if (!outcome.Blocked) tracker.TrackModel(session, model, identity, physical, isView ? "view" : "table");
             return NodeOutcome.Materialized(name, kind, MaterializedName(name), physical, outcome, clock.Elapsed, "; the ref was not moved");
         }
         catch (Exception ex)

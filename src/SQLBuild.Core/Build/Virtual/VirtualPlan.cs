@@ -1,4 +1,5 @@
 using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Build.Strategies;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Project;
@@ -99,6 +100,15 @@ internal sealed class VirtualPlan
         }
         var ordered = project.TopologicalOrder.Where(selected.Contains).ToList();
         names.ValidateNodes(environment, ordered.Select(n => (n, ids[n].VersionHash)));
+        // A version is built under a pending name first (and an incremental's delta beside it): refuse, before
+        // anything is created, a name the engine cannot hold (never truncate).
+        foreach (var n in ordered)
+        {
+            var version = names.Physical(n, ids[n].VersionHash);
+            names.Dialect.ValidateIdentifier(StagingNames.Pending(version).Name, $"pending relation name of '{n}'");
+            if (project.Models.TryGetValue(n, out var m) && m.Config.Materialized == Materialization.Incremental)
+                names.Dialect.ValidateIdentifier(StagingNames.Delta(version).Name, $"delta relation name of '{n}'");
+        }
 
         // Physical relations (state and catalog) matter only for what is selected.
         var physical = ordered.Count == 0 ? new Dictionary<(NodeKey Key, string Hash), PhysicalRelationRow>() : repo.PhysicalRelationIndex();
