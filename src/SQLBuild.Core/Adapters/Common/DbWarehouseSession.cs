@@ -83,6 +83,7 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         command.Transaction = _transaction?.DbTransaction;
         if (statement.Parameters is { Count: > 0 } ps) BindParameters(command, ps);
         _cancel.ThrowIfCancellationRequested();
+        Faults.KillPoints.Statement();
         // Ctrl+C (or a lost lease) cancels the statement on the server, not only the wait for it.
         using var cancelling = _cancel.CanBeCanceled ? _cancel.Register(() => CancelQuietly(command)) : default;
         try
@@ -250,6 +251,7 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         {
             if (_done) throw new InvalidOperationException("the transaction has already been committed or rolled back");
             _session.Log.Verbose("COMMIT transaction");
+            Faults.KillPoints.Statement();
             try
             {
                 DbTransaction.Commit();
