@@ -97,7 +97,7 @@ public class SetBasedStateWriteTests
         Assert.Equal(50, changes.Count(c => c.Previous is null));
         // A removed ref's event keeps NULL as the new version (an all-NULL column in a multi-row VALUES list).
         var removed = store.Session.Query(store.Sql.Select(StateSchema.RefEvents, new[] { "node_name" },
-            $"{store.Sql.Col("new_version_hash")} IS NULL AND {store.Sql.Col("operation_id")} = {store.Sql.P(1)}", new object?[] { "promote:2" }));
+            Where.IsNull("new_version_hash") & Where.Equal("operation_id", "promote:2")));
         Assert.Equal(100, removed.Count);
     }
 

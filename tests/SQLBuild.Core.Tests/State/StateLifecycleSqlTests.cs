@@ -25,7 +25,7 @@ public sealed class StateLifecycleSqlTests
             yield return q.DeleteAll(q.Schema, t);
             if (t.UniqueKey.Count > 0) yield return q.CreateUniqueIndex(q.Schema, t);
         }
-        yield return q.DeleteWhere(backup, StateSchema.Operations, "operation_id", "state_migrate:x");
+        yield return q.Delete(backup, StateSchema.Operations, Where.Equal("operation_id", "state_migrate:x"));
         yield return q.CreateTable(StateSchema.StateMigrationEvents);
     }
 

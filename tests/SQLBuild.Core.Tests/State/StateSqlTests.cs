@@ -30,24 +30,26 @@ public class StateSqlTests
             yield return q.CopyTable(q.Schema, backup, t);
             yield return q.Count(t);
             yield return q.DeleteAll(t);
-            yield return q.Select(t, t.Columns.Select(c => c.Name).ToList(), $"{q.Col(t.Columns[0].Name)} = {q.P(1)}", new object?[] { "x" },
-                $"{q.Col(t.Columns[0].Name)} DESC");
+            yield return q.Select(t, t.Columns.Select(c => c.Name).ToList(), Where.Equal(t.Columns[0].Name, "x"),
+                new[] { Order.Desc(t.Columns[0].Name) });
             var values = t.Columns.Where(c => c.Type != StateColumnType.Timestamp).Select(c => (c.Name, (object?)"v")).ToList();
             var stamps = t.Columns.Where(c => c.Type == StateColumnType.Timestamp).Select(c => c.Name).ToArray();
             yield return q.Insert(t, values, stamps);
-            yield return q.Update(t, $"{q.Col(t.Columns[0].Name)} = {q.P(1)}", $"{q.Col(t.Columns[^1].Name)} = {q.P(2)}", new object?[] { 1, 2 });
-            yield return q.Delete(t, q.In(t.Columns[0].Name, 1, 3), new object?[] { 1, 2, 3 });
+            yield return q.Update(t, new[] { Set.To(t.Columns[0].Name, 1) }, Where.Equal(t.Columns[^1].Name, 2));
+            yield return q.Delete(t, Where.In(t.Columns[0].Name, new object?[] { 1, 2, 3 }));
         }
-        yield return q.InsertWith(StateSchema.Locks, new (string, object?)[] { ("lock_key", "k") },
-            new[] { ("expires_at", q.NowPlus(600)), ("created_at", q.Now) });
+        yield return q.Insert(StateSchema.Locks, new[] { Set.To("lock_key", "k"), Set.ToNowPlus("expires_at", 600), Set.ToNow("created_at") });
         yield return q.Clock();
         yield return q.LockRows(null);
         yield return q.LockRows("virtual_env:dev");
         yield return q.Indexes(q.Schema);
         yield return q.SchemasLike(q.Schema + "__backup_");
         yield return q.DropSchema(backup);
-        if (q.TryAdvisoryLock("sqlbuild:virtual_env:dev", 42) is { } take) yield return take;
-        if (q.ReleaseAdvisoryLock("sqlbuild:virtual_env:dev", 42) is { } give) yield return give;
+        if (q.Dialect.SupportsAdvisoryLocks)
+        {
+            yield return q.Dialect.TryAdvisoryLock("sqlbuild:virtual_env:dev");
+            yield return q.Dialect.ReleaseAdvisoryLock("sqlbuild:virtual_env:dev");
+        }
     }
 
     private static StateSql For(AdapterKind kind, string schema = "sqlbuild_state") => new(WarehouseFactory.Dialect(kind), schema);
