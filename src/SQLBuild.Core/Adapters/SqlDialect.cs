@@ -113,4 +113,67 @@ public abstract class SqlDialect
     /// <see cref="SupportsMoveTable"/> is false.</summary>
     public virtual SqlStatement MoveTable(RelationName table, string newSchema) =>
         throw new NotSupportedException($"{Kind} cannot move a table to another schema; copy it instead");
+
+    // ---- Bookkeeping tables (the state store): the database clock, idempotent DDL, catalog reads, session locks. ----
+
+    /// <summary>The database's current UTC time as a timestamp without time zone: an SQL expression, so
+    /// every timestamp (and every expiry decision) follows one clock, never a client's.</summary>
+    public abstract string UtcNow { get; }
+
+    /// <summary><see cref="UtcNow"/> plus a whole number of seconds (an SQL expression).</summary>
+    public abstract string UtcNowPlus(int seconds);
+
+    /// <summary>Database type name of a bookkeeping column family; <paramref name="indexed"/> bounds a text
+    /// column where the engine caps the size of an index key.</summary>
+    public abstract string TypeName(ColumnFamily family, bool indexed);
+
+    /// <summary>CREATE TABLE unless a table of that name exists (an existing table is left as it is).</summary>
+    public abstract SqlStatement CreateTableIfNotExists(RelationName table, IReadOnlyList<FamilyColumn> columns);
+
+    /// <summary>ALTER TABLE .. ADD a column unless the table has it.</summary>
+    public abstract SqlStatement AddColumnIfNotExists(RelationName table, FamilyColumn column);
+
+    /// <summary>CREATE UNIQUE INDEX <paramref name="index"/> ON table (columns) unless the table has an index of that name.</summary>
+    public abstract SqlStatement CreateUniqueIndexIfNotExists(RelationName table, string index, IReadOnlyList<string> columns);
+
+    /// <summary>The unique indexes of the tables of one schema: rows (table_name, index_name).</summary>
+    public abstract SqlStatement UniqueIndexes(string schema);
+
+    /// <summary>The schemas whose name starts with <paramref name="prefix"/>: rows (schema_name), newest name first (descending).</summary>
+    public abstract SqlStatement SchemasWithPrefix(string prefix);
+
+    /// <summary>How the catalog compares the names it holds (a table or index name read back from it).</summary>
+    public abstract StringComparer CatalogNameComparer { get; }
+
+    /// <summary>The exact row-count aggregate of a SELECT list (wide enough for any table).</summary>
+    protected virtual string CountAll => "COUNT(*)";
+
+    /// <summary>
+    /// Exact row counts of several tables in ONE statement: rows (ordinal, count), the ordinal being the
+    /// position in <paramref name="tables"/>.
+    /// </summary>
+    public SqlStatement CountRowsOfEach(IReadOnlyList<RelationName> tables)
+    {
+        if (tables.Count == 0) throw new ArgumentException("no tables to count", nameof(tables));
+        var sql = string.Join("\nUNION ALL\n", tables.Select((t, i) =>
+            $"SELECT {i.ToString(System.Globalization.CultureInfo.InvariantCulture)} AS sqb_ordinal, {CountAll} AS sqb_rows FROM {Qualify(t)}"));
+        return new SqlStatement("COUNT", string.Join(", ", tables.Select(t => t.Schema).Distinct()), sql);
+    }
+
+    /// <summary>Whether the engine has session-level advisory locks (PostgreSQL advisory locks, SQL Server applocks);
+    /// DuckDB has none. <see cref="TryAdvisoryLock"/> and <see cref="ReleaseAdvisoryLock"/> throw without them.</summary>
+    public virtual bool SupportsAdvisoryLocks => false;
+
+    /// <summary>Tries the exclusive session-level lock of <paramref name="resource"/> without waiting: one value,
+    /// which <see cref="AdvisoryLockTaken"/> reads. The lock ends with the session at the latest.</summary>
+    public virtual SqlStatement TryAdvisoryLock(string resource) =>
+        throw new NotSupportedException($"{Kind} has no session-level advisory locks");
+
+    /// <summary>Gives back a session-level lock taken by <see cref="TryAdvisoryLock"/>.</summary>
+    public virtual SqlStatement ReleaseAdvisoryLock(string resource) =>
+        throw new NotSupportedException($"{Kind} has no session-level advisory locks");
+
+    /// <summary>Whether the value <see cref="TryAdvisoryLock"/> returned means the lock was taken.</summary>
+    public virtual bool AdvisoryLockTaken(object? result) =>
+        throw new NotSupportedException($"{Kind} has no session-level advisory locks");
 }

@@ -17,14 +17,14 @@ public sealed class OperationQueries
 
     public IReadOnlyList<SqbOperation> List(string? id = null, string? type = null, string? status = null, string? environment = null)
     {
-        using var s = _store.OpenStateSession();
-        _store.RequireInitialized(s);
-        var q = _store.Sql;
-        var ops = s.Query(q.Select(StateSchema.Operations,
+        using var session = _store.OpenStateSession();
+        _store.RequireInitialized(session);
+        var sql = _store.Sql;
+        var ops = session.Query(sql.Select(StateSchema.Operations,
             new[] { "operation_id", "operation_type", "status", "virtual_environment_name", "created_at", "updated_at" },
-            orderBy: $"{q.Col("created_at")}, {q.Col("operation_id")}"));
-        var events = s.Query(q.Select(StateSchema.OperationEvents, new[] { "operation_id", "action", "status", "message", "created_at" },
-                orderBy: $"{q.Col("created_at")}, {q.Col("event_id")}"))
+            orderBy: new[] { Order.Asc("created_at"), Order.Asc("operation_id") }));
+        var events = session.Query(sql.Select(StateSchema.OperationEvents, new[] { "operation_id", "action", "status", "message", "created_at" },
+                orderBy: new[] { Order.Asc("created_at"), Order.Asc("event_id") }))
             .GroupBy(r => StateRepository.Str(r[0])!)
             .ToDictionary(g => g.Key, g => g.Select(r => new SqbOperationEvent
             {

@@ -9,30 +9,30 @@ namespace SQLBuild.Core.State;
 /// </summary>
 public sealed class RetentionRepository
 {
-    private readonly IWarehouseSession _s;
-    private readonly StateSql _q;
+    private readonly IWarehouseSession _session;
+    private readonly StateSql _sql;
 
     public RetentionRepository(IWarehouseSession session, StateSql sql)
     {
-        _s = session;
-        _q = sql;
+        _session = session;
+        _sql = sql;
     }
 
     /// <summary>The database's current UTC time (the clock every state timestamp was written with).</summary>
     public DateTime DatabaseNow() =>
-        StateRepository.Dt(_s.ExecuteScalar(_q.Clock())) ?? DateTime.UtcNow;
+        StateRepository.Dt(_session.ExecuteScalar(_sql.Clock())) ?? DateTime.UtcNow;
 
     /// <summary>The backup schemas that exist, newest first (their ids are UTC timestamps, so names sort by age).</summary>
     public IReadOnlyList<string> BackupSchemas() =>
-        _s.Query(_q.SchemasLike(_q.BackupPrefix)).Select(r => StateRepository.Str(r[0])!)
-            .Where(n => n.Length > _q.BackupPrefix.Length).OrderByDescending(n => n, StringComparer.Ordinal).ToList();
+        _session.Query(_sql.SchemasLike(_sql.BackupPrefix)).Select(r => StateRepository.Str(r[0])!)
+            .Where(n => n.Length > _sql.BackupPrefix.Length).OrderByDescending(n => n, StringComparer.Ordinal).ToList();
 
     /// <summary>Deletes a VDE's refs and its row.</summary>
     public void DeleteEnvironment(string name)
     {
-        var where = $"{_q.Col("virtual_environment_name")} = {_q.P(1)}";
-        _s.Execute(_q.Delete(StateSchema.NodeRefs, where, new object?[] { name }));
-        _s.Execute(_q.Delete(StateSchema.VirtualEnvironments, where, new object?[] { name }));
+        var environment = Where.Equal("virtual_environment_name", name);
+        _session.Execute(_sql.Delete(StateSchema.NodeRefs, environment));
+        _session.Execute(_sql.Delete(StateSchema.VirtualEnvironments, environment));
     }
 
     /// <summary>Deletes checkpoints and their refs, 500 ids per statement.</summary>
@@ -40,31 +40,28 @@ public sealed class RetentionRepository
     {
         foreach (var chunk in ids.Distinct().Chunk(500))
         {
-            var values = chunk.Cast<object?>().ToArray();
-            _s.Execute(_q.Delete(StateSchema.CheckpointRefs, _q.In("checkpoint_id", 1, chunk.Length), values));
-            _s.Execute(_q.Delete(StateSchema.Checkpoints, _q.In("checkpoint_id", 1, chunk.Length), values));
+            var checkpoints = Where.In("checkpoint_id", chunk);
+            _session.Execute(_sql.Delete(StateSchema.CheckpointRefs, checkpoints));
+            _session.Execute(_sql.Delete(StateSchema.Checkpoints, checkpoints));
         }
     }
 
     /// <summary>Deletes one version: its physical relation row, its model or seed version row and its ancestry row.</summary>
     public void DeleteVersion(NodeKey key, string versionHash)
     {
-        _s.Execute(_q.Delete(StateSchema.PhysicalRelations,
-            $"{_q.Col("artifact_type")} = {_q.P(1)} AND {_q.Col("artifact_name")} = {_q.P(2)} AND {_q.Col("version_hash")} = {_q.P(3)}",
-            new object?[] { key.NodeType, key.NodeName, versionHash }));
+        _session.Execute(_sql.Delete(StateSchema.PhysicalRelations,
+            Where.Equal("artifact_type", key.NodeType) & Where.Equal("artifact_name", key.NodeName) & Where.Equal("version_hash", versionHash)));
         if (key.NodeType == NodeTypes.Seed)
-            _s.Execute(_q.Delete(StateSchema.SeedVersions, $"{_q.Col("seed_name")} = {_q.P(1)} AND {_q.Col("version_hash")} = {_q.P(2)}",
-                new object?[] { key.NodeName, versionHash }));
+            _session.Execute(_sql.Delete(StateSchema.SeedVersions, Where.Equal("seed_name", key.NodeName) & Where.Equal("version_hash", versionHash)));
         else
         {
-            var where = $"{_q.Col("model_name")} = {_q.P(1)} AND {_q.Col("version_hash")} = {_q.P(2)}";
-            _s.Execute(_q.Delete(StateSchema.ModelVersions, where, new object?[] { key.NodeName, versionHash }));
-            _s.Execute(_q.Delete(StateSchema.PhysicalRelationAncestry, where, new object?[] { key.NodeName, versionHash }));
+            var version = Where.Equal("model_name", key.NodeName) & Where.Equal("version_hash", versionHash);
+            _session.Execute(_sql.Delete(StateSchema.ModelVersions, version));
+            _session.Execute(_sql.Delete(StateSchema.PhysicalRelationAncestry, version));
         }
     }
 
     /// <summary>Deletes a lock row only while it is still expired (a holder that renewed it in the meantime keeps it).</summary>
     public bool DeleteExpiredLock(string key) =>
-        _s.Execute(_q.Delete(StateSchema.Locks, $"{_q.Col("lock_key")} = {_q.P(1)} AND {_q.Col("expires_at")} <= {_q.Now}",
-            new object?[] { key })) > 0;
+        _session.Execute(_sql.Delete(StateSchema.Locks, Where.Equal("lock_key", key) & Where.AtMost("expires_at", StateValue.Now))) > 0;
 }

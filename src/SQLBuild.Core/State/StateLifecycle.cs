@@ -42,13 +42,13 @@ public sealed class StateLifecycle
     public SqbStateInfo Initialize()
     {
         int tables;
-        using (var s = _store.OpenStateSession())
+        using (var session = _store.OpenStateSession())
         {
-            var validation = StateValidator.Validate(s, Sql, Schema);
+            var validation = StateValidator.Validate(session, Sql, Schema);
             using var lease = validation.Usable(StateSchema.Locks)
                 ? new LockManager(_store, _log).Acquire(LockManager.MigrationKey, Ids.NewOperationId("init"), "S014")
                 : null;
-            tables = _store.Initialize(s);
+            tables = _store.Initialize(session);
         }
         return Info(tables);
     }
@@ -65,14 +65,14 @@ public sealed class StateLifecycle
     /// <summary>Validates the live state schema (read-only).</summary>
     public StateValidation Validate()
     {
-        using var s = _store.OpenStateSession();
-        return StateValidator.Validate(s, Sql, Schema);
+        using var session = _store.OpenStateSession();
+        return StateValidator.Validate(session, Sql, Schema);
     }
 
     /// <summary>Throws E002 when nothing is initialized, E030 ("Cannot backup invalid state schema") on any problem.</summary>
-    private void RequireValid(IWarehouseSession s)
+    private void RequireValid(IWarehouseSession session)
     {
-        var v = StateValidator.Validate(s, Sql, Schema);
+        var v = StateValidator.Validate(session, Sql, Schema);
         if (v.IsEmpty)
             throw new SqbException(ErrorCodes.StateNotInitialized, "StateNotInitialized",
                 $"state store '{Schema}' of target '{_store.TargetName}' is not initialized", SqbErrorKind.ObjectNotFound,
@@ -98,7 +98,7 @@ public sealed class StateLifecycle
     /// </summary>
     public SqbStateBackup Migrate()
     {
-        using (var s = _store.OpenStateSession()) RequireValid(s);
+        using (var session = _store.OpenStateSession()) RequireValid(session);
         using var journal = OperationJournal.Start(_store, MigrateOperation, null, $"back up and migrate state store {Schema}", _log);
         var working = false;
         string? backupId = null;
@@ -108,25 +108,25 @@ public sealed class StateLifecycle
             RefuseWhileEnvironmentLocked("state migrate");
             backupId = Ids.NewBackupId();
             var backupSchema = Sql.BackupSchema(backupId);
-            using (var s = _store.OpenStateSession())
+            using (var session = _store.OpenStateSession())
             {
-                RequireValid(s); // again, now that the lock is ours
+                RequireValid(session); // again, now that the lock is ours
                 working = true;
                 journal.Step("backup", $"copying {StateSchema.Tables.Count} state tables into {backupSchema}");
-                using (var tx = s.BeginTransaction())
+                using (var tx = session.BeginTransaction())
                 {
-                    s.Execute(Sql.CreateSchema(backupSchema));
+                    session.Execute(Sql.CreateSchema(backupSchema));
                     foreach (var t in StateSchema.Tables)
-                        s.Execute(Sql.CopyTable(Schema, backupSchema, t));
+                        session.Execute(Sql.CopyTable(Schema, backupSchema, t));
                     foreach (var t in StateSchema.Tables.Where(t => t.Columns.Any(c => c.Name == "operation_id")))
-                        s.Execute(Sql.DeleteWhere(backupSchema, t, "operation_id", journal.Id));
-                    _store.MigrationEvent(s, "backup", backupId, "success", $"backed up {StateSchema.Tables.Count} state tables into {backupSchema}");
+                        session.Execute(Sql.Delete(backupSchema, t, Where.Equal("operation_id", journal.Id)));
+                    _store.MigrationEvent(session, "backup", backupId, "success", $"backed up {StateSchema.Tables.Count} state tables into {backupSchema}");
                     KillPoints.Hit("backup:before-commit");
                     tx.Commit();
                 }
                 journal.Step("initialize", $"re-initializing {Schema}");
-                _store.Initialize(s, "migrate", $"migrated state store {Schema} after backup {backupId}");
-                var backup = ReadBackups(s, backupSchema).Single();
+                _store.Initialize(session, "migrate", $"migrated state store {Schema} after backup {backupId}");
+                var backup = ReadBackups(session, backupSchema).Single();
                 journal.Succeed($"backed up into {backupSchema} ({backup.Rows} rows) and re-initialized");
                 _log.Verbose($"state backup {backupId}: {backup.Tables} tables, {backup.Rows} rows");
                 return backup;
@@ -146,25 +146,25 @@ public sealed class StateLifecycle
     /// (one catalog read and one counting statement for all of them).</summary>
     public IReadOnlyList<SqbStateBackup> Backups()
     {
-        using var s = _store.OpenStateSession();
-        return ReadBackups(s, null);
+        using var session = _store.OpenStateSession();
+        return ReadBackups(session, null);
     }
 
-    private List<string> BackupSchemas(IWarehouseSession s) =>
-        s.Query(Sql.SchemasLike(Sql.BackupPrefix)).Select(r => StateRepository.Str(r[0])!)
+    private List<string> BackupSchemas(IWarehouseSession session) =>
+        session.Query(Sql.SchemasLike(Sql.BackupPrefix)).Select(r => StateRepository.Str(r[0])!)
             .Where(n => n.Length > Sql.BackupPrefix.Length)
             .OrderByDescending(n => n, StringComparer.Ordinal).ToList();
 
-    private List<SqbStateBackup> ReadBackups(IWarehouseSession s, string? only)
+    private List<SqbStateBackup> ReadBackups(IWarehouseSession session, string? only)
     {
-        var schemas = only is null ? BackupSchemas(s) : new List<string> { only };
+        var schemas = only is null ? BackupSchemas(session) : new List<string> { only };
         if (schemas.Count == 0) return new List<SqbStateBackup>();
-        var catalog = s.ReadCatalog(schemas);
+        var catalog = session.ReadCatalog(schemas);
         var tables = catalog.Relations.Where(r => r.Kind == RelationKind.Table)
             .OrderBy(r => r.Schema, StringComparer.Ordinal).ThenBy(r => r.Name, StringComparer.Ordinal).ToList();
         var counts = new long[tables.Count];
         if (tables.Count > 0)
-            foreach (var r in s.Query(Sql.CountRows(tables.Select(t => t.Relation).ToList())))
+            foreach (var r in session.Query(Sql.CountRows(tables.Select(t => t.Relation).ToList())))
                 counts[Convert.ToInt32(r[0], System.Globalization.CultureInfo.InvariantCulture)] =
                     Convert.ToInt64(r[1], System.Globalization.CultureInfo.InvariantCulture);
         var result = new List<SqbStateBackup>();
@@ -198,7 +198,7 @@ public sealed class StateLifecycle
             throw new SqbException(ErrorCodes.StateBackupNotFound, "StateBackupNotFound", "state backup id is empty", SqbErrorKind.InvalidArgument,
                 backupId, "Get-SqbStateBackup lists the backups of this state store.");
         StateValidation live;
-        using (var s = _store.OpenStateSession()) live = StateValidator.Validate(s, Sql, Schema);
+        using (var session = _store.OpenStateSession()) live = StateValidator.Validate(session, Sql, Schema);
         var journalUsable = live.Usable(StateSchema.Operations) && live.Usable(StateSchema.OperationEvents);
         var journal = journalUsable
             ? OperationJournal.Start(_store, RollbackOperation, null, $"restore state store {Schema} from backup {backupId ?? "(latest)"}", _log)
@@ -208,11 +208,11 @@ public sealed class StateLifecycle
         try
         {
             using var lease = AcquireIfUsable(live, journal?.Id ?? Ids.NewOperationId(RollbackOperation), "state rollback");
-            using var s = _store.OpenStateSession();
+            using var session = _store.OpenStateSession();
             string backupSchema;
             if (backupId is null)
             {
-                backupSchema = BackupSchemas(s).FirstOrDefault() ?? throw new SqbException(ErrorCodes.NoStateBackup, "NoStateBackup",
+                backupSchema = BackupSchemas(session).FirstOrDefault() ?? throw new SqbException(ErrorCodes.NoStateBackup, "NoStateBackup",
                     "No state backup is available for rollback", SqbErrorKind.ObjectNotFound, Schema,
                     "Run Reset-SqbState -Force, then Initialize-SqbState (Update-SqbState takes a backup once the store is valid).");
                 usedId = backupSchema[Sql.BackupPrefix.Length..];
@@ -221,14 +221,14 @@ public sealed class StateLifecycle
             {
                 usedId = backupId;
                 backupSchema = Sql.BackupSchema(backupId);
-                if (!s.ReadCatalog(new[] { backupSchema }).Schemas.Contains(backupSchema))
+                if (!session.ReadCatalog(new[] { backupSchema }).Schemas.Contains(backupSchema))
                     throw new SqbException(ErrorCodes.StateBackupNotFound, "StateBackupNotFound",
                         $"State backup schema '{backupSchema}' does not exist", SqbErrorKind.ObjectNotFound, backupSchema,
                         "Use a different backup (Get-SqbStateBackup lists them), or Reset-SqbState -Force then Initialize-SqbState.");
             }
 
             // The backup must hold every state table and column in its type family (CTAS copies no index: not checked).
-            var backup = StateValidator.Validate(s, Sql, backupSchema, checkIndexes: false);
+            var backup = StateValidator.Validate(session, Sql, backupSchema, checkIndexes: false);
             if (!backup.IsValid)
                 throw new SqbException(ErrorCodes.InvalidStateBackup, "InvalidStateBackup",
                     $"state backup '{usedId}' cannot be restored:" + string.Concat(backup.Problems.Select(p => "\n  " + p.Message)),
@@ -237,23 +237,23 @@ public sealed class StateLifecycle
 
             working = true;
             journal?.Step("restore", $"replacing {StateSchema.Tables.Count} state tables of {Schema} with {backupSchema}");
-            using (var tx = s.BeginTransaction())
+            using (var tx = session.BeginTransaction())
             {
-                s.Execute(Sql.CreateSchema());
+                session.Execute(Sql.CreateSchema());
                 foreach (var t in StateSchema.Tables)
                 {
-                    s.Execute(Sql.DropTable(Schema, t));
-                    s.Execute(Sql.CopyTable(backupSchema, Schema, t));
-                    if (t.UniqueKey.Count > 0) s.Execute(Sql.CreateUniqueIndex(Schema, t));
+                    session.Execute(Sql.DropTable(Schema, t));
+                    session.Execute(Sql.CopyTable(backupSchema, Schema, t));
+                    if (t.UniqueKey.Count > 0) session.Execute(Sql.CreateUniqueIndex(Schema, t));
                 }
-                s.Execute(Sql.DeleteAll(Schema, StateSchema.Locks));
-                if (lease is not null) new LockManager(_store, _log).Reinsert(s, lease);
-                journal?.RecordIn(s, $"restore: restored {Schema} from {backupSchema}");
-                _store.MigrationEvent(s, "rollback", usedId, "success", $"restored {StateSchema.Tables.Count} state tables from {backupSchema}");
+                session.Execute(Sql.DeleteAll(Schema, StateSchema.Locks));
+                if (lease is not null) new LockManager(_store, _log).Reinsert(session, lease);
+                journal?.RecordIn(session, $"restore: restored {Schema} from {backupSchema}");
+                _store.MigrationEvent(session, "rollback", usedId, "success", $"restored {StateSchema.Tables.Count} state tables from {backupSchema}");
                 KillPoints.Hit("rollback:before-commit");
                 tx.Commit();
             }
-            var restored = ReadBackups(s, backupSchema).Single();
+            var restored = ReadBackups(session, backupSchema).Single();
             // A store restored from damage had no usable journal before: journal the restore now that it has one.
             journal ??= OperationJournal.Start(_store, RollbackOperation, null, $"restore state store {Schema} from backup {usedId}", _log);
             journal.Succeed($"restored {restored.Rows} rows from {backupSchema}");
@@ -301,26 +301,26 @@ public sealed class StateLifecycle
         var clock = Stopwatch.StartNew();
         RequireResetAllowed();
         StateValidation live;
-        using (var s = _store.OpenStateSession()) live = StateValidator.Validate(s, Sql, Schema);
+        using (var session = _store.OpenStateSession()) live = StateValidator.Validate(session, Sql, Schema);
         var lease = AcquireIfUsable(live, Ids.NewOperationId("state_reset"), "state reset");
         try
         {
-            using var s = _store.OpenStateSession();
-            var backups = BackupSchemas(s).Count;
+            using var session = _store.OpenStateSession();
+            var backups = BackupSchemas(session).Count;
             var dropped = live.ExistingTables.ToList();
             if (dropped.Count > 0) // nothing to drop (never initialized): nothing to do
             {
-                using var tx = s.BeginTransaction();
-                foreach (var t in StateSchema.Tables.Reverse()) s.Execute(Sql.DropTable(Schema, t));
+                using var tx = session.BeginTransaction();
+                foreach (var t in StateSchema.Tables.Reverse()) session.Execute(Sql.DropTable(Schema, t));
                 var events = StateSchema.StateMigrationEvents;
-                s.Execute(Sql.CreateTable(events));
-                s.Execute(Sql.CreateUniqueIndex(events));
-                _store.MigrationEvent(s, "reset", null, "success", $"dropped {dropped.Count} state tables of {Schema}");
+                session.Execute(Sql.CreateTable(events));
+                session.Execute(Sql.CreateUniqueIndex(events));
+                _store.MigrationEvent(session, "reset", null, "success", $"dropped {dropped.Count} state tables of {Schema}");
                 tx.Commit();
             }
             lease?.Abandon();
             lease = null;
-            _log.Verbose($"state store {Schema}: dropped {dropped.Count} tables; {backups} backup(s) kept");
+            _log.Verbose($"state store {Schema}: dropped {dropped.Count} tables; {backups} backup(session) kept");
             return new SqbStateResetResult
             {
                 Target = _store.TargetName, StateSchema = Schema, DroppedTables = dropped, Backups = backups, Duration = clock.Elapsed,
@@ -379,8 +379,8 @@ public sealed class StateLifecycle
     {
         try
         {
-            using var s = _store.OpenStateSession();
-            _store.MigrationEvent(s, action, backupId, "failed", Redaction.Redact(ex.Message));
+            using var session = _store.OpenStateSession();
+            _store.MigrationEvent(session, action, backupId, "failed", Redaction.Redact(ex.Message));
         }
         catch (Exception e)
         {

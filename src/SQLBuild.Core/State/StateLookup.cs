@@ -50,8 +50,8 @@ public sealed class StateLookup
     /// <summary>Virtual environments, by name; the description is the status.</summary>
     public IReadOnlyList<StateName> Environments()
     {
-        using var s = _store.OpenStateSession();
-        return new StateRepository(s, _store.Sql).Environments()
+        using var session = _store.OpenStateSession();
+        return new StateRepository(session, _store.Sql).Environments()
             .Select(e => new StateName(e.Name, $"{EnvironmentStatus.Display(e.Status)}" + (e.Baseline is null ? "" : $", baseline {e.Baseline}")))
             .ToList();
     }
@@ -59,8 +59,8 @@ public sealed class StateLookup
     /// <summary>Checkpoints, newest first, of one environment or all; the description names the environment and time (UTC).</summary>
     public IReadOnlyList<StateName> Checkpoints(string? environment)
     {
-        using var s = _store.OpenStateSession();
-        return new StateRepository(s, _store.Sql).Checkpoints(environment)
+        using var session = _store.OpenStateSession();
+        return new StateRepository(session, _store.Sql).Checkpoints(environment)
             .Select(c => new StateName(c.Id, $"{c.Environment}, {c.CreatedAt:yyyy-MM-dd HH:mm:ss}Z"))
             .ToList();
     }
@@ -68,9 +68,9 @@ public sealed class StateLookup
     /// <summary>Lock keys; the description names the holder.</summary>
     public IReadOnlyList<StateName> Locks()
     {
-        using var s = _store.OpenStateSession();
-        var q = _store.Sql;
-        var rows = s.Query(q.Select(StateSchema.Locks, new[] { "lock_key", "owner_host", "owner_pid", "operation_id" }, orderBy: q.Col("lock_key")));
+        using var session = _store.OpenStateSession();
+        var rows = session.Query(_store.Sql.Select(StateSchema.Locks, new[] { "lock_key", "owner_host", "owner_pid", "operation_id" },
+            orderBy: new[] { Order.Asc("lock_key") }));
         return rows.Select(r => new StateName(StateRepository.Str(r[0])!,
             $"held by {StateRepository.Str(r[1])} pid {StateRepository.Str(r[2])} ({StateRepository.Str(r[3])})")).ToList();
     }
@@ -78,9 +78,9 @@ public sealed class StateLookup
     /// <summary>Backup ids (schemas named <c>&lt;state schema&gt;__backup_&lt;id&gt;</c>), newest first.</summary>
     public IReadOnlyList<StateName> Backups()
     {
-        using var s = _store.OpenStateSession();
+        using var session = _store.OpenStateSession();
         var prefix = _store.Settings.Schema + "__backup_";
-        return s.Query(_store.Sql.SchemasLike(prefix))
+        return session.Query(_store.Sql.SchemasLike(prefix))
             .Select(r => StateRepository.Str(r[0])!)
             .Where(n => n.Length > prefix.Length && n.StartsWith(prefix, StringComparison.Ordinal))
             .Select(n => new StateName(n[prefix.Length..], n))

@@ -8,17 +8,17 @@ namespace SQLBuild.Core.State;
 /// </summary>
 public sealed class StateRepository
 {
-    private readonly IWarehouseSession _s;
-    private readonly StateSql _q;
+    private readonly IWarehouseSession _session;
+    private readonly StateSql _sql;
 
     public StateRepository(IWarehouseSession session, StateSql sql)
     {
-        _s = session;
-        _q = sql;
+        _session = session;
+        _sql = sql;
     }
 
-    public IWarehouseSession Session => _s;
-    public StateSql Sql => _q;
+    public IWarehouseSession Session => _session;
+    public StateSql Sql => _sql;
 
     // ------------------------------------------------------------------ environments
 
@@ -27,9 +27,9 @@ public sealed class StateRepository
 
     public IReadOnlyList<EnvironmentRow> Environments(string? name = null)
     {
-        var rows = _s.Query(name is null
-            ? _q.Select(StateSchema.VirtualEnvironments, EnvColumns, orderBy: _q.Col("virtual_environment_name"))
-            : _q.Select(StateSchema.VirtualEnvironments, EnvColumns, $"{_q.Col("virtual_environment_name")} = {_q.P(1)}", new object?[] { name }));
+        var rows = _session.Query(name is null
+            ? _sql.Select(StateSchema.VirtualEnvironments, EnvColumns, orderBy: new[] { Order.Asc("virtual_environment_name") })
+            : _sql.Select(StateSchema.VirtualEnvironments, EnvColumns, Where.Equal("virtual_environment_name", name)));
         return rows.Select(r => new EnvironmentRow(Str(r[0])!, Str(r[1])!, Str(r[2]), Dt(r[3])!.Value, Dt(r[4])!.Value, Dt(r[5]))).ToList();
     }
 
@@ -43,38 +43,37 @@ public sealed class StateRepository
         {
             var now = new List<string> { "created_at", "updated_at" };
             if (status == EnvironmentStatus.Finalized) now.Add("finalized_at");
-            _s.Execute(_q.Insert(StateSchema.VirtualEnvironments, new (string, object?)[]
+            _session.Execute(_sql.Insert(StateSchema.VirtualEnvironments, new (string, object?)[]
             {
                 ("virtual_environment_name", name), ("status", status), ("baseline_virtual_environment_name", baseline),
             }, now.ToArray()));
             return;
         }
-        var set = $"{_q.Col("status")} = {_q.P(1)}, {_q.Col("baseline_virtual_environment_name")} = {_q.P(2)}, {_q.Col("updated_at")} = {_q.Now}" +
-                  (status == EnvironmentStatus.Finalized ? $", {_q.Col("finalized_at")} = {_q.Now}" : "");
-        _s.Execute(_q.Update(StateSchema.VirtualEnvironments, set, $"{_q.Col("virtual_environment_name")} = {_q.P(3)}",
-            new object?[] { status, baseline, name }));
+        var set = new List<Set> { Set.To("status", status), Set.To("baseline_virtual_environment_name", baseline), Set.ToNow("updated_at") };
+        if (status == EnvironmentStatus.Finalized) set.Add(Set.ToNow("finalized_at"));
+        _session.Execute(_sql.Update(StateSchema.VirtualEnvironments, set, Where.Equal("virtual_environment_name", name)));
     }
 
     public void SetEnvironmentStatus(string name, string status)
     {
-        _s.Execute(_q.Update(StateSchema.VirtualEnvironments,
-            $"{_q.Col("status")} = {_q.P(1)}, {_q.Col("updated_at")} = {_q.Now}",
-            $"{_q.Col("virtual_environment_name")} = {_q.P(2)}", new object?[] { status, name }));
+        _session.Execute(_sql.Update(StateSchema.VirtualEnvironments,
+            new[] { Set.To("status", status), Set.ToNow("updated_at") },
+            Where.Equal("virtual_environment_name", name)));
     }
 
     // ------------------------------------------------------------------ refs
 
     public Dictionary<NodeKey, string> Refs(string environment)
     {
-        var rows = _s.Query(_q.Select(StateSchema.NodeRefs, new[] { "node_type", "node_name", "version_hash" },
-            $"{_q.Col("virtual_environment_name")} = {_q.P(1)}", new object?[] { environment }));
+        var rows = _session.Query(_sql.Select(StateSchema.NodeRefs, new[] { "node_type", "node_name", "version_hash" },
+            Where.Equal("virtual_environment_name", environment)));
         return rows.ToDictionary(r => new NodeKey(Str(r[0])!, Str(r[1])!), r => Str(r[2])!);
     }
 
-    /// <summary>Refs of every VDE (or of the given ones), in one read.</summary>
+    /// <summary>Refs of every VDE, in one read.</summary>
     public Dictionary<string, Dictionary<NodeKey, string>> AllRefs()
     {
-        var rows = _s.Query(_q.Select(StateSchema.NodeRefs, new[] { "virtual_environment_name", "node_type", "node_name", "version_hash" }));
+        var rows = _session.Query(_sql.Select(StateSchema.NodeRefs, new[] { "virtual_environment_name", "node_type", "node_name", "version_hash" }));
         return rows.GroupBy(r => Str(r[0])!).ToDictionary(g => g.Key,
             g => g.ToDictionary(r => new NodeKey(Str(r[1])!, Str(r[2])!), r => Str(r[3])!));
     }
@@ -97,19 +96,18 @@ public sealed class StateRepository
         var ordered = changes.OrderBy(c => c.Key.NodeType, StringComparer.Ordinal).ThenBy(c => c.Key.NodeName, StringComparer.Ordinal).ToList();
         foreach (var byType in ordered.Where(c => c.Previous is not null).GroupBy(c => c.Key.NodeType))
             foreach (var chunk in byType.Select(c => c.Key.NodeName).Chunk(StateSql.MaxRowsPerStatement))
-                _s.Execute(_q.Delete(StateSchema.NodeRefs,
-                    $"{_q.Col("virtual_environment_name")} = {_q.P(1)} AND {_q.Col("node_type")} = {_q.P(2)} AND {_q.In("node_name", 3, chunk.Length)}",
-                    new object?[] { environment, byType.Key }.Concat(chunk).ToArray()));
-        foreach (var statement in _q.InsertMany(StateSchema.NodeRefs,
+                _session.Execute(_sql.Delete(StateSchema.NodeRefs,
+                    Where.Equal("virtual_environment_name", environment) & Where.Equal("node_type", byType.Key) & Where.In("node_name", chunk)));
+        foreach (var statement in _sql.InsertMany(StateSchema.NodeRefs,
                      new[] { "virtual_environment_name", "node_type", "node_name", "version_hash" },
                      ordered.Where(c => c.New is not null).Select(c => new object?[] { environment, c.Key.NodeType, c.Key.NodeName, c.New }).ToList(),
                      "updated_at"))
-            _s.Execute(statement);
-        foreach (var statement in _q.InsertMany(StateSchema.RefEvents,
+            _session.Execute(statement);
+        foreach (var statement in _sql.InsertMany(StateSchema.RefEvents,
                      new[] { "event_id", "virtual_environment_name", "node_type", "node_name", "previous_version_hash", "new_version_hash", "operation_id" },
                      ordered.Select(c => new object?[] { Ids.NewEventId(), environment, c.Key.NodeType, c.Key.NodeName, c.Previous, c.New, operationId }).ToList(),
                      "created_at"))
-            _s.Execute(statement);
+            _session.Execute(statement);
         return changes;
     }
 
@@ -120,9 +118,9 @@ public sealed class StateRepository
         var result = new Dictionary<(string, string), ModelVersionRow>();
         foreach (var chunk in modelNames.Distinct().Chunk(500))
         {
-            var rows = _s.Query(_q.Select(StateSchema.ModelVersions,
+            var rows = _session.Query(_sql.Select(StateSchema.ModelVersions,
                 new[] { "model_name", "version_hash", "local_hash", "compiled_sql", "metadata_json", "status" },
-                _q.In("model_name", 1, chunk.Length), chunk.Cast<object?>().ToArray()));
+                Where.In("model_name", chunk)));
             foreach (var r in rows)
                 result[(Str(r[0])!, Str(r[1])!)] = new ModelVersionRow(Str(r[0])!, Str(r[1])!, Str(r[2]) ?? "", Str(r[3]) ?? "", Str(r[4]) ?? "", Str(r[5]) ?? "");
         }
@@ -145,7 +143,7 @@ public sealed class StateRepository
     {
         try
         {
-            _s.Execute(_q.InsertIfAbsent(t, values, nowColumns));
+            _session.Execute(_sql.InsertIfAbsent(t, values, nowColumns));
         }
         catch (Errors.SqbException ex) when (WarehouseErrors.IsUniqueViolation(ex))
         {
@@ -159,7 +157,7 @@ public sealed class StateRepository
     /// <summary>Every tracked physical relation (one read; filter in memory).</summary>
     public List<PhysicalRelationRow> PhysicalRelations()
     {
-        var rows = _s.Query(_q.Select(StateSchema.PhysicalRelations, PhysColumns));
+        var rows = _session.Query(_sql.Select(StateSchema.PhysicalRelations, PhysColumns));
         return rows.Select(ToPhysical).ToList();
     }
 
@@ -168,9 +166,8 @@ public sealed class StateRepository
 
     /// <summary>Whether a version of a node has a physical_relations row (one keyed lookup).</summary>
     public bool IsTracked(NodeKey key, string versionHash) =>
-        _s.Query(_q.Select(StateSchema.PhysicalRelations, new[] { "version_hash" },
-            $"{_q.Col("artifact_type")} = {_q.P(1)} AND {_q.Col("artifact_name")} = {_q.P(2)} AND {_q.Col("version_hash")} = {_q.P(3)}",
-            new object?[] { key.NodeType, key.NodeName, versionHash })).Count > 0;
+        _session.Query(_sql.Select(StateSchema.PhysicalRelations, new[] { "version_hash" },
+            Where.Equal("artifact_type", key.NodeType) & Where.Equal("artifact_name", key.NodeName) & Where.Equal("version_hash", versionHash))).Count > 0;
 
     public void InsertPhysicalRelation(PhysicalRelationRow p) => InsertIfAbsent(StateSchema.PhysicalRelations, new (string, object?)[]
     {
@@ -189,22 +186,20 @@ public sealed class StateRepository
     public string CreateCheckpoint(string environment, IReadOnlyDictionary<NodeKey, string> refs)
     {
         var id = Ids.NewCheckpointId();
-        _s.Execute(_q.Insert(StateSchema.Checkpoints, new (string, object?)[] { ("checkpoint_id", id), ("virtual_environment_name", environment) }, "created_at"));
-        foreach (var statement in _q.InsertMany(StateSchema.CheckpointRefs, new[] { "checkpoint_id", "node_type", "node_name", "version_hash" },
+        _session.Execute(_sql.Insert(StateSchema.Checkpoints, new (string, object?)[] { ("checkpoint_id", id), ("virtual_environment_name", environment) }, "created_at"));
+        foreach (var statement in _sql.InsertMany(StateSchema.CheckpointRefs, new[] { "checkpoint_id", "node_type", "node_name", "version_hash" },
                      refs.OrderBy(r => r.Key.NodeType, StringComparer.Ordinal).ThenBy(r => r.Key.NodeName, StringComparer.Ordinal)
                          .Select(r => new object?[] { id, r.Key.NodeType, r.Key.NodeName, r.Value }).ToList()))
-            _s.Execute(statement);
+            _session.Execute(statement);
         return id;
     }
 
     /// <summary>Checkpoints of one VDE (or all), newest first (upstream: created_at DESC, checkpoint_id DESC).</summary>
     public IReadOnlyList<CheckpointRow> Checkpoints(string? environment = null)
     {
-        var order = $"{_q.Col("created_at")} DESC, {_q.Col("checkpoint_id")} DESC";
-        var rows = _s.Query(environment is null
-            ? _q.Select(StateSchema.Checkpoints, new[] { "checkpoint_id", "virtual_environment_name", "created_at" }, orderBy: order)
-            : _q.Select(StateSchema.Checkpoints, new[] { "checkpoint_id", "virtual_environment_name", "created_at" },
-                $"{_q.Col("virtual_environment_name")} = {_q.P(1)}", new object?[] { environment }, order));
+        var order = new[] { Order.Desc("created_at"), Order.Desc("checkpoint_id") };
+        var rows = _session.Query(_sql.Select(StateSchema.Checkpoints, new[] { "checkpoint_id", "virtual_environment_name", "created_at" },
+            environment is null ? null : Where.Equal("virtual_environment_name", environment), order));
         return rows.Select(r => new CheckpointRow(Str(r[0])!, Str(r[1])!, Dt(r[2])!.Value)).ToList();
     }
 
@@ -214,8 +209,8 @@ public sealed class StateRepository
         var result = checkpointIds.Distinct().ToDictionary(id => id, _ => new Dictionary<NodeKey, string>());
         foreach (var chunk in checkpointIds.Distinct().Chunk(500))
         {
-            var rows = _s.Query(_q.Select(StateSchema.CheckpointRefs, new[] { "checkpoint_id", "node_type", "node_name", "version_hash" },
-                _q.In("checkpoint_id", 1, chunk.Length), chunk.Cast<object?>().ToArray()));
+            var rows = _session.Query(_sql.Select(StateSchema.CheckpointRefs, new[] { "checkpoint_id", "node_type", "node_name", "version_hash" },
+                Where.In("checkpoint_id", chunk)));
             foreach (var r in rows) result[Str(r[0])!][new NodeKey(Str(r[1])!, Str(r[2])!)] = Str(r[3])!;
         }
         return result;
@@ -225,7 +220,7 @@ public sealed class StateRepository
 
     /// <summary>Appends a <c>reconcile_events</c> row (action <c>report</c>, <c>repair_view</c> or <c>attach</c>).</summary>
     public void InsertReconcileEvent(string environment, string action, string status, string message) =>
-        _s.Execute(_q.Insert(StateSchema.ReconcileEvents, new (string, object?)[]
+        _session.Execute(_sql.Insert(StateSchema.ReconcileEvents, new (string, object?)[]
         {
             ("event_id", Ids.NewEventId()), ("virtual_environment_name", environment), ("action", action), ("status", status), ("message", message),
         }, "created_at"));

@@ -37,6 +37,10 @@ public sealed record PhysicalRelationRow(string ArtifactType, string ArtifactNam
     public Adapters.RelationName Relation => new(SchemaName, RelationName);
 }
 
+/// <summary>A row of the locks table, with what can be proven about its holder.</summary>
+public sealed record LockRow(string Key, string OwnerId, string? OwnerHost, long? OwnerPid, string? OperationId,
+    DateTime CreatedAt, DateTime ExpiresAt, bool IsExpired, bool IsOrphaned);
+
 public sealed record CheckpointRow(string Id, string Environment, DateTime CreatedAt);
 
 public sealed record RefChange(NodeKey Key, string? Previous, string? New);

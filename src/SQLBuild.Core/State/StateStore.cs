@@ -60,35 +60,35 @@ public sealed class StateStore
     /// Creates the schema and every table, column and unique index that is missing, additively and
     /// idempotently, in one transaction; records schema_version and an <c>init</c> event.
     /// </summary>
-    public int Initialize(IWarehouseSession s, string action = "init", string? message = null)
+    public int Initialize(IWarehouseSession session, string action = "init", string? message = null)
     {
-        using var tx = s.BeginTransaction();
-        s.Execute(Sql.CreateSchema());
+        using var tx = session.BeginTransaction();
+        session.Execute(Sql.CreateSchema());
         foreach (var t in StateSchema.Tables)
         {
-            s.Execute(Sql.CreateTable(t));
-            foreach (var c in t.Columns) s.Execute(Sql.AddColumn(t, c));
-            if (t.UniqueKey.Count > 0) s.Execute(Sql.CreateUniqueIndex(t));
+            session.Execute(Sql.CreateTable(t));
+            foreach (var c in t.Columns) session.Execute(Sql.AddColumn(t, c));
+            if (t.UniqueKey.Count > 0) session.Execute(Sql.CreateUniqueIndex(t));
         }
-        s.Execute(Sql.DeleteAll(StateSchema.StateVersions));
-        s.Execute(Sql.Insert(StateSchema.StateVersions,
+        session.Execute(Sql.DeleteAll(StateSchema.StateVersions));
+        session.Execute(Sql.Insert(StateSchema.StateVersions,
             new (string, object?)[] { ("schema_version", (long)StateSchema.CurrentVersion), ("sqlbuild_version", ProductInfo.Version) },
             "updated_at"));
-        MigrationEvent(s, action, null, "success", message ?? $"initialized {StateSchema.Tables.Count} state tables");
+        MigrationEvent(session, action, null, "success", message ?? $"initialized {StateSchema.Tables.Count} state tables");
         tx.Commit();
         return StateSchema.Tables.Count;
     }
 
-    public void MigrationEvent(IWarehouseSession s, string action, string? backupId, string status, string message) =>
-        s.Execute(Sql.Insert(StateSchema.StateMigrationEvents, new (string, object?)[]
+    public void MigrationEvent(IWarehouseSession session, string action, string? backupId, string status, string message) =>
+        session.Execute(Sql.Insert(StateSchema.StateMigrationEvents, new (string, object?)[]
         {
             ("event_id", Ids.NewEventId()), ("action", action), ("backup_id", backupId), ("status", status), ("message", message),
         }, "created_at"));
 
     /// <summary>True when the state tables exist (checked through one catalog read).</summary>
-    public bool IsInitialized(IWarehouseSession s)
+    public bool IsInitialized(IWarehouseSession session)
     {
-        var catalog = s.ReadCatalog(new[] { Settings.Schema });
+        var catalog = session.ReadCatalog(new[] { Settings.Schema });
         return StateSchema.Tables.All(t => catalog.Exists(new RelationName(Settings.Schema, t.Name)));
     }
 
@@ -96,57 +96,16 @@ public sealed class StateStore
     /// Operations call it before their journal row, which could not be written otherwise.</summary>
     public void RequireInitialized()
     {
-        using var s = OpenStateSession();
-        RequireInitialized(s);
+        using var session = OpenStateSession();
+        RequireInitialized(session);
     }
 
     /// <summary>Fails with a clear message when the state store has not been initialized.</summary>
-    public void RequireInitialized(IWarehouseSession s)
+    public void RequireInitialized(IWarehouseSession session)
     {
-        if (!IsInitialized(s))
+        if (!IsInitialized(session))
             throw new SqbException("E002", "StateNotInitialized",
                 $"state store '{Settings.Schema}' of target '{TargetName}' is not initialized", SqbErrorKind.ObjectNotFound,
                 Settings.Schema, "Run Initialize-SqbState.");
     }
-}
-
-public static class ProductInfo
-{
-    public static string Version { get; } =
-        typeof(ProductInfo).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
-}
-
-/// <summary>Identifiers of state rows.</summary>
-public static class Ids
-{
-    private static long _lastTicks;
-
-    /// <summary>A time-ordered id (16 hex of strictly increasing UTC ticks, then 16 random hex), so events sort in the order written.</summary>
-    public static string NewEventId()
-    {
-        long ticks, last;
-        do
-        {
-            last = Interlocked.Read(ref _lastTicks);
-            ticks = Math.Max(DateTime.UtcNow.Ticks, last + 1);
-        } while (Interlocked.CompareExchange(ref _lastTicks, ticks, last) != last);
-        return ticks.ToString("x16") + Guid.NewGuid().ToString("N")[..16];
-    }
-
-    /// <summary>Upstream's checkpoint id: <c>chk_&lt;UTC yyyyMMddHHmmssffffff&gt;_&lt;uuid4 hex&gt;</c>.</summary>
-    public static string NewCheckpointId() =>
-        "chk_" + DateTime.UtcNow.ToString("yyyyMMddHHmmssffffff", System.Globalization.CultureInfo.InvariantCulture) + "_" + Guid.NewGuid().ToString("N");
-
-    /// <summary>Upstream's backup id: UTC <c>yyyyMMddTHHmmssffffffZ</c>.</summary>
-    public static string NewBackupId() => DateTime.UtcNow.ToString(BackupIdFormat, System.Globalization.CultureInfo.InvariantCulture);
-
-    public const string BackupIdFormat = "yyyyMMdd'T'HHmmssffffff'Z'";
-
-    /// <summary>The UTC time a backup id names, or null when it is not one of <see cref="NewBackupId"/>'s.</summary>
-    public static DateTime? BackupTime(string backupId) =>
-        DateTime.TryParseExact(backupId, BackupIdFormat, System.Globalization.CultureInfo.InvariantCulture,
-            System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var t)
-            ? DateTime.SpecifyKind(t, DateTimeKind.Utc) : null;
-
-    public static string NewOperationId(string type) => $"{type}:{Guid.NewGuid():N}";
 }

@@ -28,8 +28,9 @@ public sealed class VersionLatch : IDisposable
 
     public static VersionLatch Acquire(StateStore store, string key, ISqbLog log, CancellationToken cancel)
     {
-        var q = store.Sql;
-        var gate = Gates.GetOrAdd($"{store.StateWarehouse.Description}|{q.Schema}|{key}", _ => new SemaphoreSlim(1, 1));
+        var schema = store.Sql.Schema;
+        var dialect = store.Sql.Dialect;
+        var gate = Gates.GetOrAdd($"{store.StateWarehouse.Description}|{schema}|{key}", _ => new SemaphoreSlim(1, 1));
         if (!gate.Wait(0))
         {
             log.Verbose($"waiting for {key}: another build of this process is making it");
@@ -38,20 +39,19 @@ public sealed class VersionLatch : IDisposable
         IWarehouseSession? session = null;
         try
         {
-            var resource = LockManager.AdvisoryResource(q.Schema, key);
-            var id = LockManager.AdvisoryId(q.Schema, key);
-            var take = q.TryAdvisoryLock(resource, id);
-            if (take is null) return new VersionLatch(gate, null, null);
+            if (!dialect.SupportsAdvisoryLocks) return new VersionLatch(gate, null, null);
+            var resource = LockManager.AdvisoryResource(schema, key);
+            var take = dialect.TryAdvisoryLock(resource);
             session = store.OpenStateSession();
             var waiting = false;
-            while (!Taken(session.ExecuteScalar(take)))
+            while (!dialect.AdvisoryLockTaken(session.ExecuteScalar(take)))
             {
                 if (!waiting) log.Verbose($"waiting for {key}: another process is making it");
                 waiting = true;
                 cancel.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(200));
                 cancel.ThrowIfCancellationRequested();
             }
-            return new VersionLatch(gate, session, q.ReleaseAdvisoryLock(resource, id));
+            return new VersionLatch(gate, session, dialect.ReleaseAdvisoryLock(resource));
         }
         catch
         {
@@ -60,8 +60,6 @@ public sealed class VersionLatch : IDisposable
             throw;
         }
     }
-
-    private static bool Taken(object? value) => value is bool b ? b : Convert.ToInt64(value) >= 0;
 
     public void Dispose()
     {

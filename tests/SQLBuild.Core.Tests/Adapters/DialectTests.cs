@@ -147,6 +147,12 @@ public class DialectTests
             () => d.CountRows(badRel),
             () => d.MaxValue(ok, bad),
             () => d.DropSchemaIfExists(bad),
+            () => d.CreateTableIfNotExists(badRel, new[] { new FamilyColumn("c", ColumnFamily.Text, false) }),
+            () => d.CreateTableIfNotExists(ok, new[] { new FamilyColumn(bad, ColumnFamily.Text, false) }),
+            () => d.AddColumnIfNotExists(ok, new FamilyColumn(bad, ColumnFamily.Integer, false)),
+            () => d.CreateUniqueIndexIfNotExists(ok, bad, new[] { "k" }),
+            () => d.CreateUniqueIndexIfNotExists(ok, "i", new[] { bad }),
+            () => d.CountRowsOfEach(new[] { ok, badRel }),
         };
         foreach (var call in calls)
             Assert.Equal(ErrorCodes.IdentifierInvalid, Assert.Throws<SqbException>(call).Code);
@@ -210,6 +216,18 @@ public class DialectTests
         yield return d.RelationColumns(rel);
         yield return d.DeleteAll(rel);
         if (d.SupportsMoveTable) yield return d.MoveTable(rel, schema + "_moved");
+        var family = Enum.GetValues<ColumnFamily>().Select((f, i) => new FamilyColumn(column + i, f, i == 1)).ToList();
+        yield return d.CreateTableIfNotExists(rel, family);
+        foreach (var c in family) yield return d.AddColumnIfNotExists(rel, c);
+        yield return d.CreateUniqueIndexIfNotExists(rel, "idx_" + name, cols);
+        yield return d.UniqueIndexes(schema);
+        yield return d.SchemasWithPrefix(schema + "__backup_");
+        yield return d.CountRowsOfEach(new[] { rel, src });
+        if (d.SupportsAdvisoryLocks)
+        {
+            yield return d.TryAdvisoryLock($"sqlbuild:{schema}:{name}");
+            yield return d.ReleaseAdvisoryLock($"sqlbuild:{schema}:{name}");
+        }
     }
 
     public static readonly string[][] NastyNames =

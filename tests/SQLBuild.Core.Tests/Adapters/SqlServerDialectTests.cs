@@ -133,6 +133,28 @@ public class SqlServerDialectTests
     }
 
     [Fact]
+    public void The_clock_expressions_parse()
+    {
+        Parse($"SELECT {D.UtcNow}, {D.UtcNowPlus(600)}, {D.UtcNowPlus(-86400)};");
+        Parse($"UPDATE [st].[locks] SET [expires_at] = {D.UtcNowPlus(600)} WHERE [expires_at] <= {D.UtcNow};");
+    }
+
+    [Fact]
+    public void Bookkeeping_ddl_parses_with_max_length_names()
+    {
+        string N(char c) => new(c, 128);
+        var t = new RelationName(N('\''), N(']'));
+        var statements = new[]
+        {
+            D.CreateTableIfNotExists(t, new[] { new FamilyColumn(N('c'), ColumnFamily.Text, true), new FamilyColumn(N('d'), ColumnFamily.Timestamp, false) }),
+            D.AddColumnIfNotExists(t, new FamilyColumn(N('\''), ColumnFamily.Integer, false)),
+            D.CreateUniqueIndexIfNotExists(t, N('i'), new[] { N('c') }),
+            D.CountRowsOfEach(new[] { t, t }),
+        };
+        foreach (var s in statements) Parse(s.Sql);
+    }
+
+    [Fact]
     public void Parameters_in_an_audit_query_survive()
     {
         var s = D.CountQuery("AUDIT", "dev.t", "SELECT * FROM dev.t WHERE status NOT IN (@p1, @p2)", new object?[] { "new", "paid" });

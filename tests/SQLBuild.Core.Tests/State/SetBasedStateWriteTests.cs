@@ -97,7 +97,7 @@ public class SetBasedStateWriteTests
         Assert.Equal(50, changes.Count(c => c.Previous is null));
         // A removed ref's event keeps NULL as the new version (an all-NULL column in a multi-row VALUES list).
         var removed = store.Session.Query(store.Sql.Select(StateSchema.RefEvents, new[] { "node_name" },
-            $"{store.Sql.Col("new_version_hash")} IS NULL AND {store.Sql.Col("operation_id")} = {store.Sql.P(1)}", new object?[] { "promote:2" }));
+            Where.IsNull("new_version_hash") & Where.Equal("operation_id", "promote:2")));
         Assert.Equal(100, removed.Count);
     }
 
@@ -143,8 +143,8 @@ public class SetBasedStateWriteTests
     [Fact]
     public void The_set_based_shapes_parse_as_tsql()
     {
-        var q = new StateSql(SqlServerDialect.Instance, "sqlbuild_state");
-        var statements = q.InsertMany(StateSchema.RefEvents,
+        var sql = new StateSql(SqlServerDialect.Instance, "sqlbuild_state");
+        var statements = sql.InsertMany(StateSchema.RefEvents,
                 new[] { "event_id", "virtual_environment_name", "node_type", "node_name", "previous_version_hash", "new_version_hash", "operation_id" },
                 Enumerable.Range(0, 700).Select(i => new object?[] { $"e{i}", "dev", "model", $"m{i}", null, "h", "op" }).ToList(), "created_at")
             .ToList();
@@ -152,7 +152,7 @@ public class SetBasedStateWriteTests
         Assert.True(statements.Count >= 3);
         Assert.All(statements, s => Assert.InRange(s.Parameters!.Count, 1, 2000));
         Assert.Equal(700 * 7, statements.Sum(s => s.Parameters!.Count));
-        statements.Add(q.InsertIfAbsent(StateSchema.PhysicalRelations, new (string, object?)[]
+        statements.Add(sql.InsertIfAbsent(StateSchema.PhysicalRelations, new (string, object?)[]
         {
             ("artifact_type", "model"), ("artifact_name", "m"), ("version_hash", "h"), ("database_name", null),
             ("schema_name", "s"), ("relation_name", "r"), ("relation_type", "view"),

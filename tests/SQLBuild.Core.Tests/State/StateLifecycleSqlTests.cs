@@ -10,23 +10,23 @@ namespace SQLBuild.Core.Tests.State;
 /// and backup schema names are validated, never truncated.</summary>
 public sealed class StateLifecycleSqlTests
 {
-    private static IEnumerable<SqlStatement> LifecycleStatements(StateSql q)
+    private static IEnumerable<SqlStatement> LifecycleStatements(StateSql sql)
     {
-        var backup = q.BackupSchema(Ids.NewBackupId());
-        yield return q.CreateSchema(backup);
-        yield return q.SchemasLike(q.BackupPrefix);
-        yield return q.Indexes(q.Schema);
-        yield return q.CountRows(StateSchema.Tables.Select(t => new RelationName(backup, t.Name)).ToList());
+        var backup = sql.BackupSchema(Ids.NewBackupId());
+        yield return sql.CreateSchema(backup);
+        yield return sql.SchemasLike(sql.BackupPrefix);
+        yield return sql.Indexes(sql.Schema);
+        yield return sql.CountRows(StateSchema.Tables.Select(t => new RelationName(backup, t.Name)).ToList());
         foreach (var t in StateSchema.Tables)
         {
-            yield return q.CopyTable(q.Schema, backup, t);
-            yield return q.CopyTable(backup, q.Schema, t);
-            yield return q.DropTable(q.Schema, t);
-            yield return q.DeleteAll(q.Schema, t);
-            if (t.UniqueKey.Count > 0) yield return q.CreateUniqueIndex(q.Schema, t);
+            yield return sql.CopyTable(sql.Schema, backup, t);
+            yield return sql.CopyTable(backup, sql.Schema, t);
+            yield return sql.DropTable(sql.Schema, t);
+            yield return sql.DeleteAll(sql.Schema, t);
+            if (t.UniqueKey.Count > 0) yield return sql.CreateUniqueIndex(sql.Schema, t);
         }
-        yield return q.DeleteWhere(backup, StateSchema.Operations, "operation_id", "state_migrate:x");
-        yield return q.CreateTable(StateSchema.StateMigrationEvents);
+        yield return sql.Delete(backup, StateSchema.Operations, Where.Equal("operation_id", "state_migrate:x"));
+        yield return sql.CreateTable(StateSchema.StateMigrationEvents);
     }
 
     [Theory]
@@ -34,8 +34,8 @@ public sealed class StateLifecycleSqlTests
     [InlineData("it's]odd")]
     public void Every_lifecycle_statement_parses_as_tsql(string schema)
     {
-        var q = new StateSql(SqlServerDialect.Instance, schema);
-        var statements = LifecycleStatements(q).ToList();
+        var sql = new StateSql(SqlServerDialect.Instance, schema);
+        var statements = LifecycleStatements(sql).ToList();
         Assert.True(statements.Count > 50);
         foreach (var s in statements)
         {
@@ -48,16 +48,16 @@ public sealed class StateLifecycleSqlTests
     [Fact]
     public void Row_counts_of_many_tables_are_one_statement_with_ordinals()
     {
-        var q = new StateSql(PostgresDialect.Instance, "st");
-        var s = q.CountRows(new[] { new RelationName("a", "t1"), new RelationName("b", "t2") });
+        var sql = new StateSql(PostgresDialect.Instance, "st");
+        var s = sql.CountRows(new[] { new RelationName("a", "t1"), new RelationName("b", "t2") });
         Assert.Equal("SELECT 0 AS sqb_ordinal, COUNT(*) AS sqb_rows FROM \"a\".\"t1\"\nUNION ALL\nSELECT 1 AS sqb_ordinal, COUNT(*) AS sqb_rows FROM \"b\".\"t2\"", s.Sql);
     }
 
     [Fact]
     public void A_backup_schema_name_too_long_for_postgres_is_refused_not_truncated()
     {
-        var q = new StateSql(PostgresDialect.Instance, new string('s', 40));
-        var ex = Assert.Throws<SqbException>(() => q.BackupSchema(Ids.NewBackupId()));
+        var sql = new StateSql(PostgresDialect.Instance, new string('s', 40));
+        var ex = Assert.Throws<SqbException>(() => sql.BackupSchema(Ids.NewBackupId()));
         Assert.Equal("W002", ex.Code);
         Assert.Equal(new string('s', 10) + "__backup_20250102T030405000006Z",
             new StateSql(PostgresDialect.Instance, new string('s', 10)).BackupSchema("20250102T030405000006Z"));

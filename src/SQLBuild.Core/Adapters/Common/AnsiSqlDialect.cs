@@ -103,6 +103,24 @@ public abstract class AnsiSqlDialect : SqlDialect
     public override SqlStatement MaxValue(RelationName relation, string column) =>
         new("MAX", relation.ToString(), $"SELECT MAX({QuoteIdentifier(column)}) FROM {Qualify(relation)}");
 
+    public override SqlStatement CreateTableIfNotExists(RelationName table, IReadOnlyList<FamilyColumn> columns)
+    {
+        SqlText.RequireNonEmpty(columns, nameof(columns));
+        var cols = string.Join(", ", columns.Select(c => $"{QuoteIdentifier(c.Name)} {TypeName(c.Family, c.Indexed)}"));
+        return new("CREATE TABLE", table.ToString(), $"CREATE TABLE IF NOT EXISTS {Qualify(table)} ({cols})");
+    }
+
+    public override SqlStatement AddColumnIfNotExists(RelationName table, FamilyColumn column) =>
+        new("ALTER TABLE", $"{table}.{column.Name}",
+            $"ALTER TABLE {Qualify(table)} ADD COLUMN IF NOT EXISTS {QuoteIdentifier(column.Name)} {TypeName(column.Family, column.Indexed)}");
+
+    public override SqlStatement CreateUniqueIndexIfNotExists(RelationName table, string index, IReadOnlyList<string> columns)
+    {
+        SqlText.RequireNonEmpty(columns, nameof(columns));
+        return new("CREATE INDEX", $"{table.Schema}.{index}",
+            $"CREATE UNIQUE INDEX IF NOT EXISTS {QuoteIdentifier(index)} ON {Qualify(table)} ({ColumnList(columns)})");
+    }
+
     protected string ColumnList(IEnumerable<string> columns) => string.Join(", ", columns.Select(QuoteIdentifier));
 
     /// <summary>sqb_t.k1 = sqb_s.k1 AND ... (plain equality: a NULL key never matches, as in dbt and SQLMesh).</summary>

@@ -28,6 +28,30 @@ public sealed class DuckDbDialect : AnsiSqlDialect
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 
+    public override string UtcNow => "CAST(get_current_timestamp() AT TIME ZONE 'UTC' AS TIMESTAMP)";
+
+    public override string UtcNowPlus(int seconds) =>
+        $"({UtcNow} + INTERVAL {seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} SECOND)";
+
+    public override string TypeName(ColumnFamily family, bool indexed) => family switch
+    {
+        ColumnFamily.Integer => "BIGINT",
+        ColumnFamily.Text => "VARCHAR",
+        ColumnFamily.Timestamp => "TIMESTAMP",
+        _ => throw new ArgumentOutOfRangeException(nameof(family), family, null),
+    };
+
+    /// <summary>DuckDB resolves identifiers without case: a name read back from its catalog matches whatever case it was asked in.</summary>
+    public override StringComparer CatalogNameComparer => StringComparer.OrdinalIgnoreCase;
+
+    public override SqlStatement UniqueIndexes(string schema) => new("CATALOG", schema,
+        "SELECT table_name, index_name FROM duckdb_indexes() WHERE is_unique AND database_name = current_database() AND schema_name = $1",
+        new object?[] { schema });
+
+    public override SqlStatement SchemasWithPrefix(string prefix) => new("CATALOG", prefix + "*",
+        $"SELECT DISTINCT schema_name FROM duckdb_schemas() WHERE database_name = current_database() AND left(schema_name, {prefix.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)}) = $1 " +
+        "ORDER BY schema_name DESC", new object?[] { prefix });
+
     // DuckDB.NET binds a List<string> as VARCHAR[] (a string[] is not bound as a list).
     private static IReadOnlyList<object?> SchemaParameter(IReadOnlyList<string> schemas) => new object?[] { schemas.ToList() };
 

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using SQLBuild.Core.Project;
 
@@ -50,6 +52,46 @@ public sealed class PostgresDialect : AnsiSqlDialect
         ValidateIdentifier(newSchema, "schema");
         return new("MOVE TABLE", table.ToString(), $"ALTER TABLE {Qualify(table)} SET SCHEMA {QuoteIdentifier(newSchema)}");
     }
+
+    public override string UtcNow => "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')";
+
+    public override string UtcNowPlus(int seconds) =>
+        $"({UtcNow} + INTERVAL '{seconds.ToString(CultureInfo.InvariantCulture)} seconds')";
+
+    public override string TypeName(ColumnFamily family, bool indexed) => family switch
+    {
+        ColumnFamily.Integer => "BIGINT",
+        ColumnFamily.Text => "TEXT",
+        ColumnFamily.Timestamp => "TIMESTAMP",
+        _ => throw new ArgumentOutOfRangeException(nameof(family), family, null),
+    };
+
+    /// <summary>PostgreSQL keeps names exactly as created (a quoted name keeps its case).</summary>
+    public override StringComparer CatalogNameComparer => StringComparer.Ordinal;
+
+    public override SqlStatement UniqueIndexes(string schema) => new("CATALOG", schema,
+        "SELECT t.relname, i.relname FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid " +
+        "JOIN pg_catalog.pg_class t ON t.oid = x.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace " +
+        "WHERE x.indisunique AND n.nspname = $1", new object?[] { schema });
+
+    public override SqlStatement SchemasWithPrefix(string prefix) => new("CATALOG", prefix + "*",
+        $"SELECT nspname FROM pg_catalog.pg_namespace WHERE left(nspname, {prefix.Length.ToString(CultureInfo.InvariantCulture)}) = $1 ORDER BY nspname DESC",
+        new object?[] { prefix });
+
+    public override bool SupportsAdvisoryLocks => true;
+
+    /// <summary><c>pg_try_advisory_lock</c> of the resource's 64-bit id (<see cref="AdvisoryLockId"/>).</summary>
+    public override SqlStatement TryAdvisoryLock(string resource) =>
+        new("ADVISORY LOCK", resource, "SELECT pg_try_advisory_lock($1)", new object?[] { AdvisoryLockId(resource) });
+
+    public override SqlStatement ReleaseAdvisoryLock(string resource) =>
+        new("ADVISORY UNLOCK", resource, "SELECT pg_advisory_unlock($1)", new object?[] { AdvisoryLockId(resource) });
+
+    public override bool AdvisoryLockTaken(object? result) => result is true;
+
+    /// <summary>The 64-bit advisory lock id of a resource name: the first 8 bytes of its UTF-8 SHA-256.</summary>
+    public static long AdvisoryLockId(string resource) =>
+        BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes(resource)), 0);
 
     private static IReadOnlyList<object?> SchemaParameter(IReadOnlyList<string> schemas) => new object?[] { schemas.ToArray() };
 

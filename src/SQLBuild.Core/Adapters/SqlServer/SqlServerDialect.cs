@@ -152,13 +152,13 @@ public sealed class SqlServerDialect : SqlDialect
     }
 
     public override SqlStatement CountRows(RelationName relation) =>
-        new("COUNT", relation.ToString(), $"SELECT COUNT_BIG(*) FROM {Qualify(relation)};");
+        new("COUNT", relation.ToString(), $"SELECT {CountAll} FROM {Qualify(relation)};");
 
     public override SqlStatement CountQuery(string kind, string target, string selectSql, IReadOnlyList<object?>? parameters = null)
     {
         var shape = TSqlQueryShape.Analyze(selectSql);
         var option = shape.Option.Length > 0 ? "\n" + shape.Option : "";
-        return new(kind, target, $"{shape.Prefix}SELECT COUNT_BIG(*) FROM (\n{shape.Body}\n) AS sqb_q{option};", parameters);
+        return new(kind, target, $"{shape.Prefix}SELECT {CountAll} FROM (\n{shape.Body}\n) AS sqb_q{option};", parameters);
     }
 
     public override SqlStatement MaxValue(RelationName relation, string column) =>
@@ -232,6 +232,71 @@ public sealed class SqlServerDialect : SqlDialect
             WHERE o.type IN ('U', 'V') AND {filter};
             """, ps);
     }
+
+    public override string UtcNow => "SYSUTCDATETIME()";
+
+    public override string UtcNowPlus(int seconds) =>
+        $"DATEADD(second, {seconds.ToString(CultureInfo.InvariantCulture)}, {UtcNow})";
+
+    /// <summary>An indexed text column is NVARCHAR(450): 900 bytes, SQL Server's cap on a clustered index key.</summary>
+    public override string TypeName(ColumnFamily family, bool indexed) => family switch
+    {
+        ColumnFamily.Integer => "BIGINT",
+        ColumnFamily.Text => indexed ? "NVARCHAR(450)" : "NVARCHAR(MAX)",
+        ColumnFamily.Timestamp => "DATETIME2(6)",
+        _ => throw new ArgumentOutOfRangeException(nameof(family), family, null),
+    };
+
+    public override SqlStatement CreateTableIfNotExists(RelationName table, IReadOnlyList<FamilyColumn> columns)
+    {
+        SqlText.RequireNonEmpty(columns, nameof(columns));
+        var cols = string.Join(", ", columns.Select(c => $"{QuoteIdentifier(c.Name)} {TypeName(c.Family, c.Indexed)}"));
+        return new("CREATE TABLE", table.ToString(),
+            $"IF OBJECT_ID({QualifiedLiteral(table)}, N'U') IS NULL CREATE TABLE {Qualify(table)} ({cols})");
+    }
+
+    public override SqlStatement AddColumnIfNotExists(RelationName table, FamilyColumn column)
+    {
+        var quoted = QuoteIdentifier(column.Name); // validates before the name goes into a literal
+        return new("ALTER TABLE", $"{table}.{column.Name}",
+            $"IF COL_LENGTH({QualifiedLiteral(table)}, {N(column.Name)}) IS NULL " +
+            $"ALTER TABLE {Qualify(table)} ADD {quoted} {TypeName(column.Family, column.Indexed)}");
+    }
+
+    public override SqlStatement CreateUniqueIndexIfNotExists(RelationName table, string index, IReadOnlyList<string> columns)
+    {
+        SqlText.RequireNonEmpty(columns, nameof(columns));
+        var quoted = QuoteIdentifier(index); // validates before the name goes into a literal
+        return new("CREATE INDEX", $"{table.Schema}.{index}",
+            $"IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = {N(index)} AND object_id = OBJECT_ID({QualifiedLiteral(table)})) " +
+            $"CREATE UNIQUE INDEX {quoted} ON {Qualify(table)} ({ColumnList(columns)})");
+    }
+
+    public override SqlStatement UniqueIndexes(string schema) => new("CATALOG", schema,
+        "SELECT o.name, i.name FROM sys.indexes i JOIN sys.objects o ON o.object_id = i.object_id " +
+        "JOIN sys.schemas s ON s.schema_id = o.schema_id WHERE i.is_unique = 1 AND s.name = @p1", new object?[] { schema });
+
+    public override SqlStatement SchemasWithPrefix(string prefix) => new("CATALOG", prefix + "*",
+        $"SELECT name FROM sys.schemas WHERE LEFT(name, {prefix.Length.ToString(CultureInfo.InvariantCulture)}) = @p1 ORDER BY name DESC",
+        new object?[] { prefix });
+
+    /// <summary>Under the default collation SQL Server compares names without case.</summary>
+    public override StringComparer CatalogNameComparer => StringComparer.OrdinalIgnoreCase;
+
+    protected override string CountAll => "COUNT_BIG(*)";
+
+    public override bool SupportsAdvisoryLocks => true;
+
+    /// <summary><c>sp_getapplock</c> owned by the session, not waiting; returns its result code.</summary>
+    public override SqlStatement TryAdvisoryLock(string resource) => new("APPLOCK", resource,
+        "DECLARE @r int; EXEC @r = sp_getapplock @Resource = @p1, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; SELECT @r",
+        new object?[] { resource });
+
+    public override SqlStatement ReleaseAdvisoryLock(string resource) => new("APPLOCK RELEASE", resource,
+        "EXEC sp_releaseapplock @Resource = @p1, @LockOwner = 'Session'", new object?[] { resource });
+
+    /// <summary>sp_getapplock returns 0 or 1 when granted, a negative code otherwise.</summary>
+    public override bool AdvisoryLockTaken(object? result) => Convert.ToInt64(result, CultureInfo.InvariantCulture) >= 0;
 
     private string ColumnList(IEnumerable<string> columns) => string.Join(", ", columns.Select(QuoteIdentifier));
 

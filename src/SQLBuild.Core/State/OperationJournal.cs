@@ -63,13 +63,13 @@ public sealed class OperationJournal : IDisposable
     /// </summary>
     public void RecordIn(IWarehouseSession session, string message)
     {
-        var q = _store.Sql;
-        session.Execute(q.Delete(StateSchema.Operations, $"{q.Col("operation_id")} = {q.P(1)}", new object?[] { Id }));
-        session.Execute(q.Insert(StateSchema.Operations, new (string, object?)[]
+        var sql = _store.Sql;
+        session.Execute(sql.Delete(StateSchema.Operations, Where.Equal("operation_id", Id)));
+        session.Execute(sql.Insert(StateSchema.Operations, new (string, object?)[]
         {
             ("operation_id", Id), ("operation_type", Type), ("status", "running"), ("virtual_environment_name", Environment),
         }, "created_at", "updated_at"));
-        session.Execute(q.Insert(StateSchema.OperationEvents, new (string, object?)[]
+        session.Execute(sql.Insert(StateSchema.OperationEvents, new (string, object?)[]
         {
             ("event_id", Ids.NewEventId()), ("operation_id", Id), ("action", "step"), ("status", "running"), ("message", message),
         }, "created_at"));
@@ -98,17 +98,15 @@ public sealed class OperationJournal : IDisposable
 
     private void Upsert(string status)
     {
-        var q = _store.Sql;
+        var sql = _store.Sql;
+        var operation = Where.Equal("operation_id", Id);
         lock (_gate)
         {
-            var exists = _session.Query(q.Select(StateSchema.Operations, new[] { "operation_id" },
-                $"{q.Col("operation_id")} = {q.P(1)}", new object?[] { Id })).Count > 0;
+            var exists = _session.Query(sql.Select(StateSchema.Operations, new[] { "operation_id" }, operation)).Count > 0;
             if (exists)
-                _session.Execute(q.Update(StateSchema.Operations,
-                    $"{q.Col("status")} = {q.P(1)}, {q.Col("updated_at")} = {q.Now}", $"{q.Col("operation_id")} = {q.P(2)}",
-                    new object?[] { status, Id }));
+                _session.Execute(sql.Update(StateSchema.Operations, new[] { Set.To("status", status), Set.ToNow("updated_at") }, operation));
             else
-                _session.Execute(q.Insert(StateSchema.Operations, new (string, object?)[]
+                _session.Execute(sql.Insert(StateSchema.Operations, new (string, object?)[]
                 {
                     ("operation_id", Id), ("operation_type", Type), ("status", status), ("virtual_environment_name", Environment),
                 }, "created_at", "updated_at"));
@@ -117,9 +115,8 @@ public sealed class OperationJournal : IDisposable
 
     private void Event(string action, string status, string message)
     {
-        var q = _store.Sql;
         lock (_gate)
-            _session.Execute(q.Insert(StateSchema.OperationEvents, new (string, object?)[]
+            _session.Execute(_store.Sql.Insert(StateSchema.OperationEvents, new (string, object?)[]
             {
                 ("event_id", Ids.NewEventId()), ("operation_id", Id), ("action", action), ("status", status), ("message", message),
             }, "created_at"));

@@ -1,16 +1,9 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text;
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
-using SQLBuild.Core.Project;
 
 namespace SQLBuild.Core.State;
-
-/// <summary>A row of the locks table, with what can be proven about its holder.</summary>
-public sealed record LockRow(string Key, string OwnerId, string? OwnerHost, long? OwnerPid, string? OperationId,
-    DateTime CreatedAt, DateTime ExpiresAt, bool IsExpired, bool IsOrphaned);
 
 /// <summary>
 /// Locks of SPEC §6. Acquire is one INSERT guarded by the unique key, after deleting an expired or
@@ -33,7 +26,7 @@ public sealed class LockManager
         _log = log;
     }
 
-    private StateSql Q => _store.Sql;
+    private StateSql Sql => _store.Sql;
 
     /// <summary>
     /// Takes <paramref name="key"/> for <paramref name="operationId"/> or throws at once: S014 for a
@@ -51,8 +44,7 @@ public sealed class LockManager
             if (row is not null && (row.IsExpired || advisory == true || row.IsOrphaned))
             {
                 _log.Verbose(row.IsExpired ? $"taking over expired lock {key} of {row.OwnerId}" : $"taking over orphaned lock {key} of {row.OwnerId}");
-                session.Execute(Q.Delete(StateSchema.Locks, $"{Q.Col("lock_key")} = {Q.P(1)} AND {Q.Col("owner_id")} = {Q.P(2)}",
-                    new object?[] { key, row.OwnerId }));
+                session.Execute(Sql.Delete(StateSchema.Locks, Held(key, row.OwnerId)));
             }
             try
             {
@@ -103,7 +95,7 @@ public sealed class LockManager
 
     private IReadOnlyList<LockRow> Read(IWarehouseSession session, string? key)
     {
-        var rows = session.Query(Q.LockRows(key));
+        var rows = session.Query(Sql.LockRows(key));
         return rows.Select(r =>
         {
             var k = StateRepository.Str(r[0])!;
@@ -121,15 +113,19 @@ public sealed class LockManager
     public bool Clear(string key)
     {
         using var session = _store.OpenStateSession();
-        return session.Execute(Q.Delete(StateSchema.Locks, $"{Q.Col("lock_key")} = {Q.P(1)}", new object?[] { key })) > 0;
+        return session.Execute(Sql.Delete(StateSchema.Locks, Where.Equal("lock_key", key))) > 0;
     }
 
+    /// <summary>The row of <paramref name="key"/> while <paramref name="owner"/> holds it.</summary>
+    private static Where Held(string key, string owner) => Where.Equal("lock_key", key) & Where.Equal("owner_id", owner);
+
     private SqlStatement InsertRow(string key, string operationId) =>
-        Q.InsertWith(StateSchema.Locks, new (string, object?)[]
+        Sql.Insert(StateSchema.Locks, new[]
         {
-            ("lock_key", key), ("owner_id", operationId), ("owner_host", System.Environment.MachineName),
-            ("owner_pid", (long)System.Environment.ProcessId), ("operation_id", operationId),
-        }, new[] { ("expires_at", Q.NowPlus(TtlSeconds)), ("created_at", Q.Now), ("updated_at", Q.Now) });
+            Set.To("lock_key", key), Set.To("owner_id", operationId), Set.To("owner_host", System.Environment.MachineName),
+            Set.To("owner_pid", (long)System.Environment.ProcessId), Set.To("operation_id", operationId),
+            Set.ToNowPlus("expires_at", TtlSeconds), Set.ToNow("created_at"), Set.ToNow("updated_at"),
+        });
 
     /// <summary>
     /// Writes a held lease's row again through <paramref name="session"/>, inside the caller's transaction:
@@ -159,29 +155,24 @@ public sealed class LockManager
     /// </summary>
     public static string AdvisoryResource(string stateSchema, string key) => $"sqlbuild:{stateSchema}:{key}";
 
-    /// <summary>The 64-bit PostgreSQL advisory lock id of a lock key in a state schema.</summary>
-    public static long AdvisoryId(string stateSchema, string key) =>
-        BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes(AdvisoryResource(stateSchema, key))), 0);
+    private SqlDialect Dialect => Sql.Dialect;
 
     /// <summary>Tries the session-level advisory lock: true = taken, false = held by a live session, null = engine has none.</summary>
     private bool? TryAdvisory(IWarehouseSession session, string key)
     {
-        var statement = Q.TryAdvisoryLock(AdvisoryResource(Q.Schema, key), AdvisoryId(Q.Schema, key));
-        if (statement is null) return null;
-        var value = session.ExecuteScalar(statement);
-        return value is bool b ? b : Convert.ToInt64(value) >= 0;
+        if (!Dialect.SupportsAdvisoryLocks) return null;
+        return Dialect.AdvisoryLockTaken(session.ExecuteScalar(Dialect.TryAdvisoryLock(AdvisoryResource(Sql.Schema, key))));
     }
 
     internal void ReleaseAdvisory(IWarehouseSession session, string key)
     {
-        var statement = Q.ReleaseAdvisoryLock(AdvisoryResource(Q.Schema, key), AdvisoryId(Q.Schema, key));
-        if (statement is not null) session.Execute(statement);
+        if (Dialect.SupportsAdvisoryLocks) session.Execute(Dialect.ReleaseAdvisoryLock(AdvisoryResource(Sql.Schema, key)));
     }
 
     /// <summary>True when no live session holds the key's advisory lock (probe: take it and give it back at once).</summary>
     private bool ProbeAdvisoryFree(string key)
     {
-        if (Q.TryAdvisoryLock(key, 0) is null) return false;
+        if (!Dialect.SupportsAdvisoryLocks) return false;
         using var probe = _store.OpenStateSession();
         if (TryAdvisory(probe, key) != true) return false;
         ReleaseAdvisory(probe, key);
@@ -189,89 +180,10 @@ public sealed class LockManager
     }
 
     internal void Renew(IWarehouseSession session, string key, string owner) =>
-        session.Execute(Q.Update(StateSchema.Locks,
-            $"{Q.Col("expires_at")} = {Q.NowPlus(TtlSeconds)}, {Q.Col("updated_at")} = {Q.Now}",
-            $"{Q.Col("lock_key")} = {Q.P(1)} AND {Q.Col("owner_id")} = {Q.P(2)}", new object?[] { key, owner }));
+        session.Execute(Sql.Update(StateSchema.Locks, new[] { Set.ToNowPlus("expires_at", TtlSeconds), Set.ToNow("updated_at") }, Held(key, owner)));
 
     internal void Release(IWarehouseSession session, string key, string owner) =>
-        session.Execute(Q.Delete(StateSchema.Locks, $"{Q.Col("lock_key")} = {Q.P(1)} AND {Q.Col("owner_id")} = {Q.P(2)}",
-            new object?[] { key, owner }));
+        session.Execute(Sql.Delete(StateSchema.Locks, Held(key, owner)));
 
     internal ISqbLog Log => _log;
-}
-
-/// <summary>A held lock: renewed on a timer while the work runs, released (owner-checked) on dispose.</summary>
-public sealed class LockLease : IDisposable
-{
-    private readonly LockManager _manager;
-    private readonly IWarehouseSession _session;
-    private readonly bool _advisory;
-    private readonly Timer _heartbeat;
-    private readonly object _gate = new();
-    private bool _released;
-
-    /// <summary>Renewal interval; tests may shorten it through SQB_LOCK_RENEW_SECONDS.</summary>
-    public static TimeSpan RenewEvery =>
-        int.TryParse(System.Environment.GetEnvironmentVariable("SQB_LOCK_RENEW_SECONDS"), out var s) && s > 0
-            ? TimeSpan.FromSeconds(s) : TimeSpan.FromSeconds(LockManager.TtlSeconds / 5);
-
-    internal LockLease(LockManager manager, IWarehouseSession session, string key, string owner, bool advisory)
-    {
-        _manager = manager;
-        _session = session;
-        Key = key;
-        Owner = owner;
-        _advisory = advisory;
-        _heartbeat = new Timer(_ => Renew(), null, RenewEvery, RenewEvery);
-    }
-
-    public string Key { get; }
-    public string Owner { get; }
-
-    private void Renew()
-    {
-        lock (_gate)
-        {
-            if (_released) return;
-            try { _manager.Renew(_session, Key, Owner); }
-            catch (Exception ex) { _manager.Log.Warning($"could not renew lock {Key}: {Redaction.Redact(ex.Message)}"); }
-        }
-    }
-
-    /// <summary>
-    /// Lets go of a lease whose row no longer exists (<c>Reset-SqbState</c> dropped the locks table): stops
-    /// renewing and gives back the advisory lock, deleting nothing.
-    /// </summary>
-    public void Abandon()
-    {
-        _heartbeat.Dispose();
-        lock (_gate)
-        {
-            if (_released) return;
-            _released = true;
-            try
-            {
-                if (_advisory) _manager.ReleaseAdvisory(_session, Key);
-            }
-            catch (Exception ex) { _manager.Log.Warning($"could not release lock {Key}: {Redaction.Redact(ex.Message)}"); }
-            finally { _session.Dispose(); }
-        }
-    }
-
-    public void Dispose()
-    {
-        _heartbeat.Dispose();
-        lock (_gate)
-        {
-            if (_released) return;
-            _released = true;
-            try
-            {
-                _manager.Release(_session, Key, Owner);
-                if (_advisory) _manager.ReleaseAdvisory(_session, Key);
-            }
-            catch (Exception ex) { _manager.Log.Warning($"could not release lock {Key}: {Redaction.Redact(ex.Message)}"); }
-            finally { _session.Dispose(); }
-        }
-    }
 }
