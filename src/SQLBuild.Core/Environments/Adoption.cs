@@ -104,7 +104,7 @@ public sealed class Adoption
                 switch (s.Kind)
                 {
                     case StepKind.Conflict:
-                        throw new SqbException("C281", "PhysicalRelationExists",
+                        throw new SqbException(ErrorCodes.PhysicalRelationExists, "PhysicalRelationExists",
                             $"physical relation '{s.Physical}' already exists for '{s.Name}'; adopt will not overwrite it",
                             SqbErrorKind.InvalidOperation, s.Physical.ToString(),
                             $"Drop or rename {s.Physical} by hand (Invoke-SqbJanitor drops it when no environment or checkpoint uses it), " +
@@ -253,7 +253,7 @@ public sealed class Adoption
             adoptedAlready = row.Status == EnvironmentStatus.Finalized && steps.All(s => s.Kind == StepKind.Done) &&
                              currentRefs.Count == steps.Count && steps.All(s => currentRefs.GetValueOrDefault(s.Key) == s.Hash);
             if (!adoptedAlready)
-                throw new SqbException("C280", "AlreadyVirtual",
+                throw new SqbException(ErrorCodes.AlreadyVirtual, "AlreadyVirtual",
                     $"virtual environment '{Target}' is already virtual; adopt converts the relations of a direct-mode build",
                     SqbErrorKind.InvalidOperation, Target,
                     "Nothing to adopt: build it with Invoke-SqbBuild. ConvertFrom-SqbVirtualEnvironment turns it back into plain relations.");

@@ -46,7 +46,7 @@ public sealed class CheckpointRestore
         using var journal = OperationJournal.Start(_store, "rollback", env, $"restore checkpoint of {env}", _log);
         try
         {
-            using var lease = new LockManager(_store, _log).Acquire(LockManager.EnvironmentKey(env), journal.Id, "S019");
+            using var lease = new LockManager(_store, _log).Acquire(LockManager.EnvironmentKey(env), journal.Id, ErrorCodes.RollbackLocked);
             Dictionary<NodeKey, string> current, checkpoint;
             string checkpointId;
             Dictionary<(NodeKey, string), PhysicalRelationRow> physical;
@@ -58,14 +58,14 @@ public sealed class CheckpointRestore
                 if (row?.Status == EnvironmentStatus.Detached) throw LifecycleGuards.Detached(env);
                 current = repo.Refs(env);
                 if (row is null || !current.Keys.Any(k => k.NodeType == NodeTypes.Model))
-                    throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{env}'", SqbErrorKind.ObjectNotFound, env,
+                    throw new SqbException(ErrorCodes.UnknownEnvironment, "UnknownEnvironment", $"unknown virtual environment '{env}'", SqbErrorKind.ObjectNotFound, env,
                         "Get-SqbEnvironment lists the virtual environments of this target.");
                 var checkpoints = repo.Checkpoints(env);
                 var refs = repo.CheckpointRefs(checkpoints.Select(c => c.Id).ToList());
                 if (o.CheckpointId is not null)
                 {
                     if (!refs.ContainsKey(o.CheckpointId))
-                        throw new SqbException("S026", "UnknownCheckpoint", $"unknown checkpoint '{o.CheckpointId}'", SqbErrorKind.ObjectNotFound,
+                        throw new SqbException(ErrorCodes.UnknownCheckpoint, "UnknownCheckpoint", $"unknown checkpoint '{o.CheckpointId}'", SqbErrorKind.ObjectNotFound,
                             o.CheckpointId, $"Get-SqbCheckpoint -Environment {env} lists the checkpoints of this virtual environment.");
                     checkpointId = o.CheckpointId;
                 }
@@ -73,7 +73,7 @@ public sealed class CheckpointRestore
                 {
                     var models = Models(current);
                     var candidate = checkpoints.FirstOrDefault(c => !SameMap(Models(refs[c.Id]), models));
-                    checkpointId = candidate?.Id ?? throw new SqbException("S021", "NoPreviousCheckpoint",
+                    checkpointId = candidate?.Id ?? throw new SqbException(ErrorCodes.NoPreviousCheckpoint, "NoPreviousCheckpoint",
                         "no previous finalized checkpoint is available for rollback", SqbErrorKind.ObjectNotFound, env,
                         $"Get-SqbCheckpoint -Environment {env} lists the checkpoints; the current refs match every one of them.");
                 }
@@ -88,7 +88,7 @@ public sealed class CheckpointRestore
                 : modelsInCheckpoint.Where(m => o.Exclude is null || !ExcludedBy(project, o.Exclude).Contains(m)).ToHashSet(StringComparer.Ordinal);
             var missing = selected.Where(m => !checkpoint.ContainsKey(NodeKey.Model(m))).OrderBy(m => m, StringComparer.Ordinal).ToList();
             if (missing.Count > 0)
-                throw new SqbException("S025", "CheckpointMissingRefs", $"checkpoint is missing selected refs: {string.Join(", ", missing)}",
+                throw new SqbException(ErrorCodes.CheckpointMissingRefs, "CheckpointMissingRefs", $"checkpoint is missing selected refs: {string.Join(", ", missing)}",
                     SqbErrorKind.ObjectNotFound, checkpointId);
             var final = new Dictionary<NodeKey, string>(current);
             foreach (var m in selected) final[NodeKey.Model(m)] = checkpoint[NodeKey.Model(m)];
@@ -97,7 +97,7 @@ public sealed class CheckpointRestore
                 : project.Ancestors(selected).Where(project.Seeds.ContainsKey).ToList();
             var missingSeeds = seeds.Where(n => !checkpoint.ContainsKey(NodeKey.Seed(n))).OrderBy(n => n, StringComparer.Ordinal).ToList();
             if (missingSeeds.Count > 0)
-                throw new SqbException("S025", "CheckpointMissingRefs", $"checkpoint is missing selected seed refs: {string.Join(", ", missingSeeds)}",
+                throw new SqbException(ErrorCodes.CheckpointMissingRefs, "CheckpointMissingRefs", $"checkpoint is missing selected seed refs: {string.Join(", ", missingSeeds)}",
                     SqbErrorKind.ObjectNotFound, checkpointId);
             foreach (var n in seeds) final[NodeKey.Seed(n)] = checkpoint[NodeKey.Seed(n)];
 
@@ -110,7 +110,7 @@ public sealed class CheckpointRestore
                 if (staleUp.Count > 0)
                 {
                     if (!o.IncludeStaleUpstreams)
-                        throw new SqbException("S028", "StaleRequiredUpstreams",
+                        throw new SqbException(ErrorCodes.RollbackStaleUpstreams, "StaleRequiredUpstreams",
                             $"selected rollback scope is missing stale required upstream models: {string.Join(", ", staleUp)}",
                             SqbErrorKind.InvalidOperation, env, "Re-run with -IncludeStaleUpstreams to add them from the checkpoint.");
                     foreach (var a in staleUp) { final[NodeKey.Model(a)] = checkpoint[NodeKey.Model(a)]; selected.Add(a); }
@@ -118,7 +118,7 @@ public sealed class CheckpointRestore
                 var remaining = checkpoint.Where(c => final.GetValueOrDefault(c.Key) != c.Value).Select(c => c.Key.NodeName)
                     .OrderBy(n => n, StringComparer.Ordinal).ToList();
                 if (remaining.Count > 0 && !o.AllowPartialRollback)
-                    throw new SqbException("S027", "RollbackLeavesWorking",
+                    throw new SqbException(ErrorCodes.RollbackLeavesWorking, "RollbackLeavesWorking",
                         $"rollback would leave target virtual environment working; remaining stale models: {string.Join(", ", remaining)}",
                         SqbErrorKind.InvalidOperation, env, "Re-run with -AllowPartialRollback to accept a working target VDE.");
                 finalized = remaining.Count == 0;
@@ -133,13 +133,13 @@ public sealed class CheckpointRestore
                 {
                     var what = key.NodeType == NodeTypes.Seed ? "seed" : "model";
                     if (!physical.TryGetValue((key, hash), out var p))
-                        throw new SqbException("S022", "CheckpointMissingPhysical", $"checkpoint references missing physical relation for {what} '{key.NodeName}'",
+                        throw new SqbException(ErrorCodes.CheckpointMissingPhysical, "CheckpointMissingPhysical", $"checkpoint references missing physical relation for {what} '{key.NodeName}'",
                             SqbErrorKind.ObjectNotFound, key.NodeName, "Use a more recent checkpoint (Get-SqbCheckpoint), or rebuild.");
                     if (key.NodeType == NodeTypes.Model && !project.Models.ContainsKey(key.NodeName))
-                        throw new SqbException("S023", "CheckpointUnknownModel", $"checkpoint references unknown model '{key.NodeName}'",
+                        throw new SqbException(ErrorCodes.CheckpointUnknownModel, "CheckpointUnknownModel", $"checkpoint references unknown model '{key.NodeName}'",
                             SqbErrorKind.ObjectNotFound, key.NodeName, "Use a more recent checkpoint whose models are all in the project.");
                     if (!catalog.Exists(p.Relation))
-                        throw new SqbException("S024", "CheckpointMissingRelation", $"checkpoint references missing warehouse relation for {what} '{key.NodeName}'",
+                        throw new SqbException(ErrorCodes.CheckpointMissingRelation, "CheckpointMissingRelation", $"checkpoint references missing warehouse relation for {what} '{key.NodeName}'",
                             SqbErrorKind.ObjectNotFound, p.Relation.ToString(),
                             $"Use a more recent checkpoint, or rebuild: Invoke-SqbBuild -Environment {env} -Select {key.NodeName}");
                 }

@@ -143,7 +143,7 @@ public sealed class Detachment
             var repo = new StateRepository(s, _store.Sql);
             var row = repo.Environment(Target);
             if (row?.Status != EnvironmentStatus.Finalized)
-                throw new SqbException("C261", "EnvironmentNotFinalized", "state detach requires a finalized virtual environment",
+                throw new SqbException(ErrorCodes.EnvironmentNotFinalized, "EnvironmentNotFinalized", "state detach requires a finalized virtual environment",
                     SqbErrorKind.InvalidOperation, Target,
                     row is null ? $"Virtual environment '{Target}' does not exist: build it first (Invoke-SqbBuild)."
                     : row.Status == EnvironmentStatus.Detached ? $"Virtual environment '{Target}' is already detached."
@@ -186,7 +186,7 @@ public sealed class Detachment
             var hash = refs[key];
             var name = key.NodeName;
             if (!physical.TryGetValue((key, hash), out var phys))
-                throw new SqbException("C251", "MissingTrackedPhysical", $"missing tracked physical relation for '{name}'",
+                throw new SqbException(ErrorCodes.MissingTrackedPhysical, "MissingTrackedPhysical", $"missing tracked physical relation for '{name}'",
                     SqbErrorKind.ObjectNotFound, name, $"Invoke-SqbBuild -Select {name}, then detach again.");
             var logical = _names.Logical(Target, name);
             var l = catalog.Find(logical);
@@ -210,7 +210,7 @@ public sealed class Detachment
                 continue;
             }
             if (p is null)
-                throw new SqbException("C252", "MissingPhysical", $"missing physical relation for '{name}'", SqbErrorKind.ObjectNotFound,
+                throw new SqbException(ErrorCodes.MissingPhysical, "MissingPhysical", $"missing physical relation for '{name}'", SqbErrorKind.ObjectNotFound,
                     phys.Relation.ToString(), $"Invoke-SqbBuild -Select {name}, then detach again.");
             var isShared = shared.Contains((key, hash));
             var readByKeptView = keptViews.Any(v => v.ViewDefinition is { } def && def.Contains(phys.Relation.Name, StringComparison.OrdinalIgnoreCase));
@@ -263,7 +263,7 @@ public sealed class Detachment
             references = model.References;
         }
         else
-            throw new SqbException("C251", "MissingModelVersion", $"no SQL is recorded for view model '{key.NodeName}'",
+            throw new SqbException(ErrorCodes.MissingTrackedPhysical, "MissingModelVersion", $"no SQL is recorded for view model '{key.NodeName}'",
                 SqbErrorKind.ObjectNotFound, key.NodeName, "Add the model back to the project, or build it first.");
         return LifecycleGuards.Render(Project, Dialect, sql, references, n => _names.Logical(Target, n));
     }

@@ -60,17 +60,17 @@ public sealed class EnvironmentSwitch
         foreach (var (key, hash) in finalRefs.OrderBy(r => r.Key.NodeName, StringComparer.Ordinal))
         {
             if (!physical.TryGetValue((key, hash), out var phys))
-                throw new SqbException("C251", "MissingTrackedPhysical",
+                throw new SqbException(ErrorCodes.MissingTrackedPhysical, "MissingTrackedPhysical",
                     $"missing tracked physical relation for '{key.NodeName}'", SqbErrorKind.ObjectNotFound, key.NodeName,
                     rebuild(key.NodeName));
             if (!physicalCatalog.Exists(phys.Relation))
-                throw new SqbException("C252", "MissingPhysical",
+                throw new SqbException(ErrorCodes.MissingPhysical, "MissingPhysical",
                     $"missing physical relation for '{key.NodeName}'", SqbErrorKind.ObjectNotFound, phys.Relation.ToString(),
                     rebuild(key.NodeName));
             var view = _names.Logical(environment, key.NodeName);
             var existing = catalog.Find(view);
             if (existing?.Kind == RelationKind.Table)
-                throw new SqbException("C250", "LogicalIsTable",
+                throw new SqbException(ErrorCodes.LogicalIsTable, "LogicalIsTable",
                     $"logical target for '{key.NodeName}' is a table; {killPrefix.Split(':')[0]} will not overwrite it", SqbErrorKind.InvalidOperation,
                     view.ToString(), $"Drop the table {view} by hand, then run Repair-SqbView -Environment {environment} -Name {key.NodeName}.");
             var changed = !current.TryGetValue(key, out var was) || was != hash;

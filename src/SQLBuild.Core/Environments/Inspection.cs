@@ -43,7 +43,7 @@ public sealed class Inspection
         var repo = new StateRepository(s, _store.Sql);
         var list = repo.Checkpoints(id is null ? environment : null).Where(c => id is null || c.Id == id).ToList();
         if (id is not null && list.Count == 0)
-            throw new SqbException("C905", "UnknownCheckpoint", $"unknown checkpoint '{id}'", SqbErrorKind.ObjectNotFound, id,
+            throw new SqbException(ErrorCodes.CheckpointNotFound, "UnknownCheckpoint", $"unknown checkpoint '{id}'", SqbErrorKind.ObjectNotFound, id,
                 "Get-SqbCheckpoint lists the checkpoints of the active target's environments.");
         var refs = repo.CheckpointRefs(list.Select(c => c.Id).ToList());
         return list.Select(c => new SqbCheckpoint
@@ -61,7 +61,7 @@ public sealed class Inspection
         var repo = new StateRepository(s, _store.Sql);
         foreach (var e in new[] { reference, difference })
             if (repo.Environment(e) is null)
-                throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{e}'", SqbErrorKind.ObjectNotFound, e,
+                throw new SqbException(ErrorCodes.UnknownEnvironment, "UnknownEnvironment", $"unknown virtual environment '{e}'", SqbErrorKind.ObjectNotFound, e,
                     "Get-SqbEnvironment lists the virtual environments of this target.");
         return Diff(reference, repo.Refs(reference), difference, repo.Refs(difference), repo);
     }
@@ -73,7 +73,7 @@ public sealed class Inspection
         _store.RequireInitialized(s);
         var repo = new StateRepository(s, _store.Sql);
         var cp = repo.Checkpoints().FirstOrDefault(c => c.Id == checkpointId)
-                 ?? throw new SqbException("C905", "UnknownCheckpoint", $"unknown checkpoint '{checkpointId}'", SqbErrorKind.ObjectNotFound,
+                 ?? throw new SqbException(ErrorCodes.CheckpointNotFound, "UnknownCheckpoint", $"unknown checkpoint '{checkpointId}'", SqbErrorKind.ObjectNotFound,
                      checkpointId, "Get-SqbCheckpoint lists the checkpoints.");
         var refs = repo.CheckpointRefs(new[] { checkpointId })[checkpointId];
         return Diff(checkpointId, refs, cp.Environment, repo.Refs(cp.Environment), repo);

@@ -81,7 +81,7 @@ public sealed class Janitor
             {
                 var l = busy[0];
                 var others = busy.Count > 1 ? $" (and {busy.Count - 1} more: {string.Join(", ", busy.Skip(1).Select(h => h.Key))})" : "";
-                throw new SqbException("S014", "EnvironmentLocked",
+                throw new SqbException(ErrorCodes.EnvironmentLocked, "EnvironmentLocked",
                     $"virtual environment '{l.Key["virtual_env:".Length..]}' is locked by {l.OwnerId} (host {l.OwnerHost}, pid {l.OwnerPid}, " +
                     $"since {l.CreatedAt:u}, expires {l.ExpiresAt:u}){others}; janitor refuses while a virtual environment is locked",
                     SqbErrorKind.ResourceBusy, l.Key,
@@ -179,7 +179,7 @@ public sealed class Janitor
         var retention = o.RetentionDays ?? config.RetentionDays;
         var max = o.MaxCheckpoints ?? config.MaxCheckpoints;
         if (retention < 0 || max < 1)
-            throw new SqbException("P002", "InvalidJanitorSetting",
+            throw new SqbException(ErrorCodes.ConfigInvalid, "InvalidJanitorSetting",
                 retention < 0 ? "retention_days must be 0 or more" : "max_checkpoints must be at least 1", SqbErrorKind.InvalidArgument,
                 retention < 0 ? "RetentionDays" : "MaxCheckpoints");
         var target = _store.TargetName;

@@ -17,7 +17,7 @@ internal static class LifecycleGuards
     {
         var target = store.TargetName;
         if (store.Settings.UnsuffixedVirtualEnv == target) return;
-        throw new SqbException("C256", "UnsuffixedEnvironmentRequired",
+        throw new SqbException(ErrorCodes.UnsuffixedEnvironmentRequired, "UnsuffixedEnvironmentRequired",
             $"state {command} requires [targets.{target}.state] unsuffixed_virtual_env = '{target}'",
             SqbErrorKind.InvalidOperation, target,
             $"Add unsuffixed_virtual_env = \"{target}\" under [targets.{target}.state] in sqlbuild_project.toml " +
@@ -32,13 +32,13 @@ internal static class LifecycleGuards
     {
         var expected = ConfirmationText(command, target);
         if (string.Equals(confirmation, expected, StringComparison.Ordinal)) return;
-        throw new SqbException("C258", "Cancelled", $"state {command} cancelled", SqbErrorKind.OperationStopped, target,
+        throw new SqbException(ErrorCodes.LifecycleCancelled, "Cancelled", $"state {command} cancelled", SqbErrorKind.OperationStopped, target,
             $"Nothing was changed. To go ahead, type exactly '{expected}' at the prompt, or pass -Confirmation '{expected}'.");
     }
 
     /// <summary>C284: a copy is needed (the engine cannot move, or the version is shared) and -AllowCopy was not given.</summary>
     public static SqbException CopyRequired(string command, string target, SqlDialect dialect, IReadOnlyList<string> names, string why) =>
-        new("C284", "CopyRequired",
+        new(ErrorCodes.CopyRequired, "CopyRequired",
             $"state {command} requires -AllowCopy: {why}; {names.Count} table(s) would be copied ({string.Join(", ", names)})",
             SqbErrorKind.InvalidOperation, target,
             $"Re-run with -AllowCopy to copy the data ({dialect.Kind} {(dialect.SupportsMoveTable ? "moves tables natively, but these must stay where they are" : "cannot move a table to another schema")}).");
@@ -61,6 +61,6 @@ internal static class LifecycleGuards
 
     /// <summary>S028: build, promote and rollback refuse a detached VDE.</summary>
     public static SqbException Detached(string environment) =>
-        new("S028", "EnvironmentDetached", $"virtual environment '{environment}' is detached", SqbErrorKind.InvalidOperation, environment,
+        new(ErrorCodes.EnvironmentDetached, "EnvironmentDetached", $"virtual environment '{environment}' is detached", SqbErrorKind.InvalidOperation, environment,
             "Run ConvertTo-SqbVirtualEnvironment (adopt) again or choose a non-detached virtual environment.");
 }

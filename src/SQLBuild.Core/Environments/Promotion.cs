@@ -54,19 +54,19 @@ public sealed class Promotion
                 var srcRow = repo.Environment(o.From);
                 source = repo.Refs(o.From);
                 if (srcRow is null || !source.Keys.Any(k => k.NodeType == NodeTypes.Model))
-                    throw new SqbException("S011", "UnknownSourceEnvironment", $"unknown source virtual environment '{o.From}'",
+                    throw new SqbException(ErrorCodes.UnknownSourceEnvironment, "UnknownSourceEnvironment", $"unknown source virtual environment '{o.From}'",
                         SqbErrorKind.ObjectNotFound, o.From, $"Build it first: Invoke-SqbBuild -Environment {o.From}");
                 if (srcRow.Status == EnvironmentStatus.Detached)
-                    throw new SqbException("S028", "EnvironmentDetached", $"source virtual environment '{o.From}' is detached",
+                    throw new SqbException(ErrorCodes.EnvironmentDetached, "EnvironmentDetached", $"source virtual environment '{o.From}' is detached",
                         SqbErrorKind.InvalidOperation, o.From, "Choose a non-detached source virtual environment.");
                 var dstRow = repo.Environment(o.To);
                 if (dstRow?.Status == EnvironmentStatus.Detached)
-                    throw new SqbException("S028", "EnvironmentDetached", $"target virtual environment '{o.To}' is detached",
+                    throw new SqbException(ErrorCodes.EnvironmentDetached, "EnvironmentDetached", $"target virtual environment '{o.To}' is detached",
                         SqbErrorKind.InvalidOperation, o.To, "Run ConvertTo-SqbVirtualEnvironment (adopt) again to make it virtual.");
                 target = repo.Refs(o.To);
                 var whole = o.Select is null or { Count: 0 } && o.Exclude is null or { Count: 0 };
                 if (whole && srcRow.Status != EnvironmentStatus.Finalized)
-                    throw new SqbException("S018", "SourceNotFinalized",
+                    throw new SqbException(ErrorCodes.SourceNotFinalized, "SourceNotFinalized",
                         "whole-VDE promotion requires a finalized source virtual environment", SqbErrorKind.InvalidOperation, o.From,
                         "Use -Select for a coherent partial promotion from a working source VDE.");
             }
@@ -91,7 +91,7 @@ public sealed class Promotion
                     var list = names.ToList();
                     var missing = list.Where(n => !source.ContainsKey(NodeKey.Of(project, n))).OrderBy(n => n, StringComparer.Ordinal).ToList();
                     if (missing.Count > 0)
-                        throw new SqbException("S015", "MissingSourceRefs", $"source virtual environment is missing selected {what}refs: {string.Join(", ", missing)}",
+                        throw new SqbException(ErrorCodes.MissingSourceRefs, "MissingSourceRefs", $"source virtual environment is missing selected {what}refs: {string.Join(", ", missing)}",
                             SqbErrorKind.ObjectNotFound, o.From, $"Build them in the source first: Invoke-SqbBuild -Environment {o.From} -Select {string.Join(" ", missing)}");
                     foreach (var n in list) final[NodeKey.Of(project, n)] = source[NodeKey.Of(project, n)];
                 }
@@ -104,7 +104,7 @@ public sealed class Promotion
                 if (staleUp.Count > 0)
                 {
                     if (!o.IncludeStaleUpstreams)
-                        throw new SqbException("S016", "StaleUpstreams",
+                        throw new SqbException(ErrorCodes.PromotionStaleUpstreams, "StaleUpstreams",
                             $"selected promotion scope is missing stale required upstream models: {string.Join(", ", staleUp)}",
                             SqbErrorKind.InvalidOperation, o.To, "Re-run with -IncludeStaleUpstreams to add required upstream refs.");
                     Copy(staleUp, "");
@@ -114,7 +114,7 @@ public sealed class Promotion
                 stale = project.Models.Keys.Where(m => !final.TryGetValue(NodeKey.Model(m), out var h) || h != lazyIds.Value[m].VersionHash)
                     .OrderBy(m => m, StringComparer.Ordinal).ToList();
                 if (stale.Count > 0 && !o.AllowPartialPromotion)
-                    throw new SqbException("S017", "PromotionLeavesWorking",
+                    throw new SqbException(ErrorCodes.PromotionLeavesWorking, "PromotionLeavesWorking",
                         $"promotion would leave target virtual environment working; remaining stale models: {string.Join(", ", stale)}",
                         SqbErrorKind.InvalidOperation, o.To, "Re-run with -AllowPartialPromotion to accept a working target VDE.");
             }

@@ -76,7 +76,7 @@ public sealed class Reconciler
             // explained: report its journal; without one, the environment is simply unknown.
             var failed = model is null ? FailedOperations(env).ToList() : new List<SqbReconcileFinding>();
             if (failed.Count == 0)
-                throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{env}'",
+                throw new SqbException(ErrorCodes.UnknownEnvironment, "UnknownEnvironment", $"unknown virtual environment '{env}'",
                     SqbErrorKind.ObjectNotFound, env, $"Build it first: Invoke-SqbBuild -Environment {env}");
             repo.InsertReconcileEvent(env, "report", "succeeded", $"report for {env}");
             return failed;

@@ -48,7 +48,7 @@ public sealed class RefAttach
             throw new SqbException(ErrorCodes.UnknownReference, "UnknownModel", $"unknown model '{model}'", SqbErrorKind.ObjectNotFound, model,
                 "Get-SqbModel lists the models of the project.");
         var wanted = ReconcileText.ParseRelation(physicalRelation)
-                     ?? throw new SqbException("C249", "AttachArguments", "reconcile attach requires -Model and -PhysicalRelation",
+                     ?? throw new SqbException(ErrorCodes.AttachArguments, "AttachArguments", "reconcile attach requires -Model and -PhysicalRelation",
                          SqbErrorKind.InvalidArgument, physicalRelation, $"Get-SqbReconcile -Environment {env} -Model {model} shows the expected relation.");
 
         using var journal = OperationJournal.Start(_store, "attach", env, $"attach {model} to {physicalRelation}", _log);
@@ -73,7 +73,7 @@ public sealed class RefAttach
         var state = separateState ?? warehouse;
         _store.RequireInitialized(state);
         var repo = new StateRepository(state, _store.Sql);
-        var row = repo.Environment(env) ?? throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{env}'",
+        var row = repo.Environment(env) ?? throw new SqbException(ErrorCodes.UnknownEnvironment, "UnknownEnvironment", $"unknown virtual environment '{env}'",
             SqbErrorKind.ObjectNotFound, env, $"Build it first: Invoke-SqbBuild -Environment {env}");
         if (row.Status == EnvironmentStatus.Detached) throw Environments.LifecycleGuards.Detached(env);
         var key = NodeKey.Model(model);

@@ -71,7 +71,7 @@ public sealed class ViewRepair
         var state = separateState ?? warehouse;
         _store.RequireInitialized(state);
         var repo = new StateRepository(state, _store.Sql);
-        var row = repo.Environment(env) ?? throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{env}'",
+        var row = repo.Environment(env) ?? throw new SqbException(ErrorCodes.UnknownEnvironment, "UnknownEnvironment", $"unknown virtual environment '{env}'",
             SqbErrorKind.ObjectNotFound, env, $"Build it first: Invoke-SqbBuild -Environment {env}");
         if (row.Status == EnvironmentStatus.Detached) throw Environments.LifecycleGuards.Detached(env);
         var refs = repo.Refs(env);
