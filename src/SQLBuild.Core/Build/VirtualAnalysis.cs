@@ -40,7 +40,7 @@ internal sealed class VirtualAnalysis
 
         var row = repo.Environment(environment);
         if (row?.Status == EnvironmentStatus.Detached)
-            throw Environments.LifecycleGuards.Detached(environment);
+            throw Operations.EnvironmentErrors.Detached(environment);
         var own = repo.Refs(environment);
         var start = own;
         string? baseline = row?.Baseline;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using SQLBuild.Core.Adapters;
-using SQLBuild.Core.Environments;
+using SQLBuild.Core.Operations;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;

@@ -58,9 +58,4 @@ internal static class LifecycleGuards
     public static string? Materialized(CompiledProject project, NodeKey key) =>
         key.NodeType == NodeTypes.Model && project.Models.TryGetValue(key.NodeName, out var m)
             ? EnumNames.Snake(m.Config.Materialized) : null;
-
-    /// <summary>S028: build, promote and rollback refuse a detached VDE.</summary>
-    public static SqbException Detached(string environment) =>
-        new(ErrorCodes.EnvironmentDetached, "EnvironmentDetached", $"virtual environment '{environment}' is detached", SqbErrorKind.InvalidOperation, environment,
-            "Run ConvertTo-SqbVirtualEnvironment (adopt) again or choose a non-detached virtual environment.");
 }
