@@ -35,18 +35,9 @@ public sealed class AdoptOptions
 /// before the first step; refs, the finalized status and a checkpoint are written last, in one state transaction.
 /// </para>
 /// </summary>
-public sealed class Adoption : EnvironmentOperation
+public sealed class Adoption : LifecycleOperation
 {
-    private const string Command = "adopt";
-
-    public Adoption(StateStore store, ISqbLog log) : base(store, log) { }
-
-    public string Target => Store.TargetName;
-    public string ConfirmationText => LifecycleGuards.ConfirmationText(Command, Target);
-    private CompiledProject Project => Store.Project;
-    private SqlDialect Dialect => Store.Warehouse.Dialect;
-    /// <summary>Upstream's operation id, the same for every run: a retry continues the interrupted run's journal row.</summary>
-    private string OperationId => $"{Command}:{Target}";
+    public Adoption(StateStore store, ISqbLog log) : base(store, log, "adopt") { }
 
     private enum StepKind { Move, Copy, View, Finish, Done, Missing, Skipped, Conflict }
 
@@ -60,7 +51,7 @@ public sealed class Adoption : EnvironmentOperation
     {
         var clock = Stopwatch.StartNew();
         var first = Analyze(options.AllowCopy, out var adoptedAlready);
-        LifecycleGuards.RequireConfirmation(Command, Target, options.Confirmation);
+        RequireConfirmation(options.Confirmation);
         if (adoptedAlready)
         {
             // A run after a completed adoption: nothing to move, no lock, no journal row.
@@ -72,9 +63,7 @@ public sealed class Adoption : EnvironmentOperation
                 Message = $"Virtual environment {Target} is adopted already: nothing to do.",
             };
         }
-        return RunJournaled(
-            new JournaledRun(Command, Target, LockManager.EnvironmentKey(Target), "starting adopt") { ReusedId = OperationId },
-            run => Adopt(options, run, clock), result => $"adopted {result.ModelCount} models");
+        return RunJournaled(Run(), run => Adopt(options, run, clock), result => $"adopted {result.ModelCount} models");
     }
 
     private SqbAdoptionResult Adopt(AdoptOptions options, OperationContext run, Stopwatch clock)
@@ -156,7 +145,7 @@ public sealed class Adoption : EnvironmentOperation
     /// </summary>
     private List<Step> Analyze(bool allowCopy, out bool adoptedAlready)
     {
-        LifecycleGuards.RequireUnsuffixed(Store, Command);
+        RequireUnsuffixed();
         var ids = IdentityCalculator.Compute(Project);
         var nodes = Project.TopologicalOrder.Where(n => Project.Models.ContainsKey(n) || Project.Seeds.ContainsKey(n)).ToList();
         Names.ValidateNodes(Target, nodes.Select(n => (n, ids[n].VersionHash)));
@@ -242,7 +231,7 @@ public sealed class Adoption : EnvironmentOperation
 
         var copies = steps.Where(step => step.Kind == StepKind.Copy).Select(step => step.Name).ToList();
         if (copies.Count > 0 && !allowCopy)
-            throw LifecycleGuards.CopyRequired(Command, Target, Dialect, copies,
+            throw CopyRequired(copies,
                 $"{Dialect.Kind.ToString().ToLowerInvariant()} cannot move a table to another schema, so adopting it means copying it");
         return steps;
     }
@@ -266,7 +255,7 @@ public sealed class Adoption : EnvironmentOperation
                 break;
             case StepKind.View:
                 var model = Project.Models[step.Name];
-                var sql = LifecycleGuards.Render(Project, dialect, model.Sql, model.References, n => Names.Physical(n, ids[n].VersionHash));
+                var sql = Render(model.Sql, model.References, n => Names.Physical(n, ids[n].VersionHash));
                 warehouse.Execute(dialect.CreateOrReplaceView(step.Physical, sql));
                 // Replaced in place: same SQL, same columns, so views and grants that depend on the original survive.
                 warehouse.Execute(dialect.CreateOrReplaceView(step.Logical, select));
@@ -299,11 +288,7 @@ public sealed class Adoption : EnvironmentOperation
         _ => $"{s.Kind.ToString().ToLowerInvariant()} {s.Name}",
     };
 
-    private SqbRelationMove ToMove(Step s) => new()
-    {
-        Operation = Command, Environment = Target, Name = s.Name, NodeType = s.Key.NodeType,
-        Materialized = LifecycleGuards.Materialized(Project, s.Key), Action = s.Kind.ToString().ToLowerInvariant(),
-        From = s.Kind is StepKind.Missing ? null : s.Logical.ToString(), To = s.Kind is StepKind.Missing or StepKind.Skipped ? null : s.Physical.ToString(),
-        VersionHash = s.Hash, Message = s.Message ?? Describe(s),
-    };
+    private SqbRelationMove ToMove(Step s) => Move(s.Key, s.Kind.ToString().ToLowerInvariant(),
+        s.Kind is StepKind.Missing ? null : s.Logical.ToString(), s.Kind is StepKind.Missing or StepKind.Skipped ? null : s.Physical.ToString(),
+        s.Hash, s.Message ?? Describe(s));
 }

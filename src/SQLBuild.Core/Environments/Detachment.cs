@@ -33,16 +33,9 @@ public sealed class DetachOptions
 /// a step looks at what is there first, so a retry continues where an interrupted run stopped. The VDE stays
 /// finalized, with its refs, until the last step marks it detached.
 /// </summary>
-public sealed class Detachment : EnvironmentOperation
+public sealed class Detachment : LifecycleOperation
 {
-    private const string Command = "detach";
-
-    public Detachment(StateStore store, ISqbLog log) : base(store, log) { }
-
-    public string Target => Store.TargetName;
-    public string ConfirmationText => LifecycleGuards.ConfirmationText(Command, Target);
-    private CompiledProject Project => Store.Project;
-    private SqlDialect Dialect => Store.Warehouse.Dialect;
+    public Detachment(StateStore store, ISqbLog log) : base(store, log, "detach") { }
 
     private enum StepKind { Move, Copy, View, Done, Drop }
 
@@ -58,10 +51,8 @@ public sealed class Detachment : EnvironmentOperation
     {
         var clock = Stopwatch.StartNew();
         Analyze(options.AllowCopy);
-        LifecycleGuards.RequireConfirmation(Command, Target, options.Confirmation);
-        return RunJournaled(
-            new JournaledRun(Command, Target, LockManager.EnvironmentKey(Target), "starting detach") { ReusedId = $"{Command}:{Target}" },
-            run => Detach(options, run, clock), result => $"detached {result.ModelCount} models");
+        RequireConfirmation(options.Confirmation);
+        return RunJournaled(Run(), run => Detach(options, run, clock), result => $"detached {result.ModelCount} models");
     }
 
     private SqbDetachResult Detach(DetachOptions options, OperationContext run, Stopwatch clock)
@@ -119,7 +110,7 @@ public sealed class Detachment : EnvironmentOperation
 
     private List<Step> Analyze(bool allowCopy)
     {
-        LifecycleGuards.RequireUnsuffixed(Store, Command);
+        RequireUnsuffixed();
         Dictionary<NodeKey, string> refs;
         Dictionary<(NodeKey, string), PhysicalRelationRow> physical;
         Dictionary<(string, string), ModelVersionRow> versions;
@@ -211,7 +202,7 @@ public sealed class Detachment : EnvironmentOperation
         }
 
         if (copies.Count > 0 && !allowCopy)
-            throw LifecycleGuards.CopyRequired(Command, Target, Dialect, copies,
+            throw CopyRequired(copies,
                 sharedCopies.Count == copies.Count
                     ? "other environments, checkpoints or views use these physical versions, so they must be copied, not moved"
                     : $"{Dialect.Kind.ToString().ToLowerInvariant()} cannot move a table to another schema, so detaching it means copying it");
@@ -238,7 +229,7 @@ public sealed class Detachment : EnvironmentOperation
         if (versions.TryGetValue((key.NodeName, hash), out var version) && version.CompiledSql.Length > 0)
         {
             sql = version.CompiledSql;
-            references = LifecycleGuards.Scan(sql, $"stored version {hash[..Math.Min(8, hash.Length)]} of '{key.NodeName}'");
+            references = Scan(sql, $"stored version {hash[..Math.Min(8, hash.Length)]} of '{key.NodeName}'");
         }
         else if (Project.Models.TryGetValue(key.NodeName, out var model))
         {
@@ -248,7 +239,7 @@ public sealed class Detachment : EnvironmentOperation
         else
             throw new SqbException(ErrorCodes.MissingTrackedPhysical, "MissingModelVersion", $"no SQL is recorded for view model '{key.NodeName}'",
                 SqbErrorKind.ObjectNotFound, key.NodeName, "Add the model back to the project, or build it first.");
-        return LifecycleGuards.Render(Project, Dialect, sql, references, n => Names.Logical(Target, n));
+        return Render(sql, references, n => Names.Logical(Target, n));
     }
 
     private static string Describe(Step s) => s.Kind switch
@@ -260,10 +251,6 @@ public sealed class Detachment : EnvironmentOperation
         _ => $"done {s.Name}",
     };
 
-    private SqbRelationMove ToMove(Step s) => new()
-    {
-        Operation = Command, Environment = Target, Name = s.Name, NodeType = s.Key.NodeType,
-        Materialized = LifecycleGuards.Materialized(Project, s.Key), Action = s.Kind.ToString().ToLowerInvariant(),
-        From = s.Physical.ToString(), To = s.Kind == StepKind.Drop ? null : s.Logical.ToString(), VersionHash = s.Hash, Message = s.Message ?? Describe(s),
-    };
+    private SqbRelationMove ToMove(Step s) => Move(s.Key, s.Kind.ToString().ToLowerInvariant(),
+        s.Physical.ToString(), s.Kind == StepKind.Drop ? null : s.Logical.ToString(), s.Hash, s.Message ?? Describe(s));
 }

@@ -81,6 +81,13 @@ public abstract class EnvironmentOperation
     private LockLease Lock(JournaledRun run, string operationId) =>
         new LockManager(Store, Log).Acquire(run.LockKey, operationId, run.LockedCode);
 
+    /// <summary>S020 (build it first) unless the VDE exists; S028 when it is detached.</summary>
+    protected static void RequireLiveEnvironment(StateRepository repo, string environment)
+    {
+        var row = repo.Environment(environment) ?? throw EnvironmentErrors.Unknown(environment);
+        if (row.Status == EnvironmentStatus.Detached) throw EnvironmentErrors.Detached(environment);
+    }
+
     /// <summary>
     /// The warehouse catalog of <paramref name="schemas"/>, read through <paramref name="stateSession"/> when the
     /// state store shares the warehouse connection, otherwise through a warehouse session of its own.

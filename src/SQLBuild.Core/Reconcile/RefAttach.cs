@@ -53,8 +53,7 @@ public sealed class RefAttach : EnvironmentOperation
         var state = separateState ?? warehouse;
         Store.RequireInitialized(state);
         var repo = new StateRepository(state, Store.Sql);
-        var row = repo.Environment(env) ?? throw EnvironmentErrors.Unknown(env);
-        if (row.Status == EnvironmentStatus.Detached) throw EnvironmentErrors.Detached(env);
+        RequireLiveEnvironment(repo, env);
         var key = NodeKey.Model(model);
 
         // The relation must be a tracked version of this model (names compared as the engine folds them).

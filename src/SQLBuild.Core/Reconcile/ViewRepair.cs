@@ -54,8 +54,7 @@ public sealed class ViewRepair : EnvironmentOperation
         var state = separateState ?? warehouse;
         Store.RequireInitialized(state);
         var repo = new StateRepository(state, Store.Sql);
-        var row = repo.Environment(env) ?? throw EnvironmentErrors.Unknown(env);
-        if (row.Status == EnvironmentStatus.Detached) throw EnvironmentErrors.Detached(env);
+        RequireLiveEnvironment(repo, env);
         var refs = repo.Refs(env);
         var physical = repo.PhysicalRelationIndex();
         var logicalSchema = Names.LogicalSchema(env);
