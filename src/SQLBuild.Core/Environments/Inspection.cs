@@ -65,11 +65,11 @@ public sealed class Inspection : EnvironmentOperation
         using var session = Store.OpenStateSession();
         Store.RequireInitialized(session);
         var repo = new StateRepository(session, Store.Sql);
-        var cp = repo.Checkpoints().FirstOrDefault(c => c.Id == checkpointId)
+        var checkpoint = repo.Checkpoints().FirstOrDefault(c => c.Id == checkpointId)
                  ?? throw new SqbException(ErrorCodes.CheckpointNotFound, "UnknownCheckpoint", $"unknown checkpoint '{checkpointId}'", SqbErrorKind.ObjectNotFound,
                      checkpointId, "Get-SqbCheckpoint lists the checkpoints.");
         var refs = repo.CheckpointRefs(new[] { checkpointId })[checkpointId];
-        return Diff(checkpointId, refs, cp.Environment, repo.Refs(cp.Environment), repo);
+        return Diff(checkpointId, refs, checkpoint.Environment, repo.Refs(checkpoint.Environment), repo);
     }
 
     private IReadOnlyList<SqbRefDifference> Diff(string refName, Dictionary<NodeKey, string> reference, string diffName, Dictionary<NodeKey, string> difference,

@@ -248,14 +248,14 @@ public sealed class Janitor : EnvironmentOperation
         var seen = new HashSet<RelationName>();
         while (keptRelations.Count > 0)
         {
-            var r = keptRelations.Dequeue();
-            if (!seen.Add(r)) continue;
-            if (catalog.Find(r) is not { Kind: RelationKind.View, ViewDefinition: { } def }) continue;
+            var keptRelation = keptRelations.Dequeue();
+            if (!seen.Add(keptRelation)) continue;
+            if (catalog.Find(keptRelation) is not { Kind: RelationKind.View, ViewDefinition: { } def }) continue;
             foreach (var c in candidates.Where(c => ReadsName(def, c.Relation)).ToList())
             {
                 candidates.Remove(c);
                 keptRelations.Enqueue(c.Relation);
-                Log.Verbose($"janitor keeps {c.Relation}: the kept view {r} reads it");
+                Log.Verbose($"janitor keeps {c.Relation}: the kept view {keptRelation} reads it");
             }
         }
         foreach (var c in candidates.OrderBy(c => c.ArtifactName, StringComparer.Ordinal).ThenBy(c => c.VersionHash, StringComparer.Ordinal))
@@ -312,50 +312,50 @@ public sealed class Janitor : EnvironmentOperation
     {
         string Result(string key) => failed is null ? "planned" : failed.ContainsKey(key) ? "failed" : "removed";
         string? Error(string key) => failed?.GetValueOrDefault(key);
-        foreach (var e in analysis.Environments)
+        foreach (var environment in analysis.Environments)
         {
-            foreach (var v in e.Views)
+            foreach (var view in environment.Views)
                 yield return new SqbJanitorItem
                 {
-                    Kind = "LogicalView", Name = v.ToString(), Environment = e.Name, Reason = $"view of environment '{e.Name}', which expired",
-                    Result = Result("LogicalView:" + v), Message = Error("LogicalView:" + v), OperationId = operationId,
+                    Kind = "LogicalView", Name = view.ToString(), Environment = environment.Name, Reason = $"view of environment '{environment.Name}', which expired",
+                    Result = Result("LogicalView:" + view), Message = Error("LogicalView:" + view), OperationId = operationId,
                 };
             yield return new SqbJanitorItem
             {
-                Kind = "Environment", Name = e.Name, Environment = e.Name, Reason = e.Reason,
-                Result = Result("Environment:" + e.Name), Message = Error("Environment:" + e.Name), OperationId = operationId,
+                Kind = "Environment", Name = environment.Name, Environment = environment.Name, Reason = environment.Reason,
+                Result = Result("Environment:" + environment.Name), Message = Error("Environment:" + environment.Name), OperationId = operationId,
             };
         }
-        foreach (var c in analysis.Checkpoints)
+        foreach (var checkpoint in analysis.Checkpoints)
         {
-            var blocked = failed is not null && failed.ContainsKey("Environment:" + c.Environment) && !c.Reason.StartsWith("beyond", StringComparison.Ordinal);
+            var blocked = failed is not null && failed.ContainsKey("Environment:" + checkpoint.Environment) && !checkpoint.Reason.StartsWith("beyond", StringComparison.Ordinal);
             yield return new SqbJanitorItem
             {
-                Kind = "Checkpoint", Name = c.Id, Environment = c.Environment, Reason = c.Reason,
+                Kind = "Checkpoint", Name = checkpoint.Id, Environment = checkpoint.Environment, Reason = checkpoint.Reason,
                 Result = blocked ? "failed" : failed is null ? "planned" : "removed",
                 Message = blocked ? "kept with its environment, whose views could not all be dropped" : null, OperationId = operationId,
             };
         }
-        foreach (var v in analysis.Versions)
+        foreach (var version in analysis.Versions)
             yield return new SqbJanitorItem
             {
-                Kind = "PhysicalRelation", Name = v.Relation.ToString(), NodeType = v.Key.NodeType, NodeName = v.Key.NodeName,
-                VersionHash = v.Hash,
-                Reason = "no environment or retained checkpoint references it" + (v.InWarehouse ? "" : " (already gone from the warehouse: state rows only)"),
-                Result = Result("PhysicalRelation:" + v.Relation), Message = Error("PhysicalRelation:" + v.Relation), OperationId = operationId,
+                Kind = "PhysicalRelation", Name = version.Relation.ToString(), NodeType = version.Key.NodeType, NodeName = version.Key.NodeName,
+                VersionHash = version.Hash,
+                Reason = "no environment or retained checkpoint references it" + (version.InWarehouse ? "" : " (already gone from the warehouse: state rows only)"),
+                Result = Result("PhysicalRelation:" + version.Relation), Message = Error("PhysicalRelation:" + version.Relation), OperationId = operationId,
             };
-        foreach (var b in analysis.Backups)
+        foreach (var backup in analysis.Backups)
             yield return new SqbJanitorItem
             {
-                Kind = "StateBackup", Name = b, Reason = "older state backup (the newest is kept)",
-                Result = Result("StateBackup:" + b), Message = Error("StateBackup:" + b), OperationId = operationId,
+                Kind = "StateBackup", Name = backup, Reason = "older state backup (the newest is kept)",
+                Result = Result("StateBackup:" + backup), Message = Error("StateBackup:" + backup), OperationId = operationId,
             };
-        foreach (var l in analysis.Locks)
+        foreach (var lockKey in analysis.Locks)
             yield return new SqbJanitorItem
             {
-                Kind = "Lock", Name = l, Environment = l.StartsWith("virtual_env:", StringComparison.Ordinal) ? l["virtual_env:".Length..] : null,
-                Reason = "expired", Result = failed is null ? "planned" : removedLocks!.Contains(l) ? "removed" : "failed",
-                Message = failed is null || removedLocks!.Contains(l) ? null : "renewed by its holder in the meantime", OperationId = operationId,
+                Kind = "Lock", Name = lockKey, Environment = lockKey.StartsWith("virtual_env:", StringComparison.Ordinal) ? lockKey["virtual_env:".Length..] : null,
+                Reason = "expired", Result = failed is null ? "planned" : removedLocks!.Contains(lockKey) ? "removed" : "failed",
+                Message = failed is null || removedLocks!.Contains(lockKey) ? null : "renewed by its holder in the meantime", OperationId = operationId,
             };
     }
 }
