@@ -20,9 +20,9 @@ public static class ModeGuards
             $"Set [settings] {Setting} in sqlbuild_project.toml and configure [targets.{config.ActiveTarget.Name}.state] to use virtual data environments.");
     }
 
-    public static void CheckPromote(ProjectConfig config) => RequireVirtual(config, "promote", "C243");
+    public static void CheckPromote(ProjectConfig config) => RequireVirtual(config, "promote", ErrorCodes.ModeGuardPromote);
 
-    public static void CheckRollback(ProjectConfig config) => RequireVirtual(config, "rollback", "C245");
+    public static void CheckRollback(ProjectConfig config) => RequireVirtual(config, "rollback", ErrorCodes.ModeGuardRollback);
 
     public static void CheckBuild(ProjectConfig config, BuildOptions options, string command = "build")
     {
@@ -34,14 +34,14 @@ public static class ModeGuards
                     SqbErrorKind.InvalidOperation, "DeferTo",
                     "Remove -DeferTo: in virtual mode the environment's refs resolve unselected upstream models.");
             if (options.NoTests || options.NoAudits)
-                throw new SqbException("C264", "AuditsRequired",
+                throw new SqbException(ErrorCodes.ModeGuardAudits, "AuditsRequired",
                     $"{command} does not support -NoTests or -NoAudits when {Setting}",
                     SqbErrorKind.InvalidOperation, options.NoTests ? "NoTests" : "NoAudits",
                     "Run Invoke-SqbBuild without -NoTests/-NoAudits: audits and tests decide which versions reach readers.");
             // SPEC §3: -FullRefresh is a direct-mode flag. A physical version is immutable and may be shared by
             // several VDEs, so a virtual build never rewrites one; silently ignoring the flag would mislead.
             if (options.FullRefresh)
-                throw new SqbException("C264", "FullRefreshNotSupported",
+                throw new SqbException(ErrorCodes.ModeGuardAudits, "FullRefreshNotSupported",
                     $"{command} does not support -FullRefresh when {Setting}",
                     SqbErrorKind.InvalidOperation, "FullRefresh",
                     "Remove -FullRefresh: physical versions are immutable. Change the model to get a new version, or rebuild a missing physical relation with Invoke-SqbBuild -Select <model>.");

@@ -3,6 +3,7 @@ using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
+using SQLBuild.Core.Operations;
 using SQLBuild.Core.Project;
 using SQLBuild.Core.State;
 
@@ -32,24 +33,9 @@ public sealed class DetachOptions
 /// a step looks at what is there first, so a retry continues where an interrupted run stopped. The VDE stays
 /// finalized, with its refs, until the last step marks it detached.
 /// </summary>
-public sealed class Detachment
+public sealed class Detachment : LifecycleOperation
 {
-    private const string Command = "detach";
-    private readonly StateStore _store;
-    private readonly ISqbLog _log;
-    private readonly VirtualNames _names;
-
-    public Detachment(StateStore store, ISqbLog log)
-    {
-        _store = store;
-        _log = log;
-        _names = new VirtualNames(store.Project.Config, store.Warehouse.Dialect);
-    }
-
-    public string Target => _store.TargetName;
-    public string ConfirmationText => LifecycleGuards.ConfirmationText(Command, Target);
-    private CompiledProject Project => _store.Project;
-    private SqlDialect Dialect => _store.Warehouse.Dialect;
+    public Detachment(StateStore store, ISqbLog log) : base(store, log, "detach") { }
 
     private enum StepKind { Move, Copy, View, Done, Drop }
 
@@ -61,89 +47,82 @@ public sealed class Detachment
 
     public IReadOnlyList<SqbRelationMove> Plan(bool allowCopy) => Analyze(allowCopy).Select(ToMove).ToList();
 
-    public SqbDetachResult Detach(DetachOptions o)
+    public SqbDetachResult Detach(DetachOptions options)
     {
         var clock = Stopwatch.StartNew();
-        Analyze(o.AllowCopy);
-        LifecycleGuards.RequireConfirmation(Command, Target, o.Confirmation);
+        Analyze(options.AllowCopy);
+        RequireConfirmation(options.Confirmation);
+        return RunJournaled(Run(), run => Detach(options, run, clock), result => $"detached {result.ModelCount} models");
+    }
 
-        var operationId = $"detach:{Target}";
-        using var lease = new LockManager(_store, _log).Acquire(LockManager.EnvironmentKey(Target), operationId);
-        using var journal = OperationJournal.Start(_store, "detach", Target, "starting detach", _log, operationId);
-        try
+    private SqbDetachResult Detach(DetachOptions options, OperationContext run, Stopwatch clock)
+    {
+        var plan = Analyze(options.AllowCopy);
+        var moves = new List<SqbRelationMove>();
+        using (var warehouse = Store.Warehouse.OpenSession())
         {
-            var plan = Analyze(o.AllowCopy);
-            var moves = new List<SqbRelationMove>();
-            using (var w = _store.Warehouse.OpenSession())
+            var dialect = warehouse.Dialect;
+            foreach (var step in plan)
             {
-                var d = w.Dialect;
-                foreach (var s in plan)
+                if (step.Kind != StepKind.Done)
                 {
-                    if (s.Kind != StepKind.Done)
+                    run.Step($"detach:{(step.Kind == StepKind.Drop ? "drop" : step.IsView ? "view" : "move")}:{step.Name}", Describe(step));
+                    using var tx = warehouse.BeginTransaction();
+                    switch (step.Kind)
                     {
-                        journal.Step($"detach:{(s.Kind == StepKind.Drop ? "drop" : s.IsView ? "view" : "move")}:{s.Name}", Describe(s));
-                        using var tx = w.BeginTransaction();
-                        switch (s.Kind)
-                        {
-                            case StepKind.View:
-                                // In place: views and grants that depend on the logical view survive.
-                                w.Execute(d.CreateOrReplaceView(s.Logical, s.Sql!));
-                                break;
-                            case StepKind.Move:
-                                w.Execute(d.DropViewIfExists(s.Logical));
-                                w.Execute(d.MoveTable(s.Physical, _names.TargetSchema));
-                                w.Execute(d.RenameTable(new RelationName(_names.TargetSchema, s.Physical.Name), s.Logical.Name));
-                                break;
-                            case StepKind.Drop:
-                                w.Execute(d.DropViewIfExists(s.Physical));
-                                break;
-                            case StepKind.Copy:
-                                w.Execute(d.DropViewIfExists(s.Logical));
-                                w.Execute(d.CreateTableAs(s.Logical, d.SelectAll(s.Physical)));
-                                if (s.DropPhysical) w.Execute(d.DropTableIfExists(s.Physical));
-                                break;
-                        }
-                        tx.Commit();
-                        _log.Verbose($"detach: {Describe(s)}");
+                        case StepKind.View:
+                            // In place: views and grants that depend on the logical view survive.
+                            warehouse.Execute(dialect.CreateOrReplaceView(step.Logical, step.Sql!));
+                            break;
+                        case StepKind.Move:
+                            warehouse.Execute(dialect.DropViewIfExists(step.Logical));
+                            warehouse.Execute(dialect.MoveTable(step.Physical, Names.TargetSchema));
+                            warehouse.Execute(dialect.RenameTable(new RelationName(Names.TargetSchema, step.Physical.Name), step.Logical.Name));
+                            break;
+                        case StepKind.Drop:
+                            warehouse.Execute(dialect.DropViewIfExists(step.Physical));
+                            break;
+                        case StepKind.Copy:
+                            warehouse.Execute(dialect.DropViewIfExists(step.Logical));
+                            warehouse.Execute(dialect.CreateTableAs(step.Logical, dialect.SelectAll(step.Physical)));
+                            if (step.DropPhysical) warehouse.Execute(dialect.DropTableIfExists(step.Physical));
+                            break;
                     }
-                    moves.Add(ToMove(s));
+                    tx.Commit();
+                    Log.Verbose($"detach: {Describe(step)}");
                 }
+                moves.Add(ToMove(step));
             }
+        }
 
-            journal.Step("detach:finalize", $"marking {Target} detached");
-            using (var s = _store.OpenStateSession())
-                new StateRepository(s, _store.Sql).SetEnvironmentStatus(Target, EnvironmentStatus.Detached);
-            var models = plan.Count(s => s.Key.NodeType == NodeTypes.Model && s.Kind != StepKind.Drop);
-            journal.Succeed($"detached {models} models");
-            return new SqbDetachResult
-            {
-                Target = Target, Environment = Target, Status = EnvironmentStatus.Detached, ModelCount = models, SeedCount = plan.Count(s => s.Key.NodeType == NodeTypes.Seed),
-                Relations = moves.Where(m => m.Action != "drop").ToList(), OperationId = journal.Id, Duration = clock.Elapsed,
-                Message = $"Detached {models} models from virtual environment {Target}.",
-            };
-        }
-        catch (Exception ex)
+        run.Step("detach:finalize", $"marking {Target} detached");
+        using (var session = Store.OpenStateSession())
+            new StateRepository(session, Store.Sql).SetEnvironmentStatus(Target, EnvironmentStatus.Detached);
+        var models = plan.Count(step => step.Key.NodeType == NodeTypes.Model && step.Kind != StepKind.Drop);
+        return new SqbDetachResult
         {
-            journal.Fail(ex.Message);
-            throw;
-        }
+            Target = Target, Environment = Target, Status = EnvironmentStatus.Detached, ModelCount = models,
+            SeedCount = plan.Count(step => step.Key.NodeType == NodeTypes.Seed),
+            Relations = moves.Where(m => m.Action != "drop").ToList(), OperationId = run.Id, Duration = clock.Elapsed,
+            Message = $"Detached {models} models from virtual environment {Target}.",
+        };
     }
 
     private List<Step> Analyze(bool allowCopy)
     {
-        LifecycleGuards.RequireUnsuffixed(_store, Command);
+        RequireUnsuffixed();
         Dictionary<NodeKey, string> refs;
         Dictionary<(NodeKey, string), PhysicalRelationRow> physical;
         Dictionary<(string, string), ModelVersionRow> versions;
         HashSet<(NodeKey, string)> shared;
         CatalogSnapshot catalog;
-        using (var s = _store.OpenStateSession())
+        using (var session = Store.OpenStateSession())
         {
-            _store.RequireInitialized(s);
-            var repo = new StateRepository(s, _store.Sql);
+            Store.RequireInitialized(session);
+            var repo = new StateRepository(session, Store.Sql);
             var row = repo.Environment(Target);
             if (row?.Status != EnvironmentStatus.Finalized)
-                throw new SqbException("C261", "EnvironmentNotFinalized", "state detach requires a finalized virtual environment",
+                throw new SqbException(ErrorCodes.EnvironmentNotFinalized, "EnvironmentNotFinalized", "state detach requires a finalized virtual environment",
                     SqbErrorKind.InvalidOperation, Target,
                     row is null ? $"Virtual environment '{Target}' does not exist: build it first (Invoke-SqbBuild)."
                     : row.Status == EnvironmentStatus.Detached ? $"Virtual environment '{Target}' is already detached."
@@ -162,19 +141,14 @@ public sealed class Detachment
             foreach (var cp in repo.CheckpointRefs(others).Values)
                 foreach (var r in cp) shared.Add((r.Key, r.Value));
 
-            if (_store.SharesWarehouse) catalog = s.ReadCatalog(new[] { _names.TargetSchema, _names.PhysicalSchema });
-            else
-            {
-                using var w = _store.Warehouse.OpenSession();
-                catalog = w.ReadCatalog(new[] { _names.TargetSchema, _names.PhysicalSchema });
-            }
+            catalog = ReadWarehouseCatalog(session, new[] { Names.TargetSchema, Names.PhysicalSchema });
         }
 
         // Physical views this detach leaves behind for the janitor: this VDE's unshared ones. Any OTHER view
         // reading a physical table keeps that table where it is.
         var ownViews = refs.Where(r => !shared.Contains((r.Key, r.Value)) && physical.TryGetValue((r.Key, r.Value), out var p) && p.RelationType == "view")
             .Select(r => physical[(r.Key, r.Value)].Relation).ToHashSet();
-        var keptViews = catalog.Relations.Where(r => r.Kind == RelationKind.View && r.Schema == _names.PhysicalSchema && !ownViews.Contains(r.Relation)).ToList();
+        var keptViews = catalog.Relations.Where(r => r.Kind == RelationKind.View && r.Schema == Names.PhysicalSchema && !ownViews.Contains(r.Relation)).ToList();
 
         var order = Project.TopologicalOrder.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i, StringComparer.Ordinal);
         var keys = refs.Keys.OrderBy(k => order.TryGetValue(k.NodeName, out var i) ? i : int.MaxValue).ThenBy(k => k.NodeName, StringComparer.Ordinal).ToList();
@@ -186,16 +160,16 @@ public sealed class Detachment
             var hash = refs[key];
             var name = key.NodeName;
             if (!physical.TryGetValue((key, hash), out var phys))
-                throw new SqbException("C251", "MissingTrackedPhysical", $"missing tracked physical relation for '{name}'",
+                throw new SqbException(ErrorCodes.MissingTrackedPhysical, "MissingTrackedPhysical", $"missing tracked physical relation for '{name}'",
                     SqbErrorKind.ObjectNotFound, name, $"Invoke-SqbBuild -Select {name}, then detach again.");
-            var logical = _names.Logical(Target, name);
-            var l = catalog.Find(logical);
-            var p = catalog.Find(phys.Relation);
+            var logical = Names.Logical(Target, name);
+            var atLogical = catalog.Find(logical);
+            var atPhysical = catalog.Find(phys.Relation);
             var isView = phys.RelationType == "view";
             if (isView)
             {
                 // Done once the logical view no longer reads the physical one (an earlier run replaced it).
-                if (l is not null && (l.Kind == RelationKind.Table || !EnvironmentSwitch.ViewReads(l, phys.Relation)))
+                if (atLogical is not null && (atLogical.Kind == RelationKind.Table || !LogicalViews.Reads(atLogical, phys.Relation)))
                 {
                     steps.Add(new Step(key, hash, true, logical, phys.Relation, StepKind.Done, false, null, "already a plain view"));
                     continue;
@@ -204,13 +178,13 @@ public sealed class Detachment
                 steps.Add(new Step(key, hash, true, logical, phys.Relation, StepKind.View, false, sql, null));
                 continue;
             }
-            if (l?.Kind == RelationKind.Table)
+            if (atLogical?.Kind == RelationKind.Table)
             {
                 steps.Add(new Step(key, hash, false, logical, phys.Relation, StepKind.Done, false, null, "already a plain table"));
                 continue;
             }
-            if (p is null)
-                throw new SqbException("C252", "MissingPhysical", $"missing physical relation for '{name}'", SqbErrorKind.ObjectNotFound,
+            if (atPhysical is null)
+                throw new SqbException(ErrorCodes.MissingPhysical, "MissingPhysical", $"missing physical relation for '{name}'", SqbErrorKind.ObjectNotFound,
                     phys.Relation.ToString(), $"Invoke-SqbBuild -Select {name}, then detach again.");
             var isShared = shared.Contains((key, hash));
             var readByKeptView = keptViews.Any(v => v.ViewDefinition is { } def && def.Contains(phys.Relation.Name, StringComparison.OrdinalIgnoreCase));
@@ -228,7 +202,7 @@ public sealed class Detachment
         }
 
         if (copies.Count > 0 && !allowCopy)
-            throw LifecycleGuards.CopyRequired(Command, Target, Dialect, copies,
+            throw CopyRequired(copies,
                 sharedCopies.Count == copies.Count
                     ? "other environments, checkpoints or views use these physical versions, so they must be copied, not moved"
                     : $"{Dialect.Kind.ToString().ToLowerInvariant()} cannot move a table to another schema, so detaching it means copying it");
@@ -237,13 +211,13 @@ public sealed class Detachment
         // Where views resolve names at query time (DuckDB, SQL Server), replace the views first: they keep
         // reading the same names while the tables under them change from views to tables.
         if (!Dialect.ViewsBindToRelations)
-            steps = steps.Where(s => s.IsView).Concat(steps.Where(s => !s.IsView)).ToList();
+            steps = steps.Where(step => step.IsView).Concat(steps.Where(step => !step.IsView)).ToList();
 
         // Last, this VDE's own physical views go (downstream first): nothing reads them any more, and left
         // behind they would read the moved tables (PostgreSQL) or nothing (DuckDB) under a versioned name a
         // later build would reuse.
-        foreach (var s in steps.Where(s => s.IsView && ownViews.Contains(s.Physical) && catalog.Exists(s.Physical)).Reverse().ToList())
-            steps.Add(s with { Kind = StepKind.Drop, Message = null });
+        foreach (var step in steps.Where(step => step.IsView && ownViews.Contains(step.Physical) && catalog.Exists(step.Physical)).Reverse().ToList())
+            steps.Add(step with { Kind = StepKind.Drop, Message = null });
         return steps;
     }
 
@@ -252,10 +226,10 @@ public sealed class Detachment
     {
         string sql;
         IReadOnlyList<Reference> references;
-        if (versions.TryGetValue((key.NodeName, hash), out var v) && v.CompiledSql.Length > 0)
+        if (versions.TryGetValue((key.NodeName, hash), out var version) && version.CompiledSql.Length > 0)
         {
-            sql = v.CompiledSql;
-            references = LifecycleGuards.Scan(sql, $"stored version {hash[..Math.Min(8, hash.Length)]} of '{key.NodeName}'");
+            sql = version.CompiledSql;
+            references = Scan(sql, $"stored version {hash[..Math.Min(8, hash.Length)]} of '{key.NodeName}'");
         }
         else if (Project.Models.TryGetValue(key.NodeName, out var model))
         {
@@ -263,9 +237,9 @@ public sealed class Detachment
             references = model.References;
         }
         else
-            throw new SqbException("C251", "MissingModelVersion", $"no SQL is recorded for view model '{key.NodeName}'",
+            throw new SqbException(ErrorCodes.MissingTrackedPhysical, "MissingModelVersion", $"no SQL is recorded for view model '{key.NodeName}'",
                 SqbErrorKind.ObjectNotFound, key.NodeName, "Add the model back to the project, or build it first.");
-        return LifecycleGuards.Render(Project, Dialect, sql, references, n => _names.Logical(Target, n));
+        return Render(sql, references, n => Names.Logical(Target, n));
     }
 
     private static string Describe(Step s) => s.Kind switch
@@ -277,10 +251,6 @@ public sealed class Detachment
         _ => $"done {s.Name}",
     };
 
-    private SqbRelationMove ToMove(Step s) => new()
-    {
-        Operation = Command, Environment = Target, Name = s.Name, NodeType = s.Key.NodeType,
-        Materialized = LifecycleGuards.Materialized(Project, s.Key), Action = s.Kind.ToString().ToLowerInvariant(),
-        From = s.Physical.ToString(), To = s.Kind == StepKind.Drop ? null : s.Logical.ToString(), VersionHash = s.Hash, Message = s.Message ?? Describe(s),
-    };
+    private SqbRelationMove ToMove(Step s) => Move(s.Key, s.Kind.ToString().ToLowerInvariant(),
+        s.Physical.ToString(), s.Kind == StepKind.Drop ? null : s.Logical.ToString(), s.Hash, s.Message ?? Describe(s));
 }

@@ -37,7 +37,7 @@ public sealed class VirtualNames
     public void ValidateEnvironment(string environment)
     {
         if (!VdeRule.IsMatch(environment))
-            throw new SqbException("C270", "InvalidEnvironmentName",
+            throw new SqbException(ErrorCodes.InvalidEnvironmentName, "InvalidEnvironmentName",
                 $"virtual environment name '{environment}' must match ^[a-z][a-z0-9_]*$", SqbErrorKind.InvalidArgument, environment);
         Dialect.ValidateIdentifier(LogicalSchema(environment), $"logical schema of virtual environment '{environment}'");
     }

@@ -1,6 +1,6 @@
 using SQLBuild.Core.Adapters;
-using SQLBuild.Core.Environments;
 using SQLBuild.Core.Identity;
+using SQLBuild.Core.Operations;
 using SQLBuild.Core.State;
 
 namespace SQLBuild.Core.Reconcile;
@@ -36,7 +36,7 @@ internal sealed record NodeInspection(
         {
             null => SqbFindingKind.MissingView,
             { Kind: RelationKind.Table } => SqbFindingKind.LogicalIsTable,
-            _ when !EnvironmentSwitch.ViewReads(existing, row.Relation) => SqbFindingKind.WrongViewTarget,
+            _ when !LogicalViews.Reads(existing, row.Relation) => SqbFindingKind.WrongViewTarget,
             _ => null,
         };
         return new(key, problem, view, row.Relation, hash, existing);

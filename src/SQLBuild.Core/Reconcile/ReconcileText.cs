@@ -59,16 +59,16 @@ public static class ReconcileText
             case "promote":
             {
                 // Promotion's start event reads "promote from <src> to <dst>".
-                var m = System.Text.RegularExpressions.Regex.Match(start, @"^promote from ([a-z][a-z0-9_]*) to ([a-z][a-z0-9_]*)$");
-                return m.Success ? $"Publish-SqbEnvironment -From {m.Groups[1].Value} -To {m.Groups[2].Value}"
+                var match = System.Text.RegularExpressions.Regex.Match(start, @"^promote from ([a-z][a-z0-9_]*) to ([a-z][a-z0-9_]*)$");
+                return match.Success ? $"Publish-SqbEnvironment -From {match.Groups[1].Value} -To {match.Groups[2].Value}"
                     : $"Publish-SqbEnvironment -From <source> -To {env}";
             }
             case "rollback": return $"Restore-SqbCheckpoint -Environment {env}";
             case "build": return env is null ? "Invoke-SqbBuild" : $"Invoke-SqbBuild -Environment {env}";
             case "attach":
             {
-                var m = System.Text.RegularExpressions.Regex.Match(start, @"^attach (\S+) to (\S+)$");
-                return m.Success ? $"Set-SqbModelRef -Environment {env} -Model {m.Groups[1].Value} -PhysicalRelation {m.Groups[2].Value}"
+                var match = System.Text.RegularExpressions.Regex.Match(start, @"^attach (\S+) to (\S+)$");
+                return match.Success ? $"Set-SqbModelRef -Environment {env} -Model {match.Groups[1].Value} -PhysicalRelation {match.Groups[2].Value}"
                     : $"Set-SqbModelRef -Environment {env} -Model <model> -PhysicalRelation <relation>";
             }
             case "adopt": return "ConvertTo-SqbVirtualEnvironment";

@@ -2,6 +2,7 @@ using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
+using SQLBuild.Core.Operations;
 using SQLBuild.Core.Project;
 using SQLBuild.Core.State;
 
@@ -40,34 +41,25 @@ public static class ReconcileGuard
 /// Repair operations are not reported: they are all-or-nothing, and what they did not fix is still
 /// reported as the node findings themselves.
 /// </remarks>
-public sealed class Reconciler
+public sealed class Reconciler : EnvironmentOperation
 {
-    private readonly StateStore _store;
-    private readonly ISqbLog _log;
-    private readonly VirtualNames _names;
-
-    public Reconciler(StateStore store, ISqbLog log)
-    {
-        _store = store;
-        _log = log;
-        _names = new VirtualNames(store.Project.Config, store.Warehouse.Dialect);
-    }
+    public Reconciler(StateStore store, ISqbLog log) : base(store, log) { }
 
     public IReadOnlyList<SqbReconcileFinding> Report(string? environment = null, string? model = null)
     {
-        var project = _store.Project;
+        var project = Store.Project;
         ReconcileGuard.RequireVirtualMode(project);
-        var env = environment ?? _store.TargetName;
-        _names.ValidateEnvironment(env);
+        var env = environment ?? Store.TargetName;
+        Names.ValidateEnvironment(env);
         if (model is not null && !project.Models.ContainsKey(model) && !project.Seeds.ContainsKey(model))
             throw new SqbException(ErrorCodes.UnknownReference, "UnknownModel", $"unknown model '{model}'", SqbErrorKind.ObjectNotFound, model,
                 "Get-SqbModel lists the models of the project.");
 
-        using var state = _store.OpenStateSession();
-        using var separate = _store.SharesWarehouse ? null : _store.Warehouse.OpenSession();
+        using var state = Store.OpenStateSession();
+        using var separate = Store.SharesWarehouse ? null : Store.Warehouse.OpenSession();
         var warehouse = separate ?? state;
-        _store.RequireInitialized(state);
-        var repo = new StateRepository(state, _store.Sql);
+        Store.RequireInitialized(state);
+        var repo = new StateRepository(state, Store.Sql);
         var row = repo.Environment(env);
         var findings = new List<SqbReconcileFinding>();
         if (row is null)
@@ -76,29 +68,28 @@ public sealed class Reconciler
             // explained: report its journal; without one, the environment is simply unknown.
             var failed = model is null ? FailedOperations(env).ToList() : new List<SqbReconcileFinding>();
             if (failed.Count == 0)
-                throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{env}'",
-                    SqbErrorKind.ObjectNotFound, env, $"Build it first: Invoke-SqbBuild -Environment {env}");
+                throw EnvironmentErrors.Unknown(env);
             repo.InsertReconcileEvent(env, "report", "succeeded", $"report for {env}");
             return failed;
         }
         if (row.Status == EnvironmentStatus.Detached)
-            _log.Verbose($"virtual environment '{env}' is detached: its relations are plain tables, so only its operations are checked");
+            Log.Verbose($"virtual environment '{env}' is detached: its relations are plain tables, so only its operations are checked");
         else
             findings.AddRange(CheckNodes(env, model, repo, warehouse));
         if (model is null) findings.AddRange(FailedOperations(env));
 
         repo.InsertReconcileEvent(env, "report", "succeeded", $"report for {env}");
-        _log.Verbose(findings.Count == 0 ? $"Reconcile report for {env}: no issues." : $"Reconcile report for {env}: {findings.Count} issue(s)");
+        Log.Verbose(findings.Count == 0 ? $"Reconcile report for {env}: no issues." : $"Reconcile report for {env}: {findings.Count} issue(s)");
         return findings;
     }
 
     private List<SqbReconcileFinding> CheckNodes(string env, string? model, StateRepository repo, IWarehouseSession warehouse)
     {
-        var project = _store.Project;
+        var project = Store.Project;
         var refs = repo.Refs(env);
         var physical = repo.PhysicalRelationIndex();
-        var logicalSchema = _names.LogicalSchema(env);
-        var catalog = ReconcileCatalog.Read(warehouse, logicalSchema, _names.PhysicalSchema);
+        var logicalSchema = Names.LogicalSchema(env);
+        var catalog = ReconcileCatalog.Read(warehouse, logicalSchema, Names.PhysicalSchema);
         var ids = IdentityCalculator.Compute(project);
 
         var nodes = project.Models.Keys.Select(NodeKey.Model).OrderBy(k => k.NodeName, StringComparer.Ordinal)
@@ -107,19 +98,19 @@ public sealed class Reconciler
         var findings = new List<SqbReconcileFinding>();
         foreach (var key in nodes)
         {
-            var i = NodeInspection.Inspect(key, refs, physical, catalog, _names, env, ids.TryGetValue(key.NodeName, out var id) ? id.VersionHash : null);
-            if (i.Problem is not { } kind) continue;
+            var node = NodeInspection.Inspect(key, refs, physical, catalog, Names, env, ids.TryGetValue(key.NodeName, out var id) ? id.VersionHash : null);
+            if (node.Problem is not { } kind) continue;
             findings.Add(new SqbReconcileFinding
             {
-                Environment = env, NodeType = key.NodeType, Name = key.NodeName, Kind = kind, Relation = i.View.ToString(),
-                Expected = i.Physical?.ToString(), Message = ReconcileText.FindingMessage(kind, key),
-                Recovery = ReconcileText.Recovery(kind, env, key, i.View),
+                Environment = env, NodeType = key.NodeType, Name = key.NodeName, Kind = kind, Relation = node.View.ToString(),
+                Expected = node.Physical?.ToString(), Message = ReconcileText.FindingMessage(kind, key),
+                Recovery = ReconcileText.Recovery(kind, env, key, node.View),
             });
         }
         if (model is not null) return findings;
 
         // Views SQLBuild could own that belong to no ref and no project node.
-        var suffixed = logicalSchema != _names.TargetSchema;
+        var suffixed = logicalSchema != Names.TargetSchema;
         var known = new HashSet<string>(refs.Keys.Select(k => k.NodeName).Concat(project.Models.Keys).Concat(project.Seeds.Keys), StringComparer.Ordinal);
         foreach (var v in catalog.Relations.Where(r => r.Schema == logicalSchema && r.Kind == RelationKind.View && !known.Contains(r.Name))
                      .OrderBy(r => r.Name, StringComparer.Ordinal))
@@ -135,12 +126,12 @@ public sealed class Reconciler
     }
 
     private bool ReadsPhysicalSchema(CatalogRelation view) =>
-        view.ViewDefinition is { } def && def.Contains(_names.PhysicalSchema, StringComparison.OrdinalIgnoreCase);
+        view.ViewDefinition is { } def && def.Contains(Names.PhysicalSchema, StringComparison.OrdinalIgnoreCase);
 
     private IEnumerable<SqbReconcileFinding> FailedOperations(string env)
     {
-        var includeTargetWide = env == _store.TargetName;
-        var ops = new OperationQueries(_store, _log).List()
+        var includeTargetWide = env == Store.TargetName;
+        var ops = new OperationQueries(Store, Log).List()
             .Where(o => o.Environment == env || (o.Environment is null && includeTargetWide)).ToList();
         foreach (var op in ops.Where(o => o.Status == "failed" && o.Type != "repair"))
         {

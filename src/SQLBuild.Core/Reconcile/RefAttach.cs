@@ -1,8 +1,8 @@
 using SQLBuild.Core.Adapters;
-using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
+using SQLBuild.Core.Operations;
 using SQLBuild.Core.State;
 using SQLBuild.Core.Faults;
 
@@ -17,18 +17,9 @@ namespace SQLBuild.Core.Reconcile;
 /// the view and the <c>attach</c> event change in ONE transaction when the state store shares the
 /// warehouse. The VDE's status and checkpoints are not touched (as upstream).
 /// </summary>
-public sealed class RefAttach
+public sealed class RefAttach : EnvironmentOperation
 {
-    private readonly StateStore _store;
-    private readonly ISqbLog _log;
-    private readonly VirtualNames _names;
-
-    public RefAttach(StateStore store, ISqbLog log)
-    {
-        _store = store;
-        _log = log;
-        _names = new VirtualNames(store.Project.Config, store.Warehouse.Dialect);
-    }
+    public RefAttach(StateStore store, ISqbLog log) : base(store, log) { }
 
     /// <summary>What the user must type: <c>attach &lt;model&gt;</c>.</summary>
     public static string ConfirmationText(string model) => $"attach {model}";
@@ -40,42 +31,29 @@ public sealed class RefAttach
 
     public SqbRepairResult Attach(string? environment, string model, string physicalRelation)
     {
-        var project = _store.Project;
+        var project = Store.Project;
         ReconcileGuard.RequireVirtualMode(project);
-        var env = environment ?? _store.TargetName;
-        _names.ValidateEnvironment(env);
+        var env = environment ?? Store.TargetName;
+        Names.ValidateEnvironment(env);
         if (!project.Models.ContainsKey(model))
             throw new SqbException(ErrorCodes.UnknownReference, "UnknownModel", $"unknown model '{model}'", SqbErrorKind.ObjectNotFound, model,
                 "Get-SqbModel lists the models of the project.");
         var wanted = ReconcileText.ParseRelation(physicalRelation)
-                     ?? throw new SqbException("C249", "AttachArguments", "reconcile attach requires -Model and -PhysicalRelation",
+                     ?? throw new SqbException(ErrorCodes.AttachArguments, "AttachArguments", "reconcile attach requires -Model and -PhysicalRelation",
                          SqbErrorKind.InvalidArgument, physicalRelation, $"Get-SqbReconcile -Environment {env} -Model {model} shows the expected relation.");
 
-        using var journal = OperationJournal.Start(_store, "attach", env, $"attach {model} to {physicalRelation}", _log);
-        try
-        {
-            using var lease = new LockManager(_store, _log).Acquire(LockManager.EnvironmentKey(env), journal.Id);
-            var result = AttachLocked(env, model, physicalRelation, wanted, journal);
-            journal.Succeed(result.Message);
-            return result;
-        }
-        catch (Exception ex)
-        {
-            journal.Fail(ex.Message);
-            throw;
-        }
+        return RunJournaled(new JournaledRun("attach", env, LockManager.EnvironmentKey(env), $"attach {model} to {physicalRelation}"),
+            run => Attach(env, model, physicalRelation, wanted, run), result => result.Message);
     }
 
-    private SqbRepairResult AttachLocked(string env, string model, string asTyped, RelationName wanted, OperationJournal journal)
+    private SqbRepairResult Attach(string env, string model, string asTyped, RelationName wanted, OperationContext run)
     {
-        using var warehouse = _store.Warehouse.OpenSession();
-        using var separateState = _store.SharesWarehouse ? null : _store.OpenStateSession();
+        using var warehouse = Store.Warehouse.OpenSession();
+        using var separateState = Store.SharesWarehouse ? null : Store.OpenStateSession();
         var state = separateState ?? warehouse;
-        _store.RequireInitialized(state);
-        var repo = new StateRepository(state, _store.Sql);
-        var row = repo.Environment(env) ?? throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{env}'",
-            SqbErrorKind.ObjectNotFound, env, $"Build it first: Invoke-SqbBuild -Environment {env}");
-        if (row.Status == EnvironmentStatus.Detached) throw Environments.LifecycleGuards.Detached(env);
+        Store.RequireInitialized(state);
+        var repo = new StateRepository(state, Store.Sql);
+        RequireLiveEnvironment(repo, env);
         var key = NodeKey.Model(model);
 
         // The relation must be a tracked version of this model (names compared as the engine folds them).
@@ -88,8 +66,8 @@ public sealed class RefAttach
                     ? $"'{model}' has no tracked version yet: {ReconcileText.Build(env, model)}"
                     : $"Tracked relations of '{model}': {string.Join(", ", tracked.Select(t => t.Relation.ToString()).OrderBy(t => t, StringComparer.Ordinal))}");
 
-        var view = _names.Logical(env, model);
-        var catalog = ReconcileCatalog.Read(warehouse, view.Schema, _names.PhysicalSchema, includeColumns: true);
+        var view = Names.Logical(env, model);
+        var catalog = ReconcileCatalog.Read(warehouse, view.Schema, Names.PhysicalSchema, includeColumns: true);
         var existing = catalog.Find(view);
         if (existing?.Kind == RelationKind.Table)
             throw ReconcileText.RepairRefusal(SqbFindingKind.LogicalIsTable, env, key, view);
@@ -99,46 +77,39 @@ public sealed class RefAttach
         var refs = repo.Refs(env);
         refs.TryGetValue(key, out var previous);
         var final = new Dictionary<NodeKey, string>(refs) { [key] = target.VersionHash };
-        var writeView = existing is null || !EnvironmentSwitch.ViewReads(existing, target.Relation);
-        var dropFirst = existing is not null && writeView && warehouse.Dialect.ViewsBindToRelations &&
-                        !EnvironmentSwitch.IsPrefix(catalog.ColumnsOf(view), catalog.ColumnsOf(target.Relation));
+        var writes = existing is not null && LogicalViews.Reads(existing, target.Relation)
+            ? Array.Empty<ViewWrite>()
+            : new[] { LogicalViews.To(warehouse.Dialect, view, target.Relation, existing, () => catalog.ColumnsOf(view), () => catalog.ColumnsOf(target.Relation)) };
         var message = $"attached {model} to {target.Relation}";
-        journal.Step("attach", $"{model}: {previous ?? "<none>"} -> {target.VersionHash}");
+        run.Step("attach", $"{model}: {previous ?? "<none>"} -> {target.VersionHash}");
 
-        void WriteView()
-        {
-            if (!writeView) return;
-            warehouse.Execute(warehouse.Dialect.CreateSchemaIfNotExists(view.Schema));
-            if (dropFirst) warehouse.Execute(warehouse.Dialect.DropViewIfExists(view));
-            warehouse.Execute(warehouse.Dialect.CreateOrReplaceView(view, warehouse.Dialect.SelectAll(target.Relation)));
-        }
         IReadOnlyList<RefChange> changes;
         using (var stateTx = state.BeginTransaction())
         {
-            changes = repo.ReplaceRefs(env, final, journal.Id);
+            changes = repo.ReplaceRefs(env, final, run.Id);
             repo.InsertReconcileEvent(env, "attach", "succeeded", message);
-            if (_store.SharesWarehouse) WriteView();
+            if (Store.SharesWarehouse) LogicalViews.Write(warehouse, view.Schema, writes, "attach");
             KillPoints.Hit("attach:before-commit");
             stateTx.Commit();
         }
-        if (!_store.SharesWarehouse)
+        if (!Store.SharesWarehouse)
         {
             using var tx = warehouse.BeginTransaction();
-            WriteView();
+            LogicalViews.Write(warehouse, view.Schema, writes, "attach");
             tx.Commit();
         }
-        _log.Verbose(message);
+        Log.Verbose(message);
         return new SqbRepairResult
         {
             Environment = env, NodeType = NodeTypes.Model, Name = model, Relation = view.ToString(), PhysicalRelation = target.Relation.ToString(),
             Result = changes.Count > 0 ? SqbRepairResult.Attached : SqbRepairResult.Unchanged,
-            Message = changes.Count > 0 || writeView ? message : $"{model} already attached to {target.Relation}",
-            PreviousVersion = previous, Version = target.VersionHash, OperationId = journal.Id,
+            Message = changes.Count > 0 || writes.Length > 0 ? message : $"{model} already attached to {target.Relation}",
+            PreviousVersion = previous, Version = target.VersionHash, OperationId = run.Id,
         };
     }
 
     /// <summary>A bare name means the physical schema; names compare as the engine folds unquoted identifiers (case-insensitively).</summary>
     private bool Same(RelationName tracked, RelationName wanted) =>
         string.Equals(tracked.Name, wanted.Name, StringComparison.OrdinalIgnoreCase) &&
-        string.Equals(tracked.Schema, wanted.Schema.Length == 0 ? _names.PhysicalSchema : wanted.Schema, StringComparison.OrdinalIgnoreCase);
+        string.Equals(tracked.Schema, wanted.Schema.Length == 0 ? Names.PhysicalSchema : wanted.Schema, StringComparison.OrdinalIgnoreCase);
 }

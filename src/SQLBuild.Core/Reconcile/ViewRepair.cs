@@ -1,8 +1,8 @@
 using SQLBuild.Core.Adapters;
-using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
+using SQLBuild.Core.Operations;
 using SQLBuild.Core.State;
 using SQLBuild.Core.Faults;
 
@@ -22,94 +22,73 @@ public sealed record ViewRepairOutcome(SqbRepairResult Result, SqbException? Err
 /// (with the <c>repair_view</c> events when the state store shares the warehouse), one journaled
 /// operation of type <c>repair</c>.
 /// </summary>
-public sealed class ViewRepair
+public sealed class ViewRepair : EnvironmentOperation
 {
-    private readonly StateStore _store;
-    private readonly ISqbLog _log;
-    private readonly VirtualNames _names;
-
-    public ViewRepair(StateStore store, ISqbLog log)
-    {
-        _store = store;
-        _log = log;
-        _names = new VirtualNames(store.Project.Config, store.Warehouse.Dialect);
-    }
+    public ViewRepair(StateStore store, ISqbLog log) : base(store, log) { }
 
     /// <summary>The logical view of a node, for -WhatIf and messages (no connection).</summary>
-    public RelationName LogicalView(string environment, string node) => _names.Logical(environment, node);
+    public RelationName LogicalView(string environment, string node) => Names.Logical(environment, node);
 
     public IReadOnlyList<ViewRepairOutcome> Repair(string? environment, IReadOnlyList<ViewRepairRequest> requests)
     {
-        ReconcileGuard.RequireVirtualMode(_store.Project);
-        var env = environment ?? _store.TargetName;
-        _names.ValidateEnvironment(env);
+        ReconcileGuard.RequireVirtualMode(Store.Project);
+        var env = environment ?? Store.TargetName;
+        Names.ValidateEnvironment(env);
         var distinct = requests.Distinct().ToList();
         if (distinct.Count == 0) return Array.Empty<ViewRepairOutcome>();
 
         var what = string.Join(", ", distinct.Select(r => r.Name));
-        using var journal = OperationJournal.Start(_store, "repair", env, $"repair views of {env}: {what}", _log);
-        try
-        {
-            using var lease = new LockManager(_store, _log).Acquire(LockManager.EnvironmentKey(env), journal.Id);
-            var outcomes = RepairLocked(env, distinct, journal);
-            journal.Succeed($"repaired {outcomes.Count(o => o.Result.Result == SqbRepairResult.Repaired)} view(s), " +
-                            $"{outcomes.Count(o => o.Result.Result == SqbRepairResult.Unchanged)} unchanged, " +
-                            $"{outcomes.Count(o => o.Result.Result == SqbRepairResult.Blocked)} blocked");
-            return outcomes;
-        }
-        catch (Exception ex)
-        {
-            journal.Fail(ex.Message);
-            throw;
-        }
+        return RunJournaled(new JournaledRun("repair", env, LockManager.EnvironmentKey(env), $"repair views of {env}: {what}"),
+            run => Repair(env, distinct, run), Summary);
     }
 
-    private List<ViewRepairOutcome> RepairLocked(string env, IReadOnlyList<ViewRepairRequest> requests, OperationJournal journal)
+    private static string Summary(IReadOnlyList<ViewRepairOutcome> outcomes) =>
+        $"repaired {outcomes.Count(o => o.Result.Result == SqbRepairResult.Repaired)} view(s), " +
+        $"{outcomes.Count(o => o.Result.Result == SqbRepairResult.Unchanged)} unchanged, " +
+        $"{outcomes.Count(o => o.Result.Result == SqbRepairResult.Blocked)} blocked";
+
+    private IReadOnlyList<ViewRepairOutcome> Repair(string env, IReadOnlyList<ViewRepairRequest> requests, OperationContext run)
     {
-        using var warehouse = _store.Warehouse.OpenSession();
-        using var separateState = _store.SharesWarehouse ? null : _store.OpenStateSession();
+        using var warehouse = Store.Warehouse.OpenSession();
+        using var separateState = Store.SharesWarehouse ? null : Store.OpenStateSession();
         var state = separateState ?? warehouse;
-        _store.RequireInitialized(state);
-        var repo = new StateRepository(state, _store.Sql);
-        var row = repo.Environment(env) ?? throw new SqbException("S020", "UnknownEnvironment", $"unknown virtual environment '{env}'",
-            SqbErrorKind.ObjectNotFound, env, $"Build it first: Invoke-SqbBuild -Environment {env}");
-        if (row.Status == EnvironmentStatus.Detached) throw Environments.LifecycleGuards.Detached(env);
+        Store.RequireInitialized(state);
+        var repo = new StateRepository(state, Store.Sql);
+        RequireLiveEnvironment(repo, env);
         var refs = repo.Refs(env);
         var physical = repo.PhysicalRelationIndex();
-        var logicalSchema = _names.LogicalSchema(env);
-        var catalog = ReconcileCatalog.Read(warehouse, logicalSchema, _names.PhysicalSchema, includeColumns: true);
+        var logicalSchema = Names.LogicalSchema(env);
+        var catalog = ReconcileCatalog.Read(warehouse, logicalSchema, Names.PhysicalSchema, includeColumns: true);
 
         var outcomes = new List<ViewRepairOutcome>();
-        var writes = new List<(NodeInspection Node, bool DropFirst)>();
+        var writes = new List<ViewWrite>();
         foreach (var request in requests)
         {
             var key = Resolve(request, refs);
-            var i = NodeInspection.Inspect(key, refs, physical, catalog, _names, env, expectedHash: null);
+            var node = NodeInspection.Inspect(key, refs, physical, catalog, Names, env, expectedHash: null);
             SqbRepairResult Result(string result, string message) => new()
             {
-                Environment = env, NodeType = key.NodeType, Name = key.NodeName, Relation = i.View.ToString(),
-                PhysicalRelation = i.Physical?.ToString(), Result = result, Message = message, OperationId = journal.Id,
+                Environment = env, NodeType = key.NodeType, Name = key.NodeName, Relation = node.View.ToString(),
+                PhysicalRelation = node.Physical?.ToString(), Result = result, Message = message, OperationId = run.Id,
             };
-            switch (i.Problem)
+            switch (node.Problem)
             {
                 case null:
-                    outcomes.Add(new(Result(SqbRepairResult.Unchanged, $"view {i.View} already reads {i.Physical}"), null));
+                    outcomes.Add(new(Result(SqbRepairResult.Unchanged, $"view {node.View} already reads {node.Physical}"), null));
                     break;
                 case SqbFindingKind.MissingView or SqbFindingKind.WrongViewTarget:
-                    // PostgreSQL keeps a view's columns on CREATE OR REPLACE: drop first (no CASCADE) when they differ.
-                    var dropFirst = i.Existing is not null && warehouse.Dialect.ViewsBindToRelations &&
-                                    !EnvironmentSwitch.IsPrefix(catalog.ColumnsOf(i.View), catalog.ColumnsOf(i.Physical!));
-                    writes.Add((i, dropFirst));
+                    writes.Add(LogicalViews.To(warehouse.Dialect, node.View, node.Physical!, node.Existing,
+                        () => catalog.ColumnsOf(node.View), () => catalog.ColumnsOf(node.Physical!)));
                     outcomes.Add(new(Result(SqbRepairResult.Repaired, Repaired(key)), null));
                     break;
                 default:
-                    var error = ReconcileText.RepairRefusal(i.Problem.Value, env, key, i.View);
+                    var error = ReconcileText.RepairRefusal(node.Problem.Value, env, key, node.View);
                     outcomes.Add(new(Result(SqbRepairResult.Blocked, error.Message), error));
                     break;
             }
         }
 
-        journal.Step("views", $"{writes.Count} view(s) to write, {outcomes.Count(o => o.Error is not null)} blocked");
+        run.Step("views", $"{writes.Count} view(s) to write, {outcomes.Count(o => o.Error is not null)} blocked");
         void Events(StateRepository r)
         {
             foreach (var o in outcomes.Where(o => o.Result.Result != SqbRepairResult.Unchanged))
@@ -117,20 +96,13 @@ public sealed class ViewRepair
         }
         using (var tx = warehouse.BeginTransaction())
         {
-            if (writes.Count > 0) warehouse.Execute(warehouse.Dialect.CreateSchemaIfNotExists(logicalSchema));
-            var n = 0;
-            foreach (var (node, dropFirst) in writes)
-            {
-                KillPoints.Hit($"repair:view:{++n}");
-                if (dropFirst) warehouse.Execute(warehouse.Dialect.DropViewIfExists(node.View));
-                warehouse.Execute(warehouse.Dialect.CreateOrReplaceView(node.View, warehouse.Dialect.SelectAll(node.Physical!)));
-            }
-            if (_store.SharesWarehouse) Events(repo);
+            LogicalViews.Write(warehouse, logicalSchema, writes, "repair");
+            if (Store.SharesWarehouse) Events(repo);
             KillPoints.Hit("repair:before-commit");
             tx.Commit();
         }
-        if (!_store.SharesWarehouse) Events(repo);
-        _log.Verbose($"{env}: repaired {writes.Count} view(s)");
+        if (!Store.SharesWarehouse) Events(repo);
+        Log.Verbose($"{env}: repaired {writes.Count} view(s)");
         return outcomes;
     }
 
@@ -141,7 +113,7 @@ public sealed class ViewRepair
     {
         if (r.NodeType is { } t) return new NodeKey(t, r.Name);
         if (refs.ContainsKey(NodeKey.Model(r.Name))) return NodeKey.Model(r.Name);
-        if (refs.ContainsKey(NodeKey.Seed(r.Name)) || _store.Project.Seeds.ContainsKey(r.Name)) return NodeKey.Seed(r.Name);
+        if (refs.ContainsKey(NodeKey.Seed(r.Name)) || Store.Project.Seeds.ContainsKey(r.Name)) return NodeKey.Seed(r.Name);
         return NodeKey.Model(r.Name);
     }
 }

@@ -32,7 +32,7 @@ public sealed class LockManager
     /// Takes <paramref name="key"/> for <paramref name="operationId"/> or throws at once: S014 for a
     /// VDE (S019 when <paramref name="code"/> says so), naming the holder.
     /// </summary>
-    public LockLease Acquire(string key, string operationId, string code = "S014")
+    public LockLease Acquire(string key, string operationId, string code = ErrorCodes.EnvironmentLocked)
     {
         var session = _store.OpenStateSession();
         try
@@ -81,7 +81,7 @@ public sealed class LockManager
             ? $"virtual environment '{key["virtual_env:".Length..]}' is locked"
             : $"state store is locked ({key})";
         var by = holder is null ? "" : $" by {holder.OwnerId} (host {holder.OwnerHost}, pid {holder.OwnerPid}, since {holder.CreatedAt:u}, expires {holder.ExpiresAt:u})";
-        return new SqbException(code, code == "S019" ? "EnvironmentLocked" : key == MigrationKey ? "StateLocked" : "EnvironmentLocked",
+        return new SqbException(code, code == ErrorCodes.RollbackLocked ? "EnvironmentLocked" : key == MigrationKey ? "StateLocked" : "EnvironmentLocked",
             subject + by, SqbErrorKind.ResourceBusy, key,
             $"Wait for the other process to finish, or, if it is gone, run Clear-SqbLock -Key '{key}' -Force (or Clear-SqbLock -Orphaned).");
     }

@@ -46,7 +46,7 @@ public sealed class StateLifecycle
         {
             var validation = StateValidator.Validate(session, Sql, Schema);
             using var lease = validation.Usable(StateSchema.Locks)
-                ? new LockManager(_store, _log).Acquire(LockManager.MigrationKey, Ids.NewOperationId("init"), "S014")
+                ? new LockManager(_store, _log).Acquire(LockManager.MigrationKey, Ids.NewOperationId("init"), ErrorCodes.EnvironmentLocked)
                 : null;
             tables = _store.Initialize(session);
         }
@@ -104,7 +104,7 @@ public sealed class StateLifecycle
         string? backupId = null;
         try
         {
-            using var lease = new LockManager(_store, _log).Acquire(LockManager.MigrationKey, journal.Id, "S014");
+            using var lease = new LockManager(_store, _log).Acquire(LockManager.MigrationKey, journal.Id, ErrorCodes.EnvironmentLocked);
             RefuseWhileEnvironmentLocked("state migrate");
             backupId = Ids.NewBackupId();
             var backupSchema = Sql.BackupSchema(backupId);
@@ -345,7 +345,7 @@ public sealed class StateLifecycle
             if (!live.IsEmpty) _log.Warning($"the locks table of '{Schema}' is missing or damaged; {action} runs without the state_migration lock");
             return null;
         }
-        var lease = new LockManager(_store, _log).Acquire(LockManager.MigrationKey, operationId, "S014");
+        var lease = new LockManager(_store, _log).Acquire(LockManager.MigrationKey, operationId, ErrorCodes.EnvironmentLocked);
         try
         {
             RefuseWhileEnvironmentLocked(action);
@@ -368,7 +368,7 @@ public sealed class StateLifecycle
         var l = held[0];
         var env = l.Key["virtual_env:".Length..];
         var others = held.Count > 1 ? $" (and {held.Count - 1} more: {string.Join(", ", held.Skip(1).Select(h => h.Key))})" : "";
-        throw new SqbException("S014", "EnvironmentLocked",
+        throw new SqbException(ErrorCodes.EnvironmentLocked, "EnvironmentLocked",
             $"virtual environment '{env}' is locked by {l.OwnerId} (host {l.OwnerHost}, pid {l.OwnerPid}, since {l.CreatedAt:u}, expires {l.ExpiresAt:u}){others}; " +
             $"{action} refuses while a virtual environment is locked",
             SqbErrorKind.ResourceBusy, l.Key,

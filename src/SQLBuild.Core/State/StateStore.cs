@@ -40,11 +40,11 @@ public sealed class StateStore
     {
         var target = project.Config.ActiveTarget;
         if (!project.Config.Settings.VirtualEnvironments)
-            throw new SqbException("E001", "StateRequiresVirtualMode",
+            throw new SqbException(ErrorCodes.StateRequiresVirtualMode, "StateRequiresVirtualMode",
                 $"{command} require virtual_environments = true", SqbErrorKind.InvalidOperation, target.Name,
                 "Set [settings] virtual_environments = true in sqlbuild_project.toml and configure [targets.<name>.state].");
         if (target.State is null)
-            throw new SqbException("E001", "StateNotConfigured",
+            throw new SqbException(ErrorCodes.StateRequiresVirtualMode, "StateNotConfigured",
                 $"{command} require an active target with [targets.{target.Name}.state]", SqbErrorKind.InvalidOperation, target.Name,
                 $"Add [targets.{target.Name}.state] with backend and schema to sqlbuild_project.toml.");
         var warehouse = WarehouseFactory.Create(target.Connection, log);
@@ -104,7 +104,7 @@ public sealed class StateStore
     public void RequireInitialized(IWarehouseSession session)
     {
         if (!IsInitialized(session))
-            throw new SqbException("E002", "StateNotInitialized",
+            throw new SqbException(ErrorCodes.StateNotInitialized, "StateNotInitialized",
                 $"state store '{Settings.Schema}' of target '{TargetName}' is not initialized", SqbErrorKind.ObjectNotFound,
                 Settings.Schema, "Run Initialize-SqbState.");
     }

@@ -2,6 +2,7 @@ using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Build;
 using SQLBuild.Core.Environments;
 using SQLBuild.Core.Identity;
+using SQLBuild.Core.Operations;
 using SQLBuild.Core.Project;
 using SQLBuild.Core.State;
 using SQLBuild.Core.Templates;
@@ -219,7 +220,7 @@ internal sealed class VirtualFixture : IDisposable
         var view = Catalog(LogicalSchema(environment)).Find(new RelationName(LogicalSchema(environment), node));
         Assert.NotNull(view);
         Assert.Equal(RelationKind.View, view!.Kind);
-        Assert.True(EnvironmentSwitch.ViewReads(view, physical), $"{view.Relation} should read {physical}: {view.ViewDefinition}");
+        Assert.True(LogicalViews.Reads(view, physical), $"{view.Relation} should read {physical}: {view.ViewDefinition}");
     }
 
     public void Dispose()

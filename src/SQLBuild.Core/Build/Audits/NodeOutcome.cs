@@ -12,9 +12,9 @@ namespace SQLBuild.Core.Build.Audits;
 /// </summary>
 internal static class NodeOutcome
 {
-    public const string AuditFailedCode = "B002.AuditFailed";
-    public const string TestFailedCode = "B003.TestFailed";
-    public const string NodeFailedCode = "B001.NodeFailed";
+    public const string AuditFailedCode = ErrorCodes.AuditFailed + ".AuditFailed";
+    public const string TestFailedCode = ErrorCodes.TestFailed + ".TestFailed";
+    public const string NodeFailedCode = ErrorCodes.BuildFailed + ".NodeFailed";
 
     public static string TypeName(NodeKind kind) => kind.ToString().ToLowerInvariant();
 

@@ -3,7 +3,7 @@ using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Build.Audits;
 using SQLBuild.Core.Build.Execution;
 using SQLBuild.Core.Build.Strategies;
-using SQLBuild.Core.Environments;
+using SQLBuild.Core.Operations;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
@@ -153,7 +153,7 @@ internal sealed class VirtualBuild
         foreach (var node in plan.Selected) bound[node] = plan.Identities[node].VersionHash;
         RelationName PhysicalOf(string node) => bound.TryGetValue(node, out var hash)
             ? _names.Physical(node, hash)
-            : throw new SqbException("S010", "StaleUpstreams", $"'{node}' has no version in virtual environment '{plan.Environment}'",
+            : throw new SqbException(ErrorCodes.StaleUpstreams, "StaleUpstreams", $"'{node}' has no version in virtual environment '{plan.Environment}'",
                 SqbErrorKind.InvalidOperation, node, $"Invoke-SqbBuild -Environment {plan.Environment} -Select {node}");
         string Render(string sql, IReadOnlyList<Reference> references) =>
             ReferenceResolution.Render(Project, _store.Warehouse.Dialect, sql, references, PhysicalOf);

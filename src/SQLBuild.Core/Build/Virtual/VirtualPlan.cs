@@ -43,7 +43,7 @@ internal sealed class VirtualPlan
 
         var row = repo.Environment(environment);
         if (row?.Status == EnvironmentStatus.Detached)
-            throw Environments.LifecycleGuards.Detached(environment);
+            throw Operations.EnvironmentErrors.Detached(environment);
         var own = repo.Refs(environment);
         var start = own;
         string? baseline = row?.Baseline;
@@ -91,7 +91,7 @@ internal sealed class VirtualPlan
         if (missing.Count > 0)
         {
             if (!options.IncludeStaleUpstreams)
-                throw new SqbException("S010", "StaleUpstreams",
+                throw new SqbException(ErrorCodes.StaleUpstreams, "StaleUpstreams",
                     $"selected virtual scope is missing stale required upstream models: {string.Join(", ", missing)}",
                     SqbErrorKind.InvalidOperation, environment,
                     "Re-run with -IncludeStaleUpstreams to add the minimal required upstream closure.");
@@ -115,7 +115,7 @@ internal sealed class VirtualPlan
         // One state store serves one target (upstream: per-target state); its version keys carry no schema, so a
         // store shared by two targets would take one target's versions for the other's. Refuse, naming the fix.
         if (physical.Values.FirstOrDefault(p => p.SchemaName != names.PhysicalSchema) is { } foreign)
-            throw new SqbException("E003", "StateSharedByTargets",
+            throw new SqbException(ErrorCodes.StateSharedByTargets, "StateSharedByTargets",
                 $"state store '{store.Settings.Schema}' already tracks physical relations of another target ('{foreign.SchemaName}'); " +
                 $"target '{store.TargetName}' needs its own state schema", SqbErrorKind.InvalidOperation, store.Settings.Schema,
                 $"Set [targets.{store.TargetName}.state] schema to a schema of its own (e.g. \"sqlbuild_state_{store.TargetName}\"), then run Initialize-SqbState -Target {store.TargetName}.");

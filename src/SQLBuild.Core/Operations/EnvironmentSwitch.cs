@@ -5,7 +5,7 @@ using SQLBuild.Core.Logging;
 using SQLBuild.Core.State;
 using SQLBuild.Core.Faults;
 
-namespace SQLBuild.Core.Environments;
+namespace SQLBuild.Core.Operations;
 
 public sealed record SwitchResult(IReadOnlyList<RefChange> Changes, int ViewsWritten, int ViewsDropped, string? CheckpointId);
 
@@ -41,7 +41,6 @@ public sealed class EnvironmentSwitch
         using var separateState = _store.SharesWarehouse ? null : _store.OpenStateSession();
         var stateSession = separateState ?? warehouse;
         var repo = new StateRepository(stateSession, _store.Sql);
-        var d = warehouse.Dialect;
 
         var current = repo.Refs(environment);
         var wasFinalized = repo.Environment(environment)?.Status == EnvironmentStatus.Finalized;
@@ -52,33 +51,32 @@ public sealed class EnvironmentSwitch
         var physicalCatalog = warehouse.ReadCatalog(new[] { _names.PhysicalSchema }, viewDefinitions: false);
         // Columns of the physical versions: only to replace an existing view where views bind to columns (PostgreSQL).
         CatalogSnapshot? physicalColumns = null;
-        IReadOnlyList<CatalogColumn> PhysicalColumns(RelationName r) =>
-            (physicalColumns ??= warehouse.ReadCatalog(new[] { _names.PhysicalSchema }, includeColumns: true, viewDefinitions: false)).ColumnsOf(r);
+        IReadOnlyList<CatalogColumn> PhysicalColumns(RelationName relation) =>
+            (physicalColumns ??= warehouse.ReadCatalog(new[] { _names.PhysicalSchema }, includeColumns: true, viewDefinitions: false)).ColumnsOf(relation);
 
         // Work out every view statement before anything changes.
-        var writes = new List<(NodeKey Key, RelationName View, RelationName Target, bool DropFirst)>();
+        var writes = new List<ViewWrite>();
         foreach (var (key, hash) in finalRefs.OrderBy(r => r.Key.NodeName, StringComparer.Ordinal))
         {
             if (!physical.TryGetValue((key, hash), out var phys))
-                throw new SqbException("C251", "MissingTrackedPhysical",
+                throw new SqbException(ErrorCodes.MissingTrackedPhysical, "MissingTrackedPhysical",
                     $"missing tracked physical relation for '{key.NodeName}'", SqbErrorKind.ObjectNotFound, key.NodeName,
                     rebuild(key.NodeName));
             if (!physicalCatalog.Exists(phys.Relation))
-                throw new SqbException("C252", "MissingPhysical",
+                throw new SqbException(ErrorCodes.MissingPhysical, "MissingPhysical",
                     $"missing physical relation for '{key.NodeName}'", SqbErrorKind.ObjectNotFound, phys.Relation.ToString(),
                     rebuild(key.NodeName));
             var view = _names.Logical(environment, key.NodeName);
             var existing = catalog.Find(view);
             if (existing?.Kind == RelationKind.Table)
-                throw new SqbException("C250", "LogicalIsTable",
+                throw new SqbException(ErrorCodes.LogicalIsTable, "LogicalIsTable",
                     $"logical target for '{key.NodeName}' is a table; {killPrefix.Split(':')[0]} will not overwrite it", SqbErrorKind.InvalidOperation,
                     view.ToString(), $"Drop the table {view} by hand, then run Repair-SqbView -Environment {environment} -Name {key.NodeName}.");
             var changed = !current.TryGetValue(key, out var was) || was != hash;
-            var wrongTarget = existing is not null && !ViewReads(existing, phys.Relation);
+            var wrongTarget = existing is not null && !LogicalViews.Reads(existing, phys.Relation);
             if (!changed && existing is not null && !wrongTarget && !forceViews) continue;
-            var dropFirst = existing is not null && d.ViewsBindToRelations &&
-                            !IsPrefix(catalog.ColumnsOf(view), PhysicalColumns(phys.Relation));
-            writes.Add((key, view, phys.Relation, dropFirst));
+            writes.Add(LogicalViews.To(warehouse.Dialect, view, phys.Relation, existing,
+                () => catalog.ColumnsOf(view), () => PhysicalColumns(phys.Relation)));
         }
         var drops = current.Keys.Where(k => !finalRefs.ContainsKey(k))
             .Select(k => _names.Logical(environment, k.NodeName))
@@ -94,17 +92,9 @@ public sealed class EnvironmentSwitch
             if (writeCheckpoint && status == EnvironmentStatus.Finalized && finalRefs.Count > 0 && (changes.Count > 0 || !wasFinalized))
                 checkpointId = repo.CreateCheckpoint(environment, finalRefs);
 
-            if (_store.SharesWarehouse)
-            {
-                WriteViews(warehouse, logicalSchema, writes, drops, killPrefix);
-                KillPoints.Hit($"{killPrefix}:before-commit");
-                stateTx.Commit();
-            }
-            else
-            {
-                KillPoints.Hit($"{killPrefix}:before-commit");
-                stateTx.Commit();
-            }
+            if (_store.SharesWarehouse) WriteViews(warehouse, logicalSchema, writes, drops, killPrefix);
+            KillPoints.Hit($"{killPrefix}:before-commit");
+            stateTx.Commit();
         }
         if (!_store.SharesWarehouse)
         {
@@ -117,28 +107,10 @@ public sealed class EnvironmentSwitch
         return new SwitchResult(changes, writes.Count, drops.Count, checkpointId);
     }
 
-    private static void WriteViews(IWarehouseSession s, string logicalSchema,
-        IReadOnlyList<(NodeKey Key, RelationName View, RelationName Target, bool DropFirst)> writes,
+    private static void WriteViews(IWarehouseSession session, string logicalSchema, IReadOnlyList<ViewWrite> writes,
         IReadOnlyList<RelationName> drops, string killPrefix)
     {
-        if (writes.Count > 0) s.Execute(s.Dialect.CreateSchemaIfNotExists(logicalSchema));
-        var n = 0;
-        foreach (var w in writes)
-        {
-            KillPoints.Hit($"{killPrefix}:view:{++n}");
-            if (w.DropFirst) s.Execute(s.Dialect.DropViewIfExists(w.View));
-            s.Execute(s.Dialect.CreateOrReplaceView(w.View, s.Dialect.SelectAll(w.Target)));
-        }
-        foreach (var v in drops) s.Execute(s.Dialect.DropViewIfExists(v));
+        LogicalViews.Write(session, logicalSchema, writes, killPrefix);
+        foreach (var view in drops) session.Execute(session.Dialect.DropViewIfExists(view));
     }
-
-    /// <summary>Whether a logical view selects from <paramref name="physical"/> (by its unique versioned name).</summary>
-    public static bool ViewReads(CatalogRelation view, RelationName physical) =>
-        view.Kind == RelationKind.View && view.ViewDefinition is { } def &&
-        def.Contains(physical.Name, StringComparison.OrdinalIgnoreCase) &&
-        def.Contains(physical.Schema, StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>PostgreSQL's CREATE OR REPLACE VIEW keeps the old columns and may only append new ones.</summary>
-    internal static bool IsPrefix(IReadOnlyList<CatalogColumn> old, IReadOnlyList<CatalogColumn> next) =>
-        old.Count <= next.Count && old.Select((c, i) => c.Name == next[i].Name && c.DataType == next[i].DataType).All(x => x);
 }

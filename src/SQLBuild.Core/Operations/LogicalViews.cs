@@ -1,0 +1,49 @@
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Faults;
+
+namespace SQLBuild.Core.Operations;
+
+/// <summary>A logical view to (re)write so that it reads <see cref="Target"/>, dropped first where its columns must change.</summary>
+public sealed record ViewWrite(RelationName View, RelationName Target, bool DropFirst);
+
+/// <summary>
+/// How a logical view reads its physical relation: the test whether it does, and the writing of views that
+/// should (the environment switch, repair and attach all write them the same way).
+/// </summary>
+public static class LogicalViews
+{
+    /// <summary>Whether a logical view selects from <paramref name="physical"/> (by its unique versioned name).</summary>
+    public static bool Reads(CatalogRelation view, RelationName physical) =>
+        view.Kind == RelationKind.View && view.ViewDefinition is { } def &&
+        def.Contains(physical.Name, StringComparison.OrdinalIgnoreCase) &&
+        def.Contains(physical.Schema, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The write that points <paramref name="view"/> at <paramref name="target"/>. PostgreSQL's CREATE OR REPLACE VIEW
+    /// keeps the old columns and may only append new ones, so where views bind to relations an existing view whose
+    /// columns are not a prefix of the target's is dropped first (never CASCADE). The column lists are read only then.
+    /// </summary>
+    public static ViewWrite To(SqlDialect dialect, RelationName view, RelationName target, CatalogRelation? existing,
+        Func<IReadOnlyList<CatalogColumn>> viewColumns, Func<IReadOnlyList<CatalogColumn>> targetColumns) =>
+        new(view, target, existing is not null && dialect.ViewsBindToRelations && !IsPrefix(viewColumns(), targetColumns()));
+
+    /// <summary>
+    /// Writes <paramref name="writes"/> inside the caller's transaction: the schema first (when there is a view to
+    /// write), then each view, each after the test kill point <c>&lt;killPrefix&gt;:view:&lt;n&gt;</c>.
+    /// </summary>
+    public static void Write(IWarehouseSession session, string schema, IReadOnlyList<ViewWrite> writes, string killPrefix)
+    {
+        var dialect = session.Dialect;
+        if (writes.Count > 0) session.Execute(dialect.CreateSchemaIfNotExists(schema));
+        var n = 0;
+        foreach (var write in writes)
+        {
+            KillPoints.Hit($"{killPrefix}:view:{++n}");
+            if (write.DropFirst) session.Execute(dialect.DropViewIfExists(write.View));
+            session.Execute(dialect.CreateOrReplaceView(write.View, dialect.SelectAll(write.Target)));
+        }
+    }
+
+    private static bool IsPrefix(IReadOnlyList<CatalogColumn> old, IReadOnlyList<CatalogColumn> next) =>
+        old.Count <= next.Count && old.Select((c, i) => c.Name == next[i].Name && c.DataType == next[i].DataType).All(x => x);
+}
