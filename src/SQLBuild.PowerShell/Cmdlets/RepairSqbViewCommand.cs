@@ -2,34 +2,8 @@ using System.Management.Automation;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Reconcile;
 using SQLBuild.Core.State;
-using SQLBuild.PowerShell.Hosting;
 
 namespace SQLBuild.PowerShell;
-
-/// <summary>Reports drift between a VDE's state and the warehouse, read-only (upstream <c>sqb reconcile</c>).</summary>
-[Cmdlet(VerbsCommon.Get, "SqbReconcile")]
-[OutputType(typeof(SqbReconcileFinding))]
-public sealed class GetSqbReconcileCommand : SqbCmdlet
-{
-    /// <summary>The virtual data environment (default: the target's name).</summary>
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("VirtualEnv")]
-    [ValidatePattern("^[a-z][a-z0-9_]*$")]
-    public string? Environment { get; set; }
-
-    /// <summary>Check only this model (or seed); operations and unexpected views are then not checked.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Model { get; set; }
-
-    protected override void ProcessSqbRecord()
-    {
-        var project = CompileProject();
-        ReconcileGuard.RequireVirtualMode(project);
-        var findings = Run(log => new Reconciler(StateStore.Open(project, log, "Reconcile commands"), log).Report(Environment, Model));
-        WriteObject(findings, enumerateCollection: true);
-    }
-}
 
 /// <summary>
 /// Recreates logical views from state (upstream <c>sqb reconcile repair-view</c>). Pipeline input is
@@ -108,55 +82,4 @@ public sealed class RepairSqbViewCommand : SqbCmdlet
 
     private static Core.Adapters.SqlDialect WarehouseDialect(Core.Project.CompiledProject project) =>
         Core.Adapters.WarehouseFactory.Dialect(project.Config.ActiveTarget.Connection.Adapter);
-}
-
-/// <summary>
-/// Rebinds a model's ref to another tracked version and repoints its view, after a typed confirmation
-/// (upstream <c>sqb reconcile attach</c>).
-/// </summary>
-[Cmdlet(VerbsCommon.Set, "SqbModelRef", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
-[OutputType(typeof(SqbRepairResult))]
-public sealed class SetSqbModelRefCommand : SqbCmdlet
-{
-    /// <summary>The virtual data environment (default: the target's name).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("VirtualEnv")]
-    [ValidatePattern("^[a-z][a-z0-9_]*$")]
-    public string? Environment { get; set; }
-
-    /// <summary>The model whose ref to move.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("Name")]
-    [ValidateNotNullOrEmpty]
-    public string Model { get; set; } = "";
-
-    /// <summary>One of the model's tracked physical relations: <c>schema.name</c> (or the bare name in the physical schema).</summary>
-    [Parameter(Mandatory = true, Position = 1)]
-    [ValidateNotNullOrEmpty]
-    public string PhysicalRelation { get; set; } = "";
-
-    /// <summary>The typed confirmation, exactly <c>attach &lt;model&gt;</c>, for scripts (interactive sessions are asked).</summary>
-    [Parameter]
-    public string? Confirmation { get; set; }
-
-    protected override void ProcessSqbRecord()
-    {
-        var project = CompileProject();
-        ReconcileGuard.RequireVirtualMode(project);
-        var env = Environment ?? project.Config.ActiveTarget.Name;
-        var expected = RefAttach.ConfirmationText(Model);
-        if (WhatIfRequested)
-        {
-            ShouldProcess($"ref of '{Model}' in virtual environment '{env}'", $"Attach to {PhysicalRelation}");
-            return;
-        }
-        // The typed confirmation replaces the ShouldProcess prompt; -WhatIf is handled above.
-        var typed = Confirmation ?? TypedConfirmation.Read(this, expected)
-            ?? throw new SqbException(ErrorCodes.ConfirmationRequired, "ConfirmationRequired",
-                $"reconcile attach requires the typed confirmation '{expected}', and this session cannot prompt",
-                SqbErrorKind.InvalidOperation, Model, $"Pass -Confirmation '{expected}'.");
-        if (!string.Equals(typed.Trim(), expected, StringComparison.Ordinal))
-            throw RefAttach.Cancelled(env, Model);
-        WriteObject(Run(log => new RefAttach(StateStore.Open(project, log, "Reconcile commands"), log).Attach(env, Model, PhysicalRelation)));
-    }
 }
