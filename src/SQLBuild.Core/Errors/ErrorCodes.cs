@@ -42,6 +42,8 @@ public static class ErrorCodes
 
     // Build
     public const string BuildFailed = "B001";
+    public const string AuditFailed = "B002";       // an error-severity audit failed: the relation or ref was not swapped in
+    public const string TestFailed = "B003";        // a data test returned failing rows
     public const string ModeGuardDeferTo = "C242";
     public const string ModeGuardVirtualFlag = "C263";
 
