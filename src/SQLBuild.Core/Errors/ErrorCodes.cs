@@ -47,6 +47,10 @@ public static class ErrorCodes
     public const string ModeGuardDeferTo = "C242";
     public const string ModeGuardVirtualFlag = "C263";
 
+    // Locks and the environment lifecycle (upstream's codes)
+    public const string LockNotFound = "C271";          // Clear-SqbLock -Key: no such lock is held
+    public const string NotTargetEnvironment = "C285";  // state detach names another environment than the target's own
+
     // Reconcile and repair (upstream's C250-C254, C262; R0xx are ours)
     public const string LogicalIsTable = "C250";        // logical target for 'm' is a table; repair-view will not overwrite it
     public const string MissingTrackedPhysical = "C251"; // missing tracked physical relation for 'm'

@@ -1,6 +1,8 @@
 using System.Management.Automation;
 using SQLBuild.PowerShell.Completion;
+using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
+using SQLBuild.PowerShell.Hosting;
 
 namespace SQLBuild.PowerShell;
 
@@ -26,21 +28,18 @@ public sealed class ClearSqbLockCommand : SqbCmdlet
     {
         var project = CompileProject();
         var rows = Run(log => new LockManager(StateStore.Open(project, log), log).List());
-        var targets = Orphaned ? rows.Where(r => r.IsOrphaned).ToList() : rows.Where(r => r.Key == Key).ToList();
+        var targets = Orphaned ? rows.Where(row => row.IsOrphaned).ToList() : rows.Where(row => row.Key == Key).ToList();
         if (!Orphaned && targets.Count == 0)
         {
-            WriteSqbError(new Core.Errors.SqbException("C271", "LockNotFound", $"no lock '{Key}' is held", Core.Errors.SqbErrorKind.ObjectNotFound,
+            WriteSqbError(new SqbException(ErrorCodes.LockNotFound, "LockNotFound", $"no lock '{Key}' is held", SqbErrorKind.ObjectNotFound,
                 Key, "Get-SqbLock lists the locks that are held."));
             return;
         }
-        foreach (var r in targets)
+        foreach (var row in targets)
         {
-            var age = DateTime.UtcNow - r.CreatedAt;
-            var holder = $"{r.Key} held by {r.OwnerId} (host {r.OwnerHost}, pid {r.OwnerPid}, age {age:hh\\:mm\\:ss}" +
-                         (r.IsOrphaned ? ", orphaned" : r.IsExpired ? ", expired" : ", live") + ")";
-            if (!ShouldProcessUnlessForced(Force || Orphaned, holder, "Clear lock")) continue;
-            if (Run(log => new LockManager(StateStore.Open(project, log), log).Clear(r.Key)))
-                WriteObject(GetSqbLockCommand.ToLock(r));
+            if (!ShouldProcessUnlessForced(Force || Orphaned, LockOutput.Holder(row), "Clear lock")) continue;
+            if (Run(log => new LockManager(StateStore.Open(project, log), log).Clear(row.Key)))
+                WriteObject(LockOutput.ToSqbLock(row));
         }
     }
 }

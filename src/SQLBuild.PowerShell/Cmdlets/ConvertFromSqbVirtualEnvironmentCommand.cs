@@ -24,7 +24,7 @@ public sealed class ConvertFromSqbVirtualEnvironmentCommand : TypedConfirmationC
         var project = CompileProject();
         var target = project.Config.ActiveTarget.Name;
         if (Environment is not null && Environment != target)
-            throw new SqbException("C285", "NotTargetEnvironment",
+            throw new SqbException(ErrorCodes.NotTargetEnvironment, "NotTargetEnvironment",
                 $"state detach works on the target's own virtual environment '{target}', not '{Environment}'", SqbErrorKind.InvalidArgument,
                 Environment, $"Run it with -Target {Environment} if '{Environment}' is a target, or detach '{target}'.");
         var (plan, expected) = Run(log =>

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using SQLBuild.PowerShell.Completion;
 using SQLBuild.Core.State;
+using SQLBuild.PowerShell.Hosting;
 
 namespace SQLBuild.PowerShell;
 
@@ -19,14 +20,7 @@ public sealed class GetSqbLockCommand : SqbCmdlet
         var project = CompileProject();
         var rows = Run(log => new LockManager(StateStore.Open(project, log), log).List());
         var patterns = Key?.Select(k => new WildcardPattern(k, WildcardOptions.IgnoreCase)).ToList();
-        foreach (var r in rows.Where(r => patterns is null || patterns.Any(p => p.IsMatch(r.Key))))
-            WriteObject(ToLock(r));
+        foreach (var row in rows.Where(row => patterns is null || patterns.Any(p => p.IsMatch(row.Key))))
+            WriteObject(LockOutput.ToSqbLock(row));
     }
-
-    internal static SqbLock ToLock(LockRow r) => new()
-    {
-        Key = r.Key, OwnerId = r.OwnerId, OwnerHost = r.OwnerHost, OwnerPid = r.OwnerPid, OperationId = r.OperationId,
-        CreatedAt = r.CreatedAt, ExpiresAt = r.ExpiresAt, IsExpired = r.IsExpired, IsOrphaned = r.IsOrphaned,
-        Age = DateTime.UtcNow - r.CreatedAt,
-    };
 }

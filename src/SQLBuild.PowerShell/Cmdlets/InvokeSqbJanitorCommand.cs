@@ -36,8 +36,7 @@ public sealed class InvokeSqbJanitorCommand : SqbCmdlet
             WriteVerbose("janitor: nothing to remove");
             return;
         }
-        var whatIf = WhatIfRequested || GetVariableValue("WhatIfPreference") is true or SwitchParameter { IsPresent: true };
-        if (whatIf)
+        if (WhatIfMode)
         {
             foreach (var item in plan) ShouldProcess(item.Name, $"Remove {item.Kind} ({item.Reason})");
             return;

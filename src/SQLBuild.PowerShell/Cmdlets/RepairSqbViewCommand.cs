@@ -69,13 +69,13 @@ public sealed class RepairSqbViewCommand : SqbCmdlet
         {
             var outcomes = Run(log => new ViewRepair(StateStore.Open(project, log, "Reconcile commands"), log)
                 .Repair(env, items.Select(i => i.Request).ToList()));
-            foreach (var o in outcomes)
+            foreach (var outcome in outcomes)
             {
-                WriteObject(o.Result);
-                if (o.Error is null) continue;
-                var finding = items.FirstOrDefault(i => i.Request.Name == o.Result.Name && i.Finding is not null).Finding;
-                WriteSqbError(finding is null ? o.Error
-                    : new SqbException(o.Error.Code, o.Error.ErrorName, o.Error.Message, o.Error.Kind, finding, o.Error.RecommendedAction));
+                WriteObject(outcome.Result);
+                if (outcome.Error is not { } error) continue;
+                var finding = items.FirstOrDefault(i => i.Request.Name == outcome.Result.Name && i.Finding is not null).Finding;
+                WriteSqbError(finding is null ? error
+                    : new SqbException(error.Code, error.ErrorName, error.Message, error.Kind, finding, error.RecommendedAction));
             }
         }
     }

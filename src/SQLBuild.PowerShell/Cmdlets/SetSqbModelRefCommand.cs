@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using SQLBuild.Core.Errors;
 using SQLBuild.Core.Reconcile;
 using SQLBuild.Core.State;
 using SQLBuild.PowerShell.Hosting;
@@ -47,10 +46,9 @@ public sealed class SetSqbModelRefCommand : SqbCmdlet
             return;
         }
         // The typed confirmation replaces the ShouldProcess prompt; -WhatIf is handled above.
-        var typed = Confirmation ?? TypedConfirmation.Read(this, expected)
-            ?? throw new SqbException(ErrorCodes.ConfirmationRequired, "ConfirmationRequired",
-                $"reconcile attach requires the typed confirmation '{expected}', and this session cannot prompt",
-                SqbErrorKind.InvalidOperation, Model, $"Pass -Confirmation '{expected}'.");
+        var typed = TypedConfirmation.Require(this, Confirmation, expected, Model,
+            $"reconcile attach requires the typed confirmation '{expected}', and this session cannot prompt",
+            $"Pass -Confirmation '{expected}'.");
         if (!string.Equals(typed.Trim(), expected, StringComparison.Ordinal))
             throw RefAttach.Cancelled(env, Model);
         WriteObject(Run(log => new RefAttach(StateStore.Open(project, log, "Reconcile commands"), log).Attach(env, Model, PhysicalRelation)));

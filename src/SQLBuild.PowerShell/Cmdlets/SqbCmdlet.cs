@@ -60,6 +60,10 @@ public abstract class SqbCmdlet : PSCmdlet
     protected bool WhatIfRequested =>
         MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true };
 
+    /// <summary>-WhatIf, given or through $WhatIfPreference: for cmdlets that list their own "What if:" lines.</summary>
+    protected bool WhatIfMode =>
+        WhatIfRequested || GetVariableValue("WhatIfPreference") is true or SwitchParameter { IsPresent: true };
+
     /// <summary>ShouldProcess, except that -Force skips the confirmation prompt (but still honours -WhatIf).</summary>
     protected bool ShouldProcessUnlessForced(bool force, string target, string action) =>
         force && !WhatIfRequested || ShouldProcess(target, action);

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using SQLBuild.PowerShell.Hosting;
-using SQLBuild.Core.Errors;
 
 namespace SQLBuild.PowerShell;
 
@@ -17,31 +16,27 @@ public abstract class TypedConfirmationCmdlet : SqbCmdlet
     [AllowEmptyString]
     public string? Confirmation { get; set; }
 
-    /// <summary>-WhatIf, given or through $WhatIfPreference.</summary>
-    protected bool WhatIfMode =>
-        WhatIfRequested || GetVariableValue("WhatIfPreference") is true or SwitchParameter { IsPresent: true };
-
     /// <summary>One "What if:" line per relation that would change.</summary>
     protected void ListMoves(IReadOnlyList<SqbRelationMove> moves)
     {
-        foreach (var m in moves)
+        foreach (var move in moves)
         {
-            if (m.Changes) ShouldProcess(m.From ?? m.Name, Describe(m));
-            else WriteVerbose($"{m.Name}: {m.Action} ({m.Message})");
+            if (move.Changes) ShouldProcess(move.From ?? move.Name, Describe(move));
+            else WriteVerbose($"{move.Name}: {move.Action} ({move.Message})");
         }
     }
 
-    private static string Describe(SqbRelationMove m)
+    private static string Describe(SqbRelationMove move)
     {
-        var what = m.NodeType == "seed" ? $"seed '{m.Name}'" : $"{m.Materialized ?? "model"} model '{m.Name}'";
-        return m.Action switch
+        var what = move.NodeType == "seed" ? $"seed '{move.Name}'" : $"{move.Materialized ?? "model"} model '{move.Name}'";
+        return move.Action switch
         {
-            "move" => $"Move {what} to {m.To}",
-            "copy" => $"Copy {what} to {m.To}",
-            "view" => $"Recreate {what} as view {m.To}",
-            "finish" => $"Point the view of {what} at {m.To}",
+            "move" => $"Move {what} to {move.To}",
+            "copy" => $"Copy {what} to {move.To}",
+            "view" => $"Recreate {what} as view {move.To}",
+            "finish" => $"Point the view of {what} at {move.To}",
             "drop" => $"Drop the physical view of {what}",
-            _ => $"{m.Action} {what}",
+            _ => $"{move.Action} {what}",
         };
     }
 
@@ -51,8 +46,7 @@ public abstract class TypedConfirmationCmdlet : SqbCmdlet
     /// (-NonInteractive, redirected input, Azure DevOps, a host without UI) is an error, never a hang.
     /// </summary>
     protected string ReadConfirmation(string command, string target, string expected) =>
-        Confirmation ?? TypedConfirmation.Read(this, expected)
-        ?? throw new SqbException(ErrorCodes.ConfirmationRequired, "ConfirmationRequired",
-            $"state {command} needs a typed confirmation and this session cannot ask for one", SqbErrorKind.InvalidOperation, target,
+        TypedConfirmation.Require(this, Confirmation, expected, target,
+            $"state {command} needs a typed confirmation and this session cannot ask for one",
             $"Pass -Confirmation '{expected}' (scripts and pipelines), or run it in an interactive session and type '{expected}'.");
 }
