@@ -88,10 +88,10 @@ internal sealed class HeaderParser
 
     private HHeader? ParseHeader()
     {
-        var i = SqlText.SkipTrivia(_text, 0);
+        var i = SqlLexer.SkipTrivia(_text, 0);
         if (i + _keyword.Length > _text.Length ||
             string.Compare(_text, i, _keyword, 0, _keyword.Length, StringComparison.OrdinalIgnoreCase) != 0 ||
-            (i + _keyword.Length < _text.Length && SqlText.IsIdentChar(_text[i + _keyword.Length])))
+            (i + _keyword.Length < _text.Length && SqlLexer.IsIdentChar(_text[i + _keyword.Length])))
             return null;
 
         _keywordLine = _lines.LineOf(i);
@@ -133,7 +133,7 @@ internal sealed class HeaderParser
 
         // The closing ')' was the last token read: the body is SQL, so look for ';' without the header tokenizer.
         var closeEnd = _lastEnd;
-        var semi = SqlText.SkipTrivia(_text, closeEnd);
+        var semi = SqlLexer.SkipTrivia(_text, closeEnd);
         if (semi >= _text.Length || _text[semi] != ';')
             throw Error(_lines.LineOf(closeEnd - 1), $"expected ';' after the closing ')' of the {_keyword} header");
         return new HHeader(entries, _keywordLine, semi + 1);
@@ -257,7 +257,7 @@ internal sealed class HeaderParser
 
     private HToken Lex()
     {
-        _pos = SqlText.SkipTrivia(_text, _pos);
+        _pos = SqlLexer.SkipTrivia(_text, _pos);
         if (_pos >= _text.Length) return new HToken(HTokenKind.Eof, "", _text.Length, _text.Length, _lines.LineOf(Math.Max(0, _text.Length - 1)));
         var start = _pos;
         var line = _lines.LineOf(start);
@@ -302,7 +302,7 @@ internal sealed class HeaderParser
             _pos = j;
             return new HToken(HTokenKind.String, sb.ToString(), start, _pos, line);
         }
-        if (SqlText.IsIdentStart(c))
+        if (SqlLexer.IsIdentStart(c))
         {
             var j = _pos + 1;
             while (j < _text.Length && (char.IsLetterOrDigit(_text[j]) || _text[j] == '_')) j++;

@@ -236,16 +236,16 @@ public static class ProjectCompiler
         {
             var fileLines = new LineMap(text);
             var body = text[bodyStart..];
-            var semicolons = SqlText.CodeSemicolons(body);
+            var semicolons = SqlLexer.CodeSemicolons(body);
             if (semicolons.Count > 0)
             {
-                var firstExtra = semicolons.FirstOrDefault(p => SqlText.NextCode(body, p + 1) >= 0, -1);
+                var firstExtra = semicolons.FirstOrDefault(p => SqlLexer.NextCode(body, p + 1) >= 0, -1);
                 if (firstExtra >= 0)
                     throw error(file, fileLines.LineOf(bodyStart + firstExtra),
                         $"a {what} holds one query: found ';' followed by more SQL");
                 body = body.Remove(semicolons[^1], 1);
             }
-            if (SqlText.NextCode(body, 0) < 0)
+            if (SqlLexer.NextCode(body, 0) < 0)
             {
                 var where = what == "model" && bodyStart > 0 ? " after the MODEL header" : what == "audit" && bodyStart > 0 ? " after the AUDIT header" : "";
                 throw error(file, fileLines.LineOf(Math.Min(bodyStart, Math.Max(0, text.Length - 1))), $"{what} has no SQL{where}");

@@ -18,14 +18,14 @@ internal static class ReferenceScanner
         var i = 0;
         while (i < sql.Length)
         {
-            var skipped = SqlText.SkipNonCode(sql, i);
+            var skipped = SqlLexer.SkipNonCode(sql, i);
             if (skipped != i) { i = skipped; continue; }
             var c = sql[i];
-            if (!SqlText.IsIdentStart(c)) { i++; continue; }
+            if (!SqlLexer.IsIdentStart(c)) { i++; continue; }
 
             var start = i;
-            while (i < sql.Length && SqlText.IsIdentChar(sql[i])) i++;
-            if (start > 0 && (SqlText.IsIdentChar(sql[start - 1]) || sql[start - 1] == '.')) continue;
+            while (i < sql.Length && SqlLexer.IsIdentChar(sql[i])) i++;
+            if (start > 0 && (SqlLexer.IsIdentChar(sql[start - 1]) || sql[start - 1] == '.')) continue;
             var word = sql[start..i];
             ReferenceKind kind;
             switch (word)
