@@ -45,7 +45,7 @@ internal static class TypedConfirmation
     public static bool CanPrompt(PSCmdlet cmdlet)
     {
         if (cmdlet.Host?.UI is null) return false;
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("TF_BUILD"))) return false;
+        if (AzureDevOps.IsAgent) return false;
         if (string.Equals(cmdlet.Host.Name, "ConsoleHost", StringComparison.Ordinal) && (NonInteractiveProcess() || Console.IsInputRedirected))
             return false;
         return true;
