@@ -81,4 +81,7 @@ public static class IdentityCalculator
     public static string Sha256(string text) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
 
+    /// <summary>A data test's local hash: its SQL as written, normalized like a model's.</summary>
+    public static string DataTestHash(DataTestNode test) => Sha256(NormalizeSql(test.Sql));
+
 }

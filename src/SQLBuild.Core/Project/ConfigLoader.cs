@@ -25,10 +25,10 @@ internal static class ConfigLoader
     public static ProjectConfig Load(string projectDirectory, string? target, NetworkCredential? credential)
     {
         var projectPath = Path.Combine(projectDirectory, ProjectFileName);
-        var root = CfgNode.Parse(File.ReadAllText(projectPath), ProjectFileName);
+        var root = ConfigNode.Parse(File.ReadAllText(projectPath), ProjectFileName);
         var localPath = Path.Combine(projectDirectory, LocalFileName);
         if (File.Exists(localPath))
-            root = CfgNode.Merge(root, CfgNode.Parse(File.ReadAllText(localPath), LocalFileName));
+            root = ConfigNode.Merge(root, ConfigNode.Parse(File.ReadAllText(localPath), LocalFileName));
 
         var name = RequireString(root, "name", "the project name");
         if (name.Trim().Length == 0)
@@ -97,10 +97,10 @@ internal static class ConfigLoader
         foreach (var (targetName, targetNode) in targetsNode.Table!)
         {
             var isActive = targetName == activeName;
-            var t = ReadTarget(targetName, targetNode, adapter, connections, legacyConnection, projectDirectory, strict: isActive);
+            var targetSettings = ReadTarget(targetName, targetNode, adapter, connections, legacyConnection, projectDirectory, strict: isActive);
             if (isActive && credential is not null)
-                t = ApplyCredential(t, credential, adapter);
-            targets[targetName] = t;
+                targetSettings = ApplyCredential(targetSettings, credential, adapter);
+            targets[targetName] = targetSettings;
         }
 
         return new ProjectConfig
@@ -116,10 +116,10 @@ internal static class ConfigLoader
         };
     }
 
-    private static TargetSettings ApplyCredential(TargetSettings t, NetworkCredential credential, AdapterKind adapter)
+    private static TargetSettings ApplyCredential(TargetSettings target, NetworkCredential credential, AdapterKind adapter)
     {
         Redaction.RegisterSecret(credential.Password);
-        var state = t.State;
+        var state = target.State;
         if (state?.Connection is not null && state.Connection.Adapter == adapter)
         {
             state = new StateSettings
@@ -133,18 +133,18 @@ internal static class ConfigLoader
         }
         return new TargetSettings
         {
-            Name = t.Name,
-            Schema = t.Schema,
-            ConnectionName = t.ConnectionName,
-            Connection = t.Connection.WithCredential(credential),
+            Name = target.Name,
+            Schema = target.Schema,
+            ConnectionName = target.ConnectionName,
+            Connection = target.Connection.WithCredential(credential),
             State = state,
-            ChangesOnly = t.ChangesOnly,
+            ChangesOnly = target.ChangesOnly,
         };
     }
 
     // ---- sections -------------------------------------------------------------------------
 
-    private static ProjectSettings ReadSettings(CfgNode? table)
+    private static ProjectSettings ReadSettings(ConfigNode? table)
     {
         if (table is null) return new ProjectSettings();
         return new ProjectSettings
@@ -155,7 +155,7 @@ internal static class ConfigLoader
         };
     }
 
-    private static JanitorSettings ReadJanitor(CfgNode? table)
+    private static JanitorSettings ReadJanitor(ConfigNode? table)
     {
         if (table is null) return new JanitorSettings();
         var defaults = new JanitorSettings();
@@ -166,14 +166,14 @@ internal static class ConfigLoader
         };
     }
 
-    private static TargetSettings ReadTarget(string name, CfgNode node, AdapterKind adapter, CfgNode? connections,
-        CfgNode? legacyConnection, string projectDirectory, bool strict)
+    private static TargetSettings ReadTarget(string name, ConfigNode node, AdapterKind adapter, ConfigNode? connections,
+        ConfigNode? legacyConnection, string projectDirectory, bool strict)
     {
         var schema = RequireString(node, "schema", "the target's schema name", strict);
         CheckIdentifier(node.Child("schema")!, schema, "schema", strict);
 
         string connectionName;
-        CfgNode connectionNode;
+        ConfigNode connectionNode;
         var connRef = OptionalString(node, "connection", strict);
         var knownConnections = connections is null ? "none" :
             connections.Table!.Count == 0 ? "none" : string.Join(", ", connections.Table!.Keys.OrderBy(k => k, StringComparer.Ordinal));
@@ -214,7 +214,7 @@ internal static class ConfigLoader
         };
     }
 
-    private static StateSettings ReadState(string targetName, CfgNode? node, AdapterKind adapter, CfgNode? connections,
+    private static StateSettings ReadState(string targetName, ConfigNode? node, AdapterKind adapter, ConfigNode? connections,
         string knownConnections, string projectDirectory, bool strict)
     {
         var adapterName = AdapterName(adapter);
@@ -271,7 +271,7 @@ internal static class ConfigLoader
         };
     }
 
-    private static ConnectionSettings ReadConnection(CfgNode node, string name, AdapterKind adapter, string projectDirectory, bool strict)
+    private static ConnectionSettings ReadConnection(ConfigNode node, string name, AdapterKind adapter, string projectDirectory, bool strict)
     {
         if (!node.IsTable)
             throw Invalid(node, $"expected a connection table, got {node.TypeName}");
@@ -330,7 +330,7 @@ internal static class ConfigLoader
 
     /// <summary>Schema, target and environment names must be plain identifiers. An unresolved placeholder of a
     /// target that is not active is left for the day that target is selected.</summary>
-    private static void CheckIdentifier(CfgNode node, string value, string what, bool strict)
+    private static void CheckIdentifier(ConfigNode node, string value, string what, bool strict)
     {
         if (!strict && EnvReference.IsMatch(value)) return;
         if (!IsIdentifier(value))
@@ -346,11 +346,11 @@ internal static class ConfigLoader
     private static bool IsPort(string text) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535;
 
-    private static string ConnectionPath(CfgNode node, string name) => node.Path.Length > 0 ? node.Path : name;
+    private static string ConnectionPath(ConfigNode node, string name) => node.Path.Length > 0 ? node.Path : name;
 
     // ---- typed accessors ------------------------------------------------------------------
 
-    private static AdapterKind ParseAdapter(CfgNode node, string value) => value.ToLowerInvariant() switch
+    private static AdapterKind ParseAdapter(ConfigNode node, string value) => value.ToLowerInvariant() switch
     {
         "duckdb" => AdapterKind.DuckDb,
         "postgres" => AdapterKind.Postgres,
@@ -365,7 +365,7 @@ internal static class ConfigLoader
         _ => "sqlserver",
     };
 
-    private static CfgNode? OptionalTable(CfgNode parent, string key)
+    private static ConfigNode? OptionalTable(ConfigNode parent, string key)
     {
         var node = parent.Child(key);
         if (node is null) return null;
@@ -373,16 +373,16 @@ internal static class ConfigLoader
         return node;
     }
 
-    private static string RequireString(CfgNode parent, string key, string meaning, bool strict = true) =>
+    private static string RequireString(ConfigNode parent, string key, string meaning, bool strict = true) =>
         OptionalString(parent, key, strict) ?? throw Missing(parent, key, meaning);
 
-    private static string? OptionalString(CfgNode parent, string key, bool strict = true)
+    private static string? OptionalString(ConfigNode parent, string key, bool strict = true)
     {
         var node = parent.Child(key);
         return node is null ? null : Str(node, strict);
     }
 
-    private static string Str(CfgNode node, bool strict)
+    private static string Str(ConfigNode node, bool strict)
     {
         if (node.Value is not string s)
             throw Invalid(node, $"expected a string, got {node.TypeName}");
@@ -391,7 +391,7 @@ internal static class ConfigLoader
 
     /// <summary>Replaces <c>${ENV:NAME}</c>. A missing variable is P004 naming the key and the variable,
     /// never a value. When not strict (a target that is not active) the placeholder stays as written.</summary>
-    private static string Interpolate(string value, CfgNode node, bool strict) =>
+    private static string Interpolate(string value, ConfigNode node, bool strict) =>
         EnvReference.Replace(value, m =>
         {
             var variable = m.Groups[1].Value;
@@ -404,14 +404,14 @@ internal static class ConfigLoader
             return env;
         });
 
-    private static bool? OptionalBool(CfgNode parent, string key)
+    private static bool? OptionalBool(ConfigNode parent, string key)
     {
         var node = parent.Child(key);
         if (node is null) return null;
         return node.Value is bool b ? b : throw Invalid(node, $"expected a boolean (true or false), got {node.TypeName}");
     }
 
-    private static int? OptionalInt(CfgNode parent, string key, int min)
+    private static int? OptionalInt(ConfigNode parent, string key, int min)
     {
         var node = parent.Child(key);
         if (node is null) return null;
@@ -422,10 +422,10 @@ internal static class ConfigLoader
         return (int)l;
     }
 
-    private static SqbException Invalid(CfgNode node, string message) =>
+    private static SqbException Invalid(ConfigNode node, string message) =>
         ProjectErrors.ConfigInvalid(node.File, node.Line, $"{node.Path}: {message}");
 
-    private static SqbException Missing(CfgNode table, string key, string meaning)
+    private static SqbException Missing(ConfigNode table, string key, string meaning)
     {
         var where = table.Path.Length == 0 ? "" : $"{table.Path}: ";
         return ProjectErrors.ConfigInvalid(table.File, table.Path.Length == 0 ? 0 : table.Line,

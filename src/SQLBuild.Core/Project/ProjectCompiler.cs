@@ -36,10 +36,10 @@ public static class ProjectCompiler
 
         CheckNamespace(models, seeds, sources);
 
-        foreach (var m in models.Values)
+        foreach (var model in models.Values)
         {
-            CheckReferences(m.RelativePath, m.Sql, m.References, models, seeds, sources);
-            foreach (var audit in m.Config.Audits.Where(a => a.ToModel is not null))
+            CheckReferences(model.RelativePath, model.Sql, model.References, models, seeds, sources);
+            foreach (var audit in model.Config.Audits.Where(spec => spec.ToModel is not null))
             {
                 var to = audit.ToModel!;
                 if (!models.ContainsKey(to) && !seeds.ContainsKey(to) && !sources.ContainsKey(to))
@@ -47,10 +47,10 @@ public static class ProjectCompiler
                         $"relationships: unknown model '{to}' in to \"{to}\" (expected a model, seed or source)");
             }
         }
-        foreach (var t in tests.Values)
-            CheckReferences(t.RelativePath, t.Sql, t.References, models, seeds, sources);
-        foreach (var a in audits.Values)
-            CheckReferences(a.RelativePath, a.Sql, a.References, models, seeds, sources);
+        foreach (var test in tests.Values)
+            CheckReferences(test.RelativePath, test.Sql, test.References, models, seeds, sources);
+        foreach (var audit in audits.Values)
+            CheckReferences(audit.RelativePath, audit.Sql, audit.References, models, seeds, sources);
 
         var graph = Dag.Build(models, seeds);
 
@@ -99,10 +99,10 @@ public static class ProjectCompiler
         foreach (var (full, rel) in Files(dir, "audits", false, ".sql"))
         {
             var name = NameOf(rel, "audit");
-            if (ModelHeaderParser.BuiltInAudits.Contains(name))
+            if (AuditSpecReader.BuiltInAudits.Contains(name))
                 throw ProjectErrors.AuditInvalid(rel, 0, $"'{name}' is a built-in audit: give the generic audit another name");
             var text = ReadText(full);
-            var header = HeaderParser.Parse(text, rel, "AUDIT", ProjectErrors.AuditSyntax);
+            var header = HeaderReader.Read(text, rel, "AUDIT", ProjectErrors.AuditSyntax);
             var body = Body.Extract(text, header?.BodyStart ?? 0, rel, "audit", ProjectErrors.AuditInvalid);
             result[name] = new GenericAuditDefinition
             {
@@ -110,7 +110,7 @@ public static class ProjectCompiler
                 RelativePath = rel,
                 Sql = body.Sql,
                 SqlStartLine = body.StartLine,
-                References = ReferenceScanner.Scan(body.Sql, rel, body.Lines),
+                References = body.References,
             };
         }
         return result;
@@ -152,7 +152,7 @@ public static class ProjectCompiler
             if (result.TryGetValue(name, out var other))
                 throw ProjectErrors.DuplicateName($"duplicate name '{name}': {other.RelativePath} and {rel}", name);
             var text = ReadText(full);
-            var (config, bodyStart) = ModelHeaderParser.Parse(text, rel, genericAudits);
+            var (config, bodyStart) = ModelHeader.Parse(text, rel, genericAudits);
             var body = Body.Extract(text, bodyStart, rel, "model", ProjectErrors.ModelHeader);
             result[name] = new ModelNode
             {
@@ -162,7 +162,7 @@ public static class ProjectCompiler
                 Config = config,
                 Sql = body.Sql,
                 SqlStartLine = body.StartLine,
-                References = ReferenceScanner.Scan(body.Sql, rel, body.Lines),
+                References = body.References,
             };
         }
         return result;
@@ -182,7 +182,7 @@ public static class ProjectCompiler
                 RelativePath = rel,
                 Sql = body.Sql,
                 SqlStartLine = body.StartLine,
-                References = ReferenceScanner.Scan(body.Sql, rel, body.Lines),
+                References = body.References,
             };
         }
         return result;
@@ -201,9 +201,9 @@ public static class ProjectCompiler
                     $"duplicate name '{name}': {first} and {where} (models, seeds and sources share one namespace)", name);
             owners[name] = where;
         }
-        foreach (var m in models.Values) Claim(m.Name, m.RelativePath);
-        foreach (var s in seeds.Values) Claim(s.Name, s.RelativePath);
-        foreach (var s in sources.Values) Claim(s.Name, s.Location.ToString());
+        foreach (var model in models.Values) Claim(model.Name, model.RelativePath);
+        foreach (var seed in seeds.Values) Claim(seed.Name, seed.RelativePath);
+        foreach (var source in sources.Values) Claim(source.Name, source.Location.ToString());
     }
 
     private static void CheckReferences(string file, string sql, IReadOnlyList<Reference> refs,
@@ -229,23 +229,23 @@ public static class ProjectCompiler
         }
     }
 
-    /// <summary>The SQL after a header: one query, one trailing ';' removed, whitespace trimmed.</summary>
-    private sealed record Body(string Sql, int StartLine, LineMap Lines)
+    /// <summary>The SQL after a header: one query, one trailing ';' removed, whitespace trimmed; and its reference calls.</summary>
+    private sealed record Body(string Sql, int StartLine, IReadOnlyList<Reference> References)
     {
         public static Body Extract(string text, int bodyStart, string file, string what, Func<string, int, string, SqbException> error)
         {
             var fileLines = new LineMap(text);
             var body = text[bodyStart..];
-            var semicolons = SqlText.CodeSemicolons(body);
+            var semicolons = SqlLexer.CodeSemicolons(body);
             if (semicolons.Count > 0)
             {
-                var firstExtra = semicolons.FirstOrDefault(p => SqlText.NextCode(body, p + 1) >= 0, -1);
+                var firstExtra = semicolons.FirstOrDefault(p => SqlLexer.NextCode(body, p + 1) >= 0, -1);
                 if (firstExtra >= 0)
                     throw error(file, fileLines.LineOf(bodyStart + firstExtra),
                         $"a {what} holds one query: found ';' followed by more SQL");
                 body = body.Remove(semicolons[^1], 1);
             }
-            if (SqlText.NextCode(body, 0) < 0)
+            if (SqlLexer.NextCode(body, 0) < 0)
             {
                 var where = what == "model" && bodyStart > 0 ? " after the MODEL header" : what == "audit" && bodyStart > 0 ? " after the AUDIT header" : "";
                 throw error(file, fileLines.LineOf(Math.Min(bodyStart, Math.Max(0, text.Length - 1))), $"{what} has no SQL{where}");
@@ -255,7 +255,7 @@ public static class ProjectCompiler
             var sql = body.Trim();
             var offset = bodyStart + lead;
             var startLine = fileLines.LineOf(offset);
-            return new Body(sql, startLine, new LineMap(sql, startLine, fileLines.ColumnOf(offset)));
+            return new Body(sql, startLine, ReferenceScanner.Scan(sql, file, new LineMap(sql, startLine, fileLines.ColumnOf(offset))));
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using SQLBuild.Core.Errors;
 
 namespace SQLBuild.Core.Project;
@@ -19,14 +18,14 @@ internal static class ReferenceScanner
         var i = 0;
         while (i < sql.Length)
         {
-            var skipped = SqlText.SkipNonCode(sql, i);
+            var skipped = SqlLexer.SkipNonCode(sql, i);
             if (skipped != i) { i = skipped; continue; }
             var c = sql[i];
-            if (!SqlText.IsIdentStart(c)) { i++; continue; }
+            if (!SqlLexer.IsIdentStart(c)) { i++; continue; }
 
             var start = i;
-            while (i < sql.Length && SqlText.IsIdentChar(sql[i])) i++;
-            if (start > 0 && (SqlText.IsIdentChar(sql[start - 1]) || sql[start - 1] == '.')) continue;
+            while (i < sql.Length && SqlLexer.IsIdentChar(sql[i])) i++;
+            if (start > 0 && (SqlLexer.IsIdentChar(sql[start - 1]) || sql[start - 1] == '.')) continue;
             var word = sql[start..i];
             ReferenceKind kind;
             switch (word)
@@ -69,32 +68,4 @@ internal static class ReferenceScanner
 
     /// <summary>The call as written, e.g. <c>__ref("x")</c>, for messages.</summary>
     public static string CallText(string sql, Reference r) => sql.Substring(r.Start, r.Length);
-}
-
-/// <summary>Replaces each reference call in a SQL text by the relation name a resolver gives.</summary>
-public static class ReferenceRenderer
-{
-    /// <summary>
-    /// Returns <paramref name="sql"/> with every reference (as found by the compiler, indexing <paramref name="sql"/>)
-    /// replaced by <paramref name="resolve"/>(reference), e.g. a quoted <c>"dev"."stg_orders"</c>.
-    /// </summary>
-    public static string Render(string sql, IReadOnlyList<Reference> refs, Func<Reference, string> resolve)
-    {
-        ArgumentNullException.ThrowIfNull(sql);
-        ArgumentNullException.ThrowIfNull(refs);
-        ArgumentNullException.ThrowIfNull(resolve);
-        if (refs.Count == 0) return sql;
-        var sb = new StringBuilder(sql.Length + refs.Count * 16);
-        var pos = 0;
-        foreach (var r in refs.OrderBy(r => r.Start))
-        {
-            if (r.Start < pos || r.Start + r.Length > sql.Length)
-                throw new ArgumentException($"reference to '{r.Name}' at {r.Start} does not index this SQL text", nameof(refs));
-            sb.Append(sql, pos, r.Start - pos);
-            sb.Append(resolve(r));
-            pos = r.Start + r.Length;
-        }
-        sb.Append(sql, pos, sql.Length - pos);
-        return sb.ToString();
-    }
 }

@@ -1,3 +1,5 @@
+using SQLBuild.Core.Errors;
+
 namespace SQLBuild;
 
 /// <summary>Outcome of one node (seed, model or data test) in a build.</summary>
@@ -32,6 +34,19 @@ public sealed class SqbNodeResult
     public string? SkippedBecause { get; init; }
     /// <summary>What the build did: create | replace | incremental | full_refresh | load | test.</summary>
     public string? Action { get; init; }
+
+    /// <summary>
+    /// The error a failed node reports (non-terminating, so the rest of the build's output still flows): its
+    /// <see cref="SqbNodeError"/>, this node as the target, and what to run once the cause is fixed.
+    /// </summary>
+    public SqbException Failure()
+    {
+        var error = SqbNodeError.FromErrorId(ErrorCode);
+        return new SqbException(error.Code, error.ErrorName, $"{NodeType} '{Name}' failed: {Error}", error.Kind, this,
+            NodeType == "test"
+                ? $"Fix the data or the test, then run Invoke-SqbBuild -Select {Name}."
+                : $"Fix the model, then run Invoke-SqbBuild -Select {Name}+ to rebuild it and what it skipped.");
+    }
 }
 
 /// <summary>The result of <c>Invoke-SqbBuild</c>.</summary>

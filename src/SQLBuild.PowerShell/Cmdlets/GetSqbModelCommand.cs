@@ -44,24 +44,23 @@ public sealed class GetSqbModelCommand : SqbCmdlet
             (NodeType is null || NodeType.Contains(type, StringComparer.OrdinalIgnoreCase)) &&
             (selected is null || type == "test" || selected.Contains(name));
 
-        string Render(string sql, IReadOnlyList<Reference> refs) => ReferenceRenderer.Render(sql, refs, r => r.Kind == ReferenceKind.Source
-            ? dialect.Qualify(new RelationName(project.Sources[r.Name].Schema, project.Sources[r.Name].Table))
-            : dialect.Qualify(new RelationName(schema, r.Name)));
+        string Render(string sql, IReadOnlyList<Reference> refs) =>
+            ReferenceRenderer.RenderInSchema(project, sql, refs, schema, (relationSchema, relationName) => dialect.Qualify(new RelationName(relationSchema, relationName)));
 
         foreach (var name in project.TopologicalOrder)
         {
             var id = identities[name];
-            if (project.Models.TryGetValue(name, out var m))
+            if (project.Models.TryGetValue(name, out var model))
             {
                 if (!Wanted(name, "model")) continue;
                 WriteObject(new SqbModel
                 {
-                    Name = name, NodeType = "model", Materialized = m.Config.Materialized.ToString().ToLowerInvariant(),
-                    Tags = m.Config.Tags, DependsOn = project.Parents[name],
-                    Sources = m.References.Where(r => r.Kind == ReferenceKind.Source).Select(r => r.Name).Distinct().ToList(),
-                    Audits = m.Config.Audits.Select(a => a.Display).ToList(), Path = m.RelativePath,
+                    Name = name, NodeType = "model", Materialized = model.Config.Materialized.ToString().ToLowerInvariant(),
+                    Tags = model.Config.Tags, DependsOn = project.Parents[name],
+                    Sources = model.References.Where(r => r.Kind == ReferenceKind.Source).Select(r => r.Name).Distinct().ToList(),
+                    Audits = model.Config.Audits.Select(audit => audit.Display).ToList(), Path = model.RelativePath,
                     LocalHash = id.LocalHash, VersionHash = id.VersionHash, Relation = $"{schema}.{name}",
-                    CompiledSql = Render(m.Sql, m.References),
+                    CompiledSql = Render(model.Sql, model.References),
                 });
             }
             else if (project.Seeds.TryGetValue(name, out var seed) && Wanted(name, "seed"))
@@ -80,7 +79,7 @@ public sealed class GetSqbModelCommand : SqbCmdlet
             {
                 Name = test.Name, NodeType = "test", Path = test.RelativePath,
                 DependsOn = test.References.Where(r => r.Kind != ReferenceKind.Source).Select(r => r.Name).Distinct().ToList(),
-                LocalHash = IdentityCalculator.Sha256(IdentityCalculator.NormalizeSql(test.Sql)),
+                LocalHash = IdentityCalculator.DataTestHash(test),
                 CompiledSql = Render(test.Sql, test.References),
             });
         }

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using SQLBuild.Core.Build;
-using SQLBuild.Core.Errors;
 
 namespace SQLBuild.PowerShell;
 
@@ -31,17 +30,6 @@ public sealed class InvokeSqbBuildCommand : BuildCmdletBase
         var result = Run(log => ProjectBuild.Build(project, options, log, StopToken));
         WriteObject(result);
         foreach (var node in result.Nodes.Where(n => n.Status == SqbNodeStatus.Failed))
-        {
-            var code = node.ErrorCode ?? "B001.NodeFailed";
-            var dot = code.IndexOf('.');
-            WriteSqbError(new SqbException(dot > 0 ? code[..dot] : code, dot > 0 ? code[(dot + 1)..] : "NodeFailed",
-                $"{node.NodeType} '{node.Name}' failed: {node.Error}",
-                code.StartsWith("B002", StringComparison.Ordinal) || code.StartsWith("B003", StringComparison.Ordinal)
-                    ? SqbErrorKind.InvalidData : SqbErrorKind.WriteError,
-                node,
-                node.NodeType == "test"
-                    ? $"Fix the data or the test, then run Invoke-SqbBuild -Select {node.Name}."
-                    : $"Fix the model, then run Invoke-SqbBuild -Select {node.Name}+ to rebuild it and what it skipped."));
-        }
+            WriteSqbError(node.Failure());
     }
 }

@@ -37,9 +37,6 @@ public abstract class SqbCmdlet : PSCmdlet
 
     protected override void StopProcessing() => _stop.Cancel();
 
-    internal static bool AzureDevOps =>
-        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("TF_BUILD"));
-
     /// <summary>The project folder as a file-system path.</summary>
     protected string ProjectDirectory =>
         Path is null ? SessionState.Path.CurrentFileSystemLocation.ProviderPath : GetUnresolvedProviderPathFromPSPath(Path);
@@ -60,6 +57,10 @@ public abstract class SqbCmdlet : PSCmdlet
     protected bool WhatIfRequested =>
         MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true };
 
+    /// <summary>-WhatIf, given or through $WhatIfPreference: for cmdlets that list their own "What if:" lines.</summary>
+    protected bool WhatIfMode =>
+        WhatIfRequested || GetVariableValue("WhatIfPreference") is true or SwitchParameter { IsPresent: true };
+
     /// <summary>ShouldProcess, except that -Force skips the confirmation prompt (but still honours -WhatIf).</summary>
     protected bool ShouldProcessUnlessForced(bool force, string target, string action) =>
         force && !WhatIfRequested || ShouldProcess(target, action);
@@ -70,7 +71,7 @@ public abstract class SqbCmdlet : PSCmdlet
     /// </summary>
     protected T Run<T>(Func<ISqbLog, T> work)
     {
-        var log = new PipelineLog(Interlocked.Increment(ref _nextActivity), AzureDevOps);
+        var log = new PipelineLog(Interlocked.Increment(ref _nextActivity), AzureDevOps.IsAgent);
         var task = Task.Run(() =>
         {
             try { return work(log); }
@@ -131,15 +132,11 @@ public abstract class SqbCmdlet : PSCmdlet
 
     internal void WriteAzureDevOps(string line)
     {
-        if (AzureDevOps) Host.UI.WriteLine(line);
+        if (AzureDevOps.IsAgent) Host.UI.WriteLine(line);
     }
 
     private void WriteAzureDevOpsIssue(string type, string? code, string message)
     {
-        if (!AzureDevOps) return;
-        var text = message.Replace("%", "%AZP25").Replace("\r", "%0D").Replace("\n", "%0A");
-        Host.UI.WriteLine(code is null
-            ? $"##vso[task.logissue type={type}]{text}"
-            : $"##vso[task.logissue type={type};code={code}]{text}");
+        if (AzureDevOps.IsAgent) Host.UI.WriteLine(AzureDevOps.Issue(type, code, message));
     }
 }

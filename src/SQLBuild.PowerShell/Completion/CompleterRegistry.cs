@@ -65,14 +65,14 @@ public static class CompleterRegistry
         var registrations = Unattributed(assembly);
         if (registrations.Count == 0) return 0;
         using var ps = System.Management.Automation.PowerShell.Create(RunspaceMode.CurrentRunspace);
-        foreach (var r in registrations)
+        foreach (var registration in registrations)
         {
             var completer = ScriptBlock.Create(
                 "param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters) " +
-                $"[{r.Completer.FullName}]::new().CompleteArgument($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)");
+                $"[{registration.Completer.FullName}]::new().CompleteArgument($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)");
             ps.AddCommand("Microsoft.PowerShell.Core\\Register-ArgumentCompleter")
-                .AddParameter("CommandName", r.Command)
-                .AddParameter("ParameterName", r.Parameter)
+                .AddParameter("CommandName", registration.Command)
+                .AddParameter("ParameterName", registration.Parameter)
                 .AddParameter("ScriptBlock", completer)
                 .AddStatement();
         }

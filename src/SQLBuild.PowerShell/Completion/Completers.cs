@@ -1,50 +1,28 @@
-using System.Collections;
 using System.Management.Automation;
-using System.Management.Automation.Language;
 
 namespace SQLBuild.PowerShell.Completion;
-
-/// <summary>Base of the SQLBuild completers: builds the context and never lets an exception reach the prompt.</summary>
-public abstract class SqbCompleter : IArgumentCompleter
-{
-    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        CommandAst commandAst, IDictionary fakeBoundParameters)
-    {
-        try
-        {
-            var context = new CompletionContext(wordToComplete ?? string.Empty, fakeBoundParameters);
-            return Complete(context).ToList();
-        }
-        catch (Exception)
-        {
-            return Array.Empty<CompletionResult>();
-        }
-    }
-
-    internal abstract IEnumerable<CompletionResult> Complete(CompletionContext context);
-}
 
 /// <summary>-Target: the targets of sqlbuild_project.toml and sqlbuild_local.toml.</summary>
 public sealed class TargetCompleter : SqbCompleter
 {
-    internal override IEnumerable<CompletionResult> Complete(CompletionContext c) =>
-        c.Results(ProjectFiles.Targets(c.ProjectDirectory).Select(t => (t.Name, t.Description)));
+    internal override IEnumerable<CompletionResult> Complete(CompletionContext context) =>
+        context.Results(ProjectFiles.Targets(context.ProjectDirectory).Select(t => (t.Name, t.Description)));
 }
 
 /// <summary>-Model: model names (file stems under models/).</summary>
 public sealed class ModelCompleter : SqbCompleter
 {
-    internal override IEnumerable<CompletionResult> Complete(CompletionContext c) =>
-        c.Results(ProjectFiles.Models(c.ProjectDirectory).Select(m => (m.Name, (string?)m.Path)));
+    internal override IEnumerable<CompletionResult> Complete(CompletionContext context) =>
+        context.Results(ProjectFiles.Models(context.ProjectDirectory).Select(m => (m.Name, (string?)m.Path)));
 }
 
 /// <summary>-Name of Get-SqbModel: models, seeds and data tests.</summary>
 public sealed class NodeNameCompleter : SqbCompleter
 {
-    internal override IEnumerable<CompletionResult> Complete(CompletionContext c) =>
-        c.Results(ProjectFiles.Models(c.ProjectDirectory)
-            .Concat(ProjectFiles.Seeds(c.ProjectDirectory))
-            .Concat(ProjectFiles.Tests(c.ProjectDirectory))
+    internal override IEnumerable<CompletionResult> Complete(CompletionContext context) =>
+        context.Results(ProjectFiles.Models(context.ProjectDirectory)
+            .Concat(ProjectFiles.Seeds(context.ProjectDirectory))
+            .Concat(ProjectFiles.Tests(context.ProjectDirectory))
             .Select(m => (m.Name, (string?)m.Path)));
 }
 
@@ -54,10 +32,10 @@ public sealed class NodeNameCompleter : SqbCompleter
 /// </summary>
 public sealed class SelectorCompleter : SqbCompleter
 {
-    internal override IEnumerable<CompletionResult> Complete(CompletionContext c)
+    internal override IEnumerable<CompletionResult> Complete(CompletionContext context)
     {
-        var dir = c.ProjectDirectory;
-        var word = c.Word;
+        var dir = context.ProjectDirectory;
+        var word = context.Word;
         var comma = word.LastIndexOf(',');
         var head = comma >= 0 ? word[..(comma + 1)] : string.Empty;
         var part = word[head.Length..];
@@ -75,38 +53,41 @@ public sealed class SelectorCompleter : SqbCompleter
         candidates.AddRange(ProjectFiles.ModelTags(dir).Select(t => ("tag:" + t, (string?)$"models tagged {t}")));
         candidates.AddRange(ProjectFiles.ModelPaths(dir).Select(p => ("path:" + p, (string?)$"models under {p}")));
         candidates.AddRange(seeds.Select(s => ("seed:" + s.Name, (string?)s.Path)));
-        return c.Results(candidates, prefix);
+        return context.Results(candidates, prefix);
     }
 }
 
 /// <summary>-Environment (and environment-valued parameters): virtual environments from the state store.</summary>
 public sealed class EnvironmentCompleter : SqbCompleter
 {
-    internal override IEnumerable<CompletionResult> Complete(CompletionContext c) =>
-        c.Results(StateQuery.Get(c, "environments", l => l.Environments()).Select(n => (n.Value, (string?)$"{n.Value}: {n.Description}")));
+    internal override IEnumerable<CompletionResult> Complete(CompletionContext context) =>
+        context.Results(StateQuery.Get(context, "environments", lookup => lookup.Environments())
+            .Select(name => (name.Value, (string?)$"{name.Value}: {name.Description}")));
 }
 
 /// <summary>-CheckpointId: checkpoints, newest first, of -Environment when it is given.</summary>
 public sealed class CheckpointCompleter : SqbCompleter
 {
-    internal override IEnumerable<CompletionResult> Complete(CompletionContext c)
+    internal override IEnumerable<CompletionResult> Complete(CompletionContext context)
     {
-        var environment = c.Bound("Environment") ?? c.Bound("VirtualEnv");
-        return c.Results(StateQuery.Get(c, "checkpoints:" + environment, l => l.Checkpoints(environment))
-            .Select(n => (n.Value, (string?)$"{n.Value} ({n.Description})")));
+        var environment = context.Bound("Environment") ?? context.Bound("VirtualEnv");
+        return context.Results(StateQuery.Get(context, "checkpoints:" + environment, lookup => lookup.Checkpoints(environment))
+            .Select(name => (name.Value, (string?)$"{name.Value} ({name.Description})")));
     }
 }
 
 /// <summary>-Key: lock keys.</summary>
 public sealed class LockKeyCompleter : SqbCompleter
 {
-    internal override IEnumerable<CompletionResult> Complete(CompletionContext c) =>
-        c.Results(StateQuery.Get(c, "locks", l => l.Locks()).Select(n => (n.Value, (string?)$"{n.Value} {n.Description}")));
+    internal override IEnumerable<CompletionResult> Complete(CompletionContext context) =>
+        context.Results(StateQuery.Get(context, "locks", lookup => lookup.Locks())
+            .Select(name => (name.Value, (string?)$"{name.Value} {name.Description}")));
 }
 
 /// <summary>-BackupId: state backups, newest first.</summary>
 public sealed class BackupIdCompleter : SqbCompleter
 {
-    internal override IEnumerable<CompletionResult> Complete(CompletionContext c) =>
-        c.Results(StateQuery.Get(c, "backups", l => l.Backups()).Select(n => (n.Value, (string?)n.Description)));
+    internal override IEnumerable<CompletionResult> Complete(CompletionContext context) =>
+        context.Results(StateQuery.Get(context, "backups", lookup => lookup.Backups())
+            .Select(name => (name.Value, (string?)name.Description)));
 }

@@ -35,7 +35,7 @@ internal sealed class PipelineLog : ISqbLog
 
     public void Section(string name) => Post(c =>
     {
-        if (_azureDevOps) c.WriteAzureDevOps($"##[section]{name}");
+        if (_azureDevOps) c.WriteAzureDevOps(AzureDevOps.Section(name));
         c.WriteVerbose(name);
     });
 

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using System.Management.Automation.Host;
+using SQLBuild.Core.Errors;
 
 namespace SQLBuild.PowerShell.Hosting;
 
@@ -11,6 +12,15 @@ namespace SQLBuild.PowerShell.Hosting;
 /// </summary>
 internal static class TypedConfirmation
 {
+    /// <summary>
+    /// The typed confirmation: <paramref name="given"/> (the cmdlet's -Confirmation) when set, else read from the host.
+    /// A session that cannot ask is an R010 error with <paramref name="message"/> and <paramref name="recommendedAction"/>.
+    /// </summary>
+    public static string Require(PSCmdlet cmdlet, string? given, string expected, object? target, string message, string recommendedAction) =>
+        given ?? Read(cmdlet, expected)
+        ?? throw new SqbException(ErrorCodes.ConfirmationRequired, "ConfirmationRequired", message, SqbErrorKind.InvalidOperation,
+            target, recommendedAction);
+
     /// <summary>Prompts <c>Type '&lt;expected&gt;' to confirm: </c> and reads one line; null when the session cannot prompt.</summary>
     public static string? Read(PSCmdlet cmdlet, string expected)
     {
@@ -35,7 +45,7 @@ internal static class TypedConfirmation
     public static bool CanPrompt(PSCmdlet cmdlet)
     {
         if (cmdlet.Host?.UI is null) return false;
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("TF_BUILD"))) return false;
+        if (AzureDevOps.IsAgent) return false;
         if (string.Equals(cmdlet.Host.Name, "ConsoleHost", StringComparison.Ordinal) && (NonInteractiveProcess() || Console.IsInputRedirected))
             return false;
         return true;

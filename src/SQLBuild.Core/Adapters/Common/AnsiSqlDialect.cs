@@ -40,14 +40,14 @@ public abstract class AnsiSqlDialect : SqlDialect
     }
 
     public override SqlStatement CreateOrReplaceView(RelationName view, string selectSql) =>
-        new("CREATE VIEW", view.ToString(), $"CREATE OR REPLACE VIEW {Qualify(view)} AS\n{SqlText.TrimQuery(selectSql)}\n");
+        new("CREATE VIEW", view.ToString(), $"CREATE OR REPLACE VIEW {Qualify(view)} AS\n{DialectText.TrimQuery(selectSql)}\n");
 
     public override SqlStatement CreateTableAs(RelationName table, string selectSql) =>
-        new("CREATE TABLE", table.ToString(), $"CREATE TABLE {Qualify(table)} AS\n{SqlText.TrimQuery(selectSql)}\n");
+        new("CREATE TABLE", table.ToString(), $"CREATE TABLE {Qualify(table)} AS\n{DialectText.TrimQuery(selectSql)}\n");
 
     public override SqlStatement CreateTable(RelationName table, IReadOnlyList<SeedColumn> columns)
     {
-        SqlText.RequireNonEmpty(columns, nameof(columns));
+        DialectText.RequireNonEmpty(columns, nameof(columns));
         var cols = string.Join(", ", columns.Select(c => $"{QuoteIdentifier(c.Name)} {TypeName(c.Type)}"));
         return new("CREATE TABLE", table.ToString(), $"CREATE TABLE {Qualify(table)} ({cols})");
     }
@@ -66,22 +66,22 @@ public abstract class AnsiSqlDialect : SqlDialect
 
     public override SqlStatement InsertFrom(RelationName target, RelationName source, IReadOnlyList<string> columns)
     {
-        SqlText.RequireNonEmpty(columns, nameof(columns));
+        DialectText.RequireNonEmpty(columns, nameof(columns));
         var cols = ColumnList(columns);
         return new("INSERT", target.ToString(), $"INSERT INTO {Qualify(target)} ({cols})\nSELECT {cols} FROM {Qualify(source)}");
     }
 
     public override SqlStatement DeleteMatching(RelationName target, RelationName source, IReadOnlyList<string> keys)
     {
-        SqlText.RequireNonEmpty(keys, nameof(keys));
+        DialectText.RequireNonEmpty(keys, nameof(keys));
         return new("DELETE", target.ToString(),
             $"DELETE FROM {Qualify(target)} AS sqb_t\nWHERE EXISTS (SELECT 1 FROM {Qualify(source)} AS sqb_s WHERE {KeyMatch(keys)})");
     }
 
     public override SqlStatement Merge(RelationName target, RelationName source, IReadOnlyList<string> keys, IReadOnlyList<string> columns)
     {
-        SqlText.RequireNonEmpty(keys, nameof(keys));
-        SqlText.RequireNonEmpty(columns, nameof(columns));
+        DialectText.RequireNonEmpty(keys, nameof(keys));
+        DialectText.RequireNonEmpty(columns, nameof(columns));
         var sb = new StringBuilder();
         sb.Append("MERGE INTO ").Append(Qualify(target)).Append(" AS sqb_t\nUSING ").Append(Qualify(source))
           .Append(" AS sqb_s\nON ").Append(KeyMatch(keys)).Append('\n');
@@ -98,14 +98,14 @@ public abstract class AnsiSqlDialect : SqlDialect
         new("COUNT", relation.ToString(), $"SELECT COUNT(*) FROM {Qualify(relation)}");
 
     public override SqlStatement CountQuery(string kind, string target, string selectSql, IReadOnlyList<object?>? parameters = null) =>
-        new(kind, target, $"SELECT COUNT(*) FROM (\n{SqlText.TrimQuery(selectSql)}\n) AS sqb_q", parameters);
+        new(kind, target, $"SELECT COUNT(*) FROM (\n{DialectText.TrimQuery(selectSql)}\n) AS sqb_q", parameters);
 
     public override SqlStatement MaxValue(RelationName relation, string column) =>
         new("MAX", relation.ToString(), $"SELECT MAX({QuoteIdentifier(column)}) FROM {Qualify(relation)}");
 
     public override SqlStatement CreateTableIfNotExists(RelationName table, IReadOnlyList<FamilyColumn> columns)
     {
-        SqlText.RequireNonEmpty(columns, nameof(columns));
+        DialectText.RequireNonEmpty(columns, nameof(columns));
         var cols = string.Join(", ", columns.Select(c => $"{QuoteIdentifier(c.Name)} {TypeName(c.Family, c.Indexed)}"));
         return new("CREATE TABLE", table.ToString(), $"CREATE TABLE IF NOT EXISTS {Qualify(table)} ({cols})");
     }
@@ -116,7 +116,7 @@ public abstract class AnsiSqlDialect : SqlDialect
 
     public override SqlStatement CreateUniqueIndexIfNotExists(RelationName table, string index, IReadOnlyList<string> columns)
     {
-        SqlText.RequireNonEmpty(columns, nameof(columns));
+        DialectText.RequireNonEmpty(columns, nameof(columns));
         return new("CREATE INDEX", $"{table.Schema}.{index}",
             $"CREATE UNIQUE INDEX IF NOT EXISTS {QuoteIdentifier(index)} ON {Qualify(table)} ({ColumnList(columns)})");
     }

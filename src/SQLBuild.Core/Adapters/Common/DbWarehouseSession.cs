@@ -185,7 +185,7 @@ internal abstract class DbWarehouseSession : IWarehouseSession
     public void InsertRows(RelationName table, IReadOnlyList<string> columns, IReadOnlyList<object?[]> rows)
     {
         ArgumentNullException.ThrowIfNull(table);
-        SqlText.RequireNonEmpty(columns, nameof(columns));
+        DialectText.RequireNonEmpty(columns, nameof(columns));
         ArgumentNullException.ThrowIfNull(rows);
         for (var r = 0; r < rows.Count; r++)
             if (rows[r] is null || rows[r].Length != columns.Count)

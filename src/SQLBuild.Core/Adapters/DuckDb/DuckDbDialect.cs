@@ -15,7 +15,7 @@ public sealed class DuckDbDialect : AnsiSqlDialect
     protected override string EngineName => "duckdb";
     public override int MaxIdentifierLength => int.MaxValue;
 
-    public override void ValidateIdentifier(string identifier, string what) => SqlText.ValidateCommon(identifier, what);
+    public override void ValidateIdentifier(string identifier, string what) => DialectText.ValidateCommon(identifier, what);
 
     public override string TypeName(SeedColumnType type) => type switch
     {
@@ -56,7 +56,7 @@ public sealed class DuckDbDialect : AnsiSqlDialect
     private static IReadOnlyList<object?> SchemaParameter(IReadOnlyList<string> schemas) => new object?[] { schemas.ToList() };
 
     public override SqlStatement CatalogRelations(IReadOnlyList<string> schemas) => new(
-        "CATALOG RELATIONS", SqlText.SchemaListTarget(schemas),
+        "CATALOG RELATIONS", DialectText.SchemaListTarget(schemas),
         """
         SELECT schema_name, table_name AS relation_name, 'table' AS kind, CAST(NULL AS VARCHAR) AS view_definition
         FROM duckdb_tables()
@@ -68,7 +68,7 @@ public sealed class DuckDbDialect : AnsiSqlDialect
         """, SchemaParameter(schemas));
 
     public override SqlStatement CatalogSchemas(IReadOnlyList<string> schemas) => new(
-        "CATALOG SCHEMAS", SqlText.SchemaListTarget(schemas),
+        "CATALOG SCHEMAS", DialectText.SchemaListTarget(schemas),
         """
         SELECT schema_name
         FROM duckdb_schemas()
@@ -85,7 +85,7 @@ public sealed class DuckDbDialect : AnsiSqlDialect
         """, new object?[] { relation.Schema, relation.Name });
 
     public override SqlStatement CatalogColumns(IReadOnlyList<string> schemas) => new(
-        "CATALOG COLUMNS", SqlText.SchemaListTarget(schemas),
+        "CATALOG COLUMNS", DialectText.SchemaListTarget(schemas),
         """
         SELECT schema_name, table_name AS relation_name, column_name, data_type, CAST(column_index AS INTEGER) AS ordinal
         FROM duckdb_columns()

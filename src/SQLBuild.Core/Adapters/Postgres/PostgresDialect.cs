@@ -21,10 +21,10 @@ public sealed class PostgresDialect : AnsiSqlDialect
 
     public override void ValidateIdentifier(string identifier, string what)
     {
-        SqlText.ValidateCommon(identifier, what);
+        DialectText.ValidateCommon(identifier, what);
         var bytes = Encoding.UTF8.GetByteCount(identifier);
         if (bytes > MaxIdentifierBytes)
-            throw SqlText.TooLong(identifier, what, bytes, "bytes", EngineName, MaxIdentifierBytes);
+            throw DialectText.TooLong(identifier, what, bytes, "bytes", EngineName, MaxIdentifierBytes);
     }
 
     public override string TypeName(SeedColumnType type) => type switch
@@ -42,7 +42,7 @@ public sealed class PostgresDialect : AnsiSqlDialect
     public override IReadOnlyList<SqlStatement> ReplaceViewStatements(RelationName view, string selectSql) => new[]
     {
         DropViewIfExists(view),
-        new SqlStatement("CREATE VIEW", view.ToString(), $"CREATE VIEW {Qualify(view)} AS\n{SqlText.TrimQuery(selectSql)}\n"),
+        new SqlStatement("CREATE VIEW", view.ToString(), $"CREATE VIEW {Qualify(view)} AS\n{DialectText.TrimQuery(selectSql)}\n"),
     };
 
     public override bool SupportsMoveTable => true;
@@ -101,7 +101,7 @@ public sealed class PostgresDialect : AnsiSqlDialect
 
     // pg_get_viewdef deparses every view: about half a second for a schema of 3,000 physical versions.
     public override SqlStatement CatalogRelations(IReadOnlyList<string> schemas, bool viewDefinitions) => new(
-        "CATALOG RELATIONS", SqlText.SchemaListTarget(schemas),
+        "CATALOG RELATIONS", DialectText.SchemaListTarget(schemas),
         $"""
         SELECT n.nspname::text AS schema_name, c.relname::text AS relation_name,
                CASE WHEN c.relkind = 'v' THEN 'view' ELSE 'table' END AS kind,
@@ -112,7 +112,7 @@ public sealed class PostgresDialect : AnsiSqlDialect
         """, SchemaParameter(schemas));
 
     public override SqlStatement CatalogSchemas(IReadOnlyList<string> schemas) => new(
-        "CATALOG SCHEMAS", SqlText.SchemaListTarget(schemas),
+        "CATALOG SCHEMAS", DialectText.SchemaListTarget(schemas),
         """
         SELECT n.nspname::text AS schema_name
         FROM pg_catalog.pg_namespace AS n
@@ -120,7 +120,7 @@ public sealed class PostgresDialect : AnsiSqlDialect
         """, SchemaParameter(schemas));
 
     public override SqlStatement CatalogColumns(IReadOnlyList<string> schemas) => new(
-        "CATALOG COLUMNS", SqlText.SchemaListTarget(schemas),
+        "CATALOG COLUMNS", DialectText.SchemaListTarget(schemas),
         """
         SELECT n.nspname::text AS schema_name, c.relname::text AS relation_name, a.attname::text AS column_name,
                pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type,

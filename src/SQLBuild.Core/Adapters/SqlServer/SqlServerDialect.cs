@@ -26,12 +26,12 @@ public sealed class SqlServerDialect : SqlDialect
 
     public override void ValidateIdentifier(string identifier, string what)
     {
-        SqlText.ValidateCommon(identifier, what);
+        DialectText.ValidateCommon(identifier, what);
         if (identifier.Length > MaxIdentifierChars)
-            throw SqlText.TooLong(identifier, what, identifier.Length, "characters", "sqlserver", MaxIdentifierChars);
+            throw DialectText.TooLong(identifier, what, identifier.Length, "characters", "sqlserver", MaxIdentifierChars);
         // SQL Server ignores trailing blanks of a delimited identifier: [a ] names the same object as [a].
         if (char.IsWhiteSpace(identifier[^1]))
-            throw SqlText.Invalid(identifier, what, "it ends with a blank, which SQL Server would drop");
+            throw DialectText.Invalid(identifier, what, "it ends with a blank, which SQL Server would drop");
     }
 
     public override string QuoteIdentifier(string identifier)
@@ -57,7 +57,7 @@ public sealed class SqlServerDialect : SqlDialect
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 
-    private static string N(string value) => SqlText.Literal(value, national: true);
+    private static string N(string value) => DialectText.Literal(value, national: true);
 
     /// <summary>The multi-part name as sp_rename and OBJECT_ID parse it: [s].[t], inside an N'' literal.</summary>
     private string QualifiedLiteral(RelationName relation) => N(Qualify(relation));
@@ -93,7 +93,7 @@ public sealed class SqlServerDialect : SqlDialect
 
     public override SqlStatement CreateTable(RelationName table, IReadOnlyList<SeedColumn> columns)
     {
-        SqlText.RequireNonEmpty(columns, nameof(columns));
+        DialectText.RequireNonEmpty(columns, nameof(columns));
         var cols = string.Join(", ", columns.Select(c => $"{QuoteIdentifier(c.Name)} {TypeName(c.Type)} NULL"));
         return new("CREATE TABLE", table.ToString(), $"CREATE TABLE {Qualify(table)} ({cols});");
     }
@@ -122,22 +122,22 @@ public sealed class SqlServerDialect : SqlDialect
 
     public override SqlStatement InsertFrom(RelationName target, RelationName source, IReadOnlyList<string> columns)
     {
-        SqlText.RequireNonEmpty(columns, nameof(columns));
+        DialectText.RequireNonEmpty(columns, nameof(columns));
         var cols = ColumnList(columns);
         return new("INSERT", target.ToString(), $"INSERT INTO {Qualify(target)} ({cols})\nSELECT {cols} FROM {Qualify(source)};");
     }
 
     public override SqlStatement DeleteMatching(RelationName target, RelationName source, IReadOnlyList<string> keys)
     {
-        SqlText.RequireNonEmpty(keys, nameof(keys));
+        DialectText.RequireNonEmpty(keys, nameof(keys));
         return new("DELETE", target.ToString(),
             $"DELETE sqb_t FROM {Qualify(target)} AS sqb_t\nWHERE EXISTS (SELECT 1 FROM {Qualify(source)} AS sqb_s WHERE {KeyMatch(keys)});");
     }
 
     public override SqlStatement Merge(RelationName target, RelationName source, IReadOnlyList<string> keys, IReadOnlyList<string> columns)
     {
-        SqlText.RequireNonEmpty(keys, nameof(keys));
-        SqlText.RequireNonEmpty(columns, nameof(columns));
+        DialectText.RequireNonEmpty(keys, nameof(keys));
+        DialectText.RequireNonEmpty(columns, nameof(columns));
         var sb = new StringBuilder();
         // HOLDLOCK: without it a concurrent MERGE can insert the same key twice.
         sb.Append("MERGE INTO ").Append(Qualify(target)).Append(" WITH (HOLDLOCK) AS sqb_t\nUSING ").Append(Qualify(source))
@@ -176,7 +176,7 @@ public sealed class SqlServerDialect : SqlDialect
     public override SqlStatement CatalogRelations(IReadOnlyList<string> schemas)
     {
         var (filter, ps) = SchemaFilter("s.name", schemas);
-        return new("CATALOG RELATIONS", SqlText.SchemaListTarget(schemas), $"""
+        return new("CATALOG RELATIONS", DialectText.SchemaListTarget(schemas), $"""
             SELECT s.name AS schema_name, o.name AS relation_name,
                    CASE WHEN o.type = 'V' THEN 'view' ELSE 'table' END AS kind,
                    m.definition AS view_definition
@@ -190,7 +190,7 @@ public sealed class SqlServerDialect : SqlDialect
     public override SqlStatement CatalogSchemas(IReadOnlyList<string> schemas)
     {
         var (filter, ps) = SchemaFilter("s.name", schemas);
-        return new("CATALOG SCHEMAS", SqlText.SchemaListTarget(schemas), $"""
+        return new("CATALOG SCHEMAS", DialectText.SchemaListTarget(schemas), $"""
             SELECT s.name AS schema_name
             FROM sys.schemas AS s
             WHERE {filter};
@@ -211,7 +211,7 @@ public sealed class SqlServerDialect : SqlDialect
     public override SqlStatement CatalogColumns(IReadOnlyList<string> schemas)
     {
         var (filter, ps) = SchemaFilter("s.name", schemas);
-        return new("CATALOG COLUMNS", SqlText.SchemaListTarget(schemas), $"""
+        return new("CATALOG COLUMNS", DialectText.SchemaListTarget(schemas), $"""
             SELECT s.name AS schema_name, o.name AS relation_name, c.name AS column_name,
                    CASE
                      WHEN t.name IN ('varchar', 'char', 'varbinary', 'binary')
@@ -249,7 +249,7 @@ public sealed class SqlServerDialect : SqlDialect
 
     public override SqlStatement CreateTableIfNotExists(RelationName table, IReadOnlyList<FamilyColumn> columns)
     {
-        SqlText.RequireNonEmpty(columns, nameof(columns));
+        DialectText.RequireNonEmpty(columns, nameof(columns));
         var cols = string.Join(", ", columns.Select(c => $"{QuoteIdentifier(c.Name)} {TypeName(c.Family, c.Indexed)}"));
         return new("CREATE TABLE", table.ToString(),
             $"IF OBJECT_ID({QualifiedLiteral(table)}, N'U') IS NULL CREATE TABLE {Qualify(table)} ({cols})");
@@ -265,7 +265,7 @@ public sealed class SqlServerDialect : SqlDialect
 
     public override SqlStatement CreateUniqueIndexIfNotExists(RelationName table, string index, IReadOnlyList<string> columns)
     {
-        SqlText.RequireNonEmpty(columns, nameof(columns));
+        DialectText.RequireNonEmpty(columns, nameof(columns));
         var quoted = QuoteIdentifier(index); // validates before the name goes into a literal
         return new("CREATE INDEX", $"{table.Schema}.{index}",
             $"IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = {N(index)} AND object_id = OBJECT_ID({QualifiedLiteral(table)})) " +

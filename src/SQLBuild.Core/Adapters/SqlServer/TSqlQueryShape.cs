@@ -37,7 +37,7 @@ internal sealed class TSqlQueryShape
 
     public static TSqlQueryShape Analyze(string sql)
     {
-        var text = SqlText.TrimQuery(sql);
+        var text = DialectText.TrimQuery(sql);
         var toks = Lex(text);
         if (toks is null) return new TSqlQueryShape("", text, "");
         // Drop trailing statement terminators (and anything after them, only comments can be there).

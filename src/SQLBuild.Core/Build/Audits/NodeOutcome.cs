@@ -12,9 +12,9 @@ namespace SQLBuild.Core.Build.Audits;
 /// </summary>
 internal static class NodeOutcome
 {
-    public const string AuditFailedCode = ErrorCodes.AuditFailed + ".AuditFailed";
-    public const string TestFailedCode = ErrorCodes.TestFailed + ".TestFailed";
-    public const string NodeFailedCode = ErrorCodes.BuildFailed + ".NodeFailed";
+    public static string AuditFailedCode => SqbNodeError.AuditFailed.ErrorId;
+    public static string TestFailedCode => SqbNodeError.TestFailed.ErrorId;
+    public static string NodeFailedCode => SqbNodeError.NodeFailed.ErrorId;
 
     public static string TypeName(NodeKind kind) => kind.ToString().ToLowerInvariant();
 

@@ -4,8 +4,11 @@ using SQLBuild.Core.Errors;
 
 namespace SQLBuild.Core.Adapters;
 
-/// <summary>Small text helpers shared by the dialects. No driver types here.</summary>
-internal static class SqlText
+/// <summary>
+/// The text rules every dialect shares: identifier checks and their errors (W002, W003), string literals,
+/// and trimming a user query for embedding. No driver types here.
+/// </summary>
+internal static class DialectText
 {
     /// <summary>
     /// Removes trailing whitespace and statement terminators from a user query so it can be embedded

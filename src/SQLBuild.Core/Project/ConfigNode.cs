@@ -9,9 +9,9 @@ namespace SQLBuild.Core.Project;
 /// A TOML value that remembers where it was written (file, 1-based line, dotted key path), so every
 /// config error can name <c>file:line: key</c>, also after <c>sqlbuild_local.toml</c> was merged in.
 /// </summary>
-internal sealed class CfgNode
+internal sealed class ConfigNode
 {
-    private CfgNode(string file, int line, string path, object? value, Dictionary<string, CfgNode>? table)
+    private ConfigNode(string file, int line, string path, object? value, Dictionary<string, ConfigNode>? table)
     {
         File = file;
         Line = line;
@@ -27,16 +27,16 @@ internal sealed class CfgNode
     /// <summary>A scalar (string, long, double, bool, TomlDateTime) or an array; null for a table.</summary>
     public object? Value { get; }
     /// <summary>Child keys in written order; null when this node is not a table.</summary>
-    public Dictionary<string, CfgNode>? Table { get; }
+    public Dictionary<string, ConfigNode>? Table { get; }
 
     public bool IsTable => Table is not null;
 
-    public CfgNode? Child(string key) => Table is not null && Table.TryGetValue(key, out var n) ? n : null;
+    public ConfigNode? Child(string key) => Table is not null && Table.TryGetValue(key, out var n) ? n : null;
 
-    public static CfgNode NewTable(string file, int line, string path) => new(file, line, path, null, new Dictionary<string, CfgNode>(StringComparer.Ordinal));
+    public static ConfigNode NewTable(string file, int line, string path) => new(file, line, path, null, new Dictionary<string, ConfigNode>(StringComparer.Ordinal));
 
     /// <summary>Parses one TOML file. Throws P001 with file, line, column and the parser's message.</summary>
-    public static CfgNode Parse(string text, string file)
+    public static ConfigNode Parse(string text, string file)
     {
         // Validate first: the syntax parser reports duplicate keys and redefined tables, which the
         // model deserializer silently accepts (last one wins).
@@ -81,7 +81,7 @@ internal sealed class CfgNode
         return idx >= 0 ? message[(idx + ": error : ".Length)..].Trim() : message.Trim();
     }
 
-    private static CfgNode FromTable(TomlTable table, TomlMetadataStore store, string file, int line, string path)
+    private static ConfigNode FromTable(TomlTable table, TomlMetadataStore store, string file, int line, string path)
     {
         var node = NewTable(file, line, path);
         store.TryGetProperties(table, out var metadata);
@@ -93,17 +93,17 @@ internal sealed class CfgNode
             var childPath = path.Length == 0 ? key : $"{path}.{key}";
             node.Table![key] = value is TomlTable sub
                 ? FromTable(sub, store, file, childLine, childPath)
-                : new CfgNode(file, childLine, childPath, value, null);
+                : new ConfigNode(file, childLine, childPath, value, null);
         }
         return node;
     }
 
     /// <summary>Deep merge: tables merge key by key; any other value of <paramref name="over"/> replaces.</summary>
-    public static CfgNode Merge(CfgNode baseNode, CfgNode over)
+    public static ConfigNode Merge(ConfigNode baseNode, ConfigNode over)
     {
         if (!baseNode.IsTable || !over.IsTable) return over;
-        var merged = new CfgNode(baseNode.File, baseNode.Line, baseNode.Path, null,
-            new Dictionary<string, CfgNode>(baseNode.Table!, StringComparer.Ordinal));
+        var merged = new ConfigNode(baseNode.File, baseNode.Line, baseNode.Path, null,
+            new Dictionary<string, ConfigNode>(baseNode.Table!, StringComparer.Ordinal));
         foreach (var (key, value) in over.Table!)
             merged.Table![key] = merged.Table.TryGetValue(key, out var existing) ? Merge(existing, value) : value;
         return merged;

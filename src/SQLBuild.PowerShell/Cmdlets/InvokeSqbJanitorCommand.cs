@@ -1,0 +1,51 @@
+using System.Management.Automation;
+using SQLBuild.Core.Environments;
+using SQLBuild.Core.State;
+
+namespace SQLBuild.PowerShell;
+
+/// <summary>
+/// Removes what no environment needs any more: unreferenced physical versions, checkpoints beyond max_checkpoints,
+/// expired environments, older state backups and expired locks (upstream <c>sqb janitor</c>).
+/// </summary>
+[Cmdlet(VerbsLifecycle.Invoke, "SqbJanitor", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(SqbJanitorItem))]
+public sealed class InvokeSqbJanitorCommand : SqbCmdlet
+{
+    /// <summary>Overrides [janitor] retention_days: environments unchanged for this many days expire (0 = now).</summary>
+    [Parameter]
+    [ValidateRange(0, 36500)]
+    public int? RetentionDays { get; set; }
+
+    /// <summary>Overrides [janitor] max_checkpoints: checkpoints kept per environment (newest first).</summary>
+    [Parameter]
+    [ValidateRange(1, 100000)]
+    public int? MaxCheckpoints { get; set; }
+
+    /// <summary>Remove without asking (still honours -WhatIf).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void ProcessSqbRecord()
+    {
+        var project = CompileProject();
+        var options = new JanitorOptions { RetentionDays = RetentionDays, MaxCheckpoints = MaxCheckpoints };
+        var plan = Run(log => new Janitor(StateStore.Open(project, log), log).Plan(options));
+        if (plan.Count == 0)
+        {
+            WriteVerbose("janitor: nothing to remove");
+            return;
+        }
+        if (WhatIfMode)
+        {
+            foreach (var item in plan) ShouldProcess(item.Name, $"Remove {item.Kind} ({item.Reason})");
+            return;
+        }
+        var summary = string.Join(", ", plan.GroupBy(i => i.Kind).Select(g => $"{g.Count()} {g.Key}"));
+        if (!ShouldProcessUnlessForced(Force, $"target '{project.Config.ActiveTarget.Name}': {summary}", "Remove")) return;
+        foreach (var item in Run(log => new Janitor(StateStore.Open(project, log), log).Run(options)))
+        {
+            WriteObject(item);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+using System.Management.Automation;
+using SQLBuild.Core.Errors;
+using SQLBuild.Core.Reconcile;
+using SQLBuild.Core.State;
+
+namespace SQLBuild.PowerShell;
+
+/// <summary>
+/// Recreates logical views from state (upstream <c>sqb reconcile repair-view</c>). Pipeline input is
+/// collected and repaired at the end: the VDE lock once per environment and all of its views in one
+/// transaction. Findings it does not repair pass through as non-terminating errors.
+/// </summary>
+[Cmdlet(VerbsDiagnostic.Repair, "SqbView", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(SqbRepairResult))]
+public sealed class RepairSqbViewCommand : SqbCmdlet
+{
+    /// <summary>The virtual data environment (default: the target's name).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("VirtualEnv")]
+    [ValidatePattern("^[a-z][a-z0-9_]*$")]
+    public string? Environment { get; set; }
+
+    /// <summary>Models (or seeds) whose views to recreate.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Model")]
+    [ValidateNotNullOrEmpty]
+    public string[] Name { get; set; } = Array.Empty<string>();
+
+    /// <summary><c>model</c> or <c>seed</c> (default: whichever the VDE has a ref for, model first).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? NodeType { get; set; }
+
+    /// <summary>A finding from Get-SqbReconcile (bound from the pipeline), so an error can name it.</summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public SqbReconcileFinding? InputObject { get; set; }
+
+    private readonly Dictionary<string, List<(ViewRepairRequest Request, SqbReconcileFinding? Finding)>> _pending = new(StringComparer.Ordinal);
+    private Core.Project.CompiledProject? _project;
+
+    protected override void ProcessSqbRecord()
+    {
+        var project = _project = CompileProject();
+        ReconcileGuard.RequireVirtualMode(project);
+        var finding = InputObject is { } f && Name.Length == 1 && Name[0] == f.Name ? f : null;
+        if (finding is not null && !finding.Repairable)
+        {
+            WriteSqbError(ReconcileText.PassThrough(finding));
+            return;
+        }
+        var nodeType = NodeType?.ToLowerInvariant();
+        if (nodeType is not (null or NodeTypes.Model or NodeTypes.Seed))
+            throw new SqbException(ErrorCodes.ConfigInvalid, "InvalidNodeType", $"node type '{NodeType}' must be 'model' or 'seed'",
+                SqbErrorKind.InvalidArgument, NodeType, "Use -NodeType model or -NodeType seed.");
+        var env = Environment ?? project.Config.ActiveTarget.Name;
+        var names = new Core.Identity.VirtualNames(project.Config, WarehouseDialect(project));
+        names.ValidateEnvironment(env);
+        foreach (var n in Name)
+        {
+            if (!ShouldProcess($"view {names.Logical(env, n)} of virtual environment '{env}'", "Repair view")) continue;
+            if (!_pending.TryGetValue(env, out var list)) _pending[env] = list = new();
+            list.Add((new ViewRepairRequest(n, nodeType), finding));
+        }
+    }
+
+    protected override void EndSqbProcessing()
+    {
+        if (_project is not { } project) return;
+        foreach (var (env, items) in _pending)
+        {
+            var outcomes = Run(log => new ViewRepair(StateStore.Open(project, log, "Reconcile commands"), log)
+                .Repair(env, items.Select(i => i.Request).ToList()));
+            foreach (var outcome in outcomes)
+            {
+                WriteObject(outcome.Result);
+                if (outcome.Error is not { } error) continue;
+                var finding = items.FirstOrDefault(i => i.Request.Name == outcome.Result.Name && i.Finding is not null).Finding;
+                WriteSqbError(finding is null ? error
+                    : new SqbException(error.Code, error.ErrorName, error.Message, error.Kind, finding, error.RecommendedAction));
+            }
+        }
+    }
+
+    private static Core.Adapters.SqlDialect WarehouseDialect(Core.Project.CompiledProject project) =>
+        Core.Adapters.WarehouseFactory.Dialect(project.Config.ActiveTarget.Connection.Adapter);
+}
