@@ -29,14 +29,4 @@ public static class ReferenceRenderer
         return sb.ToString();
     }
 
-    /// <summary>
-    /// <paramref name="sql"/> as it reads in one schema: each model and seed reference becomes a relation in
-    /// <paramref name="schema"/>, each source its declared schema and table; <paramref name="qualify"/>(schema, name)
-    /// quotes the pair for the engine.
-    /// </summary>
-    public static string RenderInSchema(CompiledProject project, string sql, IReadOnlyList<Reference> refs, string schema,
-        Func<string, string, string> qualify) =>
-        Render(sql, refs, r => r.Kind == ReferenceKind.Source
-            ? qualify(project.Sources[r.Name].Schema, project.Sources[r.Name].Table)
-            : qualify(schema, r.Name));
 }

@@ -45,7 +45,7 @@ public sealed class GetSqbModelCommand : SqbCmdlet
             (selected is null || type == "test" || selected.Contains(name));
 
         string Render(string sql, IReadOnlyList<Reference> refs) =>
-            ReferenceRenderer.RenderInSchema(project, sql, refs, schema, (relationSchema, relationName) => dialect.Qualify(new RelationName(relationSchema, relationName)));
+            ReferenceResolution.Render(project, dialect, sql, refs, name => new RelationName(schema, name));
 
         foreach (var name in project.TopologicalOrder)
         {

@@ -1,9 +1,12 @@
+using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Project;
+using SQLBuild.Core.Identity;
+using SQLBuild.Core.Tests.Project;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Project;
+namespace SQLBuild.Core.Tests.Identity;
 
-public class ReferenceRendererTests
+public class ReferenceResolutionTests
 {
     [Fact]
     public void Renders_models_and_seeds_in_one_schema_and_sources_at_their_declared_table()
@@ -12,7 +15,8 @@ public class ReferenceRendererTests
         var project = fx.Compile();
         var model = project.Models["stg_customers"];
 
-        var sql = ReferenceRenderer.RenderInSchema(project, model.Sql, model.References, "dev", (schema, name) => $"[{schema}].[{name}]");
+        var sql = ReferenceResolution.Render(project, WarehouseFactory.Dialect(AdapterKind.SqlServer), model.Sql, model.References,
+            name => new RelationName("dev", name));
 
         Assert.Equal("""
             SELECT c.id AS customer_id, c.name, cc.name AS country
