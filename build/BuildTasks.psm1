@@ -11,11 +11,12 @@ $ProgressPreference = 'SilentlyContinue'
 Import-Module (Join-Path $PSScriptRoot 'BuildTools.psm1')
 Import-Module (Join-Path $PSScriptRoot 'PostgresCluster.psm1')
 Import-Module (Join-Path $PSScriptRoot 'TestRunners.psm1')
+Import-Module (Join-Path $PSScriptRoot 'ModulePackage.psm1')
 
 #region Build -----------------------------------------------------------------------------------
 
 # dotnet publish for the runtime identifier, the module laid out as build/module-layout.psd1 says,
-# imported once in a fresh pwsh, and its help generated.
+# with its release notes from the changelog, imported once in a fresh pwsh, and its help generated.
 function Invoke-BuildTask($Context) {
     $watch = [Diagnostics.Stopwatch]::StartNew()
     $rid = Get-RuntimeId $Context.Runtime
@@ -62,6 +63,9 @@ function Invoke-BuildTask($Context) {
         if (Test-Path -LiteralPath $source) { Copy-Item -LiteralPath $source -Destination $Context.ModuleDir -Recurse }
     }
     Remove-Item -LiteralPath (Split-Path -Parent $publishDir) -Recurse -Force
+    $version = (Import-PowerShellDataFile -LiteralPath $Context.ModuleManifest).ModuleVersion
+    $notes = Get-ChangelogSection -Path (Join-Path $Context.RepoRoot $Context.Layout.ReleaseNotesFrom) -Version $version
+    Set-ManifestReleaseNotes -ManifestPath $Context.ModuleManifest -ReleaseNotes $notes
 
     foreach ($required in @($Context.Layout.RootAssemblies[0], (Join-Path $Context.Layout.DependencyFolder 'SQLBuild.Core.dll'))) {
         if (-not (Test-Path -LiteralPath (Join-Path $Context.ModuleDir $required))) { throw "Module layout is incomplete: '$required' is missing." }
@@ -79,6 +83,18 @@ $expected = @((Import-PowerShellDataFile -LiteralPath '{0}').CmdletsToExport).Co
     Invoke-HelpTask $Context -FromModule
     $watch.Stop()
     Write-Step "Build: done in $(Format-Elapsed $watch.Elapsed) -> $($Context.ModuleDir)"
+}
+
+#endregion
+#region Package ---------------------------------------------------------------------------------
+
+# Build, then pack the built module into <OutputRoot>/<ModuleName>.<ModuleVersion>.nupkg, a module
+# package that Save-PSResource/Install-PSResource install from a folder or a NuGet feed.
+function Invoke-PackageTask($Context) {
+    Invoke-BuildTask $Context
+    Write-Step "Package: $($Context.ModuleDir) -> module package (Compress-PSResource)"
+    $package = New-ModulePackage -ModuleDir $Context.ModuleDir -DestinationPath (Join-Path $Context.RepoRoot $Context.Layout.OutputRoot)
+    Write-Step "Package: done -> $($package.FullName) ($([Math]::Round($package.Length / 1MB, 1)) MB)"
 }
 
 #endregion
