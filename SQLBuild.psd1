@@ -7,7 +7,7 @@
     GUID                 = 'e2222656-8118-4bd5-83b0-bac86082d464'
     Author               = 'SQLBuild contributors'
     CompanyName          = 'SQLBuild'
-    Copyright            = '(c) SQLBuild contributors. All rights reserved.'
+    Copyright            = '(c) 2026 SQLBuild for PowerShell contributors. MIT License.'
     Description          = 'Builds SQL models into DuckDB, PostgreSQL and SQL Server, with virtual data environments, a state store, promote, rollback and reconcile.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.4'
@@ -50,9 +50,10 @@
     PrivateData          = @{
         PSData = @{
             Tags         = @('SQL', 'DuckDB', 'PostgreSQL', 'SQLServer', 'DataEngineering', 'ELT', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
-            LicenseUri   = 'https://example.invalid/sqlbuild/LICENSE'
-            ProjectUri   = 'https://example.invalid/sqlbuild'
-            ReleaseNotes = 'First preview.'
+            # MIT: the LICENSE file beside this manifest (and in the package) holds the full text.
+            LicenseUri   = 'https://opensource.org/license/mit'
+            # build.ps1 -Task Build replaces this with the CHANGELOG.md section of ModuleVersion.
+            ReleaseNotes = 'See CHANGELOG.md.'
         }
     }
 }
