@@ -1,6 +1,7 @@
 using System.Net;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Project;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
 namespace SQLBuild.Core.Tests.Project;

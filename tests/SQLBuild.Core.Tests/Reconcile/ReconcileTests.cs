@@ -4,8 +4,7 @@ using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.Reconcile;
 using SQLBuild.Core.State;
-using SQLBuild.Core.Tests.Adapters;
-using SQLBuild.Core.Tests.Build;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
 namespace SQLBuild.Core.Tests.Reconcile;

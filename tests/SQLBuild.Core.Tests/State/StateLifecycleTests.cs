@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
 namespace SQLBuild.Core.Tests.State;

@@ -3,9 +3,10 @@ using SQLBuild.Core.Build;
 using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.Environments;
 
 /// <summary>Promote, checkpoint restore and environment diffs (SPEC §4.3) on real engines.</summary>
 public class PromoteRestoreTests

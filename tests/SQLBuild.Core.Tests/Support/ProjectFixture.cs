@@ -3,7 +3,7 @@ using SQLBuild.Core.Errors;
 using SQLBuild.Core.Project;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Project;
+namespace SQLBuild.Core.Tests.Support;
 
 /// <summary>A project laid out in a fresh temp folder from path -> content; deleted on dispose.</summary>
 public sealed class ProjectFixture : IDisposable

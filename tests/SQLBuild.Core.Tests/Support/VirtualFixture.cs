@@ -5,10 +5,9 @@ using SQLBuild.Core.Identity;
 using SQLBuild.Core.Project;
 using SQLBuild.Core.State;
 using SQLBuild.Core.Templates;
-using SQLBuild.Core.Tests.Adapters;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.Support;
 
 /// <summary>
 /// The virtual template project in a temp folder on a real engine, calling the core the way the

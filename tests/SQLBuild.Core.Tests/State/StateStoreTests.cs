@@ -2,9 +2,10 @@ using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Build;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.State;
 
 /// <summary>State-store initialization (SPEC §5) and a state store in its own database, on real engines.</summary>
 public class StateStoreTests

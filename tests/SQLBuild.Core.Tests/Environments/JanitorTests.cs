@@ -3,10 +3,10 @@ using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.State;
-using SQLBuild.Core.Tests.Build;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Lifecycle;
+namespace SQLBuild.Core.Tests.Environments;
 
 /// <summary><c>Invoke-SqbJanitor</c> (SPEC §10) on real engines: what it keeps, what it drops, and in which order.</summary>
 public class JanitorTests

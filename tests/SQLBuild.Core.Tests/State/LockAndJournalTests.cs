@@ -3,9 +3,10 @@ using SQLBuild.Core.Build;
 using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.State;
 
 /// <summary>Locks (SPEC §6) and the operation journal (SPEC §9) on real engines.</summary>
 public class LockTests

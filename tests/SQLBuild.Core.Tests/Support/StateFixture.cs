@@ -5,10 +5,9 @@ using SQLBuild.Core.Logging;
 using SQLBuild.Core.Project;
 using SQLBuild.Core.State;
 using SQLBuild.Core.Templates;
-using SQLBuild.Core.Tests.Adapters;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.State;
+namespace SQLBuild.Core.Tests.Support;
 
 /// <summary>
 /// The virtual template project on a real engine, with its state store in the warehouse: a DuckDB file in a

@@ -3,9 +3,10 @@ using SQLBuild.Core.Build;
 using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.Environments;
 
 /// <summary>Every planner, lock and detached guard (UPSTREAM-NOTES §5.3) triggered for real, with its exact message.</summary>
 public class GuardTests

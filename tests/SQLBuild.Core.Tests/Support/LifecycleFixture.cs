@@ -6,10 +6,8 @@ using SQLBuild.Core.Environments;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.State;
-using SQLBuild.Core.Tests.Adapters;
-using SQLBuild.Core.Tests.Build;
 
-namespace SQLBuild.Core.Tests.Lifecycle;
+namespace SQLBuild.Core.Tests.Support;
 
 /// <summary>
 /// The template project built in direct mode on a real engine, then switched to virtual mode with its own

@@ -4,10 +4,10 @@ using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.State;
-using SQLBuild.Core.Tests.Build;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Lifecycle;
+namespace SQLBuild.Core.Tests.Environments;
 
 /// <summary>Adopt and detach (SPEC §8, recovery page "Detached VDE guards", "Adopt guards", "Detach guards") on real engines.</summary>
 public class AdoptDetachTests

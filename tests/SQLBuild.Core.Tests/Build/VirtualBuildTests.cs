@@ -1,9 +1,10 @@
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Build;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.Build;
 
 /// <summary>Virtual builds on real engines (SPEC §4.1, §4.2): physical versions, views, refs, checkpoints, reuse.</summary>
 public class VirtualBuildTests

@@ -1,10 +1,12 @@
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Build;
+using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.Build;
 
 /// <summary>Less travelled paths of virtual builds and switches, on real engines.</summary>
 public class VirtualEdgeTests
@@ -122,7 +124,7 @@ public class VirtualEdgeTests
         // recreate dev.fct_orders, which PostgreSQL refuses (no CASCADE) after dim_customers' view was replaced.
         f.Exec($"CREATE VIEW {VirtualFixture.Q(f.Schema, "report")} AS SELECT order_year FROM {f.View("dev", "fct_orders")}");
 
-        var ex = Assert.Throws<SqbException>(() => f.Restore(new Environments.RestoreOptions { CheckpointId = first }));
+        var ex = Assert.Throws<SqbException>(() => f.Restore(new RestoreOptions { CheckpointId = first }));
         Assert.Contains("fct_orders", ex.Message);
         Assert.Equal(refs, f.Refs("dev"));
         Assert.Equal(events, f.StateCount("virtual_environment_ref_events"));

@@ -5,7 +5,7 @@ using SQLBuild.Core.Project;
 using SQLBuild.Core.Templates;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Build;
+namespace SQLBuild.Core.Tests.Support;
 
 /// <summary>
 /// A template project in a temp folder, pointed at a real engine: a DuckDB file in the folder, or the

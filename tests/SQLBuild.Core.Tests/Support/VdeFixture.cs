@@ -5,11 +5,9 @@ using SQLBuild.Core.Project;
 using SQLBuild.Core.Reconcile;
 using SQLBuild.Core.State;
 using SQLBuild.Core.Templates;
-using SQLBuild.Core.Tests.Adapters;
-using SQLBuild.Core.Tests.Build;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Reconcile;
+namespace SQLBuild.Core.Tests.Support;
 
 /// <summary>
 /// A virtual-mode project in a temp folder on a real engine, its state store initialized: the shop

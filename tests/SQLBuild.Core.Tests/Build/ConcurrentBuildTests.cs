@@ -1,7 +1,8 @@
 using SQLBuild.Core.Build;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.Build;
 
 /// <summary>Two VDEs built at the same time need the same new physical versions: each must end with them, built once.</summary>
 public class ConcurrentBuildTests
