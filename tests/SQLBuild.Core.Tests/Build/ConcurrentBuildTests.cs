@@ -12,7 +12,7 @@ public class ConcurrentBuildTests
     [InlineData("postgres")]
     public void Two_vdes_building_the_same_new_versions_at_once_both_succeed_and_share_them(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -51,7 +51,7 @@ public class ConcurrentFirstBuildTests
     [InlineData("postgres")]
     public void Two_first_builds_at_once_create_the_physical_schema_without_tripping_over_each_other(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         for (var round = 0; round < 4; round++)
         {
             using var f = new VirtualFixture(engine);

@@ -23,7 +23,7 @@ public class GuardTests
     [InlineData("postgres")]
     public void S010_stale_required_upstream_of_a_selection_and_IncludeStaleUpstreams(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -59,7 +59,7 @@ public class GuardTests
     [InlineData("postgres")]
     public void S011_S018_S015_S016_S017_promotion_guards(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -114,7 +114,7 @@ public class GuardTests
     [InlineData("postgres")]
     public void S014_a_held_environment_lock_fails_build_and_promote_at_once_naming_the_holder(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -155,7 +155,7 @@ public class GuardTests
     [InlineData("postgres")]
     public void S020_S021_S025_S026_rollback_guards(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -192,7 +192,7 @@ public class GuardTests
     [InlineData("postgres")]
     public void S028_a_detached_vde_blocks_build_promote_from_and_to_and_rollback(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -220,7 +220,7 @@ public class GuardTests
     [InlineData("postgres")]
     public void Mode_guards_block_virtual_flags_in_direct_mode_and_direct_flags_in_virtual_mode(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         // Virtual mode: -DeferTo (C242), -NoTests/-NoAudits are refused before anything is touched.
         var c242 = Fails("C242", () => f.Build(new BuildOptions { DeferTo = "prod" }));

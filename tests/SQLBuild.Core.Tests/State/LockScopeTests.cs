@@ -20,7 +20,7 @@ public class LockScopeTests
     [SkippableFact]
     public void Two_state_stores_in_one_database_lock_their_own_environments_independently()
     {
-        BuildFixture.SkipUnlessAvailable("postgres");
+        TestEngine.SkipUnlessAvailable("postgres");
         using var a = StateOnly();
         using var b = StateOnly();
 
