@@ -38,11 +38,6 @@ BeforeAll {
         try { $s.Dialect.Qualify((New-Relation $Schema $Name)) } finally { $s.Dispose() }
     }
 
-    function Get-TestRelation($P, [string] $Schema, [string] $Name) {
-        $s = Open-SqbTestSession -Project $P
-        try { $s.ReadCatalog([string[]]@($Schema), $false).Find((New-Relation $Schema $Name)) } finally { $s.Dispose() }
-    }
-
     function Get-AllRows($P) {
         <# Every row of every node at its original name, as sorted text per node. #>
         $s = Open-SqbTestSession -Project $P
@@ -114,10 +109,10 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         $op.Events[-1].Message | Should -BeLike 'adopt:move:raw_orders: *'
         (Get-SqbLock -Path $P.Path -Key 'virtual_env:dev').IsOrphaned | Should -BeTrue
         # Physical schema has partial artifacts: raw_customers went, raw_orders did not; no VDE yet.
-        "$((Get-TestRelation $P $P.Schema 'raw_customers').Kind)" | Should -Be 'View'
-        Get-TestRelation $P $P.PhysicalSchema (Get-PhysicalName $P 'raw_customers') | Should -Not -BeNullOrEmpty
-        "$((Get-TestRelation $P $P.Schema 'raw_orders').Kind)" | Should -Be 'Table'
-        Get-TestRelation $P $P.PhysicalSchema (Get-PhysicalName $P 'raw_orders') | Should -BeNullOrEmpty
+        "$((Get-SqbTestRelation $P $P.Schema 'raw_customers').Kind)" | Should -Be 'View'
+        Get-SqbTestRelation $P $P.PhysicalSchema (Get-PhysicalName $P 'raw_customers') | Should -Not -BeNullOrEmpty
+        "$((Get-SqbTestRelation $P $P.Schema 'raw_orders').Kind)" | Should -Be 'Table'
+        Get-SqbTestRelation $P $P.PhysicalSchema (Get-PhysicalName $P 'raw_orders') | Should -BeNullOrEmpty
         $env = Get-SqbEnvironment -Path $P.Path -Name dev
         $env.Status | Should -Be 'working'
         $env.ModelCount | Should -Be 0
@@ -137,7 +132,7 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         $retry.Status | Should -Be 'finalized'
         ($retry.Relations | Where-Object Name -EQ 'raw_customers').Action | Should -Be 'done'
         ($retry.Relations | Where-Object Name -EQ 'raw_orders').Action | Should -Be ($P.AllowCopy ? 'copy' : 'move')
-        foreach ($n in $Nodes) { "$((Get-TestRelation $P $P.Schema $n).Kind)" | Should -Be 'View' -Because "$n is adopted" }
+        foreach ($n in $Nodes) { "$((Get-SqbTestRelation $P $P.Schema $n).Kind)" | Should -Be 'View' -Because "$n is adopted" }
         (Get-AllRows $P) | Should -BeExactly $before
         (Get-SqbOperation -Path $P.Path -Id 'adopt:dev').Status | Should -Be 'succeeded'
         @(Get-SqbLock -Path $P.Path).Count | Should -Be 0
@@ -164,8 +159,8 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         $env.Status | Should -Be 'finalized'
         $env.ModelCount | Should -Be 6
         $env.SeedCount | Should -Be 3
-        foreach ($n in $TableNodes) { Get-TestRelation $P $P.PhysicalSchema (Get-PhysicalName $P $n) | Should -Not -BeNullOrEmpty -Because "$n's physical version is preserved" }
-        "$((Get-TestRelation $P $P.Schema 'raw_customers').Kind)" | Should -Be 'View'
+        foreach ($n in $TableNodes) { Get-SqbTestRelation $P $P.PhysicalSchema (Get-PhysicalName $P $n) | Should -Not -BeNullOrEmpty -Because "$n's physical version is preserved" }
+        "$((Get-SqbTestRelation $P $P.Schema 'raw_customers').Kind)" | Should -Be 'View'
         (Get-AllRows $P) | Should -BeExactly $before
         $failed = @(Get-SqbReconcile -Path $P.Path -Environment dev | Where-Object Kind -EQ 'FailedOperation')
         $failed.Count | Should -Be 1
@@ -177,7 +172,7 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         $retry.Status | Should -Be 'detached'
         (Get-SqbEnvironment -Path $P.Path -Name dev).Status | Should -Be 'detached'
         foreach ($n in $Nodes) {
-            "$((Get-TestRelation $P $P.Schema $n).Kind)" | Should -Be ($n -in $ViewModels ? 'View' : 'Table') -Because "$n is plain again"
+            "$((Get-SqbTestRelation $P $P.Schema $n).Kind)" | Should -Be ($n -in $ViewModels ? 'View' : 'Table') -Because "$n is plain again"
         }
         (Get-AllRows $P) | Should -BeExactly $before
         (Get-SqbOperation -Path $P.Path -Id 'detach:dev').Status | Should -Be 'succeeded'
@@ -393,7 +388,7 @@ Describe 'Invoke-SqbJanitor on <Engine>' -ForEach $Engines {
         ($items | Where-Object Kind -EQ 'PhysicalRelation').Name | Should -Be "$($P.PhysicalSchema).$old"
         @($items | Where-Object Kind -EQ 'Checkpoint').Count | Should -Be 1
         $items | ForEach-Object { $_.Result | Should -Be 'removed' }
-        Get-TestRelation $P $P.PhysicalSchema $old | Should -BeNullOrEmpty
+        Get-SqbTestRelation $P $P.PhysicalSchema $old | Should -BeNullOrEmpty
         @(Get-SqbCheckpoint -Path $P.Path).Count | Should -Be 1
         (Get-SqbOperation -Path $P.Path -Type janitor | Select-Object -Last 1).Status | Should -Be 'succeeded'
     }

@@ -21,18 +21,13 @@ BeforeAll {
                 ForEach-Object { '{0}:{1}={2}' -f $_[0], $_[1], $_[2] })
     }
 
-    function script:Get-PhysicalOf($Project, [string] $Node, [string] $Environment = 'dev') {
-        $hash = Invoke-SqbTestSql $Project "SELECT version_hash FROM $($Project.StateSchema).virtual_environment_node_refs WHERE virtual_environment_name = '$Environment' AND node_name = '$Node'" -Scalar
-        '{0}.{1}__v_{2}' -f $Project.PhysicalSchema, $Node, $hash.Substring(0, 8)
-    }
-
     function script:Build-SecondVersion($Project) {
         <# A changed stg_customers (6 of 8 rows) built into pr_1: two tracked versions of it. Returns pr_1's relation. #>
         $file = Join-Path $Project.Path 'models/staging/stg_customers.sql'
         $sql = (Get-Content -LiteralPath $file -Raw) -replace 'FROM __seed\("raw_customers"\)', "FROM __seed(`"raw_customers`")`nWHERE id <= 6"
         [IO.File]::WriteAllText($file, $sql)
         (Invoke-SqbBuild -Path $Project.Path -Environment pr_1 -Confirm:$false).Status | Should -Be 'succeeded'
-        Get-PhysicalOf $Project 'stg_customers' 'pr_1'
+        Get-SqbTestPhysical $Project 'stg_customers' 'pr_1'
     }
 }
 
@@ -62,7 +57,7 @@ Describe 'Warehouse drift on <Engine> (recovery page)' -ForEach $Engines {
     }
 
     It 'Missing physical relation: Get-SqbReconcile reports it, Repair-SqbView blocks, Invoke-SqbBuild -Select rebuilds it' -Skip:$Skip {
-        $physical = Get-PhysicalOf $P 'fct_orders'
+        $physical = Get-SqbTestPhysical $P 'fct_orders'
         $rows = Get-TestCount $P "$($P.Schema).fct_orders"
         # PostgreSQL binds the view to the table; it goes first (the damage is a lost table, never a CASCADE).
         if ($Engine -eq 'postgres') { Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).fct_orders" -NonQuery }
@@ -98,7 +93,7 @@ Describe 'Warehouse drift on <Engine> (recovery page)' -ForEach $Engines {
     }
 
     It 'Logical target is a table: Repair-SqbView and Set-SqbModelRef block; after dropping the table by hand Repair-SqbView works' -Skip:$Skip {
-        $physical = Get-PhysicalOf $P 'fct_orders'
+        $physical = Get-SqbTestPhysical $P 'fct_orders'
         $rows = Get-TestCount $P "$($P.Schema).fct_orders"
         Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).fct_orders" -NonQuery
         Invoke-SqbTestSql $P "CREATE TABLE $($P.Schema).fct_orders AS SELECT * FROM $physical WHERE order_id < 105" -NonQuery
@@ -134,15 +129,15 @@ Describe 'Repair-SqbView on <Engine>' -ForEach $Engines {
     AfterEach { Remove-SqbTestProject $P }
 
     It 'repairs what it can and passes every other finding through as a non-terminating error' -Skip:$Skip {
-        $dim = Get-PhysicalOf $P 'dim_customers'
-        $stg = Get-PhysicalOf $P 'stg_customers'
+        $dim = Get-SqbTestPhysical $P 'dim_customers'
+        $stg = Get-SqbTestPhysical $P 'stg_customers'
         Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).fct_orders" -NonQuery                              # MissingView
         Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).stg_orders" -NonQuery                              # MissingView
         Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).dim_customers" -NonQuery
         Invoke-SqbTestSql $P "DROP TABLE $dim" -NonQuery                                                # MissingPhysical
         Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).stg_customers" -NonQuery
         Invoke-SqbTestSql $P "CREATE TABLE $($P.Schema).stg_customers AS SELECT * FROM $stg" -NonQuery # LogicalIsTable
-        Invoke-SqbTestSql $P "CREATE VIEW $($P.Schema).old_orders AS SELECT * FROM $(Get-PhysicalOf $P 'fct_orders')" -NonQuery # UnexpectedView
+        Invoke-SqbTestSql $P "CREATE VIEW $($P.Schema).old_orders AS SELECT * FROM $(Get-SqbTestPhysical $P 'fct_orders')" -NonQuery # UnexpectedView
         try { Publish-SqbEnvironment -Path $P.Path -From pr_9 -To dev -Confirm:$false } catch { $_.FullyQualifiedErrorId | Should -BeLike 'S011.*' } # FailedOperation
 
         $findings = @(Get-SqbReconcile -Path $P.Path)

@@ -34,19 +34,6 @@ BeforeAll {
         Get-RecCounts $P (Get-SqbTestLogicalSchema -Project $P -Environment $Environment) | Should -BeExactly $Counts
     }
 
-    function Get-RecPhysical($P, [string] $Node, [string] $Environment = 'dev') {
-        $hash = Invoke-SqbTestSql -Project $P -Scalar -Sql ("SELECT version_hash FROM `"$($P.StateSchema)`".virtual_environment_node_refs " +
-            "WHERE virtual_environment_name = '$Environment' AND node_name = '$Node'")
-        "`"$($P.Schema)__sqb_physical`".`"${Node}__v_$($hash.Substring(0, 8))`""
-    }
-
-    function Get-RecKind($P, [string] $Schema, [string] $Name) {
-        <# 'Table', 'View', or '' when the relation does not exist (read from the catalog). #>
-        $s = Open-SqbTestSession -Project $P
-        try { "$($s.ReadCatalog([string[]]@($Schema), $false).Find((Get-SqbType 'SQLBuild.Core.Adapters.RelationName')::new($Schema, $Name)).Kind)" }
-        finally { $s.Dispose() }
-    }
-
     function Invoke-RecKilled($P, [string] $KillAt, [string] $Command) {
         <# Runs $Command in a child pwsh that kills itself hard at step $KillAt; asserts it died there. #>
         $child = Start-SqbTestChild -Project $P -Name 'killed' -Environment @{ SQB_TEST_KILL_AT = $KillAt } -Body "$Command`nSave-Result @{ Outcome = 'finished' }"
@@ -144,7 +131,7 @@ Describe 'Warehouse drift on <Engine>' -ForEach $Engines {
     }
 
     It 'Missing physical relation' -Skip:$Skip {
-        $physical = Get-RecPhysical $P 'fct_orders'
+        $physical = Get-SqbTestPhysical $P 'fct_orders'
         if ($Engine -eq 'postgres') { Invoke-SqbTestSql $P "DROP VIEW `"$($P.Schema)`".fct_orders" -NonQuery }
         Invoke-SqbTestSql $P "DROP TABLE $physical" -NonQuery
         $finding = @(Get-SqbReconcile -Path $P.Path)
@@ -158,25 +145,24 @@ Describe 'Warehouse drift on <Engine>' -ForEach $Engines {
     }
 
     It 'Logical target is a table, not a view' -Skip:$Skip {
-        $physical = Get-RecPhysical $P 'fct_orders'
+        $physical = Get-SqbTestPhysical $P 'fct_orders'
         Invoke-SqbTestSql $P "DROP VIEW `"$($P.Schema)`".fct_orders" -NonQuery
         Invoke-SqbTestSql $P "CREATE TABLE `"$($P.Schema)`".fct_orders AS SELECT * FROM $physical" -NonQuery
         "$((Get-SqbReconcile -Path $P.Path).Kind)" | Should -Be 'LogicalIsTable'
         $null = Repair-SqbView -Path $P.Path -Name fct_orders -ErrorVariable errs -ErrorAction SilentlyContinue
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'C250.LogicalIsTable,*'
         $errs[0].Exception.Message | Should -Be "logical target for 'fct_orders' is a table; repair-view will not overwrite it"
-        $relation = $physical.Replace('"', '')
-        { Set-SqbModelRef -Path $P.Path -Model fct_orders -PhysicalRelation $relation -Confirmation 'attach fct_orders' -ErrorAction Stop } |
+        { Set-SqbModelRef -Path $P.Path -Model fct_orders -PhysicalRelation $physical -Confirmation 'attach fct_orders' -ErrorAction Stop } |
             Should -Throw -ErrorId 'C250.LogicalIsTable*'
         # Recovery: drop the table by hand, then repair-view (and retry the refused attach, which the journal keeps open).
         Invoke-SqbTestSql $P "DROP TABLE `"$($P.Schema)`".fct_orders" -NonQuery
         (Repair-SqbView -Path $P.Path -Name fct_orders).Result | Should -Be 'repaired'
-        $null = Set-SqbModelRef -Path $P.Path -Model fct_orders -PhysicalRelation $relation -Confirmation 'attach fct_orders'
+        $null = Set-SqbModelRef -Path $P.Path -Model fct_orders -PhysicalRelation $physical -Confirmation 'attach fct_orders'
         Assert-RecWhole $P $Counts
     }
 
     It 'Checkpoint physical relation missing' -Skip:$Skip {
-        $oldDim = Get-RecPhysical $P 'dim_customers'
+        $oldDim = Get-SqbTestPhysical $P 'dim_customers'
         Edit-SqbTestStgCustomers -Project $P
         $null = Invoke-SqbBuild -Path $P.Path -Environment pr_1
         $null = Publish-SqbEnvironment -Path $P.Path -From pr_1 -To dev
@@ -197,7 +183,7 @@ Describe 'Warehouse drift on <Engine>' -ForEach $Engines {
     It 'Promoted physical relation missing' -Skip:$Skip {
         Edit-SqbTestStgCustomers -Project $P
         $null = Invoke-SqbBuild -Path $P.Path -Environment pr_1
-        $physical = Get-RecPhysical $P 'stg_customers' 'pr_1'
+        $physical = Get-SqbTestPhysical $P 'stg_customers' 'pr_1'
         Invoke-SqbTestSql $P "DROP VIEW `"$($P.Schema)__pr_1`".dim_customers" -NonQuery
         Invoke-SqbTestSql $P "DROP VIEW `"$($P.Schema)__pr_1`".stg_customers" -NonQuery
         Invoke-SqbTestSql $P "DROP VIEW $physical" -NonQuery
@@ -279,8 +265,8 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         # Diagnose (SPEC 8: "an interrupted run leaves a failed operation and a state that Get-SqbReconcile explains").
         # The adopt died before its VDE row existed; the diagnosis is asserted after the recovery, so the recovery is proven either way.
         # Partial artifacts: raw_customers was moved under a view, raw_orders (the step it died at) is still the plain table.
-        Get-RecKind $P $P.Schema 'raw_customers' | Should -Be 'View'
-        Get-RecKind $P $P.Schema 'raw_orders' | Should -Be 'Table'
+        "$((Get-SqbTestRelation $P $P.Schema 'raw_customers').Kind)" | Should -Be 'View'
+        "$((Get-SqbTestRelation $P $P.Schema 'raw_orders').Kind)" | Should -Be 'Table'
         $diagnosis = try { @(Get-SqbReconcile -Path $P.Path -ErrorAction Stop | ForEach-Object { "$($_.Kind):$($_.Name)" }) } catch { "threw $($_.FullyQualifiedErrorId): $($_.Exception.Message)" }
         Get-RecCounts $P | Should -BeExactly $counts
         # Retry.
@@ -302,8 +288,8 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         (Get-SqbEnvironment -Path $P.Path -Name dev).Status | Should -Be 'finalized'
         # Physical version preserved.
         foreach ($n in 'raw_orders', 'fct_orders', 'dim_customers') {
-            $physical = (Get-RecPhysical $P $n) -replace '"', ''
-            Get-RecKind $P "$($P.Schema)__sqb_physical" $physical.Split('.')[1] | Should -Be 'Table' -Because "$n's physical version is preserved"
+            $physical = Get-SqbTestPhysical $P $n
+            "$((Get-SqbTestRelation $P $P.PhysicalSchema $physical.Split('.')[1]).Kind)" | Should -Be 'Table' -Because "$n's physical version is preserved"
         }
         $findings = @(Get-SqbReconcile -Path $P.Path)
         @($findings | ForEach-Object { "$($_.Kind):$($_.Name)" }) | Should -Contain "FailedOperation:$($op.Id)"

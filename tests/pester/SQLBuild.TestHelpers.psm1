@@ -381,6 +381,22 @@ function Get-SqbTestReaderValue {
     Invoke-SqbTestSql -Project $Project -Scalar -Sql "SELECT $Column FROM `"$schema`".`"$Model`" WHERE $Where"
 }
 
+function Get-SqbTestRelation {
+    <# The catalog entry (Kind, ViewDefinition, ...) of <schema>.<name> in the project's warehouse, or $null when it does not exist. #>
+    param([Parameter(Mandatory)] $Project, [Parameter(Mandatory)] [string] $Schema, [Parameter(Mandatory)] [string] $Name)
+    $session = Open-SqbTestSession -Project $Project
+    try { $session.ReadCatalog([string[]]@($Schema), $false).Find((Get-SqbType 'SQLBuild.Core.Adapters.RelationName')::new($Schema, $Name)) }
+    finally { $session.Dispose() }
+}
+
+function Get-SqbTestPhysical {
+    <# The physical relation a VDE's ref of $Node points at, from the state store: '<schema>__sqb_physical.<node>__v_<hash8>'. #>
+    param([Parameter(Mandatory)] $Project, [Parameter(Mandatory)] [string] $Node, [string] $Environment = 'dev')
+    $hash = Invoke-SqbTestSql -Project $Project -Scalar -Sql ("SELECT version_hash FROM `"$($Project.StateSchema)`".virtual_environment_node_refs " +
+        "WHERE virtual_environment_name = '$Environment' AND node_name = '$Node'")
+    '{0}.{1}__v_{2}' -f $Project.PhysicalSchema, $Node, $hash.Substring(0, 8)
+}
+
 function Get-SqbTestSchemas {
     <# The existing schemas of the project: its target, prod and state schemas and every schema named after them. #>
     param([Parameter(Mandatory)] $Session, [Parameter(Mandatory)] $Project)
@@ -916,7 +932,8 @@ function Format-SqbCommandSurface {
 Export-ModuleMember -Function Get-SqbRepoRoot, Get-SqbModuleManifestPath, Import-SqbTestModule, Get-SqbType,
     New-SqbTestSchemaName, Get-SqbTestPostgres, Get-SqbTestEngine,
     New-SqbTestProject, New-SqbTestTemplateProject, Remove-SqbTestProject, Set-SqbTestModel, Edit-SqbTestStgCustomers, Get-SqbTestLogicalSchema,
-    Open-SqbTestSession, Invoke-SqbTestSql, Get-SqbTestReaderValue, Get-SqbTestSnapshot, Enter-SqbTestLock, Stop-SqbTestPgQuery,
+    Open-SqbTestSession, Invoke-SqbTestSql, Get-SqbTestReaderValue, Get-SqbTestRelation, Get-SqbTestPhysical, Get-SqbTestSnapshot,
+    Enter-SqbTestLock, Stop-SqbTestPgQuery,
     Invoke-SqbDuckDbQuery, Get-SqbDuckDbSnapshot,
     Invoke-SqbChildPwsh, Invoke-SqbChildScript, Start-SqbTestChild, Get-SqbTestChildOutput, Wait-SqbTestCondition, Wait-SqbTestChildLog,
     Wait-SqbTestChild, Stop-SqbTestChild,
