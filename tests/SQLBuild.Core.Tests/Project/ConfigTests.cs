@@ -8,17 +8,8 @@ namespace SQLBuild.Core.Tests.Project;
 
 public class ConfigTests
 {
-    private const string TwoTargets = """
-        name = "shop"
-        adapter = "duckdb"
-        default_target = "dev"
-
-        [connections.local]
-        database = "shop.duckdb"
-
-        [targets.dev]
-        connection = "local"
-        schema = "dev"
+    private const string TwoTargets = $"""
+        {ProjectFixture.MinimalToml}
 
         [targets.prod]
         connection = "local"
