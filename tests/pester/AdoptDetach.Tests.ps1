@@ -5,96 +5,19 @@
 # Every guard is checked to change nothing: the catalog and the state tables are read before and after.
 
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-    $pg = Get-SqbTestPostgres
-    $script:Engines = @(
-        @{ Engine = 'duckdb'; NoEngine = $false; Why = '' }
-        @{ Engine = 'postgres'; NoEngine = -not $pg.Available; Why = [string]$pg.SkipReason }
-    )
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
+    $script:Engines = Get-SqbTestEngine
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     Import-SqbTestModule
-    $script:Manifest = Get-SqbModuleManifestPath
     $script:Nodes = @('raw_customers', 'raw_orders', 'raw_payments', 'stg_customers', 'stg_orders', 'stg_payments',
         'fct_orders', 'dim_customers', 'payments_log')
     $script:ViewModels = @('stg_customers', 'stg_orders', 'stg_payments')
     $script:TableNodes = @($Nodes | Where-Object { $_ -notin $ViewModels })
 
-    # ------------------------------------------------------------------ projects
-
-    function New-AdoptProject {
-        <# The template built in direct mode, switched to virtual mode with an initialized state store. #>
-        param([Parameter(Mandatory)] [string] $Engine, [switch] $NoUnsuffixed)
-        $dir = Join-Path ([IO.Path]::GetTempPath()) ('sqb-adopt-' + [Guid]::NewGuid().ToString('N').Substring(0, 10))
-        $null = New-SqbProject -Path $dir -Template direct -Adapter $Engine
-        $schema = 'dev'
-        $state = 'sqlbuild_state'
-        if ($Engine -eq 'postgres') {
-            $schema = New-SqbTestSchemaName
-            $state = 'st_' + [Guid]::NewGuid().ToString('N').Substring(0, 8)
-            Set-Content -LiteralPath (Join-Path $dir 'sqlbuild_project.toml') -Value @"
-name = "shop"
-adapter = "postgres"
-default_target = "dev"
-
-[settings]
-virtual_environments = false
-concurrency = 2
-
-[connections.local]
-host = "`${ENV:SQB_TEST_PG_HOST}"
-port = $env:SQB_TEST_PG_PORT
-user = "`${ENV:SQB_TEST_PG_USER}"
-password = "`${ENV:SQB_TEST_PG_PASSWORD}"
-dbname = "`${ENV:SQB_TEST_PG_DATABASE}"
-
-[targets.dev]
-connection = "local"
-schema = "$schema"
-"@
-        }
-        $build = Invoke-SqbBuild -Path $dir
-        if ($build.Status -ne 'succeeded') { throw "direct build failed: $(($build.Nodes | ForEach-Object Error) -join '; ')" }
-        $toml = (Get-Content -LiteralPath (Join-Path $dir 'sqlbuild_project.toml') -Raw) -replace 'virtual_environments = false', 'virtual_environments = true'
-        $toml += "`n[targets.dev.state]`nbackend = `"$Engine`"`nschema = `"$state`"`n"
-        if (-not $NoUnsuffixed) { $toml += "unsuffixed_virtual_env = `"dev`"`n" }
-        Set-Content -LiteralPath (Join-Path $dir 'sqlbuild_project.toml') -Value $toml
-        $null = Initialize-SqbState -Path $dir
-        [pscustomobject]@{
-            Path = $dir; Engine = $Engine; Schema = $schema; Physical = "${schema}__sqb_physical"; State = $state
-            AllowCopy = ($Engine -eq 'duckdb')
-        }
-    }
-
-    function Remove-AdoptProject($P) {
-        if (-not $P) { return }
-        try {
-            $s = Open-TestSession $P
-            try {
-                $schemas = Get-ProjectSchemas $s $P
-                for ($round = 0; $round -lt 5; $round++) {
-                    $views = @($s.ReadCatalog([string[]]$schemas, $false).Relations | Where-Object { "$($_.Kind)" -eq 'View' })
-                    if ($views.Count -eq 0) { break }
-                    foreach ($v in $views) { try { $null = $s.Execute($s.Dialect.DropViewIfExists($v.Relation)) } catch { } }
-                }
-                foreach ($t in @($s.ReadCatalog([string[]]$schemas, $false).Relations)) { try { $null = $s.Execute($s.Dialect.DropTableIfExists($t.Relation)) } catch { } }
-                foreach ($n in $schemas) { try { $null = $s.Execute($s.Dialect.DropSchemaIfExists($n)) } catch { } }
-            }
-            finally { $s.Dispose() }
-        }
-        catch { }
-        Remove-Item -LiteralPath $P.Path -Recurse -Force -ErrorAction SilentlyContinue
-    }
-
     # ------------------------------------------------------------------ warehouse reads (through the module's own engine)
-
-    function Open-TestSession($P) {
-        $project = (Get-SqbType 'SQLBuild.Core.Project.ProjectCompiler')::Compile($P.Path, [NullString]::Value, $null)
-        $log = (Get-SqbType 'SQLBuild.Core.Logging.NullLog')::Instance
-        (Get-SqbType 'SQLBuild.Core.Adapters.WarehouseFactory')::Create($project.Config.ActiveTarget.Connection, $log).OpenSession()
-    }
 
     function New-Statement([string] $Sql) { (Get-SqbType 'SQLBuild.Core.Adapters.SqlStatement')::new('TEST', 'pester', $Sql, $null) }
     function New-Relation([string] $Schema, [string] $Name) { (Get-SqbType 'SQLBuild.Core.Adapters.RelationName')::new($Schema, $Name) }
@@ -107,32 +30,17 @@ schema = "$schema"
         $sql = if ($P.Engine -eq 'postgres') { 'SELECT nspname FROM pg_catalog.pg_namespace' }
         else { 'SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()' }
         @($Session.Query((New-Statement $sql)) | ForEach-Object { [string]$_[0] } |
-            Where-Object { $_ -eq $P.Schema -or $_ -eq $P.State -or $_.StartsWith("$($P.Schema)__") -or $_.StartsWith("$($P.State)__") })
+            Where-Object { $_ -eq $P.Schema -or $_ -eq $P.StateSchema -or $_.StartsWith("$($P.Schema)__") -or $_.StartsWith("$($P.StateSchema)__") })
     }
 
     function Format-Qualified($P, [string] $Schema, [string] $Name) {
-        $s = Open-TestSession $P
+        $s = Open-SqbTestSession -Project $P
         try { $s.Dialect.Qualify((New-Relation $Schema $Name)) } finally { $s.Dispose() }
-    }
-
-    function Invoke-TestSql($P, [string] $Sql) {
-        $s = Open-TestSession $P
-        try { $null = $s.Execute((New-Statement $Sql)) } finally { $s.Dispose() }
-    }
-
-    function Get-TestRelation($P, [string] $Schema, [string] $Name) {
-        $s = Open-TestSession $P
-        try { $s.ReadCatalog([string[]]@($Schema), $false).Find((New-Relation $Schema $Name)) } finally { $s.Dispose() }
-    }
-
-    function Get-TestRelations($P, [string] $Schema) {
-        $s = Open-TestSession $P
-        try { @($s.ReadCatalog([string[]]@($Schema), $false).Relations) } finally { $s.Dispose() }
     }
 
     function Get-AllRows($P) {
         <# Every row of every node at its original name, as sorted text per node. #>
-        $s = Open-TestSession $P
+        $s = Open-SqbTestSession -Project $P
         try {
             $rows = [ordered]@{}
             foreach ($n in $Nodes) {
@@ -146,7 +54,7 @@ schema = "$schema"
 
     function Get-TestSnapshot($P) {
         <# The catalog (kinds, view text, columns) and every row of every table, state included, of the project's schemas. #>
-        $s = Open-TestSession $P
+        $s = Open-SqbTestSession -Project $P
         try {
             $schemas = Get-ProjectSchemas $s $P
             $catalog = $s.ReadCatalog([string[]]$schemas, $true)
@@ -172,109 +80,6 @@ schema = "$schema"
         "${Node}__v_$($ids[$Node].VersionHash.Substring(0, 8))"
     }
 
-    # ------------------------------------------------------------------ child processes
-
-    function Invoke-ChildCommand {
-        <# Runs a command in a fresh `pwsh -NoProfile` with the built module; returns exit code and output. #>
-        param([Parameter(Mandatory)] [string] $Command, [string] $KillAt, [string] $InputText, [switch] $NonInteractive)
-        $exe = [Environment]::ProcessPath
-        $prefix = @()
-        $leaf = [IO.Path]::GetFileNameWithoutExtension($exe)
-        if ($leaf -ne 'pwsh') {
-            $dll = Join-Path $PSHOME 'pwsh.dll'
-            if ($leaf -eq 'dotnet' -and (Test-Path -LiteralPath $dll)) { $prefix = @($dll) } else { $exe = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh') }
-        }
-        $script = "`$PSStyle.OutputRendering = 'PlainText'; Import-Module '$Manifest'; $Command"
-        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script))
-        $arguments = @($prefix) + @('-NoProfile') + @(if ($NonInteractive) { '-NonInteractive' }) + @('-EncodedCommand', $encoded)
-        $old = $env:SQB_TEST_KILL_AT
-        try {
-            if ($KillAt) { $env:SQB_TEST_KILL_AT = $KillAt } else { Remove-Item Env:SQB_TEST_KILL_AT -ErrorAction Ignore }
-            $output = if ($PSBoundParameters.ContainsKey('InputText')) { $InputText | & $exe @arguments 2>&1 }
-            else { & $exe @arguments 2>&1 }
-            [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = (@($output | ForEach-Object { "$_" }) -join "`n") }
-        }
-        finally {
-            if ($null -eq $old) { Remove-Item Env:SQB_TEST_KILL_AT -ErrorAction Ignore } else { $env:SQB_TEST_KILL_AT = $old }
-        }
-    }
-
-    # A host that "types" a scripted answer when asked to read a line and keeps what it was shown: the
-    # interactive path of the typed confirmation, without a terminal.
-    if (-not ('SqbAdoptScriptedHost' -as [type])) {
-        Add-Type -TypeDefinition @'
-using System;
-using System.Collections.Generic;
-using System.Collections.ObjectModel;
-using System.Globalization;
-using System.Management.Automation;
-using System.Management.Automation.Host;
-using System.Security;
-using System.Text;
-
-public sealed class SqbAdoptScriptedHost : PSHost
-{
-    private readonly SqbAdoptScriptedUI _ui;
-    public SqbAdoptScriptedHost(string answer) { _ui = new SqbAdoptScriptedUI(answer); }
-    public string Shown => _ui.Shown.ToString();
-    public int Reads => _ui.Reads;
-    public override string Name => "SqbAdoptScriptedHost";
-    public override Version Version => new Version(1, 0);
-    public override Guid InstanceId { get; } = Guid.NewGuid();
-    public override PSHostUserInterface UI => _ui;
-    public override CultureInfo CurrentCulture => CultureInfo.InvariantCulture;
-    public override CultureInfo CurrentUICulture => CultureInfo.InvariantCulture;
-    public override void SetShouldExit(int exitCode) { }
-    public override void EnterNestedPrompt() => throw new NotSupportedException();
-    public override void ExitNestedPrompt() => throw new NotSupportedException();
-    public override void NotifyBeginApplication() { }
-    public override void NotifyEndApplication() { }
-}
-
-public sealed class SqbAdoptScriptedUI : PSHostUserInterface
-{
-    private readonly string _answer;
-    public SqbAdoptScriptedUI(string answer) { _answer = answer; }
-    public readonly StringBuilder Shown = new StringBuilder();
-    public int Reads;
-    public override PSHostRawUserInterface RawUI => null;
-    public override string ReadLine() { Reads++; return _answer; }
-    public override SecureString ReadLineAsSecureString() => throw new NotSupportedException();
-    public override void Write(string value) => Shown.Append(value);
-    public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Shown.Append(value);
-    public override void WriteLine(string value) { }
-    public override void WriteErrorLine(string value) { }
-    public override void WriteDebugLine(string message) { }
-    public override void WriteProgress(long sourceId, ProgressRecord record) { }
-    public override void WriteVerboseLine(string message) { }
-    public override void WriteWarningLine(string message) { }
-    public override Dictionary<string, PSObject> Prompt(string caption, string message, Collection<FieldDescription> descriptions) => throw new NotSupportedException();
-    public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName) => throw new NotSupportedException();
-    public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName,
-        PSCredentialTypes allowedCredentialTypes, PSCredentialUIOptions options) => throw new NotSupportedException();
-    public override int PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, int defaultChoice) => throw new NotSupportedException();
-}
-'@
-    }
-
-    function Invoke-AdoptWithAnswer($P, [string] $Answer) {
-        <# ConvertTo-SqbVirtualEnvironment without -Confirmation in a runspace whose host answers $Answer. #>
-        $h = [SqbAdoptScriptedHost]::new($Answer)
-        $rs = [runspacefactory]::CreateRunspace($h)
-        $rs.Open()
-        $ps = [powershell]::Create()
-        try {
-            $ps.Runspace = $rs
-            $null = $ps.AddCommand('Import-Module').AddParameter('Name', $Manifest).AddStatement().
-                AddCommand('ConvertTo-SqbVirtualEnvironment').AddParameter('Path', $P.Path).AddParameter('AllowCopy', $P.AllowCopy)
-            $result = try { @($ps.Invoke()) | ForEach-Object Status }
-            catch { ($_.Exception.InnerException ?? $_.Exception).ErrorRecord.FullyQualifiedErrorId }
-            if ($ps.Streams.Error.Count -gt 0) { $result = $ps.Streams.Error[0].FullyQualifiedErrorId }
-            [pscustomobject]@{ Shown = $h.Shown; Reads = $h.Reads; Result = $result }
-        }
-        finally { $ps.Dispose(); $rs.Dispose() }
-    }
-
     function Invoke-Adopt($P, [string] $Confirmation = 'adopt dev') {
         ConvertTo-SqbVirtualEnvironment -Path $P.Path -AllowCopy:$P.AllowCopy -Confirmation $Confirmation
     }
@@ -285,14 +90,14 @@ public sealed class SqbAdoptScriptedUI : PSHostUserInterface
 }
 
 Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
-    AfterEach { Remove-AdoptProject $script:P }
+    AfterEach { Remove-SqbTestProject $script:P }
 
-    It 'Interrupted adopt: failed operation recorded, partial artifacts, diagnosed, retry completes' -Skip:$NoEngine {
-        $script:P = New-AdoptProject $Engine
+    It 'Interrupted adopt: failed operation recorded, partial artifacts, diagnosed, retry completes' -Skip:$Skip {
+        $script:P = New-SqbTestTemplateProject -Engine $Engine -ReadyToAdopt
         $before = Get-AllRows $P
 
-        $child = Invoke-ChildCommand -KillAt 'adopt:move:raw_orders' -NonInteractive `
-            -Command "ConvertTo-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy:`$$($P.AllowCopy) -Confirmation 'adopt dev'; 'ADOPT RETURNED'"
+        $child = Invoke-SqbChildScript -ImportModule -Environment @{ SQB_TEST_KILL_AT = 'adopt:move:raw_orders' } `
+            -Script "ConvertTo-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy:`$$($P.AllowCopy) -Confirmation 'adopt dev'; 'ADOPT RETURNED'"
 
         $child.ExitCode | Should -Not -Be 0
         $child.Output | Should -Not -Match 'ADOPT RETURNED'
@@ -304,10 +109,10 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         $op.Events[-1].Message | Should -BeLike 'adopt:move:raw_orders: *'
         (Get-SqbLock -Path $P.Path -Key 'virtual_env:dev').IsOrphaned | Should -BeTrue
         # Physical schema has partial artifacts: raw_customers went, raw_orders did not; no VDE yet.
-        "$((Get-TestRelation $P $P.Schema 'raw_customers').Kind)" | Should -Be 'View'
-        Get-TestRelation $P $P.Physical (Get-PhysicalName $P 'raw_customers') | Should -Not -BeNullOrEmpty
-        "$((Get-TestRelation $P $P.Schema 'raw_orders').Kind)" | Should -Be 'Table'
-        Get-TestRelation $P $P.Physical (Get-PhysicalName $P 'raw_orders') | Should -BeNullOrEmpty
+        "$((Get-SqbTestRelation $P $P.Schema 'raw_customers').Kind)" | Should -Be 'View'
+        Get-SqbTestRelation $P $P.PhysicalSchema (Get-PhysicalName $P 'raw_customers') | Should -Not -BeNullOrEmpty
+        "$((Get-SqbTestRelation $P $P.Schema 'raw_orders').Kind)" | Should -Be 'Table'
+        Get-SqbTestRelation $P $P.PhysicalSchema (Get-PhysicalName $P 'raw_orders') | Should -BeNullOrEmpty
         $env = Get-SqbEnvironment -Path $P.Path -Name dev
         $env.Status | Should -Be 'working'
         $env.ModelCount | Should -Be 0
@@ -327,7 +132,7 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         $retry.Status | Should -Be 'finalized'
         ($retry.Relations | Where-Object Name -EQ 'raw_customers').Action | Should -Be 'done'
         ($retry.Relations | Where-Object Name -EQ 'raw_orders').Action | Should -Be ($P.AllowCopy ? 'copy' : 'move')
-        foreach ($n in $Nodes) { "$((Get-TestRelation $P $P.Schema $n).Kind)" | Should -Be 'View' -Because "$n is adopted" }
+        foreach ($n in $Nodes) { "$((Get-SqbTestRelation $P $P.Schema $n).Kind)" | Should -Be 'View' -Because "$n is adopted" }
         (Get-AllRows $P) | Should -BeExactly $before
         (Get-SqbOperation -Path $P.Path -Id 'adopt:dev').Status | Should -Be 'succeeded'
         @(Get-SqbLock -Path $P.Path).Count | Should -Be 0
@@ -335,13 +140,13 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         @(Get-SqbReconcile -Path $P.Path -Environment dev) | Should -BeNullOrEmpty -Because 'the adopted VDE is healthy'
     }
 
-    It 'Interrupted detach: failed operation recorded, VDE stays finalized, physical version preserved, retry detach' -Skip:$NoEngine {
-        $script:P = New-AdoptProject $Engine
+    It 'Interrupted detach: failed operation recorded, VDE stays finalized, physical version preserved, retry detach' -Skip:$Skip {
+        $script:P = New-SqbTestTemplateProject -Engine $Engine -ReadyToAdopt
         $null = Invoke-Adopt $P
         $before = Get-AllRows $P
 
-        $child = Invoke-ChildCommand -KillAt 'detach:move:raw_customers' -NonInteractive `
-            -Command "ConvertFrom-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy:`$$($P.AllowCopy) -Confirmation 'detach dev'; 'DETACH RETURNED'"
+        $child = Invoke-SqbChildScript -ImportModule -Environment @{ SQB_TEST_KILL_AT = 'detach:move:raw_customers' } `
+            -Script "ConvertFrom-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy:`$$($P.AllowCopy) -Confirmation 'detach dev'; 'DETACH RETURNED'"
 
         $child.ExitCode | Should -Not -Be 0
         $child.Output | Should -Not -Match 'DETACH RETURNED'
@@ -354,8 +159,8 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         $env.Status | Should -Be 'finalized'
         $env.ModelCount | Should -Be 6
         $env.SeedCount | Should -Be 3
-        foreach ($n in $TableNodes) { Get-TestRelation $P $P.Physical (Get-PhysicalName $P $n) | Should -Not -BeNullOrEmpty -Because "$n's physical version is preserved" }
-        "$((Get-TestRelation $P $P.Schema 'raw_customers').Kind)" | Should -Be 'View'
+        foreach ($n in $TableNodes) { Get-SqbTestRelation $P $P.PhysicalSchema (Get-PhysicalName $P $n) | Should -Not -BeNullOrEmpty -Because "$n's physical version is preserved" }
+        "$((Get-SqbTestRelation $P $P.Schema 'raw_customers').Kind)" | Should -Be 'View'
         (Get-AllRows $P) | Should -BeExactly $before
         $failed = @(Get-SqbReconcile -Path $P.Path -Environment dev | Where-Object Kind -EQ 'FailedOperation')
         $failed.Count | Should -Be 1
@@ -367,7 +172,7 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         $retry.Status | Should -Be 'detached'
         (Get-SqbEnvironment -Path $P.Path -Name dev).Status | Should -Be 'detached'
         foreach ($n in $Nodes) {
-            "$((Get-TestRelation $P $P.Schema $n).Kind)" | Should -Be ($n -in $ViewModels ? 'View' : 'Table') -Because "$n is plain again"
+            "$((Get-SqbTestRelation $P $P.Schema $n).Kind)" | Should -Be ($n -in $ViewModels ? 'View' : 'Table') -Because "$n is plain again"
         }
         (Get-AllRows $P) | Should -BeExactly $before
         (Get-SqbOperation -Path $P.Path -Id 'detach:dev').Status | Should -Be 'succeeded'
@@ -376,17 +181,17 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
 
 Describe 'Detached VDE guards on <Engine>' -ForEach $Engines {
     BeforeAll {
-        if ($NoEngine) { return }
-        $script:D = New-AdoptProject $Engine
+        if ($Skip) { return }
+        $script:D = New-SqbTestTemplateProject -Engine $Engine -ReadyToAdopt
         $null = Invoke-Adopt $D
         $script:DetachResult = Invoke-Detach $D
         # A second environment, for promoting into the detached one (built anew from dev's kept refs).
         $script:Pr1 = Invoke-SqbBuild -Path $D.Path -Environment pr_1
         $script:DetachedRows = Get-AllRows $D
     }
-    AfterAll { Remove-AdoptProject $script:D }
+    AfterAll { Remove-SqbTestProject $script:D }
 
-    It 'detach marked the VDE detached and kept its refs' -Skip:$NoEngine {
+    It 'detach marked the VDE detached and kept its refs' -Skip:$Skip {
         $DetachResult.Status | Should -Be 'detached'
         $DetachResult.Message | Should -Be 'Detached 6 models from virtual environment dev.'
         $env = Get-SqbEnvironment -Path $D.Path -Name dev
@@ -395,7 +200,7 @@ Describe 'Detached VDE guards on <Engine>' -ForEach $Engines {
         $Pr1.EnvironmentStatus | Should -Be 'finalized'
     }
 
-    It 'Invoke-SqbBuild blocks: "virtual environment is detached"' -Skip:$NoEngine {
+    It 'Invoke-SqbBuild blocks: "virtual environment is detached"' -Skip:$Skip {
         $err = { Invoke-SqbBuild -Path $D.Path } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike 'S028.EnvironmentDetached*'
         $err.Exception.Message | Should -Be "virtual environment 'dev' is detached"
@@ -403,14 +208,14 @@ Describe 'Detached VDE guards on <Engine>' -ForEach $Engines {
         (Get-AllRows $D) | Should -BeExactly $DetachedRows
     }
 
-    It 'Publish-SqbEnvironment -From <detached> blocks' -Skip:$NoEngine {
+    It 'Publish-SqbEnvironment -From <detached> blocks' -Skip:$Skip {
         $err = { Publish-SqbEnvironment -Path $D.Path -From dev -To qa } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike 'S028.EnvironmentDetached*'
         $err.Exception.Message | Should -Be "source virtual environment 'dev' is detached"
         @(Get-SqbEnvironment -Path $D.Path | Where-Object Name -EQ 'qa').Count | Should -Be 0
     }
 
-    It 'Publish-SqbEnvironment -To <detached> blocks' -Skip:$NoEngine {
+    It 'Publish-SqbEnvironment -To <detached> blocks' -Skip:$Skip {
         $err = { Publish-SqbEnvironment -Path $D.Path -From pr_1 -To dev } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike 'S028.EnvironmentDetached*'
         $err.Exception.Message | Should -Be "target virtual environment 'dev' is detached"
@@ -418,7 +223,7 @@ Describe 'Detached VDE guards on <Engine>' -ForEach $Engines {
         (Get-AllRows $D) | Should -BeExactly $DetachedRows
     }
 
-    It 'Restore-SqbCheckpoint (rollback) blocks' -Skip:$NoEngine {
+    It 'Restore-SqbCheckpoint (rollback) blocks' -Skip:$Skip {
         $err = { Restore-SqbCheckpoint -Path $D.Path -Environment dev } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike 'S028.EnvironmentDetached*'
         $err.Exception.Message | Should -Be "virtual environment 'dev' is detached"
@@ -427,10 +232,10 @@ Describe 'Detached VDE guards on <Engine>' -ForEach $Engines {
 }
 
 Describe 'Adopt guards on <Engine>' -ForEach $Engines {
-    AfterEach { Remove-AdoptProject $script:P }
+    AfterEach { Remove-SqbTestProject $script:P }
 
-    It 'No unsuffixed_virtual_env configured: blocks with config guidance, no changes made' -Skip:$NoEngine {
-        $script:P = New-AdoptProject $Engine -NoUnsuffixed
+    It 'No unsuffixed_virtual_env configured: blocks with config guidance, no changes made' -Skip:$Skip {
+        $script:P = New-SqbTestTemplateProject -Engine $Engine -ReadyToAdopt -NoUnsuffixed
         $snapshot = Get-TestSnapshot $P
 
         $err = { Invoke-Adopt $P } | Should -Throw -PassThru
@@ -441,8 +246,8 @@ Describe 'Adopt guards on <Engine>' -ForEach $Engines {
         Get-TestSnapshot $P | Should -BeExactly $snapshot
     }
 
-    It 'Copy fallback needed without -AllowCopy: "requires -AllowCopy", no changes made' -Skip:$NoEngine {
-        $script:P = New-AdoptProject $Engine
+    It 'Copy fallback needed without -AllowCopy: "requires -AllowCopy", no changes made' -Skip:$Skip {
+        $script:P = New-SqbTestTemplateProject -Engine $Engine -ReadyToAdopt
         $snapshot = Get-TestSnapshot $P
         if ($Engine -eq 'duckdb') {
             $err = { ConvertTo-SqbVirtualEnvironment -Path $P.Path -Confirmation 'adopt dev' } | Should -Throw -PassThru
@@ -459,8 +264,8 @@ Describe 'Adopt guards on <Engine>' -ForEach $Engines {
         }
     }
 
-    It 'Wrong typed confirmation: cancelled, no changes made' -Skip:$NoEngine {
-        $script:P = New-AdoptProject $Engine
+    It 'Wrong typed confirmation: cancelled, no changes made' -Skip:$Skip {
+        $script:P = New-SqbTestTemplateProject -Engine $Engine -ReadyToAdopt
         $snapshot = Get-TestSnapshot $P
         foreach ($wrong in 'adopt prod', 'Adopt dev', 'yes', '') {
             $err = { Invoke-Adopt $P -Confirmation $wrong } | Should -Throw -PassThru
@@ -469,20 +274,21 @@ Describe 'Adopt guards on <Engine>' -ForEach $Engines {
         }
         Get-TestSnapshot $P | Should -BeExactly $snapshot
         # The same through the host prompt of an interactive session.
-        $asked = Invoke-AdoptWithAnswer $P 'adopt prod'
+        $adopt = @{ Path = $P.Path; AllowCopy = $P.AllowCopy }
+        $asked = Invoke-SqbTestWithAnswer -Answer 'adopt prod' -Command ConvertTo-SqbVirtualEnvironment -Parameters $adopt -Property Status
         $asked.Shown | Should -Be "Type 'adopt dev' to confirm: "
         $asked.Reads | Should -Be 1
         $asked.Result | Should -BeLike 'C258.Cancelled*'
         Get-TestSnapshot $P | Should -BeExactly $snapshot
     }
 
-    It 'reads the typed confirmation from the host, and fails (no hang) when the session cannot ask' -Skip:$NoEngine {
-        $script:P = New-AdoptProject $Engine
+    It 'reads the typed confirmation from the host, and fails (no hang) when the session cannot ask' -Skip:$Skip {
+        $script:P = New-SqbTestTemplateProject -Engine $Engine -ReadyToAdopt
         $snapshot = Get-TestSnapshot $P
         $catch = "catch { 'ERRORID ' + `$_.FullyQualifiedErrorId; `$_.Exception.Message; `$_.ErrorDetails.RecommendedAction; exit 3 }"
         # pwsh -NonInteractive, and a console whose input is a pipe (a CI agent's): neither is asked, neither waits.
-        $nonInteractive = Invoke-ChildCommand -NonInteractive -Command "try { ConvertTo-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy } $catch"
-        $piped = Invoke-ChildCommand -InputText 'adopt dev' -Command "try { ConvertTo-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy } $catch"
+        $nonInteractive = Invoke-SqbChildScript -ImportModule -Script "try { ConvertTo-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy } $catch"
+        $piped = Invoke-SqbChildScript -ImportModule -Interactive -InputText 'adopt dev' -Script "try { ConvertTo-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy } $catch"
         foreach ($child in $nonInteractive, $piped) {
             $child.ExitCode | Should -Be 3
             $child.Output | Should -Match 'ERRORID R010\.ConfirmationRequired'
@@ -492,33 +298,34 @@ Describe 'Adopt guards on <Engine>' -ForEach $Engines {
         Get-TestSnapshot $P | Should -BeExactly $snapshot
 
         # An interactive host is asked, and the exact text goes ahead.
-        $typed = Invoke-AdoptWithAnswer $P 'adopt dev'
+        $adopt = @{ Path = $P.Path; AllowCopy = $P.AllowCopy }
+        $typed = Invoke-SqbTestWithAnswer -Answer 'adopt dev' -Command ConvertTo-SqbVirtualEnvironment -Parameters $adopt -Property Status
         $typed.Shown | Should -Be "Type 'adopt dev' to confirm: "
         $typed.Result | Should -Be 'finalized'
         (Get-SqbEnvironment -Path $P.Path -Name dev).Status | Should -Be 'finalized'
     }
 
-    It '-WhatIf lists every move, one line per relation, and changes nothing' -Skip:$NoEngine {
-        $script:P = New-AdoptProject $Engine
+    It '-WhatIf lists every move, one line per relation, and changes nothing' -Skip:$Skip {
+        $script:P = New-SqbTestTemplateProject -Engine $Engine -ReadyToAdopt
         $snapshot = Get-TestSnapshot $P
-        $child = Invoke-ChildCommand -NonInteractive -Command "ConvertTo-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy -WhatIf"
+        $child = Invoke-SqbChildScript -ImportModule -Script "ConvertTo-SqbVirtualEnvironment -Path '$($P.Path)' -AllowCopy -WhatIf"
         $child.ExitCode | Should -Be 0
         $lines = @($child.Output -split "`n" | Where-Object { $_ -like 'What if:*' })
         $lines.Count | Should -Be 9
         foreach ($n in $Nodes) { @($lines | Where-Object { $_ -like "*'$n'*" }).Count | Should -Be 1 -Because "$n has one line" }
         $verb = $P.AllowCopy ? 'Copy' : 'Move'
-        $lines | Should -Contain "What if: Performing the operation `"$verb table model 'fct_orders' to $($P.Physical).$(Get-PhysicalName $P 'fct_orders')`" on target `"$($P.Schema).fct_orders`"."
+        $lines | Should -Contain "What if: Performing the operation `"$verb table model 'fct_orders' to $($P.PhysicalSchema).$(Get-PhysicalName $P 'fct_orders')`" on target `"$($P.Schema).fct_orders`"."
         Get-TestSnapshot $P | Should -BeExactly $snapshot
     }
 }
 
 Describe 'Detach guards on <Engine>' -ForEach $Engines {
-    AfterEach { Remove-AdoptProject $script:P }
+    AfterEach { Remove-SqbTestProject $script:P }
 
-    It 'VDE not finalized: "requires a finalized virtual environment", no changes made' -Skip:$NoEngine {
-        $script:P = New-AdoptProject $Engine
+    It 'VDE not finalized: "requires a finalized virtual environment", no changes made' -Skip:$Skip {
+        $script:P = New-SqbTestTemplateProject -Engine $Engine -ReadyToAdopt
         # A working VDE: adopt with one table missing.
-        Invoke-TestSql $P "DROP TABLE $(Format-Qualified $P $P.Schema 'payments_log')"
+        Invoke-SqbTestSql $P "DROP TABLE $(Format-Qualified $P $P.Schema 'payments_log')" -NonQuery
         $adopted = Invoke-Adopt $P
         $adopted.Status | Should -Be 'working'
         $snapshot = Get-TestSnapshot $P
@@ -530,8 +337,8 @@ Describe 'Detach guards on <Engine>' -ForEach $Engines {
         Get-TestSnapshot $P | Should -BeExactly $snapshot
     }
 
-    It 'Copy fallback needed without -AllowCopy: "requires -AllowCopy", no changes made' -Skip:$NoEngine {
-        $script:P = New-AdoptProject $Engine
+    It 'Copy fallback needed without -AllowCopy: "requires -AllowCopy", no changes made' -Skip:$Skip {
+        $script:P = New-SqbTestTemplateProject -Engine $Engine -ReadyToAdopt
         $null = Invoke-Adopt $P
         # PostgreSQL moves unshared versions back natively; a version another VDE shares must be copied.
         if ($Engine -eq 'postgres') { $null = Invoke-SqbBuild -Path $P.Path -Environment pr_1 }
@@ -544,8 +351,8 @@ Describe 'Detach guards on <Engine>' -ForEach $Engines {
         Get-TestSnapshot $P | Should -BeExactly $snapshot
     }
 
-    It 'Wrong typed confirmation: cancelled, no changes made' -Skip:$NoEngine {
-        $script:P = New-AdoptProject $Engine
+    It 'Wrong typed confirmation: cancelled, no changes made' -Skip:$Skip {
+        $script:P = New-SqbTestTemplateProject -Engine $Engine -ReadyToAdopt
         $null = Invoke-Adopt $P
         $snapshot = Get-TestSnapshot $P
         foreach ($wrong in 'detach prod', 'adopt dev', 'DETACH DEV', '') {
@@ -559,10 +366,10 @@ Describe 'Detach guards on <Engine>' -ForEach $Engines {
 }
 
 Describe 'Invoke-SqbJanitor on <Engine>' -ForEach $Engines {
-    AfterEach { Remove-AdoptProject $script:P }
+    AfterEach { Remove-SqbTestProject $script:P }
 
-    It 'previews with -WhatIf, then removes what nothing references and emits typed items' -Skip:$NoEngine {
-        $script:P = New-AdoptProject $Engine
+    It 'previews with -WhatIf, then removes what nothing references and emits typed items' -Skip:$Skip {
+        $script:P = New-SqbTestTemplateProject -Engine $Engine -ReadyToAdopt
         $null = Invoke-Adopt $P
         $old = Get-PhysicalName $P 'dim_customers'
         $file = Join-Path $P.Path 'models/marts/dim_customers.sql'
@@ -570,18 +377,18 @@ Describe 'Invoke-SqbJanitor on <Engine>' -ForEach $Engines {
         $null = Invoke-SqbBuild -Path $P.Path
         $snapshot = Get-TestSnapshot $P
 
-        $preview = Invoke-ChildCommand -NonInteractive -Command "Invoke-SqbJanitor -Path '$($P.Path)' -MaxCheckpoints 1 -WhatIf"
+        $preview = Invoke-SqbChildScript -ImportModule -Script "Invoke-SqbJanitor -Path '$($P.Path)' -MaxCheckpoints 1 -WhatIf"
         @($preview.Output -split "`n" | Where-Object { $_ -like 'What if:*' }).Count | Should -Be 2
-        $preview.Output | Should -Match ([regex]::Escape("$($P.Physical).$old"))
+        $preview.Output | Should -Match ([regex]::Escape("$($P.PhysicalSchema).$old"))
         Get-TestSnapshot $P | Should -BeExactly $snapshot
 
         $items = @(Invoke-SqbJanitor -Path $P.Path -MaxCheckpoints 1 -Force)
 
         $items | ForEach-Object { $_.PSObject.TypeNames[0] | Should -Be 'SQLBuild.SqbJanitorItem' }
-        ($items | Where-Object Kind -EQ 'PhysicalRelation').Name | Should -Be "$($P.Physical).$old"
+        ($items | Where-Object Kind -EQ 'PhysicalRelation').Name | Should -Be "$($P.PhysicalSchema).$old"
         @($items | Where-Object Kind -EQ 'Checkpoint').Count | Should -Be 1
         $items | ForEach-Object { $_.Result | Should -Be 'removed' }
-        Get-TestRelation $P $P.Physical $old | Should -BeNullOrEmpty
+        Get-SqbTestRelation $P $P.PhysicalSchema $old | Should -BeNullOrEmpty
         @(Get-SqbCheckpoint -Path $P.Path).Count | Should -Be 1
         (Get-SqbOperation -Path $P.Path -Type janitor | Select-Object -Last 1).Status | Should -Be 'succeeded'
     }

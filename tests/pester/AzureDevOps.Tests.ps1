@@ -5,8 +5,7 @@
 # would.
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-    $script:Manifest = Get-SqbModuleManifestPath
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
 
     $toml = "name = 'ado'`nadapter = 'duckdb'`ndefault_target = 'dev'`n[connections.local]`ndatabase = 'ado.duckdb'`n[targets.dev]`nconnection = 'local'`nschema = 'dev'`n"
     $script:Direct = New-SqbTestProject @{
@@ -25,8 +24,7 @@ BeforeAll {
 
     # Runs $Body after importing the module, with TF_BUILD as given, and returns exit code and lines.
     function Invoke-UnderAgent([string] $Body, [string] $TfBuild = 'True') {
-        $script = "Import-Module '$($Manifest -replace "'", "''")'`n$Body"
-        Invoke-SqbChildScript -Script $script -Environment @{ TF_BUILD = $TfBuild; NO_COLOR = '1' }
+        Invoke-SqbChildScript -ImportModule -Script $Body -Environment @{ TF_BUILD = $TfBuild; NO_COLOR = '1' }
     }
     function Select-Logging([string[]] $Lines) { @($Lines | Where-Object { $_ -match '^##(vso\[|\[section\])' }) }
 }

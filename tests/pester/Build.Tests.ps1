@@ -3,52 +3,13 @@
 # Invoke-SqbBuild on embedded DuckDB and on the real PostgreSQL that build.ps1 -Task Test starts.
 
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-    $pg = Get-SqbTestPostgres
-    $script:Engines = @(
-        @{ Engine = 'duckdb'; Skip = $false; Reason = '' }
-        @{ Engine = 'postgres'; Skip = -not $pg.Available; Reason = $pg.SkipReason }
-    )
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
+    $script:Engines = Get-SqbTestEngine
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     Import-SqbTestModule
-
-    # A direct template project in TestDrive; on PostgreSQL its schemas are unique and the password
-    # comes through ${ENV:...} so that no test file ever holds it.
-    function New-DirectProject([string] $Engine) {
-        $dir = Join-Path (Get-PSDrive TestDrive).Root ('p_' + [Guid]::NewGuid().ToString('N').Substring(0, 8))
-        New-SqbProject -Path $dir -Name shop | Out-Null
-        if ($Engine -eq 'postgres') {
-            $pg = Get-SqbTestPostgres
-            $toml = @"
-name = "shop"
-adapter = "postgres"
-default_target = "dev"
-
-[settings]
-concurrency = 4
-
-[connections.local]
-host = "$($pg.Host)"
-port = $($pg.Port)
-user = "$($pg.User)"
-password = "`${ENV:SQB_TEST_PG_PASSWORD}"
-dbname = "$($pg.Database)"
-
-[targets.dev]
-connection = "local"
-schema = "$($pg.Schema)"
-
-[targets.prod]
-connection = "local"
-schema = "$($pg.Schema)_prod"
-"@
-            Set-Content -LiteralPath (Join-Path $dir 'sqlbuild_project.toml') -Value $toml -Encoding utf8NoBOM
-        }
-        $dir
-    }
 }
 
 Describe 'New-SqbProject' {
@@ -79,7 +40,10 @@ Describe 'New-SqbProject' {
 }
 
 Describe 'Get-SqbModel' {
-    BeforeAll { $script:Dir = New-DirectProject duckdb }
+    BeforeAll {
+        $script:Dir = Join-Path $TestDrive 'shop'
+        $null = New-SqbProject -Path $Dir -Name shop
+    }
 
     It 'emits typed models, seeds and tests in dependency order' {
         $all = @(Get-SqbModel -Path $Dir)
@@ -117,8 +81,11 @@ Describe 'Get-SqbModel' {
 
 Describe 'Invoke-SqbBuild on <Engine>' -ForEach $Engines {
     BeforeAll {
-        if (-not $Skip) { $script:Dir = New-DirectProject $Engine }
+        if ($Skip) { return }
+        $script:Project = New-SqbTestTemplateProject -Engine $Engine -Template direct
+        $script:Dir = $Project.Path
     }
+    AfterAll { Remove-SqbTestProject $script:Project }
 
     It 'builds every node and emits a typed result' -Skip:$Skip {
         $r = Invoke-SqbBuild -Path $Dir
@@ -176,7 +143,10 @@ Describe 'Invoke-SqbBuild on <Engine>' -ForEach $Engines {
 }
 
 Describe 'Bad input fails clearly and changes nothing' {
-    BeforeAll { $script:Dir = New-DirectProject duckdb }
+    BeforeAll {
+        $script:Dir = Join-Path $TestDrive 'shop'
+        $null = New-SqbProject -Path $Dir -Name shop
+    }
 
     It 'an unknown target is P003 naming the known targets' {
         { Invoke-SqbBuild -Path $Dir -Target nope -ErrorAction Stop } | Should -Throw -ErrorId 'P003.*'
@@ -229,7 +199,7 @@ Describe 'Bad input fails clearly and changes nothing' {
 Describe 'Connection errors never show the password' -Skip:(-not (Get-SqbTestPostgres).Available) {
     It 'a wrong password is W001 without the password text' {
         $pg = Get-SqbTestPostgres
-        $dir = New-DirectProject postgres
+        $dir = (New-SqbTestTemplateProject -Engine postgres -Template direct).Path
         $secret = 'not-the-password-' + [Guid]::NewGuid().ToString('N').Substring(0, 6)
         $cred = [pscredential]::new($pg.User, (ConvertTo-SecureString $secret -AsPlainText -Force))
         $e = $null

@@ -10,7 +10,8 @@
 #
 # WhatIf: argument sets for the generic "-WhatIf changes nothing" test, required for every cmdlet
 # that supports ShouldProcess. They run with -Path <fixture> -WhatIf against a DuckDB virtual project
-# (New-SqbTestVirtualProject: dev, pr_1 promoted into dev, an orphaned lock, a state backup).
+# (New-SqbTestTemplateProject -AllowReset -WithHistory -WithBackup -WithOrphanedLock: dev, pr_1
+# promoted into dev, a state backup, an orphaned lock).
 # Placeholders: '{NewFolder}' (a folder that does not exist), '{LockKey}' (the orphaned lock),
 # '{Checkpoint}' (dev's oldest checkpoint), '{BackupId}' (the backup).
 #

@@ -6,7 +6,7 @@
 # name follows the convention (CompleterRegistry), must complete in the fixture project.
 
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     Import-SqbTestModule
     $script:Pg = Get-SqbTestPostgres
     $registry = [SQLBuild.PowerShell.Completion.CompleterRegistry]
@@ -24,9 +24,9 @@ BeforeDiscovery {
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     Import-SqbTestModule
-    $script:Fixture = New-SqbTestVirtualProject -WithOrphanedLock -WithBackup
+    $script:Fixture = New-SqbTestTemplateProject -AllowReset -WithHistory -WithBackup -WithOrphanedLock
 
     # What each completer must offer in the fixture project.
     $script:Expected = @{

@@ -5,7 +5,7 @@
 # a new output type fails here until its view exists.
 
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     Import-SqbTestModule
 
     # The SQLBuild types reachable from the cmdlets' [OutputType]: the declared types and, through
@@ -29,7 +29,7 @@ BeforeDiscovery {
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     $script:Module = Import-SqbTestModule -PassThru
     [xml] $script:FormatXml = Get-Content -LiteralPath (Join-Path $Module.ModuleBase 'SQLBuild.Format.ps1xml') -Raw
     [xml] $script:TypesXml = Get-Content -LiteralPath (Join-Path $Module.ModuleBase 'SQLBuild.Types.ps1xml') -Raw

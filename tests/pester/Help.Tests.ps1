@@ -4,7 +4,7 @@
 # the same tests as soon as it is exported.
 
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     Import-SqbTestModule
     $script:Commands = @(Get-Command -Module SQLBuild -CommandType Cmdlet | Sort-Object Name | ForEach-Object { @{ Name = $_.Name } })
     $script:Topics = @('about_SQLBuild', 'about_SQLBuild_VirtualEnvironments', 'about_SQLBuild_Recovery', 'about_SQLBuild_Locks',
@@ -37,7 +37,7 @@ BeforeDiscovery {
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     $script:Module = Import-SqbTestModule -PassThru
     $script:RepoRoot = Get-SqbRepoRoot
     $script:Common = [System.Management.Automation.Cmdlet]::CommonParameters

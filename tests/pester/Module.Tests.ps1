@@ -2,12 +2,12 @@
 # The module as a whole: manifest, exports, load isolation of the drivers, module folder layout.
 
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     $script:Pg = Get-SqbTestPostgres
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     $script:ManifestPath = Get-SqbModuleManifestPath
     $script:ModuleDir = Split-Path -Parent $ManifestPath
     $script:Manifest = Import-PowerShellDataFile -LiteralPath $ManifestPath
@@ -293,17 +293,14 @@ Import-Module -Name '$((Get-SqbModuleManifestPath) -replace "'", "''")'
     }
 
     It 'builds a PostgreSQL project next to a foreign Npgsql 0.9' -Skip:(-not $Pg.Available) {
-        $pg = Get-SqbTestPostgres
-        $project = Join-Path $TestDrive 'pg'
-        $run = Invoke-WithForeignDriver 'Npgsql' 'Npgsql.NpgsqlConnection' @"
-`$null = New-SqbProject -Path '$project' -Adapter postgres -Confirm:`$false
-`$toml = Join-Path '$project' 'sqlbuild_project.toml'
-`$text = (Get-Content -LiteralPath `$toml -Raw) -replace '(?ms)^\[connections\.local\].*?(?=^\[targets)', "[connections.local]``nhost = '$($pg.Host)'``nport = $($pg.Port)``nuser = '$($pg.User)'``npassword = '```${ENV:SQB_TEST_PG_PASSWORD}'``ndbname = '$($pg.Database)'``n``n"
-`$text = `$text -replace '(?m)^schema = "dev"', 'schema = "$($pg.Schema)"'
-Set-Content -LiteralPath `$toml -Value `$text
-`$result = Invoke-SqbBuild -Path '$project' -Confirm:`$false
+        $project = New-SqbTestTemplateProject -Engine postgres -Template direct
+        try {
+            $run = Invoke-WithForeignDriver 'Npgsql' 'Npgsql.NpgsqlConnection' @"
+`$result = Invoke-SqbBuild -Path '$($project.Path -replace "'", "''")' -Confirm:`$false
 'RESULT:' + `$result.Status + ' ' + `$result.Passed + ' ' + `$result.Failed
 "@
+        }
+        finally { Remove-SqbTestProject $project }
         $run.ExitCode | Should -Be 0 -Because ($run.Lines -join "`n")
         Get-Tagged $run 'RESULT' | Should -Be 'succeeded 10 0'
         $loaded = (Get-Tagged $run 'LOADED') -split '\|'

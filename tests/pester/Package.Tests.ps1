@@ -6,7 +6,7 @@
 # user's repositories are never touched.
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     $script:RepoRoot = Get-SqbRepoRoot
     $script:ModuleDir = Split-Path -Parent (Get-SqbModuleManifestPath)
     $script:Source = Import-PowerShellDataFile -LiteralPath (Join-Path $RepoRoot 'SQLBuild.psd1')

@@ -5,14 +5,12 @@
 # recovery page's rows are then worked through with the cmdlets, as an operator would.
 
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-    Import-Module (Join-Path $PSScriptRoot 'VdeTestHelpers.psm1') -Force
-    $script:Engines = Get-VdeEngine
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
+    $script:Engines = Get-SqbTestEngine
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-    Import-Module (Join-Path $PSScriptRoot 'VdeTestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     Import-SqbTestModule
     $ProgressPreference = 'SilentlyContinue'
 
@@ -25,7 +23,7 @@ BeforeAll {
             # About 1 s per 3 million rows on the 2-core build machine.
             "MODEL (materialized table);`nSELECT COUNT(DISTINCT md5(CAST(i AS VARCHAR))) AS id FROM range(0, $($Seconds * 3000000)) AS t(i)"
         }
-        Set-VdeModel -Project $Project -Name 'slow' -Sql $sql
+        Set-SqbTestModel -Project $Project -Name 'slow' -Sql $sql
     }
 
     # The child's body: a build whose verbose stream (statement kind and target) goes to its log.
@@ -37,35 +35,35 @@ Save-Result @{ Outcome = 'finished' }
     # Starts a child build of dev and kills it (SIGKILL) once it holds the VDE lock and runs the slow model.
     function Start-KilledBuild($Project) {
         Set-SlowModel $Project -Seconds 60
-        $child = Start-VdeChild -Project $Project -Name 'killed-build' -Body $LoggedBuild
+        $child = Start-SqbTestChild -Project $Project -Name 'killed-build' -Body $LoggedBuild
         try {
-            $null = Wait-VdeChildLog -Child $child -Pattern '^acquired lock virtual_env:dev for build:'
-            $null = Wait-VdeChildLog -Child $child -Pattern '^CREATE TABLE \S+__sqb_physical\.slow__v_'
+            $null = Wait-SqbTestChildLog -Child $child -Pattern '^acquired lock virtual_env:dev for build:'
+            $null = Wait-SqbTestChildLog -Child $child -Pattern '^CREATE TABLE \S+__sqb_physical\.slow__v_'
         }
-        finally { Stop-VdeChild -Child $child }
+        finally { Stop-SqbTestChild -Child $child }
         # PostgreSQL runs the killed client's statement on to its end; end it as a DBA would.
-        $null = Stop-VdePgQuery -Project $Project
+        $null = Stop-SqbTestPgQuery -Project $Project
         # The retry builds a quick version of the model (a new version: a new physical relation).
-        Set-VdeModel -Project $Project -Name 'slow' -Sql "MODEL (materialized table);`nSELECT 1 AS id"
+        Set-SqbTestModel -Project $Project -Name 'slow' -Sql "MODEL (materialized table);`nSELECT 1 AS id"
         $child
     }
 }
 
 Describe 'Processes on <Engine>' -ForEach $Engines {
     AfterEach {
-        if ($script:children) { foreach ($c in $script:children) { Stop-VdeChild -Child $c } }
+        if ($script:children) { foreach ($c in $script:children) { Stop-SqbTestChild -Child $c } }
         $script:children = @()
         if ($script:p) {
-            $null = try { Stop-VdePgQuery -Project $script:p } catch { 0 }
+            $null = try { Stop-SqbTestPgQuery -Project $script:p } catch { 0 }
             Pop-Location -ErrorAction SilentlyContinue
-            Remove-VdeProject -Project $script:p
+            Remove-SqbTestProject -Project $script:p
             $script:p = $null
         }
     }
 
     Context 'Two processes race for one VDE' {
         It 'exactly one build wins; the other fails at once, well under the build time' -Skip:$Skip {
-            $script:p = New-VdeProject -Engine $Engine -Build
+            $script:p = New-SqbTestTemplateProject -Engine $Engine -Build
             Push-Location -LiteralPath $p.Path
             Set-SlowModel $p -Seconds 4
             $body = @'
@@ -82,17 +80,17 @@ $res.Pid = $PID
 Save-Result $res
 '@
             $script:children = @(
-                Start-VdeChild -Project $p -Name 'racer-a' -Body $body
-                Start-VdeChild -Project $p -Name 'racer-b' -Body $body
+                Start-SqbTestChild -Project $p -Name 'racer-a' -Body $body
+                Start-SqbTestChild -Project $p -Name 'racer-b' -Body $body
             )
             foreach ($c in $children) {
-                $null = Wait-VdeCondition -Child $c -TimeoutSeconds 90 -Because "child $($c.Id) to get ready" -Condition {
-                    if ($c.Process.HasExited) { throw "child exited early`n$(Get-VdeChildOutput -Child $c)" }
+                $null = Wait-SqbTestCondition -Child $c -TimeoutSeconds 90 -Because "child $($c.Id) to get ready" -Condition {
+                    if ($c.Process.HasExited) { throw "child exited early`n$(Get-SqbTestChildOutput -Child $c)" }
                     Test-Path -LiteralPath $c.ReadyFile
                 }
             }
             foreach ($c in $children) { $null = New-Item -ItemType File -Path $c.GoFile }
-            $results = @($children | ForEach-Object { (Wait-VdeChild -Child $_ -TimeoutSeconds 120).Result })
+            $results = @($children | ForEach-Object { (Wait-SqbTestChild -Child $_ -TimeoutSeconds 120).Result })
 
             $winners = @($results | Where-Object Outcome -EQ 'succeeded')
             $losers = @($results | Where-Object Outcome -EQ 'failed')
@@ -117,25 +115,25 @@ Save-Result $res
             else {
                 # DuckDB allows one process per database file (SPEC §6): the loser cannot even open it.
                 $loser.ErrorId | Should -BeLike 'W004.DatabaseInUse,*'
-                $file = Join-Path $p.Path "vde_$($p.Id).duckdb"
+                $file = $p.Database
                 $loser.Target | Should -Be $file
                 $loser.Message | Should -Be "database file '$file' is in use by another process"
                 $loser.RecommendedAction | Should -BeLike '*retry*'
             }
             @(Get-SqbLock) | Should -BeNullOrEmpty
             (Get-SqbEnvironment dev).Status | Should -Be 'finalized'
-            Get-VdeReaderValue -Project $p -Model slow -Column id -Where '1 = 1' | Should -Not -BeNullOrEmpty
+            Get-SqbTestReaderValue -Project $p -Model slow -Column id -Where '1 = 1' | Should -Not -BeNullOrEmpty
         }
     }
 
     Context 'A lock held by a killed process' {
         BeforeEach {
-            $script:p = New-VdeProject -Engine $Engine -Build
+            $script:p = New-SqbTestTemplateProject -Engine $Engine -Build
             Push-Location -LiteralPath $p.Path
             $script:killed = Start-KilledBuild $p
             # The dead holder's row stays; wait until it is provably orphaned (PostgreSQL: the dead
             # client's session has ended and freed its advisory lock).
-            $null = Wait-VdeCondition -TimeoutSeconds 20 -Because 'the lock to show as orphaned' -Condition {
+            $null = Wait-SqbTestCondition -TimeoutSeconds 20 -Because 'the lock to show as orphaned' -Condition {
                 @(Get-SqbLock | Where-Object IsOrphaned).Count -eq 1
             }
         }
@@ -166,13 +164,13 @@ Save-Result $res
             @($verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message) |
                 Should -Contain "taking over orphaned lock virtual_env:dev of $((Get-SqbOperation -Status Failed).Id)"
             @(Get-SqbLock) | Should -BeNullOrEmpty
-            Get-VdeReaderValue -Project $p -Model slow -Column id -Where '1 = 1' | Should -Be 1
+            Get-SqbTestReaderValue -Project $p -Model slow -Column id -Where '1 = 1' | Should -Be 1
         }
 
         It 'Get-SqbLock | Where-Object IsOrphaned | Clear-SqbLock -Force clears it; -WhatIf clears nothing' -Skip:$Skip {
-            $before = Get-VdeSnapshot -Project $p
+            $before = Get-SqbTestSnapshot -Project $p
             Get-SqbLock | Where-Object IsOrphaned | Clear-SqbLock -WhatIf | Should -BeNullOrEmpty
-            Get-VdeSnapshot -Project $p | Should -Be $before
+            Get-SqbTestSnapshot -Project $p | Should -Be $before
 
             $cleared = @(Get-SqbLock | Where-Object IsOrphaned | Clear-SqbLock -Force)
             $cleared.Count | Should -Be 1
@@ -195,7 +193,7 @@ Save-Result $res
 
         It 'a holder on another host: PostgreSQL still proves it orphaned by its advisory lock; DuckDB cannot, so the page''s recovery applies' -Skip:$Skip {
             # The row as a process on another machine would have left it: its pid cannot be checked from here.
-            $null = Invoke-VdeSql -Project $p -NonQuery -Sql "UPDATE `"$($p.StateSchema)`".`"locks`" SET owner_host = 'build-agent-7'"
+            Invoke-SqbTestSql -Project $p -NonQuery -Sql "UPDATE `"$($p.StateSchema)`".`"locks`" SET owner_host = 'build-agent-7'"
             $lock = Get-SqbLock
             $lock.OwnerHost | Should -Be 'build-agent-7'
             if ($Engine -eq 'postgres') {
@@ -211,7 +209,7 @@ Save-Result $res
                 $watch = [Diagnostics.Stopwatch]::StartNew()
                 $e = { Invoke-SqbBuild -ErrorAction Stop } | Should -Throw -PassThru
                 $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
-                Assert-VdeError $e -ErrorId 'S014.EnvironmentLocked' -Category ResourceBusy -Target 'virtual_env:dev' `
+                Assert-SqbTestError $e -ErrorId 'S014.EnvironmentLocked' -Category ResourceBusy -Target 'virtual_env:dev' `
                     -MessageLike "virtual environment 'dev' is locked by $($lock.OwnerId) (host build-agent-7, pid $($killed.Id), *" `
                     -ActionLike "*Clear-SqbLock -Key 'virtual_env:dev' -Force*"
                 @(Clear-SqbLock -Orphaned) | Should -BeNullOrEmpty
@@ -224,12 +222,12 @@ Save-Result $res
 
     Context 'A live holder in another process' {
         It 'is reported live and blocks at once; Clear-SqbLock -Orphaned leaves it and -Key -Force removes its row (DuckDB: the file itself is busy)' -Skip:$Skip {
-            $script:p = New-VdeProject -Engine $Engine -Build
+            $script:p = New-SqbTestTemplateProject -Engine $Engine -Build
             Push-Location -LiteralPath $p.Path
             Set-SlowModel $p -Seconds 60
-            $child = Start-VdeChild -Project $p -Name 'live-build' -Body $LoggedBuild
+            $child = Start-SqbTestChild -Project $p -Name 'live-build' -Body $LoggedBuild
             $script:children = @($child)
-            $null = Wait-VdeChildLog -Child $child -Pattern '^CREATE TABLE \S+__sqb_physical\.slow__v_'
+            $null = Wait-SqbTestChildLog -Child $child -Pattern '^CREATE TABLE \S+__sqb_physical\.slow__v_'
             if ($Engine -eq 'postgres') {
                 $lock = Get-SqbLock
                 $lock.OwnerPid | Should -Be $child.Id
@@ -238,7 +236,7 @@ Save-Result $res
                 $watch = [Diagnostics.Stopwatch]::StartNew()
                 $e = { Invoke-SqbBuild -ErrorAction Stop } | Should -Throw -PassThru
                 $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
-                Assert-VdeError $e -ErrorId 'S014.EnvironmentLocked' -Category ResourceBusy -Target 'virtual_env:dev' `
+                Assert-SqbTestError $e -ErrorId 'S014.EnvironmentLocked' -Category ResourceBusy -Target 'virtual_env:dev' `
                     -MessageLike "virtual environment 'dev' is locked by $($lock.OwnerId) (host *, pid $($child.Id), *"
                 @(Clear-SqbLock -Orphaned) | Should -BeNullOrEmpty
                 (Clear-SqbLock -Key 'virtual_env:dev' -Force).OwnerPid | Should -Be $child.Id
@@ -248,32 +246,32 @@ Save-Result $res
                 $watch = [Diagnostics.Stopwatch]::StartNew()
                 $e = { Get-SqbLock -ErrorAction Stop } | Should -Throw -PassThru
                 $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
-                $file = Join-Path $p.Path "vde_$($p.Id).duckdb"
-                Assert-VdeError $e -ErrorId 'W004.DatabaseInUse' -Category ResourceBusy -Target $file `
+                $file = $p.Database
+                Assert-SqbTestError $e -ErrorId 'W004.DatabaseInUse' -Category ResourceBusy -Target $file `
                     -MessageLike "database file '$file' is in use by another process"
             }
-            Stop-VdeChild -Child $child
+            Stop-SqbTestChild -Child $child
         }
     }
 
     Context 'Interrupted promotion (atomic switch)' {
         BeforeAll {
-            $script:ip = New-VdeProject -Engine $Engine -Build
-            Edit-VdeStgCustomers -Project $ip
+            $script:ip = New-SqbTestTemplateProject -Engine $Engine -Build
+            Edit-SqbTestStgCustomers -Project $ip
             $null = Invoke-SqbBuild -Path $ip.Path -Environment pr_1
             $script:stateTables = 'virtual_environments', 'virtual_environment_node_refs', 'virtual_environment_checkpoints',
             'virtual_environment_checkpoint_refs', 'virtual_environment_ref_events', 'physical_relations', 'model_versions'
-            $script:beforeState = Get-VdeSnapshot -Project $ip -ExcludeJournal -ExcludeTable locks
+            $script:beforeState = Get-SqbTestSnapshot -Project $ip -ExcludeJournal -ExcludeTable locks
             $script:beforeCheckpoints = @(Get-SqbCheckpoint -Path $ip.Path -Environment dev).Id
-            $script:promoter = Start-VdeChild -Project $ip -Name 'promoter' -Environment @{ SQB_TEST_KILL_AT = 'promote:view:2' } -Body @'
+            $script:promoter = Start-SqbTestChild -Project $ip -Name 'promoter' -Environment @{ SQB_TEST_KILL_AT = 'promote:view:2' } -Body @'
 Publish-SqbEnvironment -From pr_1 -To dev -Verbose 4>&1 | ForEach-Object { if ($_ -is [System.Management.Automation.VerboseRecord]) { Write-Log $_.Message } }
 Save-Result @{ Outcome = 'finished' }
 '@
-            $script:promoted = Wait-VdeChild -Child $promoter -TimeoutSeconds 120
+            $script:promoted = Wait-SqbTestChild -Child $promoter -TimeoutSeconds 120
         }
         AfterAll {
-            Stop-VdeChild -Child $script:promoter
-            Remove-VdeProject -Project $script:ip
+            Stop-SqbTestChild -Child $script:promoter
+            Remove-SqbTestProject -Project $script:ip
         }
 
         It 'the promoting process died inside the switch, between two view statements' -Skip:$Skip {
@@ -287,10 +285,10 @@ Save-Result @{ Outcome = 'finished' }
         }
 
         It 'readers and the state still see the old environment: refs, checkpoints, views' -Skip:$Skip {
-            Get-VdeReaderValue -Project $ip | Should -Be 'Ada'
-            Get-VdeReaderValue -Project $ip -Model dim_customers | Should -Be 'Ada'
-            { Get-VdeReaderValue -Project $ip -Column edition } | Should -Throw
-            Get-VdeSnapshot -Project $ip -ExcludeJournal -ExcludeTable locks | Should -Be $beforeState
+            Get-SqbTestReaderValue -Project $ip | Should -Be 'Ada'
+            Get-SqbTestReaderValue -Project $ip -Model dim_customers | Should -Be 'Ada'
+            { Get-SqbTestReaderValue -Project $ip -Column edition } | Should -Throw
+            Get-SqbTestSnapshot -Project $ip -ExcludeJournal -ExcludeTable locks | Should -Be $beforeState
             @(Get-SqbCheckpoint -Path $ip.Path -Environment dev).Id | Should -Be $beforeCheckpoints
             $dev = Get-SqbEnvironment -Path $ip.Path -Name dev
             $dev.Status | Should -Be 'finalized'
@@ -299,7 +297,7 @@ Save-Result @{ Outcome = 'finished' }
         }
 
         It 'the target VDE lock is not live: orphaned, or gone' -Skip:$Skip {
-            $null = Wait-VdeCondition -TimeoutSeconds 20 -Because 'the lock of the killed promote to show as orphaned' -Condition {
+            $null = Wait-SqbTestCondition -TimeoutSeconds 20 -Because 'the lock of the killed promote to show as orphaned' -Condition {
                 @(Get-SqbLock -Path $ip.Path -Key 'virtual_env:dev' | Where-Object { -not $_.IsOrphaned -and -not $_.IsExpired }).Count -eq 0
             }
             foreach ($lock in @(Get-SqbLock -Path $ip.Path -Key 'virtual_env:dev')) {
@@ -325,8 +323,8 @@ Save-Result @{ Outcome = 'finished' }
             $r.Status | Should -Be 'finalized'
             $r.RefChanges | Should -Be 2
             $r.ViewsWritten | Should -Be 2
-            Get-VdeReaderValue -Project $ip | Should -Be 'ADA'
-            Get-VdeReaderValue -Project $ip -Model dim_customers | Should -Be 'ADA'
+            Get-SqbTestReaderValue -Project $ip | Should -Be 'ADA'
+            Get-SqbTestReaderValue -Project $ip -Model dim_customers | Should -Be 'ADA'
             @(Compare-SqbEnvironment -Path $ip.Path -Reference dev -Difference pr_1) | Should -BeNullOrEmpty
             @(Get-SqbCheckpoint -Path $ip.Path -Environment dev).Count | Should -Be ($beforeCheckpoints.Count + 1)
             @(Get-SqbLock -Path $ip.Path) | Should -BeNullOrEmpty

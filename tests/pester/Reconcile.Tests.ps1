@@ -4,188 +4,21 @@
 # non-terminating errors, -WhatIf, the VDE lock and the typed confirmation of Set-SqbModelRef.
 
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-    $script:Pg = Get-SqbTestPostgres
-    $script:Engines = @(
-        @{ Engine = 'duckdb'; Skip = $false }
-        @{ Engine = 'postgres'; Skip = -not $Pg.Available }
-    )
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
+    $script:Engines = Get-SqbTestEngine
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     Import-SqbTestModule
 
-    function script:New-VdeProject {
-        <# The virtual shop template on the engine, unique schemas (target and state), state initialized, dev built. #>
-        param([Parameter(Mandatory)] [string] $Engine, [switch] $NoBuild)
-        $path = Join-Path ([IO.Path]::GetTempPath()) ('sqb-rec-' + [Guid]::NewGuid().ToString('N').Substring(0, 10))
-        $null = New-SqbProject -Path $path -Template virtual -Confirm:$false
-        $suffix = [Guid]::NewGuid().ToString('N').Substring(0, 8)
-        $schema = if ($Engine -eq 'postgres') { "t_$suffix" } else { 'dev' }
-        $state = if ($Engine -eq 'postgres') { "st_$suffix" } else { 'sqlbuild_state' }
-        $connection = if ($Engine -eq 'postgres') {
-            "host = `"`${ENV:SQB_TEST_PG_HOST}`"`nport = $($env:SQB_TEST_PG_PORT)`nuser = `"`${ENV:SQB_TEST_PG_USER}`"`n" +
-            "password = `"`${ENV:SQB_TEST_PG_PASSWORD}`"`ndbname = `"`${ENV:SQB_TEST_PG_DATABASE}`""
-        }
-        else { 'database = "shop.duckdb"' }
-        $toml = @"
-name = "shop"
-adapter = "$Engine"
-default_target = "dev"
-
-[settings]
-virtual_environments = true
-concurrency = 2
-
-[connections.local]
-$connection
-
-[targets.dev]
-connection = "local"
-schema = "$schema"
-
-[targets.dev.state]
-backend = "$Engine"
-schema = "$state"
-unsuffixed_virtual_env = "dev"
-"@
-        [IO.File]::WriteAllText((Join-Path $path 'sqlbuild_project.toml'), $toml)
-        $null = Initialize-SqbState -Path $path -Confirm:$false
-        if (-not $NoBuild) {
-            $build = Invoke-SqbBuild -Path $path -Confirm:$false
-            $build.Status | Should -Be 'succeeded'
-        }
-        [pscustomobject]@{ Path = $path; Engine = $Engine; Schema = $schema; State = $state; Physical = "${schema}__sqb_physical" }
-    }
-
-    function script:Open-TestSession([string] $Path) {
-        $project = (Get-SqbType 'SQLBuild.Core.Project.ProjectCompiler')::Compile($Path, [NullString]::Value, $null)
-        $log = (Get-SqbType 'SQLBuild.Core.Logging.NullLog')::Instance
-        (Get-SqbType 'SQLBuild.Core.Adapters.WarehouseFactory')::Create($project.Config.ActiveTarget.Connection, $log).OpenSession()
-    }
-
-    function script:New-Statement([string] $Sql) { (Get-SqbType 'SQLBuild.Core.Adapters.SqlStatement')::new('TEST', 'damage', $Sql, $null) }
-
-    function script:Invoke-TestSql {
-        <# Damage or check the warehouse for real, through the module's own driver. Returns the rows of a query. #>
-        param([Parameter(Mandatory)] $Project, [Parameter(Mandatory)] [string] $Sql, [switch] $Query)
-        $s = Open-TestSession $Project.Path
-        try {
-            # One pipeline object per row (a row is an object[]: keep it whole); callers wrap the call in @().
-            if ($Query) { foreach ($row in $s.Query((New-Statement $Sql))) { , $row } } else { $null = $s.Execute((New-Statement $Sql)) }
-        }
-        finally { $s.Dispose() }
-    }
-
     function script:Get-TestCount($Project, [string] $Relation) {
-        [long](@(Invoke-TestSql $Project "SELECT COUNT(*) FROM $Relation" -Query)[0][0])
+        [long](Invoke-SqbTestSql $Project "SELECT COUNT(*) FROM $Relation" -Scalar)
     }
 
     function script:Get-TestRefs($Project) {
-        @(Invoke-TestSql $Project "SELECT node_type, node_name, version_hash FROM $($Project.State).virtual_environment_node_refs WHERE virtual_environment_name = 'dev' ORDER BY node_type, node_name" -Query |
+        @(Invoke-SqbTestSql $Project "SELECT node_type, node_name, version_hash FROM $($Project.StateSchema).virtual_environment_node_refs WHERE virtual_environment_name = 'dev' ORDER BY node_type, node_name" |
                 ForEach-Object { '{0}:{1}={2}' -f $_[0], $_[1], $_[2] })
-    }
-
-    function script:Get-PhysicalOf($Project, [string] $Node, [string] $Environment = 'dev') {
-        $hash = @(Invoke-TestSql $Project "SELECT version_hash FROM $($Project.State).virtual_environment_node_refs WHERE virtual_environment_name = '$Environment' AND node_name = '$Node'" -Query)[0][0]
-        '{0}.{1}__v_{2}' -f $Project.Physical, $Node, $hash.Substring(0, 8)
-    }
-
-    function script:Remove-VdeProject($Project) {
-        if (-not $Project) { return }
-        if ($Project.Engine -eq 'postgres') {
-            try {
-                $s = Open-TestSession $Project.Path
-                try {
-                    $schemas = [System.Collections.Generic.List[string]]@($Project.Schema, "$($Project.Schema)__pr_1", $Project.Physical, $Project.State)
-                    for ($round = 0; $round -lt 5; $round++) {
-                        $views = @($s.ReadCatalog($schemas, $false).Relations | Where-Object { "$($_.Kind)" -eq 'View' })
-                        if (-not $views) { break }
-                        foreach ($v in $views) { try { $null = $s.Execute($s.Dialect.DropViewIfExists($v.Relation)) } catch { } }
-                    }
-                    foreach ($t in @($s.ReadCatalog($schemas, $false).Relations)) { try { $null = $s.Execute($s.Dialect.DropTableIfExists($t.Relation)) } catch { } }
-                    foreach ($n in $schemas) { try { $null = $s.Execute($s.Dialect.DropSchemaIfExists($n)) } catch { } }
-                }
-                finally { $s.Dispose() }
-            }
-            catch { }
-        }
-        Remove-Item -LiteralPath $Project.Path -Recurse -Force -ErrorAction SilentlyContinue
-    }
-
-    # A host that "types" a scripted answer when asked to read a line, and keeps what it was shown:
-    # the interactive path of a typed confirmation, without a terminal.
-    Add-Type -TypeDefinition @'
-using System;
-using System.Collections.Generic;
-using System.Collections.ObjectModel;
-using System.Globalization;
-using System.Management.Automation;
-using System.Management.Automation.Host;
-using System.Security;
-using System.Text;
-
-public sealed class SqbScriptedHost : PSHost
-{
-    private readonly SqbScriptedUI _ui;
-    public SqbScriptedHost(string answer) { _ui = new SqbScriptedUI(answer); }
-    public string Shown => _ui.Shown.ToString();
-    public int Reads => _ui.Reads;
-    public override string Name => "SqbScriptedHost";
-    public override Version Version => new Version(1, 0);
-    public override Guid InstanceId { get; } = Guid.NewGuid();
-    public override PSHostUserInterface UI => _ui;
-    public override CultureInfo CurrentCulture => CultureInfo.InvariantCulture;
-    public override CultureInfo CurrentUICulture => CultureInfo.InvariantCulture;
-    public override void SetShouldExit(int exitCode) { }
-    public override void EnterNestedPrompt() => throw new NotSupportedException();
-    public override void ExitNestedPrompt() => throw new NotSupportedException();
-    public override void NotifyBeginApplication() { }
-    public override void NotifyEndApplication() { }
-}
-
-public sealed class SqbScriptedUI : PSHostUserInterface
-{
-    private readonly string _answer;
-    public SqbScriptedUI(string answer) { _answer = answer; }
-    public readonly StringBuilder Shown = new StringBuilder();
-    public int Reads;
-    public override PSHostRawUserInterface RawUI => null;
-    public override string ReadLine() { Reads++; return _answer; }
-    public override SecureString ReadLineAsSecureString() => throw new NotSupportedException();
-    public override void Write(string value) => Shown.Append(value);
-    public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Shown.Append(value);
-    public override void WriteLine(string value) => Shown.AppendLine(value);
-    public override void WriteErrorLine(string value) => Shown.AppendLine(value);
-    public override void WriteDebugLine(string message) { }
-    public override void WriteProgress(long sourceId, ProgressRecord record) { }
-    public override void WriteVerboseLine(string message) { }
-    public override void WriteWarningLine(string message) { }
-    public override Dictionary<string, PSObject> Prompt(string caption, string message, Collection<FieldDescription> descriptions) => throw new NotSupportedException();
-    public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName) => throw new NotSupportedException();
-    public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName,
-        PSCredentialTypes allowedCredentialTypes, PSCredentialUIOptions options) => throw new NotSupportedException();
-    public override int PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, int defaultChoice) => throw new NotSupportedException();
-}
-'@
-
-    function script:Invoke-WithAnswer($Project, [string] $Model, [string] $Relation, [string] $Answer) {
-        <# Set-SqbModelRef without -Confirmation in a runspace whose host answers $Answer; returns what the host showed and the outcome. #>
-        $h = [SqbScriptedHost]::new($Answer)
-        $rs = [runspacefactory]::CreateRunspace($h)
-        $rs.Open()
-        $ps = [powershell]::Create()
-        try {
-            $ps.Runspace = $rs
-            $null = $ps.AddCommand('Import-Module').AddParameter('Name', (Get-SqbModuleManifestPath)).AddStatement().
-                AddCommand('Set-SqbModelRef').AddParameter('Path', $Project.Path).AddParameter('Model', $Model).AddParameter('PhysicalRelation', $Relation)
-            $result = try { @($ps.Invoke()) | ForEach-Object Result }
-            catch { ($_.Exception.InnerException ?? $_.Exception).ErrorRecord.FullyQualifiedErrorId }
-            if ($ps.Streams.Error.Count -gt 0) { $result = $ps.Streams.Error[0].FullyQualifiedErrorId }
-            [pscustomobject]@{ Shown = $h.Shown; Reads = $h.Reads; Result = $result }
-        }
-        finally { $ps.Dispose(); $rs.Dispose() }
     }
 
     function script:Build-SecondVersion($Project) {
@@ -194,17 +27,17 @@ public sealed class SqbScriptedUI : PSHostUserInterface
         $sql = (Get-Content -LiteralPath $file -Raw) -replace 'FROM __seed\("raw_customers"\)', "FROM __seed(`"raw_customers`")`nWHERE id <= 6"
         [IO.File]::WriteAllText($file, $sql)
         (Invoke-SqbBuild -Path $Project.Path -Environment pr_1 -Confirm:$false).Status | Should -Be 'succeeded'
-        Get-PhysicalOf $Project 'stg_customers' 'pr_1'
+        Get-SqbTestPhysical $Project 'stg_customers' 'pr_1'
     }
 }
 
 Describe 'Warehouse drift on <Engine> (recovery page)' -ForEach $Engines {
-    BeforeEach { $script:P = if (-not $Skip) { New-VdeProject $Engine } }
-    AfterEach { Remove-VdeProject $P }
+    BeforeEach { $script:P = if (-not $Skip) { New-SqbTestTemplateProject -Engine $Engine -Build } }
+    AfterEach { Remove-SqbTestProject $P }
 
     It 'Missing logical VDE view: Get-SqbReconcile reports it, Get-SqbReconcile | Repair-SqbView repairs it' -Skip:$Skip {
         $rows = Get-TestCount $P "$($P.Schema).fct_orders"
-        Invoke-TestSql $P "DROP VIEW $($P.Schema).fct_orders"
+        Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).fct_orders" -NonQuery
 
         $finding = @(Get-SqbReconcile -Path $P.Path)
         $finding.Count | Should -Be 1
@@ -224,11 +57,11 @@ Describe 'Warehouse drift on <Engine> (recovery page)' -ForEach $Engines {
     }
 
     It 'Missing physical relation: Get-SqbReconcile reports it, Repair-SqbView blocks, Invoke-SqbBuild -Select rebuilds it' -Skip:$Skip {
-        $physical = Get-PhysicalOf $P 'fct_orders'
+        $physical = Get-SqbTestPhysical $P 'fct_orders'
         $rows = Get-TestCount $P "$($P.Schema).fct_orders"
         # PostgreSQL binds the view to the table; it goes first (the damage is a lost table, never a CASCADE).
-        if ($Engine -eq 'postgres') { Invoke-TestSql $P "DROP VIEW $($P.Schema).fct_orders" }
-        Invoke-TestSql $P "DROP TABLE $physical"
+        if ($Engine -eq 'postgres') { Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).fct_orders" -NonQuery }
+        Invoke-SqbTestSql $P "DROP TABLE $physical" -NonQuery
 
         $finding = @(Get-SqbReconcile -Path $P.Path)
         $finding.Count | Should -Be 1
@@ -260,10 +93,10 @@ Describe 'Warehouse drift on <Engine> (recovery page)' -ForEach $Engines {
     }
 
     It 'Logical target is a table: Repair-SqbView and Set-SqbModelRef block; after dropping the table by hand Repair-SqbView works' -Skip:$Skip {
-        $physical = Get-PhysicalOf $P 'fct_orders'
+        $physical = Get-SqbTestPhysical $P 'fct_orders'
         $rows = Get-TestCount $P "$($P.Schema).fct_orders"
-        Invoke-TestSql $P "DROP VIEW $($P.Schema).fct_orders"
-        Invoke-TestSql $P "CREATE TABLE $($P.Schema).fct_orders AS SELECT * FROM $physical WHERE order_id < 105"
+        Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).fct_orders" -NonQuery
+        Invoke-SqbTestSql $P "CREATE TABLE $($P.Schema).fct_orders AS SELECT * FROM $physical WHERE order_id < 105" -NonQuery
         $refs = Get-TestRefs $P
 
         $finding = @(Get-SqbReconcile -Path $P.Path)
@@ -281,7 +114,7 @@ Describe 'Warehouse drift on <Engine> (recovery page)' -ForEach $Engines {
         Get-TestCount $P "$($P.Schema).fct_orders" | Should -Be 4
         Get-TestRefs $P | Should -Be $refs
 
-        Invoke-TestSql $P "DROP TABLE $($P.Schema).fct_orders"
+        Invoke-SqbTestSql $P "DROP TABLE $($P.Schema).fct_orders" -NonQuery
         (Repair-SqbView -Path $P.Path -Name fct_orders).Result | Should -Be 'repaired'
         Get-TestCount $P "$($P.Schema).fct_orders" | Should -Be $rows
         # Only the refused attach remains, until it is retried.
@@ -292,19 +125,19 @@ Describe 'Warehouse drift on <Engine> (recovery page)' -ForEach $Engines {
 }
 
 Describe 'Repair-SqbView on <Engine>' -ForEach $Engines {
-    BeforeEach { $script:P = if (-not $Skip) { New-VdeProject $Engine } }
-    AfterEach { Remove-VdeProject $P }
+    BeforeEach { $script:P = if (-not $Skip) { New-SqbTestTemplateProject -Engine $Engine -Build } }
+    AfterEach { Remove-SqbTestProject $P }
 
     It 'repairs what it can and passes every other finding through as a non-terminating error' -Skip:$Skip {
-        $dim = Get-PhysicalOf $P 'dim_customers'
-        $stg = Get-PhysicalOf $P 'stg_customers'
-        Invoke-TestSql $P "DROP VIEW $($P.Schema).fct_orders"                                        # MissingView
-        Invoke-TestSql $P "DROP VIEW $($P.Schema).stg_orders"                                        # MissingView
-        Invoke-TestSql $P "DROP VIEW $($P.Schema).dim_customers"
-        Invoke-TestSql $P "DROP TABLE $dim"                                                          # MissingPhysical
-        Invoke-TestSql $P "DROP VIEW $($P.Schema).stg_customers"
-        Invoke-TestSql $P "CREATE TABLE $($P.Schema).stg_customers AS SELECT * FROM $stg"           # LogicalIsTable
-        Invoke-TestSql $P "CREATE VIEW $($P.Schema).old_orders AS SELECT * FROM $(Get-PhysicalOf $P 'fct_orders')" # UnexpectedView
+        $dim = Get-SqbTestPhysical $P 'dim_customers'
+        $stg = Get-SqbTestPhysical $P 'stg_customers'
+        Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).fct_orders" -NonQuery                              # MissingView
+        Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).stg_orders" -NonQuery                              # MissingView
+        Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).dim_customers" -NonQuery
+        Invoke-SqbTestSql $P "DROP TABLE $dim" -NonQuery                                                # MissingPhysical
+        Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).stg_customers" -NonQuery
+        Invoke-SqbTestSql $P "CREATE TABLE $($P.Schema).stg_customers AS SELECT * FROM $stg" -NonQuery # LogicalIsTable
+        Invoke-SqbTestSql $P "CREATE VIEW $($P.Schema).old_orders AS SELECT * FROM $(Get-SqbTestPhysical $P 'fct_orders')" -NonQuery # UnexpectedView
         try { Publish-SqbEnvironment -Path $P.Path -From pr_9 -To dev -Confirm:$false } catch { $_.FullyQualifiedErrorId | Should -BeLike 'S011.*' } # FailedOperation
 
         $findings = @(Get-SqbReconcile -Path $P.Path)
@@ -330,12 +163,12 @@ Describe 'Repair-SqbView on <Engine>' -ForEach $Engines {
             Should -BeNullOrEmpty
         # Unhandled findings are never "fixed" behind the user's back.
         Get-TestCount $P "$($P.Schema).stg_customers" | Should -Be 8
-        @(Invoke-TestSql $P "SELECT COUNT(*) FROM $($P.Schema).old_orders" -Query)[0][0] | Should -Be 12
+        @(Invoke-SqbTestSql $P "SELECT COUNT(*) FROM $($P.Schema).old_orders")[0][0] | Should -Be 12
     }
 
     It '-WhatIf lists each view and changes nothing' -Skip:$Skip {
-        Invoke-TestSql $P "DROP VIEW $($P.Schema).fct_orders"
-        Invoke-TestSql $P "DROP VIEW $($P.Schema).dim_customers"
+        Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).fct_orders" -NonQuery
+        Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).dim_customers" -NonQuery
         $transcript = Join-Path $P.Path 'whatif.txt'
         $null = Start-Transcript -LiteralPath $transcript
         try { $out = @(Get-SqbReconcile -Path $P.Path | Repair-SqbView -Path $P.Path -WhatIf) }
@@ -349,11 +182,8 @@ Describe 'Repair-SqbView on <Engine>' -ForEach $Engines {
     }
 
     It 'fails with S014 at once while the environment is locked' -Skip:$Skip {
-        Invoke-TestSql $P "DROP VIEW $($P.Schema).fct_orders"
-        $log = (Get-SqbType 'SQLBuild.Core.Logging.NullLog')::Instance
-        $project = (Get-SqbType 'SQLBuild.Core.Project.ProjectCompiler')::Compile($P.Path, [NullString]::Value, $null)
-        $store = (Get-SqbType 'SQLBuild.Core.State.StateStore')::Open($project, $log, 'test')
-        $lease = (Get-SqbType 'SQLBuild.Core.State.LockManager')::new($store, $log).Acquire('virtual_env:dev', 'test:holder', 'S014')
+        Invoke-SqbTestSql $P "DROP VIEW $($P.Schema).fct_orders" -NonQuery
+        $lease = Enter-SqbTestLock -Project $P -Owner 'test:holder'
         try {
             { Get-SqbReconcile -Path $P.Path | Repair-SqbView -Path $P.Path -ErrorAction Stop } | Should -Throw -ErrorId 'S014.EnvironmentLocked*'
             # The report takes no lock.
@@ -371,8 +201,8 @@ Describe 'Repair-SqbView on <Engine>' -ForEach $Engines {
 }
 
 Describe 'Set-SqbModelRef on <Engine>' -ForEach $Engines {
-    BeforeEach { $script:P = if (-not $Skip) { New-VdeProject $Engine } }
-    AfterEach { Remove-VdeProject $P }
+    BeforeEach { $script:P = if (-not $Skip) { New-SqbTestTemplateProject -Engine $Engine -Build } }
+    AfterEach { Remove-SqbTestProject $P }
 
     It 'rebinds one ref after the typed confirmation, and a wrong confirmation or -WhatIf changes nothing' -Skip:$Skip {
         $pr = Build-SecondVersion $P
@@ -386,7 +216,7 @@ Describe 'Set-SqbModelRef on <Engine>' -ForEach $Engines {
         Get-TestRefs $P | Should -Be $refs
         Get-TestCount $P "$($P.Schema).stg_customers" | Should -Be 8
 
-        { Set-SqbModelRef -Path $P.Path -Model stg_customers -PhysicalRelation "$($P.Physical).stg_orders__v_00000000" -Confirmation 'attach stg_customers' -ErrorAction Stop } |
+        { Set-SqbModelRef -Path $P.Path -Model stg_customers -PhysicalRelation "$($P.PhysicalSchema).stg_orders__v_00000000" -Confirmation 'attach stg_customers' -ErrorAction Stop } |
             Should -Throw -ErrorId 'C253.UntrackedRelation*'
 
         $result = Set-SqbModelRef -Path $P.Path -Model stg_customers -PhysicalRelation $pr -Confirmation 'attach stg_customers'
@@ -403,12 +233,13 @@ Describe 'Set-SqbModelRef on <Engine>' -ForEach $Engines {
     It 'asks an interactive host for the typed confirmation: a wrong answer cancels, the right one attaches' -Skip:$Skip {
         $pr = Build-SecondVersion $P
         $refs = Get-TestRefs $P
-        $wrong = Invoke-WithAnswer $P 'stg_customers' $pr 'attach stg_orders'
+        $attach = @{ Path = $P.Path; Model = 'stg_customers'; PhysicalRelation = $pr }
+        $wrong = Invoke-SqbTestWithAnswer -Answer 'attach stg_orders' -Command Set-SqbModelRef -Parameters $attach -Property Result
         $wrong.Shown | Should -Be "Type 'attach stg_customers' to confirm: "
         $wrong.Reads | Should -Be 1
         $wrong.Result | Should -BeLike 'C262.AttachCancelled*'
         Get-TestRefs $P | Should -Be $refs
-        (Invoke-WithAnswer $P 'stg_customers' $pr 'attach stg_customers').Result | Should -Be 'attached'
+        (Invoke-SqbTestWithAnswer -Answer 'attach stg_customers' -Command Set-SqbModelRef -Parameters $attach -Property Result).Result | Should -Be 'attached'
         Get-TestCount $P "$($P.Schema).stg_customers" | Should -Be 6
     }
 
@@ -489,13 +320,13 @@ Describe 'Reconcile guards and binding' {
     }
 
     It 'takes environments from Get-SqbEnvironment by property name' {
-        $p = New-VdeProject duckdb
+        $p = New-SqbTestTemplateProject -Build
         try {
             $null = Invoke-SqbBuild -Path $p.Path -Environment pr_1 -Confirm:$false
-            Invoke-TestSql $p "CREATE VIEW dev__pr_1.scratch AS SELECT 1 AS x"
+            Invoke-SqbTestSql $p "CREATE VIEW $($p.Schema)__pr_1.scratch AS SELECT 1 AS x" -NonQuery
             $findings = @(Get-SqbEnvironment -Path $p.Path | Get-SqbReconcile -Path $p.Path)
             @($findings | ForEach-Object { "$($_.Environment):$($_.Kind):$($_.Name)" }) | Should -Be @('pr_1:UnexpectedView:scratch')
         }
-        finally { Remove-VdeProject $p }
+        finally { Remove-SqbTestProject $p }
     }
 }

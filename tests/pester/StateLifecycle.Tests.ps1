@@ -5,79 +5,17 @@
 # again (migrate succeeds and a virtual build works).
 
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-    $script:Pg = Get-SqbTestPostgres
-    $script:Engines = @(
-        @{ Engine = 'duckdb'; Skip = $false; SkipReason = $null }
-        @{ Engine = 'postgres'; Skip = (-not $Pg.Available); SkipReason = $Pg.SkipReason }
-    )
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
+    $script:Engines = Get-SqbTestEngine
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     Import-SqbTestModule
 
-    function New-LifecycleProject {
-        <# The virtual template, with its state in the warehouse; on PostgreSQL a unique target AND state schema. #>
-        param([Parameter(Mandatory)] [string] $Engine, [switch] $AllowReset)
-        $suffix = [Guid]::NewGuid().ToString('N').Substring(0, 10)
-        $dir = Join-Path (Get-PSDrive -Name TestDrive).Root "lc_$suffix"
-        $null = New-SqbProject -Path $dir -Template virtual -Adapter $Engine
-        $schema = if ($Engine -eq 'duckdb') { 'dev' } else { "t_$suffix" }
-        $state = if ($Engine -eq 'duckdb') { 'sqlbuild_state' } else { "st_$suffix" }
-        $connection = if ($Engine -eq 'duckdb') { 'database = "shop.duckdb"' } else {
-            @"
-host = "`${ENV:SQB_TEST_PG_HOST}"
-port = $($env:SQB_TEST_PG_PORT)
-user = "`${ENV:SQB_TEST_PG_USER}"
-password = "`${ENV:SQB_TEST_PG_PASSWORD}"
-dbname = "`${ENV:SQB_TEST_PG_DATABASE}"
-"@
-        }
-        $toml = @"
-name = "shop"
-adapter = "$Engine"
-default_target = "dev"
-
-[settings]
-virtual_environments = true
-concurrency = 1
-
-[connections.local]
-$connection
-
-[targets.dev]
-connection = "local"
-schema = "$schema"
-
-[targets.dev.state]
-backend = "$Engine"
-schema = "$state"
-allow_reset = $(if ($AllowReset) { 'true' } else { 'false' })
-unsuffixed_virtual_env = "dev"
-"@
-        [IO.File]::WriteAllText((Join-Path $dir 'sqlbuild_project.toml'), $toml, [Text.UTF8Encoding]::new($false))
-        [pscustomobject]@{ Path = $dir; Engine = $Engine; Schema = $schema; State = $state; Suffix = $suffix }
-    }
-
-    function Invoke-TestSql {
-        <# Raw SQL on the project's warehouse, through the module's own adapter: only to damage the store and read it back. #>
-        param([Parameter(Mandatory)] $Project, [Parameter(Mandatory)] [string] $Sql, [object[]] $Parameters)
-        $compiled = (Get-SqbType 'SQLBuild.Core.Project.ProjectCompiler')::Compile($Project.Path, [NullString]::Value, $null)
-        $log = (Get-SqbType 'SQLBuild.Core.Logging.NullLog')::Instance
-        $warehouse = (Get-SqbType 'SQLBuild.Core.Adapters.WarehouseFactory')::Create($compiled.Config.ActiveTarget.Connection, $log)
-        $session = $warehouse.OpenSession()
-        try {
-            $statement = (Get-SqbType 'SQLBuild.Core.Adapters.SqlStatement')::new('TEST', 'lifecycle', $Sql, $Parameters)
-            # One row = one pipeline object (a row is an object[]: the comma keeps it from being unrolled).
-            if ($Sql -match '^\s*SELECT') { foreach ($row in $session.Query($statement)) { , $row } } else { $null = $session.Execute($statement) }
-        }
-        finally { $session.Dispose() }
-    }
-
     function Get-TestCount([Parameter(Mandatory)] $Project, [Parameter(Mandatory)] [string] $Table, [string] $Schema) {
-        if (-not $Schema) { $Schema = $Project.State }
-        [long]@(Invoke-TestSql $Project "SELECT COUNT(*) FROM `"$Schema`".`"$Table`"")[0][0]
+        if (-not $Schema) { $Schema = $Project.StateSchema }
+        [long](Invoke-SqbTestSql $Project "SELECT COUNT(*) FROM `"$Schema`".`"$Table`"" -Scalar)
     }
 
     function Get-TestStateTables([Parameter(Mandatory)] $Project) {
@@ -86,27 +24,7 @@ unsuffixed_virtual_env = "dev"
         } else {
             "SELECT c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = `$1 AND c.relkind = 'r' ORDER BY 1"
         }
-        @(Invoke-TestSql $Project $sql @($Project.State) | ForEach-Object { [string]$_[0] })
-    }
-
-    function Remove-TestProject($Project) {
-        if (-not $Project -or $Project.Engine -ne 'postgres') { return }
-        try {
-            $relations = "SELECT n.nspname::text, c.relname::text, c.relkind::text FROM pg_catalog.pg_class c " +
-                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE strpos(n.nspname, `$1) > 0 AND c.relkind IN ('v', 'r')"
-            for ($round = 0; $round -lt 5; $round++) {
-                $views = @(Invoke-TestSql $Project $relations @($Project.Suffix) | Where-Object { $_[2] -eq 'v' })
-                if ($views.Count -eq 0) { break }
-                foreach ($v in $views) { try { Invoke-TestSql $Project "DROP VIEW IF EXISTS `"$($v[0])`".`"$($v[1])`"" } catch { } }
-            }
-            foreach ($t in @(Invoke-TestSql $Project $relations @($Project.Suffix))) {
-                Invoke-TestSql $Project "DROP TABLE IF EXISTS `"$($t[0])`".`"$($t[1])`""
-            }
-            foreach ($s in @(Invoke-TestSql $Project 'SELECT nspname::text FROM pg_catalog.pg_namespace WHERE strpos(nspname, $1) > 0' @($Project.Suffix))) {
-                Invoke-TestSql $Project "DROP SCHEMA IF EXISTS `"$($s[0])`""
-            }
-        }
-        catch { Write-Warning "cleanup of $($Project.Suffix): $_" }
+        @(Invoke-SqbTestSql $Project $sql -Parameters @($Project.StateSchema) | ForEach-Object { [string]$_[0] })
     }
 
     function Initialize-TestStore($Project) {
@@ -136,27 +54,11 @@ unsuffixed_virtual_env = "dev"
         $err.Exception.Message.Split("`n").Trim() | Should -Contain $ProblemLine
         $err.FullyQualifiedErrorId | Should -BeLike 'E030.InvalidStateSchema*'
         $err.CategoryInfo.Category | Should -Be 'InvalidData'
-        $err.TargetObject | Should -Be $Project.State
+        $err.TargetObject | Should -Be $Project.StateSchema
         $err.ErrorDetails.RecommendedAction | Should -BeLike '*Reset-SqbState -Force*Initialize-SqbState*'
         # Nothing written: no backup schema, no event.
         @(Get-SqbStateBackup -Path $Project.Path).Count | Should -Be $backups
         Get-TestCount $Project 'state_migration_events' | Should -Be $events
-    }
-
-    function Invoke-KilledChild([Parameter(Mandatory)] [string] $KillAt, [Parameter(Mandatory)] [string] $Command) {
-        <# Runs a command in a fresh pwsh that kills itself hard at the named step (SQB_TEST_KILL_AT); returns its exit code. #>
-        $process = [Environment]::ProcessPath
-        $prefix = @()
-        if ([IO.Path]::GetFileNameWithoutExtension($process) -ne 'pwsh') {
-            $dll = Join-Path $PSHOME 'pwsh.dll'
-            if (Test-Path -LiteralPath $dll) { $prefix = @($dll) } else { $process = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh') }
-        }
-        $script = "`$ErrorActionPreference = 'Stop'; Import-Module '$(Get-SqbModuleManifestPath)'; $Command"
-        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script))
-        $env:SQB_TEST_KILL_AT = $KillAt
-        try { $null = & $process @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 }
-        finally { Remove-Item Env:SQB_TEST_KILL_AT }
-        $LASTEXITCODE
     }
 
     function Invoke-PageRecovery($Project) {
@@ -171,27 +73,27 @@ unsuffixed_virtual_env = "dev"
 Describe 'State corruption on <Engine> (recovery page, one row each)' -ForEach $Engines {
     BeforeEach {
         if ($Skip) { Set-ItResult -Skipped -Because $SkipReason; return }
-        $script:P = New-LifecycleProject -Engine $Engine -AllowReset
+        $script:P = New-SqbTestTemplateProject -Engine $Engine -AllowReset
         $script:First = Initialize-TestStore $P
     }
-    AfterEach { Remove-TestProject $script:P }
+    AfterEach { Remove-SqbTestProject $script:P }
 
     It 'Missing state table: migrate fails with "Cannot backup invalid state schema"; reset then init recovers' {
-        Invoke-TestSql $P "DROP TABLE `"$($P.State)`".`"reconcile_events`""
+        Invoke-SqbTestSql $P "DROP TABLE `"$($P.StateSchema)`".`"reconcile_events`"" -NonQuery
         Assert-MigrateRefused $P 'Missing state table: reconcile_events'
         Invoke-PageRecovery $P
         Assert-StoreWhole $P
     }
 
     It 'Missing state column: same error naming the column; reset then init recovers' {
-        Invoke-TestSql $P "ALTER TABLE `"$($P.State)`".`"state_versions`" DROP COLUMN `"sqlbuild_version`""
+        Invoke-SqbTestSql $P "ALTER TABLE `"$($P.StateSchema)`".`"state_versions`" DROP COLUMN `"sqlbuild_version`"" -NonQuery
         Assert-MigrateRefused $P 'Missing state column: state_versions.sqlbuild_version'
         Invoke-PageRecovery $P
         Assert-StoreWhole $P
     }
 
     It 'Wrong state column type: same error with expected and actual type; reset then init recovers' {
-        Invoke-TestSql $P "ALTER TABLE `"$($P.State)`".`"state_versions`" ALTER COLUMN `"schema_version`" TYPE TEXT"
+        Invoke-SqbTestSql $P "ALTER TABLE `"$($P.StateSchema)`".`"state_versions`" ALTER COLUMN `"schema_version`" TYPE TEXT" -NonQuery
         $actual = if ($Engine -eq 'duckdb') { 'VARCHAR' } else { 'text' }
         Assert-MigrateRefused $P "Wrong state column type: state_versions.schema_version expected integer, got $actual"
         Invoke-PageRecovery $P
@@ -199,14 +101,14 @@ Describe 'State corruption on <Engine> (recovery page, one row each)' -ForEach $
     }
 
     It 'Deleted backup schema (explicit id): rollback blocks with the backup-id error; a different backup recovers' {
-        Invoke-TestSql $P "DELETE FROM `"$($P.State)`".`"virtual_environment_node_refs`""
+        Invoke-SqbTestSql $P "DELETE FROM `"$($P.StateSchema)`".`"virtual_environment_node_refs`"" -NonQuery
         $deleted = Update-SqbState -Path $P.Path
         # Delete the backup schema for real: its tables, then the schema.
-        foreach ($t in $deleted.TableRows.Keys) { Invoke-TestSql $P "DROP TABLE `"$($deleted.Schema)`".`"$t`"" }
-        Invoke-TestSql $P "DROP SCHEMA `"$($deleted.Schema)`""
+        foreach ($t in $deleted.TableRows.Keys) { Invoke-SqbTestSql $P "DROP TABLE `"$($deleted.Schema)`".`"$t`"" -NonQuery }
+        Invoke-SqbTestSql $P "DROP SCHEMA `"$($deleted.Schema)`"" -NonQuery
 
         $err = { Restore-SqbState -Path $P.Path -BackupId $deleted.BackupId -Force } | Should -Throw -PassThru
-        $err.Exception.Message | Should -BeExactly "State backup schema '$($P.State)__backup_$($deleted.BackupId)' does not exist"
+        $err.Exception.Message | Should -BeExactly "State backup schema '$($P.StateSchema)__backup_$($deleted.BackupId)' does not exist"
         $err.FullyQualifiedErrorId | Should -BeLike 'E032.StateBackupNotFound*'
         $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
         $err.ErrorDetails.RecommendedAction | Should -BeLike '*different backup*Get-SqbStateBackup*'
@@ -225,8 +127,8 @@ Describe 'State corruption on <Engine> (recovery page, one row each)' -ForEach $
     It 'All backups deleted: rollback fails with "No state backup is available for rollback"; reset then init recovers' {
         $null = Update-SqbState -Path $P.Path
         foreach ($b in @(Get-SqbStateBackup -Path $P.Path)) {
-            foreach ($t in $b.TableRows.Keys) { Invoke-TestSql $P "DROP TABLE `"$($b.Schema)`".`"$t`"" }
-            Invoke-TestSql $P "DROP SCHEMA `"$($b.Schema)`""
+            foreach ($t in $b.TableRows.Keys) { Invoke-SqbTestSql $P "DROP TABLE `"$($b.Schema)`".`"$t`"" -NonQuery }
+            Invoke-SqbTestSql $P "DROP SCHEMA `"$($b.Schema)`"" -NonQuery
         }
         @(Get-SqbStateBackup -Path $P.Path).Count | Should -Be 0
 
@@ -247,14 +149,14 @@ Describe 'State corruption on <Engine> (recovery page, one row each)' -ForEach $
 Describe 'State lifecycle cmdlets on <Engine>' -ForEach $Engines {
     BeforeEach {
         if ($Skip) { Set-ItResult -Skipped -Because $SkipReason; return }
-        $script:P = New-LifecycleProject -Engine $Engine -AllowReset
+        $script:P = New-SqbTestTemplateProject -Engine $Engine -AllowReset
         $script:First = Initialize-TestStore $P
     }
-    AfterEach { Remove-TestProject $script:P }
+    AfterEach { Remove-SqbTestProject $script:P }
 
     It 'Update-SqbState emits the new backup; Get-SqbStateBackup lists backups newest first with exact counts' {
         $First.BackupId | Should -Match '^\d{8}T\d{12}Z$'
-        $First.Schema | Should -Be "$($P.State)__backup_$($First.BackupId)"
+        $First.Schema | Should -Be "$($P.StateSchema)__backup_$($First.BackupId)"
         $First.Tables | Should -Be 15
         $First.CreatedAt.Kind | Should -Be 'Utc'
         $second = Update-SqbState -Path $P.Path
@@ -270,7 +172,7 @@ Describe 'State lifecycle cmdlets on <Engine>' -ForEach $Engines {
 
     It 'Restore-SqbState without -BackupId restores the latest backup and keeps it' {
         $refs = Get-TestCount $P 'virtual_environment_node_refs'
-        Invoke-TestSql $P "DELETE FROM `"$($P.State)`".`"virtual_environment_node_refs`""
+        Invoke-SqbTestSql $P "DELETE FROM `"$($P.StateSchema)`".`"virtual_environment_node_refs`"" -NonQuery
         $result = Restore-SqbState -Path $P.Path -Force
         $result.BackupId | Should -Be $First.BackupId
         Get-TestCount $P 'virtual_environment_node_refs' | Should -Be $refs
@@ -280,9 +182,10 @@ Describe 'State lifecycle cmdlets on <Engine>' -ForEach $Engines {
 
     It 'a restore killed just before its commit changes nothing, is reported interrupted, and a retry works' {
         $refs = Get-TestCount $P 'virtual_environment_node_refs'
-        Invoke-TestSql $P "DELETE FROM `"$($P.State)`".`"virtual_environment_node_refs`""
-        $code = Invoke-KilledChild 'rollback:before-commit' "Restore-SqbState -Path '$($P.Path)' -Force"
-        $code | Should -Not -Be 0
+        Invoke-SqbTestSql $P "DELETE FROM `"$($P.StateSchema)`".`"virtual_environment_node_refs`"" -NonQuery
+        $child = Invoke-SqbChildScript -ImportModule -Environment @{ SQB_TEST_KILL_AT = 'rollback:before-commit' } `
+            -Script "`$ErrorActionPreference = 'Stop'; Restore-SqbState -Path '$($P.Path)' -Force"
+        $child.ExitCode | Should -Not -Be 0
         # One transaction: the kill left the live tables exactly as they were.
         Get-TestCount $P 'virtual_environment_node_refs' | Should -Be 0
         @(Get-TestStateTables $P).Count | Should -Be 15
@@ -295,8 +198,9 @@ Describe 'State lifecycle cmdlets on <Engine>' -ForEach $Engines {
     }
 
     It 'a migrate killed just before the backup commits leaves no backup, and a retry works' {
-        $code = Invoke-KilledChild 'backup:before-commit' "Update-SqbState -Path '$($P.Path)'"
-        $code | Should -Not -Be 0
+        $child = Invoke-SqbChildScript -ImportModule -Environment @{ SQB_TEST_KILL_AT = 'backup:before-commit' } `
+            -Script "`$ErrorActionPreference = 'Stop'; Update-SqbState -Path '$($P.Path)'"
+        $child.ExitCode | Should -Not -Be 0
         @(Get-SqbStateBackup -Path $P.Path).BackupId | Should -Be @($First.BackupId)
         (Get-SqbOperation -Path $P.Path -Type state_migrate | Where-Object Status -EQ 'failed').Reason | Should -Be 'interrupted'
         $retry = Update-SqbState -Path $P.Path
@@ -311,7 +215,7 @@ Describe 'State lifecycle cmdlets on <Engine>' -ForEach $Engines {
     }
 
     It 'Restore-SqbState -WhatIf changes nothing, even with -Force' {
-        Invoke-TestSql $P "DELETE FROM `"$($P.State)`".`"virtual_environment_node_refs`""
+        Invoke-SqbTestSql $P "DELETE FROM `"$($P.StateSchema)`".`"virtual_environment_node_refs`"" -NonQuery
         $events = Get-TestCount $P 'state_migration_events'
         Restore-SqbState -Path $P.Path -WhatIf | Should -BeNullOrEmpty
         Restore-SqbState -Path $P.Path -BackupId $First.BackupId -Force -WhatIf | Should -BeNullOrEmpty
@@ -332,17 +236,14 @@ Describe 'State lifecycle cmdlets on <Engine>' -ForEach $Engines {
         $reset.DroppedTables.Count | Should -Be 15
         $reset.Backups | Should -Be 1
         Get-TestStateTables $P | Should -Be @('state_migration_events')
-        @(Invoke-TestSql $P "SELECT `"action`" FROM `"$($P.State)`".`"state_migration_events`"" | ForEach-Object { $_[0] }) | Should -Be @('reset')
+        @(Invoke-SqbTestSql $P "SELECT `"action`" FROM `"$($P.StateSchema)`".`"state_migration_events`"" | ForEach-Object { $_[0] }) | Should -Be @('reset')
         @(Get-SqbStateBackup -Path $P.Path).BackupId | Should -Be @($First.BackupId)
         $err = { Invoke-SqbBuild -Path $P.Path } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike 'E002.StateNotInitialized*'
     }
 
     It 'Migrate, restore and reset refuse while a virtual environment is locked' {
-        $compiled = (Get-SqbType 'SQLBuild.Core.Project.ProjectCompiler')::Compile($P.Path, [NullString]::Value, $null)
-        $log = (Get-SqbType 'SQLBuild.Core.Logging.NullLog')::Instance
-        $store = (Get-SqbType 'SQLBuild.Core.State.StateStore')::Open($compiled, $log, 'State commands')
-        $lease = (Get-SqbType 'SQLBuild.Core.State.LockManager')::new($store, $log).Acquire('virtual_env:dev', 'build:pester-holder', 'S014')
+        $lease = Enter-SqbTestLock -Project $P -Owner 'build:pester-holder'
         try {
             foreach ($command in { Update-SqbState -Path $P.Path }, { Restore-SqbState -Path $P.Path -Force }, { Reset-SqbState -Path $P.Path -Force }) {
                 $err = $command | Should -Throw -PassThru
@@ -363,10 +264,10 @@ Describe 'State lifecycle cmdlets on <Engine>' -ForEach $Engines {
 Describe 'Reset-SqbState without allow_reset on <Engine>' -ForEach $Engines {
     BeforeEach {
         if ($Skip) { Set-ItResult -Skipped -Because $SkipReason; return }
-        $script:P = New-LifecycleProject -Engine $Engine
+        $script:P = New-SqbTestTemplateProject -Engine $Engine
         $null = Initialize-SqbState -Path $P.Path
     }
-    AfterEach { Remove-TestProject $script:P }
+    AfterEach { Remove-SqbTestProject $script:P }
 
     It 'refuses with upstream''s message (adapted to -Force) and drops nothing' {
         $err = { Reset-SqbState -Path $P.Path -Force } | Should -Throw -PassThru

@@ -6,7 +6,7 @@
 # Get-Command -Module SQLBuild: a merged cmdlet is held to the same rules.
 
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     Import-SqbTestModule
     $script:Commands = @(Get-Command -Module SQLBuild -CommandType Cmdlet | Sort-Object Name | ForEach-Object { @{ Name = $_.Name } })
     $surface = Import-PowerShellDataFile -LiteralPath (Join-Path $PSScriptRoot 'CommandSurface.psd1')
@@ -22,7 +22,7 @@ BeforeDiscovery {
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     Import-SqbTestModule
     $script:Surface = Import-PowerShellDataFile -LiteralPath (Join-Path $PSScriptRoot 'CommandSurface.psd1')
     $script:ApprovedVerbs = @(Get-Verb | ForEach-Object Verb)
@@ -139,7 +139,7 @@ Describe 'CommandSurface.psd1' {
 Describe '-WhatIf changes nothing' {
     BeforeAll {
         # One fixture for every case (they change nothing, which is the point), in this block's TestDrive.
-        $script:Fixture = New-SqbTestVirtualProject -WithOrphanedLock -WithBackup
+        $script:Fixture = New-SqbTestTemplateProject -AllowReset -WithHistory -WithBackup -WithOrphanedLock
     }
 
     Context '<Name> <Shown>' -ForEach $WhatIfCases {

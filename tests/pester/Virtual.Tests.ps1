@@ -5,14 +5,12 @@
 # Every It gets its own project: a fresh DuckDB file, or unique target and state schemas on PostgreSQL.
 
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-    Import-Module (Join-Path $PSScriptRoot 'VdeTestHelpers.psm1') -Force
-    $script:Engines = Get-VdeEngine
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
+    $script:Engines = Get-SqbTestEngine
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-    Import-Module (Join-Path $PSScriptRoot 'VdeTestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'SQLBuild.TestHelpers.psm1') -Force
     Import-SqbTestModule
     $ProgressPreference = 'SilentlyContinue'
 }
@@ -21,14 +19,14 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
     AfterEach {
         if ($script:p) {
             Pop-Location -ErrorAction SilentlyContinue
-            Remove-VdeProject -Project $script:p
+            Remove-SqbTestProject -Project $script:p
             $script:p = $null
         }
     }
 
     Context 'Initialize-SqbState' {
         BeforeEach {
-            $script:p = New-VdeProject -Engine $Engine
+            $script:p = New-SqbTestTemplateProject -Engine $Engine
             Push-Location -LiteralPath $p.Path
         }
 
@@ -40,33 +38,33 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             $info.SharesWarehouse | Should -BeTrue
             $info.Tables | Should -Be 15
             $info.Connection | Should -Not -Match 'sqb_test_pw|password'
-            $before = Get-VdeSnapshot -Project $p -ExcludeJournal
+            $before = Get-SqbTestSnapshot -Project $p -ExcludeJournal
             $before | Should -Match "table virtual_environments: 0 row"
 
             $again = Initialize-SqbState
             $again.PSObject.TypeNames[0] | Should -Be 'SQLBuild.SqbStateInfo'
             # Additive: nothing is lost; a second init event is the only new row.
-            $after = Get-VdeSnapshot -Project $p -ExcludeJournal
+            $after = Get-SqbTestSnapshot -Project $p -ExcludeJournal
             ($after -split "`n" | Where-Object { $_ -notmatch '^\s' -and $_ -notmatch 'state_migration_events|state_versions' }) |
                 Should -Be ($before -split "`n" | Where-Object { $_ -notmatch '^\s' -and $_ -notmatch 'state_migration_events|state_versions' })
             $after | Should -Match 'table state_migration_events: 2 row'
         }
 
         It '-WhatIf creates nothing, and the cmdlets then say the store is not initialized' -Skip:$Skip {
-            $before = Get-VdeSnapshot -Project $p
+            $before = Get-SqbTestSnapshot -Project $p
             $out = Initialize-SqbState -WhatIf
             $out | Should -BeNullOrEmpty
-            Get-VdeSnapshot -Project $p | Should -Be $before
+            Get-SqbTestSnapshot -Project $p | Should -Be $before
             $before | Should -Not -Match 'st_'
 
             $e = { Get-SqbEnvironment -ErrorAction Stop } | Should -Throw -PassThru
-            Assert-VdeError $e -ErrorId 'E002.StateNotInitialized' -Category ObjectNotFound -Target $p.StateSchema -ActionLike '*Initialize-SqbState*'
+            Assert-SqbTestError $e -ErrorId 'E002.StateNotInitialized' -Category ObjectNotFound -Target $p.StateSchema -ActionLike '*Initialize-SqbState*'
         }
     }
 
     Context 'Invoke-SqbBuild and Get-SqbPlan' {
         BeforeEach {
-            $script:p = New-VdeProject -Engine $Engine -Initialize
+            $script:p = New-SqbTestTemplateProject -Engine $Engine -Initialize
             Push-Location -LiteralPath $p.Path
         }
 
@@ -85,8 +83,8 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             ($r.Nodes | Where-Object Name -EQ 'fct_orders').Relation | Should -BeLike "$($p.Schema)__sqb_physical.fct_orders__v_*"
             @($r.Nodes | Where-Object NodeType -NE 'test' | Where-Object Action -NE 'build') | Should -BeNullOrEmpty
 
-            Get-VdeReaderValue -Project $p | Should -Be 'Ada'
-            Invoke-VdeSql -Project $p -Scalar -Sql "SELECT COUNT(*) FROM `"$($p.Schema)`".`"dim_customers`"" | Should -Be 8
+            Get-SqbTestReaderValue -Project $p | Should -Be 'Ada'
+            Invoke-SqbTestSql -Project $p -Scalar -Sql "SELECT COUNT(*) FROM `"$($p.Schema)`".`"dim_customers`"" | Should -Be 8
             $cp = @(Get-SqbCheckpoint)
             $cp.Count | Should -Be 1
             $cp[0].Id | Should -Be $r.CheckpointId
@@ -94,33 +92,33 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
 
         It 'a second build reuses every version: nothing is built and no checkpoint is written' -Skip:$Skip {
             $null = Invoke-SqbBuild
-            $physical = (Get-VdeSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }
+            $physical = (Get-SqbTestSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }
             $r = Invoke-SqbBuild
             $r.Status | Should -Be 'succeeded'
             @($r.Nodes | Where-Object NodeType -NE 'test').Action | Sort-Object -Unique | Should -Be 'unchanged'
             $r.CheckpointId | Should -BeNullOrEmpty
             @(Get-SqbCheckpoint).Count | Should -Be 1
-            ((Get-VdeSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }) | Should -Be $physical
+            ((Get-SqbTestSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }) | Should -Be $physical
         }
 
         It '-WhatIf changes nothing (state tables and catalog), even with a stale model' -Skip:$Skip {
             $null = Invoke-SqbBuild
-            Edit-VdeStgCustomers -Project $p
-            $before = Get-VdeSnapshot -Project $p
+            Edit-SqbTestStgCustomers -Project $p
+            $before = Get-SqbTestSnapshot -Project $p
             $out = Invoke-SqbBuild -WhatIf
             $out | Should -BeNullOrEmpty
             $out = Invoke-SqbBuild -Environment pr_1 -WhatIf
             $out | Should -BeNullOrEmpty
-            Get-VdeSnapshot -Project $p | Should -Be $before
-            Get-VdeReaderValue -Project $p | Should -Be 'Ada'
+            Get-SqbTestSnapshot -Project $p | Should -Be $before
+            Get-SqbTestReaderValue -Project $p | Should -Be 'Ada'
         }
 
         It 'Get-SqbPlan shows the stale models with reasons and the query diff, and writes nothing' -Skip:$Skip {
             $null = Invoke-SqbBuild
-            Edit-VdeStgCustomers -Project $p
-            $before = Get-VdeSnapshot -Project $p
+            Edit-SqbTestStgCustomers -Project $p
+            $before = Get-SqbTestSnapshot -Project $p
             $plan = @(Get-SqbPlan)
-            Get-VdeSnapshot -Project $p | Should -Be $before
+            Get-SqbTestSnapshot -Project $p | Should -Be $before
             $plan.Count | Should -Be 9
             foreach ($s in $plan) { $s.PSObject.TypeNames[0] | Should -Be 'SQLBuild.SqbPlanStep' }
             $stg = $plan | Where-Object Name -EQ 'stg_customers'
@@ -137,12 +135,12 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
 
         It 'a new environment starts from the refs of dev: a pointer copy, nothing built' -Skip:$Skip {
             $null = Invoke-SqbBuild
-            $physical = (Get-VdeSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }
+            $physical = (Get-SqbTestSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }
             $r = Invoke-SqbBuild -VirtualEnv pr_1
             $r.Environment | Should -Be 'pr_1'
             $r.EnvironmentStatus | Should -Be 'finalized'
             @($r.Nodes | Where-Object NodeType -NE 'test').Action | Sort-Object -Unique | Should -Be 'unchanged'
-            ((Get-VdeSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }) | Should -Be $physical
+            ((Get-SqbTestSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }) | Should -Be $physical
 
             $env = Get-SqbEnvironment pr_1
             $env.PSObject.TypeNames[0] | Should -Be 'SQLBuild.SqbEnvironment'
@@ -151,37 +149,37 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             $env.Baseline | Should -Be 'dev'
             $env.ModelCount | Should -Be 6
             $env.LogicalSchema | Should -Be "$($p.Schema)__pr_1"
-            Get-VdeReaderValue -Project $p -Environment pr_1 | Should -Be 'Ada'
+            Get-SqbTestReaderValue -Project $p -Environment pr_1 | Should -Be 'Ada'
         }
 
         It '-ChangesOnly builds only the stale models and their descendants' -Skip:$Skip {
             $null = Invoke-SqbBuild
-            Edit-VdeStgCustomers -Project $p
+            Edit-SqbTestStgCustomers -Project $p
             $r = Invoke-SqbBuild -Environment pr_1 -ChangesOnly
             $r.Status | Should -Be 'succeeded'
             @($r.Nodes.Name | Sort-Object) | Should -Be @('dim_customers', 'stg_customers')
             @($r.Nodes.Action | Sort-Object -Unique) | Should -Be 'build'
             $r.EnvironmentStatus | Should -Be 'finalized'
-            Get-VdeReaderValue -Project $p -Environment pr_1 | Should -Be 'ADA'
-            Get-VdeReaderValue -Project $p -Environment dev | Should -Be 'Ada'
+            Get-SqbTestReaderValue -Project $p -Environment pr_1 | Should -Be 'ADA'
+            Get-SqbTestReaderValue -Project $p -Environment dev | Should -Be 'Ada'
 
             # Nothing stale: nothing is built, locked, journaled or written.
-            $before = Get-VdeSnapshot -Project $p
+            $before = Get-SqbTestSnapshot -Project $p
             $again = Invoke-SqbBuild -Environment pr_1 -ChangesOnly
             $again.Status | Should -Be 'succeeded'
             $again.EnvironmentStatus | Should -Be 'finalized'
             @($again.Nodes) | Should -BeNullOrEmpty
-            Get-VdeSnapshot -Project $p | Should -Be $before
+            Get-SqbTestSnapshot -Project $p | Should -Be $before
         }
 
         It '-Select with a stale upstream fails with S010 unless -IncludeStaleUpstreams' -Skip:$Skip {
             $null = Invoke-SqbBuild
-            Edit-VdeStgCustomers -Project $p
-            $before = Get-VdeSnapshot -Project $p -ExcludeJournal
+            Edit-SqbTestStgCustomers -Project $p
+            $before = Get-SqbTestSnapshot -Project $p -ExcludeJournal
             $e = { Invoke-SqbBuild -Environment pr_1 -Select dim_customers -ErrorAction Stop } | Should -Throw -PassThru
-            Assert-VdeError $e -ErrorId 'S010.StaleUpstreams' -Category InvalidOperation -Target 'pr_1' -ActionLike '*-IncludeStaleUpstreams*' `
+            Assert-SqbTestError $e -ErrorId 'S010.StaleUpstreams' -Category InvalidOperation -Target 'pr_1' -ActionLike '*-IncludeStaleUpstreams*' `
                 -MessageLike 'selected virtual scope is missing stale required upstream models: stg_customers'
-            Get-VdeSnapshot -Project $p -ExcludeJournal | Should -Be $before
+            Get-SqbTestSnapshot -Project $p -ExcludeJournal | Should -Be $before
 
             $r = Invoke-SqbBuild -Environment pr_1 -Select dim_customers -IncludeStaleUpstreams
             $r.Status | Should -Be 'succeeded'
@@ -191,14 +189,14 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
         It 'Restore-SqbCheckpoint with no earlier differing checkpoint fails with S021' -Skip:$Skip {
             $null = Invoke-SqbBuild
             $e = { Restore-SqbCheckpoint -ErrorAction Stop } | Should -Throw -PassThru
-            Assert-VdeError $e -ErrorId 'S021.NoPreviousCheckpoint' -Category ObjectNotFound -Target 'dev' -ActionLike '*Get-SqbCheckpoint*' `
+            Assert-SqbTestError $e -ErrorId 'S021.NoPreviousCheckpoint' -Category ObjectNotFound -Target 'dev' -ActionLike '*Get-SqbCheckpoint*' `
                 -MessageLike 'no previous finalized checkpoint is available for rollback'
         }
     }
 
     Context 'Get-SqbEnvironment' {
         BeforeEach {
-            $script:p = New-VdeProject -Engine $Engine -Build
+            $script:p = New-SqbTestTemplateProject -Engine $Engine -Build
             Push-Location -LiteralPath $p.Path
             $null = Invoke-SqbBuild -Environment pr_1
         }
@@ -219,16 +217,16 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             $out = Get-SqbEnvironment -Name dev, nope -ErrorVariable errs -ErrorAction SilentlyContinue
             @($out).Name | Should -Be 'dev'
             $errs.Count | Should -Be 1
-            Assert-VdeError $errs[0] -ErrorId 'S020.UnknownEnvironment' -Category ObjectNotFound -Target 'nope' -ActionLike '*Get-SqbEnvironment*' `
+            Assert-SqbTestError $errs[0] -ErrorId 'S020.UnknownEnvironment' -Category ObjectNotFound -Target 'nope' -ActionLike '*Get-SqbEnvironment*' `
                 -MessageLike "unknown virtual environment 'nope'"
         }
     }
 
     Context 'Publish-SqbEnvironment and Compare-SqbEnvironment' {
         BeforeEach {
-            $script:p = New-VdeProject -Engine $Engine -Build
+            $script:p = New-SqbTestTemplateProject -Engine $Engine -Build
             Push-Location -LiteralPath $p.Path
-            Edit-VdeStgCustomers -Project $p
+            Edit-SqbTestStgCustomers -Project $p
         }
 
         It 'Compare-SqbEnvironment lists the changed refs with their column changes' -Skip:$Skip {
@@ -247,8 +245,8 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
 
         It 'Get-SqbEnvironment pr_1 | Publish-SqbEnvironment -To dev moves refs and views, rebuilding nothing' -Skip:$Skip {
             $null = Invoke-SqbBuild -Environment pr_1
-            $physical = (Get-VdeSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }
-            Get-VdeReaderValue -Project $p | Should -Be 'Ada'
+            $physical = (Get-SqbTestSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }
+            Get-SqbTestReaderValue -Project $p | Should -Be 'Ada'
 
             $r = Get-SqbEnvironment pr_1 | Publish-SqbEnvironment -To dev
             $r.PSObject.TypeNames[0] | Should -Be 'SQLBuild.SqbPromotionResult'
@@ -261,11 +259,11 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             $r.CheckpointId | Should -Match '^chk_'
             $r.OperationId | Should -Match '^promote:[0-9a-f]{32}$'
 
-            Get-VdeReaderValue -Project $p | Should -Be 'ADA'
-            Get-VdeReaderValue -Project $p -Column 'edition' | Should -Be 'v2'
-            Get-VdeReaderValue -Project $p -Model dim_customers -Column first_name | Should -Be 'ADA'
+            Get-SqbTestReaderValue -Project $p | Should -Be 'ADA'
+            Get-SqbTestReaderValue -Project $p -Column 'edition' | Should -Be 'v2'
+            Get-SqbTestReaderValue -Project $p -Model dim_customers -Column first_name | Should -Be 'ADA'
             @(Compare-SqbEnvironment -Reference dev -Difference pr_1) | Should -BeNullOrEmpty
-            ((Get-VdeSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }) | Should -Be $physical
+            ((Get-SqbTestSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }) | Should -Be $physical
             @(Get-SqbCheckpoint -Environment dev).Count | Should -Be 2
             (Get-SqbEnvironment dev).Baseline | Should -Be 'pr_1'
             @(Get-SqbLock) | Should -BeNullOrEmpty
@@ -273,22 +271,22 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
 
         It '-WhatIf changes nothing' -Skip:$Skip {
             $null = Invoke-SqbBuild -Environment pr_1
-            $before = Get-VdeSnapshot -Project $p
+            $before = Get-SqbTestSnapshot -Project $p
             $out = Get-SqbEnvironment pr_1 | Publish-SqbEnvironment -To dev -WhatIf
             $out | Should -BeNullOrEmpty
-            Get-VdeSnapshot -Project $p | Should -Be $before
-            Get-VdeReaderValue -Project $p | Should -Be 'Ada'
+            Get-SqbTestSnapshot -Project $p | Should -Be $before
+            Get-SqbTestReaderValue -Project $p | Should -Be 'Ada'
         }
 
         It 'a working source blocks whole promotion with S018, before anything changes' -Skip:$Skip {
             $r = Invoke-SqbBuild -Environment pr_1 -Select stg_customers
             $r.EnvironmentStatus | Should -Be 'active'
             (Get-SqbEnvironment pr_1).Status | Should -Be 'working'
-            $before = Get-VdeSnapshot -Project $p -ExcludeJournal
+            $before = Get-SqbTestSnapshot -Project $p -ExcludeJournal
             $e = { Publish-SqbEnvironment -From pr_1 -To dev -ErrorAction Stop } | Should -Throw -PassThru
-            Assert-VdeError $e -ErrorId 'S018.SourceNotFinalized' -Category InvalidOperation -Target 'pr_1' -ActionLike '*-Select*' `
+            Assert-SqbTestError $e -ErrorId 'S018.SourceNotFinalized' -Category InvalidOperation -Target 'pr_1' -ActionLike '*-Select*' `
                 -MessageLike 'whole-VDE promotion requires a finalized source virtual environment'
-            Get-VdeSnapshot -Project $p -ExcludeJournal | Should -Be $before
+            Get-SqbTestSnapshot -Project $p -ExcludeJournal | Should -Be $before
             $op = Get-SqbOperation -Type promote
             $op.Status | Should -Be 'failed'
             @(Get-SqbLock) | Should -BeNullOrEmpty
@@ -296,7 +294,7 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
 
         It 'an unknown source fails with S011' -Skip:$Skip {
             $e = { Publish-SqbEnvironment -From nope -To dev -ErrorAction Stop } | Should -Throw -PassThru
-            Assert-VdeError $e -ErrorId 'S011.UnknownSourceEnvironment' -Category ObjectNotFound -Target 'nope' -ActionLike '*Invoke-SqbBuild -Environment nope*' `
+            Assert-SqbTestError $e -ErrorId 'S011.UnknownSourceEnvironment' -Category ObjectNotFound -Target 'nope' -ActionLike '*Invoke-SqbBuild -Environment nope*' `
                 -MessageLike "unknown source virtual environment 'nope'"
         }
 
@@ -305,24 +303,24 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             $phys = ($r.Nodes | Where-Object Name -EQ 'stg_customers').Relation
             $schema, $name = $phys -split '\.'
             # The damage, for real: pr_1's reader view first (it depends on it), then the physical view.
-            Invoke-VdeSql -Project $p -NonQuery -Sql "DROP VIEW `"$($p.Schema)__pr_1`".`"stg_customers`"" | Out-Null
-            Invoke-VdeSql -Project $p -NonQuery -Sql "DROP VIEW `"$schema`".`"$name`"" | Out-Null
-            $before = Get-VdeSnapshot -Project $p -ExcludeJournal
+            Invoke-SqbTestSql -Project $p -NonQuery -Sql "DROP VIEW `"$($p.Schema)__pr_1`".`"stg_customers`""
+            Invoke-SqbTestSql -Project $p -NonQuery -Sql "DROP VIEW `"$schema`".`"$name`""
+            $before = Get-SqbTestSnapshot -Project $p -ExcludeJournal
 
             $e = { Publish-SqbEnvironment -From pr_1 -To dev -ErrorAction Stop } | Should -Throw -PassThru
-            Assert-VdeError $e -ErrorId 'C252.MissingPhysical' -Category ObjectNotFound -Target $phys `
+            Assert-SqbTestError $e -ErrorId 'C252.MissingPhysical' -Category ObjectNotFound -Target $phys `
                 -ActionLike 'Rebuild the source VDE first: Invoke-SqbBuild -Environment pr_1 -Select stg_customers*' `
                 -MessageLike "missing physical relation for 'stg_customers'"
-            Get-VdeSnapshot -Project $p -ExcludeJournal | Should -Be $before
-            Get-VdeReaderValue -Project $p | Should -Be 'Ada'
+            Get-SqbTestSnapshot -Project $p -ExcludeJournal | Should -Be $before
+            Get-SqbTestReaderValue -Project $p | Should -Be 'Ada'
         }
     }
 
     Context 'Checkpoints' {
         BeforeEach {
-            $script:p = New-VdeProject -Engine $Engine -Build
+            $script:p = New-SqbTestTemplateProject -Engine $Engine -Build
             Push-Location -LiteralPath $p.Path
-            Edit-VdeStgCustomers -Project $p
+            Edit-SqbTestStgCustomers -Project $p
             $null = Invoke-SqbBuild -Environment pr_1
             $null = Publish-SqbEnvironment -From pr_1 -To dev
         }
@@ -348,7 +346,7 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
         }
 
         It 'Get-SqbCheckpoint | Select -Skip 1 -First 1 | Restore-SqbCheckpoint brings the old refs and views back' -Skip:$Skip {
-            Get-VdeReaderValue -Project $p | Should -Be 'ADA'
+            Get-SqbTestReaderValue -Project $p | Should -Be 'ADA'
             $older = Get-SqbCheckpoint | Select-Object -Skip 1 -First 1
             $r = Get-SqbCheckpoint | Select-Object -Skip 1 -First 1 | Restore-SqbCheckpoint
             $r.PSObject.TypeNames[0] | Should -Be 'SQLBuild.SqbRestoreResult'
@@ -357,42 +355,42 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             $r.Status | Should -Be 'finalized'
             $r.RefChanges | Should -Be 2
             $r.OperationId | Should -Match '^rollback:'
-            Get-VdeReaderValue -Project $p | Should -Be 'Ada'
-            Get-VdeReaderValue -Project $p -Model dim_customers | Should -Be 'Ada'
+            Get-SqbTestReaderValue -Project $p | Should -Be 'Ada'
+            Get-SqbTestReaderValue -Project $p -Model dim_customers | Should -Be 'Ada'
             @(Compare-SqbCheckpoint -CheckpointId $older.Id) | Should -BeNullOrEmpty
             # A restore writes no new checkpoint.
             @(Get-SqbCheckpoint).Count | Should -Be 2
         }
 
         It '-WhatIf changes nothing' -Skip:$Skip {
-            $before = Get-VdeSnapshot -Project $p
+            $before = Get-SqbTestSnapshot -Project $p
             $out = Get-SqbCheckpoint | Select-Object -Skip 1 -First 1 | Restore-SqbCheckpoint -WhatIf
             $out | Should -BeNullOrEmpty
             $out = Restore-SqbCheckpoint -WhatIf
             $out | Should -BeNullOrEmpty
-            Get-VdeSnapshot -Project $p | Should -Be $before
-            Get-VdeReaderValue -Project $p | Should -Be 'ADA'
+            Get-SqbTestSnapshot -Project $p | Should -Be $before
+            Get-SqbTestReaderValue -Project $p | Should -Be 'ADA'
         }
 
         It 'the default restore takes the newest checkpoint that differs from the current refs' -Skip:$Skip {
             $cps = @(Get-SqbCheckpoint)
             (Restore-SqbCheckpoint).CheckpointId | Should -Be $cps[1].Id
-            Get-VdeReaderValue -Project $p | Should -Be 'Ada'
+            Get-SqbTestReaderValue -Project $p | Should -Be 'Ada'
             (Restore-SqbCheckpoint -Environment dev).CheckpointId | Should -Be $cps[0].Id
-            Get-VdeReaderValue -Project $p | Should -Be 'ADA'
+            Get-SqbTestReaderValue -Project $p | Should -Be 'ADA'
         }
 
         It 'an unknown checkpoint id fails with S026' -Skip:$Skip {
             $e = { Restore-SqbCheckpoint -CheckpointId chk_nope -ErrorAction Stop } | Should -Throw -PassThru
-            Assert-VdeError $e -ErrorId 'S026.UnknownCheckpoint' -Category ObjectNotFound -Target 'chk_nope' -ActionLike '*Get-SqbCheckpoint*'
+            Assert-SqbTestError $e -ErrorId 'S026.UnknownCheckpoint' -Category ObjectNotFound -Target 'chk_nope' -ActionLike '*Get-SqbCheckpoint*'
         }
     }
 
     Context 'Locks and the journal in one process' {
         BeforeEach {
-            $script:p = New-VdeProject -Engine $Engine -Build
+            $script:p = New-SqbTestTemplateProject -Engine $Engine -Build
             Push-Location -LiteralPath $p.Path
-            Edit-VdeStgCustomers -Project $p
+            Edit-SqbTestStgCustomers -Project $p
             $null = Invoke-SqbBuild -Environment pr_1
             $script:lease = $null
         }
@@ -401,8 +399,8 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
         }
 
         It 'a held VDE lock stops build and promote (S014) and restore (S019) at once, naming the holder' -Skip:$Skip {
-            $script:lease = Enter-VdeLock -Project $p -Key 'virtual_env:dev' -Owner 'promote:holder0123456789'
-            $before = Get-VdeSnapshot -Project $p -ExcludeJournal
+            $script:lease = Enter-SqbTestLock -Project $p -Key 'virtual_env:dev' -Owner 'promote:holder0123456789'
+            $before = Get-SqbTestSnapshot -Project $p -ExcludeJournal
             $checks = @(
                 @{ Run = { Invoke-SqbBuild -ErrorAction Stop }; Id = 'S014.EnvironmentLocked' }
                 @{ Run = { Publish-SqbEnvironment -From pr_1 -To dev -ErrorAction Stop }; Id = 'S014.EnvironmentLocked' }
@@ -413,10 +411,10 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
                 $e = $check.Run | Should -Throw -PassThru
                 $watch.Stop()
                 $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
-                Assert-VdeError $e -ErrorId $check.Id -Category ResourceBusy -Target 'virtual_env:dev' -ActionLike "*Clear-SqbLock -Key 'virtual_env:dev' -Force*" `
+                Assert-SqbTestError $e -ErrorId $check.Id -Category ResourceBusy -Target 'virtual_env:dev' -ActionLike "*Clear-SqbLock -Key 'virtual_env:dev' -Force*" `
                     -MessageLike "virtual environment 'dev' is locked by promote:holder0123456789 (host *, pid $PID, *"
             }
-            Get-VdeSnapshot -Project $p -ExcludeJournal | Should -Be $before
+            Get-SqbTestSnapshot -Project $p -ExcludeJournal | Should -Be $before
             # Each refused operation is journaled as failed; the lock is still the holder's.
             @(Get-SqbOperation -Status Failed).Count | Should -Be 3
             $lock = Get-SqbLock
@@ -431,7 +429,7 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
         }
 
         It 'Get-SqbLock shows the holder; Clear-SqbLock -WhatIf keeps it and -Key -Force removes it' -Skip:$Skip {
-            $script:lease = Enter-VdeLock -Project $p -Key 'virtual_env:dev' -Owner 'build:stuck'
+            $script:lease = Enter-SqbTestLock -Project $p -Key 'virtual_env:dev' -Owner 'build:stuck'
             $lock = @(Get-SqbLock)
             $lock.Count | Should -Be 1
             $lock[0].PSObject.TypeNames[0] | Should -Be 'SQLBuild.SqbLock'
@@ -446,10 +444,10 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             @(Get-SqbLock -Key 'virtual_env:*').Count | Should -Be 1
             @(Get-SqbLock -Key 'state_migration') | Should -BeNullOrEmpty
 
-            $before = Get-VdeSnapshot -Project $p
+            $before = Get-SqbTestSnapshot -Project $p
             $lock[0] | Clear-SqbLock -WhatIf | Should -BeNullOrEmpty
             Clear-SqbLock -Orphaned | Should -BeNullOrEmpty
-            Get-VdeSnapshot -Project $p | Should -Be $before
+            Get-SqbTestSnapshot -Project $p | Should -Be $before
 
             $cleared = Clear-SqbLock -Key 'virtual_env:dev' -Force
             $cleared.PSObject.TypeNames[0] | Should -Be 'SQLBuild.SqbLock'
@@ -462,7 +460,7 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             $out = Clear-SqbLock -Key 'virtual_env:nope' -Force -ErrorVariable errs -ErrorAction SilentlyContinue
             $out | Should -BeNullOrEmpty
             $errs.Count | Should -Be 1
-            Assert-VdeError $errs[0] -ErrorId 'C271.LockNotFound' -Category ObjectNotFound -Target 'virtual_env:nope' -ActionLike '*Get-SqbLock*'
+            Assert-SqbTestError $errs[0] -ErrorId 'C271.LockNotFound' -Category ObjectNotFound -Target 'virtual_env:nope' -ActionLike '*Get-SqbLock*'
         }
 
         It 'Get-SqbOperation emits typed operations with their events, filtered by type and status' -Skip:$Skip {
@@ -486,9 +484,9 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
 
     Context 'Mode guards' {
         It 'a direct-mode project blocks the virtual cmdlets before touching anything' -Skip:$Skip {
-            $script:p = New-VdeProject -Engine $Engine -Direct
+            $script:p = New-SqbTestTemplateProject -Engine $Engine -Template direct
             Push-Location -LiteralPath $p.Path
-            $before = Get-VdeSnapshot -Project $p
+            $before = Get-SqbTestSnapshot -Project $p
             $checks = @(
                 @{ Run = { Publish-SqbEnvironment -From pr_1 -To dev -ErrorAction Stop }; Id = 'C243.*'; Message = 'promote requires virtual_environments = true' }
                 @{ Run = { Restore-SqbCheckpoint -ErrorAction Stop }; Id = 'C245.*'; Message = 'rollback requires virtual_environments = true' }
@@ -508,25 +506,25 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
                 $e.Exception.Message | Should -BeLike $check.Message
                 $e.ErrorDetails.RecommendedAction | Should -BeLike '*virtual_environments = true*'
             }
-            Get-VdeSnapshot -Project $p | Should -Be $before
+            Get-SqbTestSnapshot -Project $p | Should -Be $before
             if ($Engine -eq 'duckdb') { Join-Path $p.Path "*.duckdb" | Should -Not -Exist }
         }
 
         It 'a virtual-mode project refuses -DeferTo (C242) and -NoTests / -NoAudits (C264)' -Skip:$Skip {
-            $script:p = New-VdeProject -Engine $Engine -Build
+            $script:p = New-SqbTestTemplateProject -Engine $Engine -Build
             Push-Location -LiteralPath $p.Path
-            $before = Get-VdeSnapshot -Project $p
+            $before = Get-SqbTestSnapshot -Project $p
             $e = { Invoke-SqbBuild -DeferTo prod -ErrorAction Stop } | Should -Throw -PassThru
-            Assert-VdeError $e -ErrorId 'C242.DeferToNotSupported' -Category InvalidOperation -Target 'DeferTo' `
+            Assert-SqbTestError $e -ErrorId 'C242.DeferToNotSupported' -Category InvalidOperation -Target 'DeferTo' `
                 -MessageLike 'build does not support -DeferTo when virtual_environments = true'
             $e = { Get-SqbPlan -DeferTo prod -ErrorAction Stop } | Should -Throw -PassThru
-            Assert-VdeError $e -ErrorId 'C242.DeferToNotSupported' -Category InvalidOperation -MessageLike 'plan does not support -DeferTo*'
+            Assert-SqbTestError $e -ErrorId 'C242.DeferToNotSupported' -Category InvalidOperation -MessageLike 'plan does not support -DeferTo*'
             foreach ($flag in 'NoTests', 'NoAudits') {
                 $splat = @{ $flag = $true }
                 $e = { Invoke-SqbBuild @splat -ErrorAction Stop } | Should -Throw -PassThru
-                Assert-VdeError $e -ErrorId 'C264.AuditsRequired' -Category InvalidOperation -Target $flag -ActionLike '*Invoke-SqbBuild*'
+                Assert-SqbTestError $e -ErrorId 'C264.AuditsRequired' -Category InvalidOperation -Target $flag -ActionLike '*Invoke-SqbBuild*'
             }
-            Get-VdeSnapshot -Project $p | Should -Be $before
+            Get-SqbTestSnapshot -Project $p | Should -Be $before
         }
     }
 }

@@ -1,6 +1,7 @@
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Project;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
 namespace SQLBuild.Core.Tests.Adapters;

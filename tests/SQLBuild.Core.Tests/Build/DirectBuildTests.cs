@@ -1,6 +1,7 @@
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Build;
 using SQLBuild.Core.Errors;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
 namespace SQLBuild.Core.Tests.Build;
@@ -15,7 +16,7 @@ public class DirectBuildTests
     [InlineData("postgres")]
     public void Template_builds_every_node_with_real_rows(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new BuildFixture(engine);
         var r = f.Build();
 
@@ -49,7 +50,7 @@ public class DirectBuildTests
     [InlineData("postgres")]
     public void Rebuild_replaces_tables_and_views_and_keeps_downstream_views_working(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new BuildFixture(engine);
         Assert.Equal("succeeded", f.Build().Status);
         var second = f.Build();
@@ -66,7 +67,7 @@ public class DirectBuildTests
     [InlineData("postgres")]
     public void Failing_error_audit_leaves_previous_table_and_skips_descendants(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new BuildFixture(engine);
         Assert.Equal("succeeded", f.Build().Status);
         var before = Convert.ToDecimal(f.Scalar($"SELECT SUM(amount) FROM {Q(f, "fct_orders")}"));
@@ -105,7 +106,7 @@ public class DirectBuildTests
     [InlineData("postgres")]
     public void Warn_audit_reports_without_blocking(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new BuildFixture(engine);
         f.Write("seeds/raw_customers.csv", f.Read("seeds/raw_customers.csv").TrimEnd() + "\n9,Alan,Turing,,2024-05-01\n");
         var r = f.Build();
@@ -123,7 +124,7 @@ public class DirectBuildTests
     [InlineData("postgres")]
     public void Incremental_merge_applies_only_newer_rows_and_full_refresh_rebuilds(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new BuildFixture(engine);
         Assert.Equal("succeeded", f.Build().Status);
         Assert.Equal(11, f.Count("payments_log"));
@@ -152,7 +153,7 @@ public class DirectBuildTests
     [InlineData("postgres")]
     public void Select_builds_only_the_selection_and_its_tests(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new BuildFixture(engine);
         var r = f.Build(new BuildOptions { Select = new[] { "+stg_orders" } });
         Assert.Equal(new[] { "raw_orders", "stg_orders" }, r.Nodes.Select(n => n.Name).OrderBy(n => n));
@@ -165,7 +166,7 @@ public class DirectBuildTests
     [InlineData("postgres")]
     public void DeferTo_reads_unselected_upstreams_from_the_other_target(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new BuildFixture(engine);
         Assert.Equal("succeeded", f.Build(target: "prod").Status);
         var r = f.Build(new BuildOptions { Select = new[] { "fct_orders" }, DeferTo = "prod", NoTests = true });
@@ -180,7 +181,7 @@ public class DirectBuildTests
     [InlineData("postgres")]
     public void Failed_model_sql_reports_the_engine_error_and_skips_downstream(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new BuildFixture(engine);
         f.Write("models/staging/stg_orders.sql", "SELECT no_such_column FROM __seed(\"raw_orders\")\n");
         var r = f.Build();
@@ -198,7 +199,7 @@ public class DirectBuildTests
     [InlineData("postgres")]
     public void A_view_whose_columns_change_is_replaced(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new BuildFixture(engine);
         Assert.Equal("succeeded", f.Build().Status);
         // Drop a column from the middle: PostgreSQL refuses CREATE OR REPLACE VIEW for that.
@@ -256,7 +257,7 @@ public class DirectBuildTests
     [SkippableFact]
     public void Name_too_long_for_the_engine_is_refused_before_anything_is_created()
     {
-        Skip.IfNot(BuildFixture.PostgresAvailable, "no PostgreSQL");
+        Skip.IfNot(TestEngine.PostgresAvailable, "no PostgreSQL");
         using var f = new BuildFixture("postgres");
         var longName = "m_" + new string('x', 55);   // 57 bytes: fits, but its staging name does not
         f.Write($"models/{longName}.sql", "SELECT 1 AS one\n");

@@ -1,7 +1,7 @@
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Project;
 using SQLBuild.Core.Identity;
-using SQLBuild.Core.Tests.Project;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
 namespace SQLBuild.Core.Tests.Identity;

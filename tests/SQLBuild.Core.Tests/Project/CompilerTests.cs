@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Project;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
 namespace SQLBuild.Core.Tests.Project;

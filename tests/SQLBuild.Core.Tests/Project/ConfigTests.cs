@@ -1,23 +1,15 @@
 using System.Net;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Project;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
 namespace SQLBuild.Core.Tests.Project;
 
 public class ConfigTests
 {
-    private const string TwoTargets = """
-        name = "shop"
-        adapter = "duckdb"
-        default_target = "dev"
-
-        [connections.local]
-        database = "shop.duckdb"
-
-        [targets.dev]
-        connection = "local"
-        schema = "dev"
+    private const string TwoTargets = $"""
+        {ProjectFixture.MinimalToml}
 
         [targets.prod]
         connection = "local"

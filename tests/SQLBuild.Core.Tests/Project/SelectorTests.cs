@@ -1,5 +1,6 @@
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Project;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
 namespace SQLBuild.Core.Tests.Project;

@@ -4,8 +4,7 @@ using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.Reconcile;
 using SQLBuild.Core.State;
-using SQLBuild.Core.Tests.Adapters;
-using SQLBuild.Core.Tests.Build;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
 namespace SQLBuild.Core.Tests.Reconcile;
@@ -20,7 +19,7 @@ public sealed class ReconcileTests
 
     private static VdeFixture Built(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         var f = new VdeFixture(engine);
         try
         {
@@ -556,7 +555,7 @@ public sealed class ReconcileTests
     [SkippableTheory, MemberData(nameof(Engines))]
     public void The_report_reads_the_catalog_and_state_with_the_same_number_of_queries_for_5_and_50_models(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         var small = CountReport(engine, 5);
         var large = CountReport(engine, 50);
         Assert.Equal(1, small.Findings);

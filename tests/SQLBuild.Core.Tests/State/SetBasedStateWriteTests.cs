@@ -2,7 +2,7 @@ using Microsoft.SqlServer.TransactSql.ScriptDom;
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Project;
 using SQLBuild.Core.State;
-using SQLBuild.Core.Tests.Adapters;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
 namespace SQLBuild.Core.Tests.State;

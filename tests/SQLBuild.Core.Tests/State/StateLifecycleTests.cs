@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
 namespace SQLBuild.Core.Tests.State;
@@ -18,7 +19,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void A_fresh_store_is_valid(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         Assert.True(f.Lifecycle().Validate().IsEmpty);
         f.Lifecycle().Initialize();
@@ -32,7 +33,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void A_dropped_table_is_a_missing_state_table_and_migrate_writes_nothing(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.InitializeAndBuild();
         f.Exec($"DROP TABLE {f.T("reconcile_events")}");
@@ -49,7 +50,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void A_dropped_column_is_a_missing_state_column(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.InitializeAndBuild();
         f.Exec($"ALTER TABLE {f.T("state_versions")} DROP COLUMN {f.Q("sqlbuild_version")}");
@@ -65,7 +66,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres", "text")]
     public void A_retyped_column_is_a_wrong_state_column_type(string engine, string reported)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.InitializeAndBuild();
         f.Exec($"ALTER TABLE {f.T("state_versions")} ALTER COLUMN {f.Q("schema_version")} TYPE TEXT");
@@ -82,7 +83,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void A_dropped_unique_index_is_a_missing_state_index(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.InitializeAndBuild();
         f.Exec($"DROP INDEX {f.T("idx_sqb_model_versions_identity")}");
@@ -103,7 +104,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Several_problems_are_all_listed_in_table_order(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.Lifecycle().Initialize();
         f.Exec($"DROP TABLE {f.T("locks")}");
@@ -140,7 +141,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Migrate_on_an_uninitialized_store_says_so(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         var ex = Assert.Throws<SqbException>(() => f.Lifecycle().Migrate());
         Assert.Equal("E002", ex.Code);
@@ -154,7 +155,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Lifecycle_operations_need_virtual_mode(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine, allowReset: true, virtualMode: false);
         foreach (var op in new Action[] { () => f.Lifecycle().Migrate(), () => f.Lifecycle().Backups(), () => f.Lifecycle().Restore(null), () => f.Lifecycle().Reset() })
         {
@@ -171,7 +172,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Migrate_copies_every_state_table_into_a_backup_that_equals_the_live_rows(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.InitializeAndBuild();
         var before = f.Snapshot();
@@ -211,7 +212,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Backups_are_listed_newest_first_with_exact_row_counts(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.InitializeAndBuild();
         Assert.Empty(f.Lifecycle().Backups());
@@ -244,7 +245,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Restore_after_deleting_rows_brings_them_back_and_keeps_the_backup(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.InitializeAndBuild();
         var backup = f.Lifecycle().Migrate();
@@ -281,7 +282,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Restore_by_id_uses_that_backup(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.InitializeAndBuild();
         var full = f.Lifecycle().Migrate();
@@ -304,7 +305,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Restore_without_any_backup_fails_with_upstreams_message(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.InitializeAndBuild();
         var before = f.Snapshot();
@@ -324,7 +325,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Restore_of_a_deleted_backup_fails_with_the_backup_id_error(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.InitializeAndBuild();
         var kept = f.Lifecycle().Migrate();
@@ -350,7 +351,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Restore_refuses_a_backup_that_lacks_a_state_table(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.InitializeAndBuild();
         var backup = f.Lifecycle().Migrate();
@@ -370,7 +371,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Restore_rebuilds_a_damaged_store_from_a_backup(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.InitializeAndBuild();
         var backup = f.Lifecycle().Migrate();
@@ -399,7 +400,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Reset_is_refused_unless_allow_reset(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine, allowReset: false);
         f.InitializeAndBuild();
         var before = f.Snapshot();
@@ -417,7 +418,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Reset_drops_every_state_table_keeps_backups_and_init_makes_the_store_whole(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine, allowReset: true);
         f.InitializeAndBuild();
         var backup = f.Lifecycle().Migrate();
@@ -452,7 +453,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Reset_of_a_store_never_initialized_drops_nothing_and_creates_nothing(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine, allowReset: true);
         var result = f.Lifecycle().Reset();
         Assert.Empty(result.DroppedTables);
@@ -467,7 +468,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Migrate_restore_and_reset_refuse_while_a_virtual_environment_is_locked(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine, allowReset: true);
         f.InitializeAndBuild();
         var backup = f.Lifecycle().Migrate();
@@ -498,7 +499,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void Migrate_refuses_while_another_lifecycle_operation_holds_state_migration(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.InitializeAndBuild();
         using (new LockManager(f.Store(), f.Log).Acquire(LockManager.MigrationKey, "state_migrate:other"))
@@ -517,7 +518,7 @@ public sealed class StateLifecycleTests
     [InlineData("postgres")]
     public void An_expired_environment_lock_does_not_block_migrate(string engine)
     {
-        StateFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new StateFixture(engine);
         f.InitializeAndBuild();
         using (new LockManager(f.Store(), f.Log).Acquire(LockManager.EnvironmentKey("dev"), "build:stale"))

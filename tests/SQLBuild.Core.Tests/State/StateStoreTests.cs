@@ -2,9 +2,10 @@ using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Build;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.State;
 
 /// <summary>State-store initialization (SPEC §5) and a state store in its own database, on real engines.</summary>
 public class StateStoreTests
@@ -14,7 +15,7 @@ public class StateStoreTests
     [InlineData("postgres")]
     public void Initialize_is_idempotent_and_restores_a_dropped_column_and_table(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         var info = f.Init();
         Assert.Equal(15, info.Tables);
@@ -56,7 +57,7 @@ public class StateStoreTests
     [InlineData("postgres")]
     public void A_build_before_initialize_fails_naming_the_fix(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         var ex = Assert.Throws<SqbException>(() => f.Build());
         Assert.Equal("E002", ex.Code);
@@ -74,7 +75,7 @@ public class StateStoreTests
     [InlineData("postgres")]
     public void A_separate_duckdb_state_store_holds_the_state_while_build_promote_and_restore_work(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine, separateState: true);
         var info = f.Init();
         Assert.False(info.SharesWarehouse);

@@ -1,7 +1,8 @@
 using SQLBuild.Core.Build;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.Build;
 
 /// <summary>Two VDEs built at the same time need the same new physical versions: each must end with them, built once.</summary>
 public class ConcurrentBuildTests
@@ -11,7 +12,7 @@ public class ConcurrentBuildTests
     [InlineData("postgres")]
     public void Two_vdes_building_the_same_new_versions_at_once_both_succeed_and_share_them(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -50,7 +51,7 @@ public class ConcurrentFirstBuildTests
     [InlineData("postgres")]
     public void Two_first_builds_at_once_create_the_physical_schema_without_tripping_over_each_other(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         for (var round = 0; round < 4; round++)
         {
             using var f = new VirtualFixture(engine);

@@ -1,10 +1,12 @@
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Build;
+using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.Build;
 
 /// <summary>Less travelled paths of virtual builds and switches, on real engines.</summary>
 public class VirtualEdgeTests
@@ -16,7 +18,7 @@ public class VirtualEdgeTests
     [InlineData("postgres")]
     public void A_failing_data_test_keeps_the_refs_of_what_it_read_and_of_their_descendants(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -44,7 +46,7 @@ public class VirtualEdgeTests
     [InlineData("postgres")]
     public void A_model_removed_from_the_project_loses_its_ref_and_view(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Write("models/marts/order_ids.sql", "SELECT order_id FROM __ref(\"stg_orders\")\n");
@@ -70,7 +72,7 @@ public class VirtualEdgeTests
     [InlineData("postgres")]
     public void ChangesOnly_builds_only_stale_models_and_their_descendants(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -88,7 +90,7 @@ public class VirtualEdgeTests
     [InlineData("postgres")]
     public void Promote_into_a_vde_that_does_not_exist_yet_creates_it(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -108,7 +110,7 @@ public class VirtualEdgeTests
     [SkippableFact]
     public void On_postgres_a_view_swap_that_fails_halfway_leaves_refs_views_and_checkpoints_as_before()
     {
-        VirtualFixture.SkipUnlessAvailable("postgres");
+        TestEngine.SkipUnlessAvailable("postgres");
         using var f = new VirtualFixture("postgres");
         f.Init();
         f.Build();
@@ -122,7 +124,7 @@ public class VirtualEdgeTests
         // recreate dev.fct_orders, which PostgreSQL refuses (no CASCADE) after dim_customers' view was replaced.
         f.Exec($"CREATE VIEW {VirtualFixture.Q(f.Schema, "report")} AS SELECT order_year FROM {f.View("dev", "fct_orders")}");
 
-        var ex = Assert.Throws<SqbException>(() => f.Restore(new Environments.RestoreOptions { CheckpointId = first }));
+        var ex = Assert.Throws<SqbException>(() => f.Restore(new RestoreOptions { CheckpointId = first }));
         Assert.Contains("fct_orders", ex.Message);
         Assert.Equal(refs, f.Refs("dev"));
         Assert.Equal(events, f.StateCount("virtual_environment_ref_events"));

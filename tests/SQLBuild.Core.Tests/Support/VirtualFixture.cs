@@ -6,10 +6,9 @@ using SQLBuild.Core.Operations;
 using SQLBuild.Core.Project;
 using SQLBuild.Core.State;
 using SQLBuild.Core.Templates;
-using SQLBuild.Core.Tests.Adapters;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.Support;
 
 /// <summary>
 /// The virtual template project in a temp folder on a real engine, calling the core the way the
@@ -20,7 +19,8 @@ namespace SQLBuild.Core.Tests.Virtual;
 /// </summary>
 internal sealed class VirtualFixture : IDisposable
 {
-    public string Dir { get; }
+    private readonly TestProject _folder;
+    public string Dir => _folder.Dir;
     public string Engine { get; }
     public string Schema { get; }
     public string StateSchema { get; }
@@ -31,65 +31,27 @@ internal sealed class VirtualFixture : IDisposable
     {
         Engine = engine;
         SeparateState = separateState;
-        Dir = Path.Combine(Path.GetTempPath(), "sqb-virtual-" + Guid.NewGuid().ToString("N")[..10]);
-        Directory.CreateDirectory(Dir);
+        _folder = new TestProject("sqb-virtual-", engine);
         var suffix = Guid.NewGuid().ToString("N")[..8];
         Schema = engine == "duckdb" ? "dev" : "v_" + suffix;
         StateSchema = engine == "duckdb" ? "sqlbuild_state" : "st_" + suffix;
-        var adapter = engine == "postgres" ? AdapterKind.Postgres : AdapterKind.DuckDb;
-        foreach (var (rel, content) in ProjectTemplates.Files("shop", ProjectTemplateKind.Virtual, adapter))
-            Write(rel, content);
-        var connection = engine == "postgres"
-            ? $$"""
-              host = "${ENV:SQB_TEST_PG_HOST}"
-              port = {{Environment.GetEnvironmentVariable("SQB_TEST_PG_PORT") ?? "5432"}}
-              user = "${ENV:SQB_TEST_PG_USER}"
-              password = "${ENV:SQB_TEST_PG_PASSWORD}"
-              dbname = "${ENV:SQB_TEST_PG_DATABASE}"
-              """
-            : "database = \"shop.duckdb\"";
-        var stateConnection = separateState
-            ? "\n[targets.dev.state.connection]\ndatabase = \"state.duckdb\"\n"
-            : "";
-        Write("sqlbuild_project.toml", $"""
-            name = "shop"
-            adapter = "{engine}"
-            default_target = "dev"
-
-            [settings]
-            virtual_environments = true
-            concurrency = 4
-
-            [connections.local]
-            {connection}
-
-            [targets.dev]
-            connection = "local"
-            schema = "{Schema}"
-
-            [targets.dev.state]
-            backend = "{(separateState ? "duckdb" : engine)}"
-            schema = "{StateSchema}"
-            allow_reset = false
-            unsuffixed_virtual_env = "dev"
-            {stateConnection}
-            """);
+        _folder.WriteTemplate(ProjectTemplateKind.Virtual);
+        _folder.WriteToml(new ProjectToml(engine, Schema)
+        {
+            VirtualEnvironments = true,
+            State = new StateToml(separateState ? "duckdb" : engine, StateSchema)
+            {
+                AllowReset = false,
+                Database = separateState ? "state.duckdb" : null,
+            },
+        });
     }
-
-    public static void SkipUnlessAvailable(string engine) =>
-        Skip.If(engine == "postgres" && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("SQB_TEST_PG_HOST")),
-            "SQB_TEST_PG_HOST is not set: no PostgreSQL for this run");
 
     // ------------------------------------------------------------------ project files
 
-    public void Write(string rel, string content)
-    {
-        var full = Path.Combine(Dir, rel);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        File.WriteAllText(full, content.ReplaceLineEndings("\n"));
-    }
+    public void Write(string rel, string content) => _folder.Write(rel, content);
 
-    public string Read(string rel) => File.ReadAllText(Path.Combine(Dir, rel));
+    public string Read(string rel) => _folder.Read(rel);
 
     public void Edit(string rel, Func<string, string> change)
     {
@@ -105,7 +67,7 @@ internal sealed class VirtualFixture : IDisposable
 
     // ------------------------------------------------------------------ the core, as the cmdlets call it
 
-    public CompiledProject Compile(string? target = null) => ProjectCompiler.Compile(Dir, target);
+    public CompiledProject Compile(string? target = null) => _folder.Compile(target);
     public StateStore Store() => StateStore.Open(Compile(), Log);
     public SqbStateInfo Init() => new StateLifecycle(Store(), Log).Initialize();
 
@@ -148,11 +110,7 @@ internal sealed class VirtualFixture : IDisposable
 
     // ------------------------------------------------------------------ the warehouse and the state, read directly
 
-    public IWarehouseSession Warehouse()
-    {
-        var p = Compile();
-        return WarehouseFactory.Create(p.Config.ActiveTarget.Connection, Log).OpenSession();
-    }
+    public IWarehouseSession Warehouse() => _folder.Warehouse(log: Log).OpenSession();
 
     public IWarehouseSession StateSession() => Store().OpenStateSession();
 
@@ -225,22 +183,11 @@ internal sealed class VirtualFixture : IDisposable
 
     public void Dispose()
     {
-        if (Engine == "postgres" && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("SQB_TEST_PG_HOST")))
-        {
-            try
-            {
-                var project = Compile();
-                var warehouse = WarehouseFactory.Create(project.Config.ActiveTarget.Connection, Log);
-                List<string> schemas;
-                using (var s = warehouse.OpenSession())
-                    schemas = s.Query(new SqlStatement("TEST", "schemas",
-                            "SELECT nspname FROM pg_catalog.pg_namespace WHERE left(nspname, $1) = $2 OR left(nspname, $3) = $4",
-                            new object?[] { Schema.Length, Schema, StateSchema.Length, StateSchema }))
-                        .Select(r => (string)r[0]!).ToList();
-                TestDatabases.DropSchemas(warehouse, schemas.ToArray());
-            }
-            catch { /* best effort cleanup */ }
-        }
-        try { Directory.Delete(Dir, recursive: true); } catch { }
+        // The target schema and every schema named after it (physical, VDEs), the state schema and its backups.
+        _folder.DropSchemas(s => s.Query(new SqlStatement("TEST", "schemas",
+                "SELECT nspname FROM pg_catalog.pg_namespace WHERE left(nspname, $1) = $2 OR left(nspname, $3) = $4",
+                new object?[] { Schema.Length, Schema, StateSchema.Length, StateSchema }))
+            .Select(r => (string)r[0]!));
+        _folder.Dispose();
     }
 }

@@ -6,10 +6,8 @@ using SQLBuild.Core.Environments;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.State;
-using SQLBuild.Core.Tests.Adapters;
-using SQLBuild.Core.Tests.Build;
 
-namespace SQLBuild.Core.Tests.Lifecycle;
+namespace SQLBuild.Core.Tests.Support;
 
 /// <summary>
 /// The template project built in direct mode on a real engine, then switched to virtual mode with its own
@@ -50,11 +48,13 @@ internal sealed class LifecycleFixture : IDisposable
     /// <param name="stateDatabase">A separate DuckDB file for the state store (default: the warehouse's own connection).</param>
     public void SwitchToVirtual(bool unsuffixed = true, string? stateDatabase = null)
     {
+        var state = new StateToml(stateDatabase is null ? Engine : "duckdb", StateSchema)
+        {
+            Unsuffixed = unsuffixed ? "dev" : null,
+            Database = stateDatabase,
+        };
         var toml = Project.Read("sqlbuild_project.toml").Replace("virtual_environments = false", "virtual_environments = true");
-        toml += $"\n[targets.dev.state]\nbackend = \"{(stateDatabase is null ? Engine : "duckdb")}\"\nschema = \"{StateSchema}\"\n" +
-                (unsuffixed ? "unsuffixed_virtual_env = \"dev\"\n" : "") +
-                (stateDatabase is null ? "" : $"\n[targets.dev.state.connection]\ndatabase = \"{stateDatabase}\"\n");
-        Project.Write("sqlbuild_project.toml", toml);
+        Project.Write("sqlbuild_project.toml", toml + "\n" + state);
     }
 
     public void SetJanitor(int maxCheckpoints, int retentionDays) =>
@@ -177,18 +177,8 @@ internal sealed class LifecycleFixture : IDisposable
 
     public void Dispose()
     {
-        if (Engine == "postgres" && BuildFixture.PostgresAvailable)
-        {
-            try
-            {
-                var warehouse = WarehouseFactory.Create(Project.Compile().Config.ActiveTarget.Connection, NullLog.Instance);
-                List<string> schemas;
-                using (var s = warehouse.OpenSession()) schemas = SchemaNames(s);
-                // Logical and backup schemas first, then the physical one, then state and target (views read tables).
-                TestDatabases.DropSchemas(warehouse, schemas.OrderByDescending(n => n.Length).ToArray());
-            }
-            catch { /* best effort */ }
-        }
+        // Logical and backup schemas first, then the physical one, then state and target (views read tables).
+        Project.Folder.DropSchemas(s => SchemaNames(s).OrderByDescending(n => n.Length));
         Project.Dispose();
     }
 }

@@ -1,8 +1,8 @@
 using SQLBuild.Core.Adapters;
-using SQLBuild.Core.Tests.Adapters;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Lifecycle;
+namespace SQLBuild.Core.Tests.Adapters;
 
 /// <summary>
 /// A DuckDB file left with a write-ahead log by a killed process: after the replay (and the checkpoint of the

@@ -3,9 +3,10 @@ using SQLBuild.Core.Build;
 using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.State;
 
 /// <summary>Locks (SPEC §6) and the operation journal (SPEC §9) on real engines.</summary>
 public class LockTests
@@ -17,7 +18,7 @@ public class LockTests
     [InlineData("postgres")]
     public void Acquire_records_the_holder_fails_a_second_taker_at_once_and_release_deletes_the_row(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         var op = Op();
@@ -54,7 +55,7 @@ public class LockTests
     [InlineData("postgres")]
     public void The_holder_renews_its_lease_while_it_works(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         LockLease lease;
@@ -81,7 +82,7 @@ public class LockTests
     [InlineData("postgres")]
     public void An_expired_row_is_taken_over(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         InsertLock(f, "virtual_env:dev", "ghost", Environment.MachineName, Environment.ProcessId, expiresInSeconds: -60);
@@ -104,7 +105,7 @@ public class LockTests
     [InlineData("postgres")]
     public void Release_deletes_only_the_holders_own_row(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         var lease = f.Locks().Acquire("virtual_env:dev", Op());
@@ -121,7 +122,7 @@ public class LockTests
     [SkippableFact]
     public void On_postgres_a_row_whose_advisory_lock_is_not_held_is_orphaned_and_taken_over()
     {
-        VirtualFixture.SkipUnlessAvailable("postgres");
+        TestEngine.SkipUnlessAvailable("postgres");
         using var f = new VirtualFixture("postgres");
         f.Init();
         // A row with a far expiry, this host and this (live) process, but no session holding the advisory lock.
@@ -162,7 +163,7 @@ public class LockTests
     [SkippableFact]
     public void On_postgres_state_stores_in_different_schemas_lock_the_same_key_independently()
     {
-        VirtualFixture.SkipUnlessAvailable("postgres");
+        TestEngine.SkipUnlessAvailable("postgres");
         using var a = new VirtualFixture("postgres");
         using var b = new VirtualFixture("postgres");
         a.Init();
@@ -191,7 +192,7 @@ public class JournalTests
     [InlineData("postgres")]
     public void Build_promote_and_rollback_each_write_an_operation_with_events(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         var build = f.Build();
@@ -223,7 +224,7 @@ public class JournalTests
     [InlineData("postgres")]
     public void A_failing_promote_is_recorded_failed_with_the_error_text(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -244,7 +245,7 @@ public class JournalTests
     [InlineData("postgres")]
     public void A_running_operation_without_a_live_lock_is_reported_failed_interrupted(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         var now = f.Engine == "postgres" ? "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')" : "CAST(get_current_timestamp() AT TIME ZONE 'UTC' AS TIMESTAMP)";

@@ -5,11 +5,9 @@ using SQLBuild.Core.Project;
 using SQLBuild.Core.Reconcile;
 using SQLBuild.Core.State;
 using SQLBuild.Core.Templates;
-using SQLBuild.Core.Tests.Adapters;
-using SQLBuild.Core.Tests.Build;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Reconcile;
+namespace SQLBuild.Core.Tests.Support;
 
 /// <summary>
 /// A virtual-mode project in a temp folder on a real engine, its state store initialized: the shop
@@ -18,7 +16,8 @@ namespace SQLBuild.Core.Tests.Reconcile;
 /// </summary>
 internal sealed class VdeFixture : IDisposable
 {
-    public string Dir { get; }
+    private readonly TestProject _folder;
+    public string Dir => _folder.Dir;
     public string Engine { get; }
     public string Schema { get; }
     public string StateSchema { get; }
@@ -30,49 +29,19 @@ internal sealed class VdeFixture : IDisposable
     public VdeFixture(string engine, IReadOnlyDictionary<string, string>? models = null, bool separateState = false, bool virtualMode = true)
     {
         Engine = engine;
-        Dir = Path.Combine(Path.GetTempPath(), "sqb-rec-" + Guid.NewGuid().ToString("N")[..10]);
-        Directory.CreateDirectory(Dir);
+        _folder = new TestProject("sqb-rec-", engine);
         var suffix = Guid.NewGuid().ToString("N")[..8];
         Schema = engine == "duckdb" ? "dev" : "t_" + suffix;
         StateSchema = engine == "duckdb" ? "sqlbuild_state" : "st_" + suffix;
-        var adapter = engine == "postgres" ? AdapterKind.Postgres : AdapterKind.DuckDb;
-        if (models is null)
-            foreach (var (rel, content) in ProjectTemplates.Files("shop", ProjectTemplateKind.Virtual, adapter)) Write(rel, content);
+        if (models is null) _folder.WriteTemplate(ProjectTemplateKind.Virtual);
         else
             foreach (var (name, sql) in models) Write($"models/{name}.sql", sql);
-
-        var connection = engine == "postgres"
-            ? $$"""
-              host = "${ENV:SQB_TEST_PG_HOST}"
-              port = {{Environment.GetEnvironmentVariable("SQB_TEST_PG_PORT")}}
-              user = "${ENV:SQB_TEST_PG_USER}"
-              password = "${ENV:SQB_TEST_PG_PASSWORD}"
-              dbname = "${ENV:SQB_TEST_PG_DATABASE}"
-              """
-            : "database = \"shop.duckdb\"";
-        var stateConnection = separateState ? "\n[targets.dev.state.connection]\ndatabase = \"state.duckdb\"\n" : "";
-        Write("sqlbuild_project.toml", $$"""
-            name = "shop"
-            adapter = "{{(engine == "postgres" ? "postgres" : "duckdb")}}"
-            default_target = "dev"
-
-            [settings]
-            virtual_environments = {{(virtualMode ? "true" : "false")}}
-            concurrency = 2
-
-            [connections.local]
-            {{connection}}
-
-            [targets.dev]
-            connection = "local"
-            schema = "{{Schema}}"
-
-            [targets.dev.state]
-            backend = "{{(engine == "postgres" ? "postgres" : "duckdb")}}"
-            schema = "{{StateSchema}}"
-            unsuffixed_virtual_env = "dev"
-            {{stateConnection}}
-            """);
+        _folder.WriteToml(new ProjectToml(engine, Schema)
+        {
+            VirtualEnvironments = virtualMode,
+            Concurrency = 2,
+            State = new StateToml(engine, StateSchema) { Database = separateState ? "state.duckdb" : null },
+        });
         if (virtualMode) new StateLifecycle(Store(), NullLog.Instance).Initialize();
     }
 
@@ -90,14 +59,9 @@ internal sealed class VdeFixture : IDisposable
         return models;
     }
 
-    public void Write(string rel, string content)
-    {
-        var full = Path.Combine(Dir, rel);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        File.WriteAllText(full, content.ReplaceLineEndings("\n"));
-    }
+    public void Write(string rel, string content) => _folder.Write(rel, content);
 
-    public CompiledProject Compile() => ProjectCompiler.Compile(Dir, null);
+    public CompiledProject Compile() => _folder.Compile();
 
     public StateStore Store(ISqbLog? log = null) => StateStore.Open(Compile(), log ?? NullLog.Instance);
 
@@ -124,7 +88,7 @@ internal sealed class VdeFixture : IDisposable
 
     // ------------------------------------------------------------------ raw access (damage and checks)
 
-    public IWarehouseSession Warehouse() => WarehouseFactory.Create(Compile().Config.ActiveTarget.Connection, NullLog.Instance).OpenSession();
+    public IWarehouseSession Warehouse() => _folder.Warehouse().OpenSession();
 
     public IWarehouseSession State()
     {
@@ -189,18 +153,8 @@ internal sealed class VdeFixture : IDisposable
 
     public void Dispose()
     {
-        if (Engine == "postgres" && BuildFixture.PostgresAvailable)
-        {
-            try
-            {
-                var project = Compile();
-                var warehouse = WarehouseFactory.Create(project.Config.ActiveTarget.Connection, NullLog.Instance);
-                var schemas = _environments.Select(LogicalSchema).Append(PhysicalSchema).Append(StateSchema).ToList();
-                TestDatabases.DropSchemas(warehouse, schemas.ToArray());
-            }
-            catch { /* best effort cleanup */ }
-        }
-        try { Directory.Delete(Dir, recursive: true); } catch { }
+        _folder.DropSchemas(_ => _environments.Select(LogicalSchema).Append(PhysicalSchema).Append(StateSchema));
+        _folder.Dispose();
     }
 
     /// <summary>Registers a VDE whose logical schema Dispose must drop.</summary>

@@ -1,9 +1,9 @@
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Logging;
-using SQLBuild.Core.Tests.Adapters;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.Adapters;
 
 /// <summary>
 /// Parallel build workers (and concurrent builds of other VDEs) drop and create relations in the physical

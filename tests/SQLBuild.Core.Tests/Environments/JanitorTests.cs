@@ -3,10 +3,10 @@ using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.State;
-using SQLBuild.Core.Tests.Build;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Lifecycle;
+namespace SQLBuild.Core.Tests.Environments;
 
 /// <summary><c>Invoke-SqbJanitor</c> (SPEC §10) on real engines: what it keeps, what it drops, and in which order.</summary>
 public class JanitorTests
@@ -30,7 +30,7 @@ public class JanitorTests
     [InlineData("postgres")]
     public void Janitor_keeps_referenced_versions_and_drops_unreferenced_ones_before_their_state_rows(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new LifecycleFixture(engine).Prepare();
         f.Adopt();                                       // checkpoint 1: dim v1
         var dimV1 = f.PhysicalName("dim_customers");
@@ -89,7 +89,7 @@ public class JanitorTests
     [InlineData("postgres")]
     public void Janitor_prunes_checkpoints_beyond_max_checkpoints_newest_first(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new LifecycleFixture(engine).Prepare();
         f.SetJanitor(maxCheckpoints: 2, retentionDays: 30);
         f.Adopt();
@@ -118,7 +118,7 @@ public class JanitorTests
     [InlineData("postgres")]
     public void Janitor_removes_older_backups_expired_locks_and_expired_detached_environments_and_previews_without_change(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new LifecycleFixture(engine).Prepare();
         f.Adopt();
         f.Detach();
@@ -175,7 +175,7 @@ public class JanitorTests
     [InlineData("postgres")]
     public void Janitor_refuses_while_an_environment_is_locked(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new LifecycleFixture(engine).Prepare();
         f.Adopt();
         SetDimVersion(f, 2);
@@ -201,7 +201,7 @@ public class JanitorTests
     [SkippableFact]
     public void Janitor_drop_that_fails_keeps_its_state_row_and_is_retried_next_run()
     {
-        BuildFixture.SkipUnlessAvailable("postgres");
+        TestEngine.SkipUnlessAvailable("postgres");
         using var f = new LifecycleFixture("postgres").Prepare();
         f.Adopt();
         var dimV1 = f.PhysicalName("dim_customers");

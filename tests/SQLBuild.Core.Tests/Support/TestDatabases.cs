@@ -3,7 +3,7 @@ using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.Project;
 
-namespace SQLBuild.Core.Tests.Adapters;
+namespace SQLBuild.Core.Tests.Support;
 
 /// <summary>
 /// Real databases for tests, shared by every test project area.

@@ -3,9 +3,10 @@ using SQLBuild.Core.Build;
 using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.Environments;
 
 /// <summary>Promote, checkpoint restore and environment diffs (SPEC §4.3) on real engines.</summary>
 public class PromoteRestoreTests
@@ -26,7 +27,7 @@ public class PromoteRestoreTests
     [InlineData("postgres")]
     public void Promote_is_a_view_swap_with_a_new_checkpoint_and_compare_shows_column_changes(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         var (oldFct, oldDim) = DevAndChangedPr1(f);
         var physical = f.PhysicalRelations().Select(p => p.Name).ToList();
@@ -82,7 +83,7 @@ public class PromoteRestoreTests
     [InlineData("postgres")]
     public void Restore_goes_back_to_the_newest_differing_checkpoint_then_forward_by_id(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         var (oldFct, oldDim) = DevAndChangedPr1(f);
         var first = f.Checkpoints("dev").Single().Id;
@@ -118,7 +119,7 @@ public class PromoteRestoreTests
     [InlineData("postgres")]
     public void Partial_restore_needs_its_upstreams_and_accepts_a_working_vde_only_when_asked(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         var (oldFct, oldDim) = DevAndChangedPr1(f);
         var first = f.Checkpoints("dev").Single().Id;
@@ -158,7 +159,7 @@ public class PromoteRestoreTests
     [InlineData("postgres")]
     public void Promote_refuses_before_any_change_when_a_physical_relation_is_missing_and_works_after_rebuilding_the_source(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         var (oldFct, _) = DevAndChangedPr1(f);
         var devRefs = f.Refs("dev");
@@ -205,7 +206,7 @@ public class PromoteRestoreTests
     [InlineData("postgres")]
     public void Restore_blocks_on_an_untracked_or_missing_checkpoint_relation(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         var (oldFct, _) = DevAndChangedPr1(f);
         f.Promote("pr_1", "dev");

@@ -3,9 +3,9 @@ using SQLBuild.Core.Errors;
 using SQLBuild.Core.Project;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Project;
+namespace SQLBuild.Core.Tests.Support;
 
-/// <summary>A project laid out in a fresh temp folder from path -> content; deleted on dispose.</summary>
+/// <summary>A project laid out in a fresh temp folder (a <see cref="TestProject"/>) from path -> content; deleted on dispose.</summary>
 public sealed class ProjectFixture : IDisposable
 {
     public const string MinimalToml = """
@@ -21,36 +21,32 @@ public sealed class ProjectFixture : IDisposable
         schema = "dev"
         """;
 
+    private readonly TestProject _folder = new("sqb-compiler-", uniqueLength: 32);
+
     public ProjectFixture(IReadOnlyDictionary<string, string>? files = null, bool withDefaultConfig = true)
     {
-        Dir = Path.Combine(Path.GetTempPath(), "sqb-compiler-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Dir);
         if (withDefaultConfig && (files is null || !files.ContainsKey("sqlbuild_project.toml")))
             Write("sqlbuild_project.toml", MinimalToml);
         if (files is not null)
             foreach (var (path, content) in files) Write(path, content);
     }
 
-    public string Dir { get; }
+    public string Dir => _folder.Dir;
 
+    /// <summary>Writes the file exactly as given: line endings are part of what the compiler tests read.</summary>
     public ProjectFixture Write(string relativePath, string content)
     {
-        var full = Path.Combine(Dir, relativePath.Replace('/', Path.DirectorySeparatorChar));
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        File.WriteAllText(full, content);
+        _folder.WriteExact(relativePath, content);
         return this;
     }
 
     public ProjectFixture WriteBytes(string relativePath, byte[] content)
     {
-        var full = Path.Combine(Dir, relativePath.Replace('/', Path.DirectorySeparatorChar));
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        File.WriteAllBytes(full, content);
+        _folder.WriteBytes(relativePath, content);
         return this;
     }
 
-    public CompiledProject Compile(string? target = null, NetworkCredential? credential = null) =>
-        ProjectCompiler.Compile(Dir, target, credential);
+    public CompiledProject Compile(string? target = null, NetworkCredential? credential = null) => _folder.Compile(target, credential);
 
     /// <summary>Compiles and returns the error, failing the test when compilation succeeds.</summary>
     public SqbException Fails(string? target = null, NetworkCredential? credential = null) =>
@@ -60,11 +56,7 @@ public sealed class ProjectFixture : IDisposable
     public IReadOnlyList<string> AllFiles() =>
         Directory.EnumerateFileSystemEntries(Dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
 
-    public void Dispose()
-    {
-        try { Directory.Delete(Dir, recursive: true); }
-        catch (IOException) { }
-    }
+    public void Dispose() => _folder.Dispose();
 
     public static ProjectFixture With(params (string Path, string Content)[] files) =>
         new(files.ToDictionary(f => f.Path, f => f.Content));

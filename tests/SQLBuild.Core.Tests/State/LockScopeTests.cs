@@ -1,10 +1,10 @@
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.State;
-using SQLBuild.Core.Tests.Build;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Lifecycle;
+namespace SQLBuild.Core.Tests.State;
 
 /// <summary>Advisory locks belong to one state store: two projects in one PostgreSQL database each have their own 'dev'.</summary>
 public class LockScopeTests
@@ -20,7 +20,7 @@ public class LockScopeTests
     [SkippableFact]
     public void Two_state_stores_in_one_database_lock_their_own_environments_independently()
     {
-        BuildFixture.SkipUnlessAvailable("postgres");
+        TestEngine.SkipUnlessAvailable("postgres");
         using var a = StateOnly();
         using var b = StateOnly();
 

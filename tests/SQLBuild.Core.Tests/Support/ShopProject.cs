@@ -1,4 +1,4 @@
-namespace SQLBuild.Core.Tests.Project;
+namespace SQLBuild.Core.Tests.Support;
 
 /// <summary>A realistic project: a seed, sources, staging views, marts tables, an incremental with every
 /// kind of audit, a generic audit and a data test.</summary>

@@ -1,9 +1,10 @@
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Build;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.Build;
 
 /// <summary>Virtual builds on real engines (SPEC §4.1, §4.2): physical versions, views, refs, checkpoints, reuse.</summary>
 public class VirtualBuildTests
@@ -15,7 +16,7 @@ public class VirtualBuildTests
     [InlineData("postgres")]
     public void First_build_of_dev_writes_versioned_physicals_unsuffixed_views_state_rows_and_one_checkpoint(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         var r = f.Build();
@@ -109,7 +110,7 @@ public class VirtualBuildTests
     [InlineData("postgres")]
     public void Second_build_is_a_no_op(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         var first = f.Build();
@@ -143,7 +144,7 @@ public class VirtualBuildTests
     [InlineData("postgres")]
     public void New_vde_starts_from_dev_refs_and_builds_only_the_changed_model_and_its_descendants(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -215,7 +216,7 @@ public class VirtualBuildTests
     [InlineData("postgres")]
     public void Plan_reports_every_stale_reason(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -247,7 +248,7 @@ public class VirtualBuildTests
     [InlineData("postgres")]
     public void Failing_audit_drops_the_new_version_and_keeps_the_old_one_visible(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -294,7 +295,7 @@ public class VirtualBuildTests
     [InlineData("postgres")]
     public void Incremental_version_is_seeded_from_the_prior_physical_then_takes_the_delta(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -338,7 +339,7 @@ public class VirtualBuildSchedulingTests
     [InlineData("postgres")]
     public void A_relationships_audit_waits_for_the_new_version_of_the_model_it_reads(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -365,7 +366,7 @@ public class VirtualIncrementalTests
     [InlineData("postgres")]
     public void Incremental_query_change_that_adds_a_column_builds_the_new_version(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();

@@ -5,10 +5,9 @@ using SQLBuild.Core.Logging;
 using SQLBuild.Core.Project;
 using SQLBuild.Core.State;
 using SQLBuild.Core.Templates;
-using SQLBuild.Core.Tests.Adapters;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.State;
+namespace SQLBuild.Core.Tests.Support;
 
 /// <summary>
 /// The virtual template project on a real engine, with its state store in the warehouse: a DuckDB file in a
@@ -19,68 +18,32 @@ namespace SQLBuild.Core.Tests.State;
 internal sealed class StateFixture : IDisposable
 {
     private readonly string _suffix = Guid.NewGuid().ToString("N")[..8];
+    private readonly TestProject _folder;
 
     public StateFixture(string engine, bool allowReset = false, bool virtualMode = true)
     {
         Engine = engine;
-        Dir = Path.Combine(Path.GetTempPath(), "sqb-state-" + Guid.NewGuid().ToString("N")[..10]);
-        Directory.CreateDirectory(Dir);
+        _folder = new TestProject("sqb-state-", engine);
         Schema = engine == "duckdb" ? "dev" : "t_" + _suffix;
         StateSchemaName = engine == "duckdb" ? "sqlbuild_state" : "st_" + _suffix;
-        var adapter = engine == "postgres" ? AdapterKind.Postgres : AdapterKind.DuckDb;
-        foreach (var (rel, content) in ProjectTemplates.Files("shop", ProjectTemplateKind.Virtual, adapter))
-            Write(rel, content);
-        var connection = engine == "postgres"
-            ? $$"""
-              host = "${ENV:SQB_TEST_PG_HOST}"
-              port = {{Environment.GetEnvironmentVariable("SQB_TEST_PG_PORT")}}
-              user = "${ENV:SQB_TEST_PG_USER}"
-              password = "${ENV:SQB_TEST_PG_PASSWORD}"
-              dbname = "${ENV:SQB_TEST_PG_DATABASE}"
-              """
-            : "database = \"shop.duckdb\"";
-        Write("sqlbuild_project.toml", $$"""
-            name = "shop"
-            adapter = "{{engine}}"
-            default_target = "dev"
-
-            [settings]
-            virtual_environments = {{(virtualMode ? "true" : "false")}}
-            concurrency = 1
-
-            [connections.local]
-            {{connection}}
-
-            [targets.dev]
-            connection = "local"
-            schema = "{{Schema}}"
-
-            [targets.dev.state]
-            backend = "{{engine}}"
-            schema = "{{StateSchemaName}}"
-            allow_reset = {{(allowReset ? "true" : "false")}}
-            unsuffixed_virtual_env = "dev"
-            """);
+        _folder.WriteTemplate(ProjectTemplateKind.Virtual);
+        _folder.WriteToml(new ProjectToml(engine, Schema)
+        {
+            VirtualEnvironments = virtualMode,
+            Concurrency = 1,
+            State = new StateToml(engine, StateSchemaName) { AllowReset = allowReset },
+        });
     }
 
     public string Engine { get; }
-    public string Dir { get; }
+    public string Dir => _folder.Dir;
     public string Schema { get; }
     public string StateSchemaName { get; }
     public RecordingLog Log { get; } = new();
 
-    public static void SkipUnlessAvailable(string engine) =>
-        Skip.If(engine == "postgres" && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("SQB_TEST_PG_HOST")),
-            "SQB_TEST_PG_HOST is not set: no PostgreSQL for this run");
+    public void Write(string rel, string content) => _folder.Write(rel, content);
 
-    public void Write(string rel, string content)
-    {
-        var full = Path.Combine(Dir, rel);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        File.WriteAllText(full, content.ReplaceLineEndings("\n"));
-    }
-
-    public CompiledProject Compile() => ProjectCompiler.Compile(Dir, null);
+    public CompiledProject Compile() => _folder.Compile();
     public StateStore Store() => StateStore.Open(Compile(), Log);
     public StateLifecycle Lifecycle() => new(Store(), Log);
 
@@ -156,20 +119,10 @@ internal sealed class StateFixture : IDisposable
 
     public void Dispose()
     {
-        if (Engine == "postgres")
-        {
-            try
-            {
-                var warehouse = Store().StateWarehouse;
-                List<string> schemas;
-                using (var s = warehouse.OpenSession())
-                    schemas = s.Query(new SqlStatement("TEST", "cleanup",
-                            "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE strpos(nspname, $1) > 0", new object?[] { _suffix }))
-                        .Select(r => (string)r[0]!).ToList();
-                TestDatabases.DropSchemas(warehouse, schemas.ToArray());
-            }
-            catch { /* best effort cleanup */ }
-        }
-        try { Directory.Delete(Dir, recursive: true); } catch { }
+        // Every schema with the fixture's suffix: target, physical, VDEs, state and its backups.
+        _folder.DropSchemas(s => s.Query(new SqlStatement("TEST", "cleanup",
+                "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE strpos(nspname, $1) > 0", new object?[] { _suffix }))
+            .Select(r => (string)r[0]!));
+        _folder.Dispose();
     }
 }

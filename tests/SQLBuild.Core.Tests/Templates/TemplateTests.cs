@@ -2,9 +2,10 @@ using SQLBuild.Core.Build;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Build;
+namespace SQLBuild.Core.Tests.Templates;
 
 /// <summary>The virtual template New-SqbProject writes: both of its targets work, each with its own state store.</summary>
 public class TemplateTests

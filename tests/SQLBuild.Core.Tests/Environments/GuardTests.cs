@@ -3,9 +3,10 @@ using SQLBuild.Core.Build;
 using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Virtual;
+namespace SQLBuild.Core.Tests.Environments;
 
 /// <summary>Every planner, lock and detached guard (UPSTREAM-NOTES §5.3) triggered for real, with its exact message.</summary>
 public class GuardTests
@@ -22,7 +23,7 @@ public class GuardTests
     [InlineData("postgres")]
     public void S010_stale_required_upstream_of_a_selection_and_IncludeStaleUpstreams(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -58,7 +59,7 @@ public class GuardTests
     [InlineData("postgres")]
     public void S011_S018_S015_S016_S017_promotion_guards(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -113,7 +114,7 @@ public class GuardTests
     [InlineData("postgres")]
     public void S014_a_held_environment_lock_fails_build_and_promote_at_once_naming_the_holder(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -154,7 +155,7 @@ public class GuardTests
     [InlineData("postgres")]
     public void S020_S021_S025_S026_rollback_guards(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -191,7 +192,7 @@ public class GuardTests
     [InlineData("postgres")]
     public void S028_a_detached_vde_blocks_build_promote_from_and_to_and_rollback(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         f.Init();
         f.Build();
@@ -219,7 +220,7 @@ public class GuardTests
     [InlineData("postgres")]
     public void Mode_guards_block_virtual_flags_in_direct_mode_and_direct_flags_in_virtual_mode(string engine)
     {
-        VirtualFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
         // Virtual mode: -DeferTo (C242), -NoTests/-NoAudits are refused before anything is touched.
         var c242 = Fails("C242", () => f.Build(new BuildOptions { DeferTo = "prod" }));

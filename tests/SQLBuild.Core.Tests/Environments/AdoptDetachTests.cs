@@ -4,10 +4,10 @@ using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.State;
-using SQLBuild.Core.Tests.Build;
+using SQLBuild.Core.Tests.Support;
 using Xunit;
 
-namespace SQLBuild.Core.Tests.Lifecycle;
+namespace SQLBuild.Core.Tests.Environments;
 
 /// <summary>Adopt and detach (SPEC §8, recovery page "Detached VDE guards", "Adopt guards", "Detach guards") on real engines.</summary>
 public class AdoptDetachTests
@@ -17,7 +17,7 @@ public class AdoptDetachTests
     [InlineData("postgres")]
     public void Adopt_then_detach_round_trip_keeps_every_row_and_blocks_virtual_operations(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new LifecycleFixture(engine).Prepare();
         var before = f.AllRows();
         var ids = f.Identities();
@@ -110,7 +110,7 @@ public class AdoptDetachTests
     [InlineData("postgres")]
     public void Adopt_without_unsuffixed_virtual_env_blocks_with_config_guidance_and_changes_nothing(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new LifecycleFixture(engine).Prepare(unsuffixed: false);
         var snapshot = f.Snapshot();
 
@@ -151,7 +151,7 @@ public class AdoptDetachTests
     [InlineData("postgres", "yes")]
     public void Adopt_with_a_wrong_typed_confirmation_is_cancelled_with_no_change(string engine, string? confirmation)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new LifecycleFixture(engine).Prepare();
         var snapshot = f.Snapshot();
 
@@ -167,7 +167,7 @@ public class AdoptDetachTests
     [InlineData("postgres")]
     public void Detach_requires_a_finalized_environment(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new LifecycleFixture(engine).Prepare();
         var snapshot = f.Snapshot();
         // No environment yet.
@@ -199,7 +199,7 @@ public class AdoptDetachTests
     [InlineData("postgres")]
     public void Detach_with_a_wrong_typed_confirmation_is_cancelled_with_no_change(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new LifecycleFixture(engine).Prepare();
         f.Adopt();
         var snapshot = f.Snapshot();
@@ -231,7 +231,7 @@ public class AdoptDetachTests
     [SkippableFact]
     public void Detach_copies_and_keeps_a_physical_version_another_environment_shares()
     {
-        BuildFixture.SkipUnlessAvailable("postgres");
+        TestEngine.SkipUnlessAvailable("postgres");
         using var f = new LifecycleFixture("postgres").Prepare();
         f.Adopt();
         Assert.Equal("finalized", f.Build("pr_1").EnvironmentStatus);   // pr_1 shares every version with dev
@@ -256,7 +256,7 @@ public class AdoptDetachTests
     [InlineData("postgres")]
     public void Adopt_failing_midway_records_a_failed_operation_and_a_retry_continues_where_it_stopped(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new LifecycleFixture(engine).Prepare();
         var before = f.AllRows();
         // A conflicting relation where fct_orders' physical version belongs: the move of fct_orders fails.
@@ -299,7 +299,7 @@ public class AdoptDetachTests
     [SkippableFact]
     public void Detach_failing_midway_keeps_the_environment_finalized_and_a_retry_completes()
     {
-        BuildFixture.SkipUnlessAvailable("postgres");
+        TestEngine.SkipUnlessAvailable("postgres");
         using var f = new LifecycleFixture("postgres").Prepare();
         f.Adopt();
         var before = f.AllRows();
@@ -335,7 +335,7 @@ public class AdoptDetachTests
     [InlineData("postgres")]
     public void Adopt_again_after_detach_returns_to_virtual_and_plan_lists_every_move(string engine)
     {
-        BuildFixture.SkipUnlessAvailable(engine);
+        TestEngine.SkipUnlessAvailable(engine);
         using var f = new LifecycleFixture(engine).Prepare();
         f.Adopt();
         f.Detach();
