@@ -1,7 +1,7 @@
 #Requires -Version 7.4
 # Virtual mode across real processes, on DuckDB and on PostgreSQL: child `pwsh -NoProfile` processes
 # import the built module and race for a VDE, hold its lock and get killed (kill -9: no cleanup
-# runs), or die inside the atomic switch of a promotion (SQB_TEST_KILL_AT=promote:view:2). The
+# runs), or die inside the atomic switch of a promotion (SQB_TEST_KILL_AT=promote:switch:view:2). The
 # recovery page's rows are then worked through with the cmdlets, as an operator would.
 
 BeforeDiscovery {
@@ -263,7 +263,7 @@ Save-Result $res
             'virtual_environment_checkpoint_refs', 'virtual_environment_ref_events', 'physical_relations', 'model_versions'
             $script:beforeState = Get-SqbTestSnapshot -Project $ip -ExcludeJournal -ExcludeTable locks
             $script:beforeCheckpoints = @(Get-SqbCheckpoint -Path $ip.Path -Environment dev).Id
-            $script:promoter = Start-SqbTestChild -Project $ip -Name 'promoter' -Environment @{ SQB_TEST_KILL_AT = 'promote:view:2' } -Body @'
+            $script:promoter = Start-SqbTestChild -Project $ip -Name 'promoter' -Environment @{ SQB_TEST_KILL_AT = 'promote:switch:view:2' } -Body @'
 Publish-SqbEnvironment -From pr_1 -To dev -Verbose 4>&1 | ForEach-Object { if ($_ -is [System.Management.Automation.VerboseRecord]) { Write-Log $_.Message } }
 Save-Result @{ Outcome = 'finished' }
 '@

@@ -246,7 +246,7 @@ Describe 'Set-SqbModelRef on <Engine>' -ForEach $Engines {
     It 'an attach killed before its commit changes nothing, is reported interrupted, and a plain retry works' -Skip:$Skip {
         $pr = Build-SecondVersion $P
         $refs = Get-TestRefs $P
-        $env:SQB_TEST_KILL_AT = 'attach:before-commit'
+        $env:SQB_TEST_KILL_AT = 'attach:switch:before-commit'
         try {
             { Invoke-SqbChildPwsh -ArgumentList (Get-SqbModuleManifestPath), $P.Path, $pr -ScriptBlock {
                     param($Manifest, $Path, $Relation)

@@ -227,7 +227,7 @@ Describe 'Lock conflicts on <Engine>' -ForEach $Engines {
 
     It 'Lock held by crashed process' -Skip:$Skip {
         Edit-SqbTestStgCustomers -Project $P
-        $child = Invoke-RecKilled $P 'plan' 'Invoke-SqbBuild'
+        $child = Invoke-RecKilled $P 'build:plan' 'Invoke-SqbBuild'
         $lock = @(Get-SqbLock -Path $P.Path)
         $lock.Count | Should -Be 1
         $lock[0].OwnerPid | Should -Be $child.Id
@@ -305,7 +305,7 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         $counts = Get-RecCounts $P
         Edit-SqbTestStgCustomers -Project $P
         $null = Invoke-SqbBuild -Path $P.Path -Environment pr_1
-        $null = Invoke-RecKilled $P 'promote:view:2' 'Publish-SqbEnvironment -From pr_1 -To dev'
+        $null = Invoke-RecKilled $P 'promote:switch:view:2' 'Publish-SqbEnvironment -From pr_1 -To dev'
 
         $op = @(Get-SqbOperation -Path $P.Path -Type promote -Status Failed)
         $op.Count | Should -Be 1

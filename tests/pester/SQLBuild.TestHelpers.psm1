@@ -226,7 +226,7 @@ function New-SqbTestTemplateProject {
     $backupId = if ($WithBackup) { (Update-SqbState -Path $path -Confirm:$false).BackupId }
     $lockKey = $null
     if ($WithOrphanedLock) {
-        $run = Invoke-SqbChildScript -ImportModule -Environment @{ SQB_TEST_KILL_AT = 'plan' } `
+        $run = Invoke-SqbChildScript -ImportModule -Environment @{ SQB_TEST_KILL_AT = 'build:plan' } `
             -Script "Invoke-SqbBuild -Path '$($path -replace "'", "''")' -Environment pr_crash -Confirm:`$false"
         if ($run.ExitCode -eq 0) { throw "the build of pr_crash was meant to be killed at 'plan' but exited 0:`n$($run.Output)" }
         $lockKey = 'virtual_env:pr_crash'

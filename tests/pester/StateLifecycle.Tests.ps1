@@ -183,7 +183,7 @@ Describe 'State lifecycle cmdlets on <Engine>' -ForEach $Engines {
     It 'a restore killed just before its commit changes nothing, is reported interrupted, and a retry works' {
         $refs = Get-TestCount $P 'virtual_environment_node_refs'
         Invoke-SqbTestSql $P "DELETE FROM `"$($P.StateSchema)`".`"virtual_environment_node_refs`"" -NonQuery
-        $child = Invoke-SqbChildScript -ImportModule -Environment @{ SQB_TEST_KILL_AT = 'rollback:before-commit' } `
+        $child = Invoke-SqbChildScript -ImportModule -Environment @{ SQB_TEST_KILL_AT = 'restore:replace:before-commit' } `
             -Script "`$ErrorActionPreference = 'Stop'; Restore-SqbState -Path '$($P.Path)' -Force"
         $child.ExitCode | Should -Not -Be 0
         # One transaction: the kill left the live tables exactly as they were.
@@ -198,7 +198,7 @@ Describe 'State lifecycle cmdlets on <Engine>' -ForEach $Engines {
     }
 
     It 'a migrate killed just before the backup commits leaves no backup, and a retry works' {
-        $child = Invoke-SqbChildScript -ImportModule -Environment @{ SQB_TEST_KILL_AT = 'backup:before-commit' } `
+        $child = Invoke-SqbChildScript -ImportModule -Environment @{ SQB_TEST_KILL_AT = 'migrate:backup:before-commit' } `
             -Script "`$ErrorActionPreference = 'Stop'; Update-SqbState -Path '$($P.Path)'"
         $child.ExitCode | Should -Not -Be 0
         @(Get-SqbStateBackup -Path $P.Path).BackupId | Should -Be @($First.BackupId)

@@ -76,6 +76,10 @@ public abstract class SqlDialect
     /// dropped while views read it, so a rebuild must replace its rows in place instead of swapping tables.</summary>
     public virtual bool ViewsBindToRelations => Kind == AdapterKind.Postgres;
 
+    /// <summary>True where two transactions writing one row conflict at once instead of one waiting for the other
+    /// (DuckDB's optimistic concurrency): a row lock cannot be used to fence, only a read (see <c>LockLease.Fence</c>).</summary>
+    public virtual bool WritersConflictInsteadOfWaiting => false;
+
     /// <summary>DELETE FROM table (transactional everywhere, unlike TRUNCATE on some engines).</summary>
     public virtual SqlStatement DeleteAll(RelationName table) =>
         new("DELETE", table.ToString(), $"DELETE FROM {Qualify(table)}");
@@ -176,4 +180,18 @@ public abstract class SqlDialect
     /// <summary>Whether the value <see cref="TryAdvisoryLock"/> returned means the lock was taken.</summary>
     public virtual bool AdvisoryLockTaken(object? result) =>
         throw new NotSupportedException($"{Kind} has no session-level advisory locks");
+
+    // ---- Switch transactions: short lock waits, and who is in the way. ----
+
+    /// <summary>Bounds how long statements of the open transaction wait for a lock (PostgreSQL <c>SET LOCAL lock_timeout</c>,
+    /// SQL Server <c>SET LOCK_TIMEOUT</c>), so a switch never queues readers behind it for long; null where the engine
+    /// does not wait for locks (DuckDB: a conflict fails at once).</summary>
+    public virtual SqlStatement? SetLockTimeout(int milliseconds) => null;
+
+    /// <summary>
+    /// Sessions other than the caller's that hold a lock on any of <paramref name="relations"/>: rows (session id, user,
+    /// application, state, since, query text). One catalog query, for naming what blocked a switch. Null where the
+    /// engine cannot tell.
+    /// </summary>
+    public virtual SqlStatement? SessionsLocking(IReadOnlyList<RelationName> relations) => null;
 }

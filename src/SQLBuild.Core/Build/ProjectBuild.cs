@@ -26,7 +26,7 @@ public static class ProjectBuild
     {
         ModeGuards.CheckBuild(project.Config, options);
         if (project.Config.Settings.VirtualEnvironments)
-            return new VirtualBuild(StateStore.Open(project, log), log).Build(options, cancel);
+            return new VirtualBuild(StateStore.Open(project, log), log) { Cancellation = cancel }.Build(options);
         return Direct(project, log, build => build.Build(options, cancel));
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Errors;
+using SQLBuild.Core.Faults;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.Operations;
@@ -59,7 +60,7 @@ public sealed class Adoption : LifecycleOperation
             return new SqbAdoptionResult
             {
                 Target = Target, Environment = Target, Status = EnvironmentStatus.Display(EnvironmentStatus.Finalized), ModelCount = modelCount,
-                SeedCount = first.Count - modelCount, Relations = first.Select(ToMove).ToList(), OperationId = OperationId, Duration = clock.Elapsed,
+                SeedCount = first.Count - modelCount, Relations = first.Select(ToMove).ToList(), OperationId = null, Duration = clock.Elapsed,
                 Message = $"Virtual environment {Target} is adopted already: nothing to do.",
             };
         }
@@ -71,7 +72,7 @@ public sealed class Adoption : LifecycleOperation
         var plan = Analyze(options.AllowCopy, out _);
         var ids = IdentityCalculator.Compute(Project);
         var moves = new List<SqbRelationMove>();
-        using var warehouse = Store.Warehouse.OpenSession();
+        using var warehouse = Store.OpenWarehouseSession();
         using var separateState = Store.SharesWarehouse ? null : Store.OpenStateSession();
         var state = separateState ?? warehouse;
         var repo = new StateRepository(state, Store.Sql);
@@ -98,13 +99,15 @@ public sealed class Adoption : LifecycleOperation
                     Track(repo, step, ids);   // an earlier run may have stopped between the warehouse and a separate state store
                     break;
                 default:
-                    run.Step($"adopt:{(step.IsView ? "view" : "move")}:{step.Name}", Describe(step));
-                    using (var tx = warehouse.BeginTransaction())
-                    {
-                        Apply(warehouse, step, ids);
-                        if (separateState is null) Track(repo, step, ids);
-                        tx.Commit();
-                    }
+                    var point = (step.IsView ? KillPoints.Adopt.View : KillPoints.Adopt.Move) + step.Name;
+                    run.Step(point, Describe(step));
+                    SwitchTransaction.Run(warehouse, run, fence: separateState is null, point, new[] { step.Logical, step.Physical },
+                        () => Store.OpenStateSession(), Log, () =>
+                        {
+                            Apply(warehouse, step, ids);
+                            if (separateState is null) Track(repo, step, ids);
+                            return 0;
+                        });
                     if (separateState is not null) Track(repo, step, ids);
                     Log.Verbose($"adopt: {Describe(step)}");
                     break;
@@ -116,17 +119,17 @@ public sealed class Adoption : LifecycleOperation
         var refs = adopted.ToDictionary(step => step.Key, step => step.Hash);
         var finalized = adopted.Count == plan.Count;
         var status = finalized ? EnvironmentStatus.Finalized : EnvironmentStatus.Active;
-        run.Step("adopt:finalize", $"{refs.Count} ref(s), status {status}");
-        IReadOnlyList<RefChange> changes;
+        run.Step(KillPoints.Adopt.Finalize, $"{refs.Count} ref(s), status {status}");
         string? checkpointId = null;
-        using (var tx = state.BeginTransaction())
-        {
-            repo.UpsertEnvironment(Target, status, null);
-            changes = repo.ReplaceRefs(Target, refs, run.Id);
-            // Adoption reaches finalized: checkpoint it (upstream writes none), so Restore-SqbCheckpoint can return here.
-            if (finalized && refs.Count > 0) checkpointId = repo.CreateCheckpoint(Target, refs);
-            tx.Commit();
-        }
+        var changes = SwitchTransaction.Run(state, run, fence: true, KillPoints.Adopt.Finalize, Array.Empty<RelationName>(),
+            () => Store.OpenStateSession(), Log, () =>
+            {
+                repo.UpsertEnvironment(Target, status, null);
+                var refChanges = repo.ReplaceRefs(Target, refs, run.Id);
+                // Adoption reaches finalized: checkpoint it (upstream writes none), so Restore-SqbCheckpoint can return here.
+                checkpointId = finalized && refs.Count > 0 ? repo.CreateCheckpoint(Target, refs) : null;
+                return refChanges;
+            });
         var models = adopted.Count(step => step.Key.NodeType == NodeTypes.Model);
         var seeds = adopted.Count - models;
         return new SqbAdoptionResult

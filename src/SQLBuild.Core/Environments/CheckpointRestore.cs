@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Errors;
+using SQLBuild.Core.Faults;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.Operations;
@@ -120,7 +121,7 @@ public sealed class CheckpointRestore : EnvironmentOperation
         }
 
         // Every relation the restored refs point at must be tracked, known and present: checked before any change.
-        using (var warehouse = Store.Warehouse.OpenSession())
+        using (var warehouse = Store.OpenWarehouseSession())
         {
             var catalog = warehouse.ReadCatalog(new[] { Names.PhysicalSchema });
             foreach (var (key, hash) in final.Where(f => !current.TryGetValue(f.Key, out var c) || c != f.Value)
@@ -141,8 +142,8 @@ public sealed class CheckpointRestore : EnvironmentOperation
         }
 
         var status = finalized ? EnvironmentStatus.Finalized : EnvironmentStatus.Active;
-        run.Step("switch", $"restoring {selected.Count} model(s) of {env} from {checkpointId}");
-        var switched = new EnvironmentSwitch(Store, Names, Log).Apply(env, final, status, null, run.Id, "rollback", writeCheckpoint: false);
+        run.Step(KillPoints.Rollback.Switch, $"restoring {selected.Count} model(s) of {env} from {checkpointId}");
+        var switched = new EnvironmentSwitch(Store, Names, Log).Apply(env, final, status, null, run, KillPoints.Rollback.Switch, writeCheckpoint: false);
         return new SqbRestoreResult
         {
             Environment = env, CheckpointId = checkpointId, Status = EnvironmentStatus.Display(status),

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Errors;
+using SQLBuild.Core.Faults;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.Operations;
@@ -59,45 +60,33 @@ public sealed class Detachment : LifecycleOperation
     {
         var plan = Analyze(options.AllowCopy);
         var moves = new List<SqbRelationMove>();
-        using (var warehouse = Store.Warehouse.OpenSession())
+        using (var warehouse = Store.OpenWarehouseSession())
         {
-            var dialect = warehouse.Dialect;
             foreach (var step in plan)
             {
                 if (step.Kind != StepKind.Done)
                 {
-                    run.Step($"detach:{(step.Kind == StepKind.Drop ? "drop" : step.IsView ? "view" : "move")}:{step.Name}", Describe(step));
-                    using var tx = warehouse.BeginTransaction();
-                    switch (step.Kind)
-                    {
-                        case StepKind.View:
-                            // In place: views and grants that depend on the logical view survive.
-                            warehouse.Execute(dialect.CreateOrReplaceView(step.Logical, step.Sql!));
-                            break;
-                        case StepKind.Move:
-                            warehouse.Execute(dialect.DropViewIfExists(step.Logical));
-                            warehouse.Execute(dialect.MoveTable(step.Physical, Names.TargetSchema));
-                            warehouse.Execute(dialect.RenameTable(new RelationName(Names.TargetSchema, step.Physical.Name), step.Logical.Name));
-                            break;
-                        case StepKind.Drop:
-                            warehouse.Execute(dialect.DropViewIfExists(step.Physical));
-                            break;
-                        case StepKind.Copy:
-                            warehouse.Execute(dialect.DropViewIfExists(step.Logical));
-                            warehouse.Execute(dialect.CreateTableAs(step.Logical, dialect.SelectAll(step.Physical)));
-                            if (step.DropPhysical) warehouse.Execute(dialect.DropTableIfExists(step.Physical));
-                            break;
-                    }
-                    tx.Commit();
+                    var point = (step.Kind == StepKind.Drop ? KillPoints.Detach.Drop : step.IsView ? KillPoints.Detach.View : KillPoints.Detach.Move) + step.Name;
+                    run.Step(point, Describe(step));
+                    SwitchTransaction.Run(warehouse, run, fence: Store.SharesWarehouse, point, new[] { step.Logical, step.Physical },
+                        () => Store.OpenStateSession(), Log, () =>
+                        {
+                            Apply(warehouse, step);
+                            return 0;
+                        });
                     Log.Verbose($"detach: {Describe(step)}");
                 }
                 moves.Add(ToMove(step));
             }
         }
 
-        run.Step("detach:finalize", $"marking {Target} detached");
+        run.Step(KillPoints.Detach.Finalize, $"marking {Target} detached");
         using (var session = Store.OpenStateSession())
-            new StateRepository(session, Store.Sql).SetEnvironmentStatus(Target, EnvironmentStatus.Detached);
+            SwitchTransaction.Run(session, run, fence: true, KillPoints.Detach.Finalize, Array.Empty<RelationName>(), () => Store.OpenStateSession(), Log, () =>
+            {
+                new StateRepository(session, Store.Sql).SetEnvironmentStatus(Target, EnvironmentStatus.Detached);
+                return 0;
+            });
         var models = plan.Count(step => step.Key.NodeType == NodeTypes.Model && step.Kind != StepKind.Drop);
         return new SqbDetachResult
         {
@@ -106,6 +95,32 @@ public sealed class Detachment : LifecycleOperation
             Relations = moves.Where(m => m.Action != "drop").ToList(), OperationId = run.Id, Duration = clock.Elapsed,
             Message = $"Detached {models} models from virtual environment {Target}.",
         };
+    }
+
+    /// <summary>The warehouse side of one step; runs inside the step's switch transaction.</summary>
+    private void Apply(IWarehouseSession warehouse, Step step)
+    {
+        var dialect = warehouse.Dialect;
+        switch (step.Kind)
+        {
+            case StepKind.View:
+                // In place: views and grants that depend on the logical view survive.
+                warehouse.Execute(dialect.CreateOrReplaceView(step.Logical, step.Sql!));
+                break;
+            case StepKind.Move:
+                warehouse.Execute(dialect.DropViewIfExists(step.Logical));
+                warehouse.Execute(dialect.MoveTable(step.Physical, Names.TargetSchema));
+                warehouse.Execute(dialect.RenameTable(new RelationName(Names.TargetSchema, step.Physical.Name), step.Logical.Name));
+                break;
+            case StepKind.Drop:
+                warehouse.Execute(dialect.DropViewIfExists(step.Physical));
+                break;
+            case StepKind.Copy:
+                warehouse.Execute(dialect.DropViewIfExists(step.Logical));
+                warehouse.Execute(dialect.CreateTableAs(step.Logical, dialect.SelectAll(step.Physical)));
+                if (step.DropPhysical) warehouse.Execute(dialect.DropTableIfExists(step.Physical));
+                break;
+        }
     }
 
     private List<Step> Analyze(bool allowCopy)

@@ -1,5 +1,6 @@
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Errors;
+using SQLBuild.Core.Faults;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.Operations;
@@ -68,10 +69,10 @@ public sealed class Janitor : EnvironmentOperation
         var removedEnvironments = new List<EnvironmentCandidate>();
         var removedVersions = new List<VersionCandidate>();
 
-        using (var warehouse = Store.Warehouse.OpenSession())
+        using (var warehouse = Store.OpenWarehouseSession())
         {
             var dialect = warehouse.Dialect;
-            run.Step("janitor:environments", $"{analysis.Environments.Count} expired environment(s)");
+            run.Step(KillPoints.Janitor.Environments, $"{analysis.Environments.Count} expired environment(s)");
             foreach (var environment in analysis.Environments)
             {
                 var ok = true;
@@ -83,7 +84,7 @@ public sealed class Janitor : EnvironmentOperation
                 else failed["Environment:" + environment.Name] = "its logical views could not all be dropped";
             }
 
-            run.Step("janitor:physical", $"{analysis.Versions.Count} unreferenced physical version(s)");
+            run.Step(KillPoints.Janitor.Physical, $"{analysis.Versions.Count} unreferenced physical version(s)");
             // Versions a kept environment (one whose views could not all be dropped) or its checkpoints use stay.
             var stillUsed = analysis.Environments.Where(e => !removedEnvironments.Contains(e)).SelectMany(e => e.Uses).ToHashSet();
             var versions = analysis.Versions.Where(v => !stillUsed.Contains((v.Key, v.Hash))).ToList();
@@ -109,7 +110,7 @@ public sealed class Janitor : EnvironmentOperation
             foreach (var version in versions.Where(v => !v.IsView))
                 if (TryDrop(warehouse, dialect.DropTableIfExists(version.Relation), "PhysicalRelation:" + version.Relation, failed)) removedVersions.Add(version);
 
-            run.Step("janitor:backups", $"{analysis.Backups.Count} older state backup(s)");
+            run.Step(KillPoints.Janitor.Backups, $"{analysis.Backups.Count} older state backup(s)");
             using var stateSession = Store.OpenStateSession();
             foreach (var backup in analysis.Backups)
             {
@@ -120,7 +121,7 @@ public sealed class Janitor : EnvironmentOperation
             }
         }
 
-        run.Step("janitor:state", "deleting state rows of what was removed");
+        run.Step(KillPoints.Janitor.State, "deleting state rows of what was removed");
         var removedLocks = new List<string>();
         using (var session = Store.OpenStateSession())
         using (var tx = session.BeginTransaction())

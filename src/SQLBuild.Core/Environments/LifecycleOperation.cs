@@ -9,7 +9,7 @@ namespace SQLBuild.Core.Environments;
 
 /// <summary>
 /// What adopt and detach share (SPEC §8, upstream's <c>interactive_operation.py</c>): they work on the target's own
-/// VDE, under upstream's reused operation id <c>&lt;command&gt;:&lt;target&gt;</c>, after the <c>unsuffixed_virtual_env</c>
+/// VDE, after the <c>unsuffixed_virtual_env</c>
 /// guard, the typed confirmation and the copy guard; and they render model SQL against relations of their choosing.
 /// Every guard runs before anything is written, so a refusal leaves the warehouse and the state as they were.
 /// </summary>
@@ -28,12 +28,10 @@ public abstract class LifecycleOperation : EnvironmentOperation
     protected CompiledProject Project => Store.Project;
     protected SqlDialect Dialect => Store.Warehouse.Dialect;
 
-    /// <summary>Upstream's operation id, the same for every run, so a retry continues the interrupted run's journal row.</summary>
-    protected string OperationId => $"{Command}:{Target}";
-
-    /// <summary>A journaled run on the target's VDE under the reused <see cref="OperationId"/>.</summary>
+    /// <summary>A journaled run on the target's VDE. Each run has an id of its own (its lock owner, unique per run); a retry
+    /// continues from what the catalog and the state show, not from the interrupted run's id.</summary>
     protected JournaledRun Run() =>
-        new(Command, Target, LockManager.EnvironmentKey(Target), $"starting {Command}") { ReusedId = OperationId };
+        new(Command, Target, LockManager.EnvironmentKey(Target), $"starting {Command}");
 
     /// <summary>C256: the target's own VDE must be the unsuffixed one, so its views land at the original names.</summary>
     protected void RequireUnsuffixed()

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SQLBuild.Core.Errors;
+using SQLBuild.Core.Faults;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.Operations;
@@ -112,8 +113,8 @@ public sealed class Promotion : EnvironmentOperation
                     SqbErrorKind.InvalidOperation, options.To, "Re-run with -AllowPartialPromotion to accept a working target VDE.");
         }
         var status = stale.Count == 0 ? EnvironmentStatus.Finalized : EnvironmentStatus.Active;
-        run.Step("switch", $"{promoted.Count} model(s) from {options.From} to {options.To}");
-        var switched = new EnvironmentSwitch(Store, Names, Log).Apply(options.To, final, status, options.From, run.Id, "promote", rebuildEnvironment: options.From);
+        run.Step(KillPoints.Promote.Switch, $"{promoted.Count} model(s) from {options.From} to {options.To}");
+        var switched = new EnvironmentSwitch(Store, Names, Log).Apply(options.To, final, status, options.From, run, KillPoints.Promote.Switch, rebuildEnvironment: options.From);
         return new SqbPromotionResult
         {
             From = options.From, To = options.To, Status = EnvironmentStatus.Display(status), PromotedModels = promoted, RemainingStale = stale,

@@ -103,4 +103,9 @@ public static class ErrorCodes
     public const string UnexpectedView = "R002";        // a view in the logical schema for no ref: reviewed and dropped by hand
     public const string FailedOperation = "R003";       // a failed or interrupted operation: retried with its own cmdlet
     public const string ConfirmationRequired = "R010";  // state <adopt|detach> needs a typed confirmation and this session cannot ask for one
+
+    // Leases and server-side work (ours). A lease is the lock row an operation holds while it runs.
+    public const string LeaseLost = "L001";           // lost the lock '<key>' while <operation> ran (another process took it over, or it was cleared); nothing was switched
+    public const string SwitchBlocked = "L002";       // could not switch <vde>: <relation> is in use by session <pid> (<application>, <user>, <state> since <t>): <query>
+    public const string OrphanStillRunning = "L003";  // <key> was held by <owner>, whose statements still run on the server: <pids>
 }

@@ -108,10 +108,18 @@ public static class KillPoints
     /// <summary>An operation starts (before its lock and journal row): <c>&lt;operation&gt;:start</c>.</summary>
     public static void Begin(string operation) => Hit(operation + ":start");
 
-    /// <summary>Whether <paramref name="point"/> (a traced point, without its <c>#n</c>) is a declared step.</summary>
+    /// <summary>Named boundaries inside a step (<see cref="At"/>): <c>&lt;step&gt;:before-commit</c>, the moment before the step's
+    /// transaction commits, and <c>&lt;step&gt;:view:&lt;n&gt;</c>, before its n-th view statement.</summary>
+    public const string BeforeCommit = ":before-commit";
+    public const string View = ":view:";
+
+    /// <summary>Whether <paramref name="point"/> (a traced point) is a declared step, one of its named boundaries, or
+    /// a statement boundary of either.</summary>
     public static bool IsDeclared(string point)
     {
         var step = point.Split('#')[0];
+        if (step.EndsWith(BeforeCommit, StringComparison.Ordinal)) step = step[..^BeforeCommit.Length];
+        else if (step.LastIndexOf(View, StringComparison.Ordinal) is var v and > 0 && int.TryParse(step[(v + View.Length)..], out _)) step = step[..v];
         return Declared.Values.SelectMany(s => s).Any(d => d.EndsWith(':') ? step.StartsWith(d, StringComparison.Ordinal) && step.Length > d.Length : step == d);
     }
 
@@ -129,6 +137,10 @@ public static class KillPoints
         }
         Reach(step);
     }
+
+    /// <summary>A named boundary inside the current step (<see cref="BeforeCommit"/>, <see cref="View"/>); statement
+    /// boundaries keep counting from the step.</summary>
+    public static void At(string point) => Reach(point);
 
     /// <summary>A statement (or commit) is about to run: the boundary <c>&lt;step&gt;#&lt;n&gt;</c> of the current step.</summary>
     public static void Statement()

@@ -1,5 +1,6 @@
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Errors;
+using SQLBuild.Core.Faults;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.State;
@@ -17,13 +18,6 @@ public sealed record JournaledRun(string Kind, string? Environment, string LockK
 {
     /// <summary>The code a refusal by the lock carries: S014, or S019 for rollback (upstream's).</summary>
     public string LockedCode { get; init; } = ErrorCodes.EnvironmentLocked;
-
-    /// <summary>
-    /// The operation id when every run reuses it (upstream's <c>adopt:&lt;target&gt;</c>, <c>detach:&lt;target&gt;</c>);
-    /// null for a fresh id per run. A reused id takes the lock before its journal row, so a refused run
-    /// never rewrites the row of the run that holds the lock; a fresh id starts its journal row first.
-    /// </summary>
-    public string? ReusedId { get; init; }
 }
 
 /// <summary>
@@ -34,52 +28,72 @@ public sealed record JournaledRun(string Kind, string? Environment, string LockK
 /// </summary>
 public abstract class EnvironmentOperation
 {
+    private readonly StateStore _store;
+    private StateStore? _running;
+
     protected EnvironmentOperation(StateStore store, ISqbLog log)
     {
-        Store = store;
+        _store = store;
         Log = log;
         Names = new VirtualNames(store.Project.Config, store.Warehouse.Dialect);
     }
 
-    protected StateStore Store { get; }
+    /// <summary>The state store; while a run is under way, scoped to it: its sessions carry the operation id and stop
+    /// with the run.</summary>
+    protected StateStore Store => _running ?? _store;
     protected ISqbLog Log { get; }
     protected VirtualNames Names { get; }
 
+    /// <summary>Stops the operation (the cmdlet's Ctrl+C): running statements are cancelled, no later step starts,
+    /// nothing switches, the lock is released and the journal says <c>cancelled</c>.</summary>
+    public CancellationToken Cancellation { get; init; }
+
     /// <summary>
-    /// Runs <paramref name="body"/> under the run's lock with a journal row: <c>running</c>, a step event per
-    /// <see cref="OperationContext.Step"/>, then <c>succeeded</c> with <paramref name="outcome"/>'s message, or
-    /// <c>failed</c> with the error's (and the error is rethrown). The outcome is recorded before the lock is
-    /// released, so no reader sees a running row without its lock.
+    /// Runs <paramref name="body"/> under the run's lock with a journal row. The lock comes first, so a run refused
+    /// by it (S014/S019) writes nothing. Then <c>running</c>, a step event per <see cref="OperationContext.Step"/>,
+    /// and the end: <c>succeeded</c> with <paramref name="outcome"/>'s message; <c>cancelled</c> when the run was
+    /// stopped; <c>failed</c> with the error's (rethrown), or with L001 when the lease was lost meanwhile (its loss
+    /// also cancelled the run's statements). Every run has an id of its own, which is also its lock owner. The
+    /// outcome is recorded before the lock is released, so no reader sees a running row without its lock.
     /// </summary>
     protected T RunJournaled<T>(JournaledRun run, Func<OperationContext, T> body, Func<T, string> outcome)
     {
-        var operationId = run.ReusedId ?? Ids.NewOperationId(run.Kind);
-        LockLease? lease = null;
+        Cancellation.ThrowIfCancellationRequested();
+        var operationId = Ids.NewOperationId(run.Kind);
+        KillPoints.Begin(run.Kind);
+        using var lease = new LockManager(_store.ForOperation(operationId, CancellationToken.None), Log)
+            .Acquire(run.LockKey, operationId, run.LockedCode);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Cancellation, lease.Lost);
+        var scoped = _store.ForOperation(operationId, stop.Token);
+        using var journal = OperationJournal.Start(scoped, run.Kind, run.Environment, run.Description, Log, operationId);
+        _running = scoped;
         try
         {
-            if (run.ReusedId is not null) lease = Lock(run, operationId);
-            using var journal = OperationJournal.Start(Store, run.Kind, run.Environment, run.Description, Log, operationId);
-            try
-            {
-                lease ??= Lock(run, operationId);
-                var result = body(new OperationContext(journal));
-                journal.Succeed(outcome(result));
-                return result;
-            }
-            catch (Exception ex)
-            {
-                journal.Fail(ex.Message);
-                throw;
-            }
+            var result = body(new OperationContext(journal, lease, stop.Token));
+            journal.Succeed(outcome(result));
+            return result;
+        }
+        catch (Exception ex) when (lease.IsLost && ex is OperationCanceledException or SqbException { Code: ErrorCodes.LeaseLost })
+        {
+            var lost = lease.LostError();
+            journal.Fail(lost.Message);
+            throw lost;
+        }
+        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
+        {
+            journal.Cancel($"{run.Kind} was stopped; nothing was switched after the stop");
+            throw;
+        }
+        catch (Exception ex)
+        {
+            journal.Fail(ex.Message);
+            throw;
         }
         finally
         {
-            lease?.Dispose();
+            _running = null;
         }
     }
-
-    private LockLease Lock(JournaledRun run, string operationId) =>
-        new LockManager(Store, Log).Acquire(run.LockKey, operationId, run.LockedCode);
 
     /// <summary>S020 (build it first) unless the VDE exists; S028 when it is detached.</summary>
     protected static void RequireLiveEnvironment(StateRepository repo, string environment)
@@ -95,7 +109,7 @@ public abstract class EnvironmentOperation
     protected CatalogSnapshot ReadWarehouseCatalog(IWarehouseSession stateSession, IReadOnlyCollection<string> schemas, bool includeColumns = false)
     {
         if (Store.SharesWarehouse) return stateSession.ReadCatalog(schemas, includeColumns);
-        using var warehouse = Store.Warehouse.OpenSession();
+        using var warehouse = Store.OpenWarehouseSession();
         return warehouse.ReadCatalog(schemas, includeColumns);
     }
 }

@@ -3,7 +3,6 @@ using SQLBuild.Core.Errors;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.State;
-using SQLBuild.Core.Faults;
 
 namespace SQLBuild.Core.Operations;
 
@@ -30,14 +29,17 @@ public sealed class EnvironmentSwitch
         _log = log;
     }
 
-    /// <param name="killPrefix">Names the test kill points of this switch: <c>&lt;prefix&gt;:view:&lt;n&gt;</c>, <c>&lt;prefix&gt;:before-commit</c>.</param>
+    /// <param name="run">The operation: its id goes on the ref events, its lease fences the transaction, its
+    /// cancellation keeps a stopped run from committing.</param>
+    /// <param name="step">The kill-point step of this switch (<c>build:switch</c>, ...): its boundaries are
+    /// <c>&lt;step&gt;:view:&lt;n&gt;</c> and <c>&lt;step&gt;:before-commit</c>.</param>
     public SwitchResult Apply(string environment, IReadOnlyDictionary<NodeKey, string> finalRefs, string status, string? baseline,
-        string operationId, string killPrefix, bool forceViews = false, bool writeCheckpoint = true, string? rebuildEnvironment = null)
+        OperationContext run, string step, bool forceViews = false, bool writeCheckpoint = true, string? rebuildEnvironment = null)
     {
         var rebuild = (string node) => rebuildEnvironment is null
             ? $"Invoke-SqbBuild -Select {node}"
             : $"Rebuild the source VDE first: Invoke-SqbBuild -Environment {rebuildEnvironment} -Select {node}";
-        using var warehouse = _store.Warehouse.OpenSession();
+        using var warehouse = _store.OpenWarehouseSession();
         using var separateState = _store.SharesWarehouse ? null : _store.OpenStateSession();
         var stateSession = separateState ?? warehouse;
         var repo = new StateRepository(stateSession, _store.Sql);
@@ -70,7 +72,7 @@ public sealed class EnvironmentSwitch
             var existing = catalog.Find(view);
             if (existing?.Kind == RelationKind.Table)
                 throw new SqbException(ErrorCodes.LogicalIsTable, "LogicalIsTable",
-                    $"logical target for '{key.NodeName}' is a table; {killPrefix.Split(':')[0]} will not overwrite it", SqbErrorKind.InvalidOperation,
+                    $"logical target for '{key.NodeName}' is a table; {step.Split(':')[0]} will not overwrite it", SqbErrorKind.InvalidOperation,
                     view.ToString(), $"Drop the table {view} by hand, then run Repair-SqbView -Environment {environment} -Name {key.NodeName}.");
             var changed = !current.TryGetValue(key, out var was) || was != hash;
             var wrongTarget = existing is not null && !LogicalViews.Reads(existing, phys.Relation);
@@ -82,35 +84,36 @@ public sealed class EnvironmentSwitch
             .Select(k => _names.Logical(environment, k.NodeName))
             .Where(v => catalog.Find(v)?.Kind == RelationKind.View).ToList();
 
+        // What the switch locks: the views it writes or drops, and the versions they will read.
+        var locked = writes.Select(w => w.View).Concat(writes.Select(w => w.Target)).Concat(drops).Distinct().ToList();
         string? checkpointId = null;
-        IReadOnlyList<RefChange> changes;
-        using (var stateTx = stateSession.BeginTransaction())
+        var changes = SwitchTransaction.Run(stateSession, run, fence: true, step, locked, _store.OpenStateSession, _log, () =>
         {
+            checkpointId = null;
             repo.UpsertEnvironment(environment, status, baseline);
-            changes = repo.ReplaceRefs(environment, finalRefs, operationId);
+            var refChanges = repo.ReplaceRefs(environment, finalRefs, run.Id);
             // A checkpoint marks a new finalized ref set: not a no-op build of an already finalized VDE.
-            if (writeCheckpoint && status == EnvironmentStatus.Finalized && finalRefs.Count > 0 && (changes.Count > 0 || !wasFinalized))
+            if (writeCheckpoint && status == EnvironmentStatus.Finalized && finalRefs.Count > 0 && (refChanges.Count > 0 || !wasFinalized))
                 checkpointId = repo.CreateCheckpoint(environment, finalRefs);
-
-            if (_store.SharesWarehouse) WriteViews(warehouse, logicalSchema, writes, drops, killPrefix);
-            KillPoints.Hit($"{killPrefix}:before-commit");
-            stateTx.Commit();
-        }
+            if (_store.SharesWarehouse) WriteViews(warehouse, logicalSchema, writes, drops, step);
+            return refChanges;
+        });
+        // With a separate state store the views follow the committed refs (reconcile repairs one that lags).
         if (!_store.SharesWarehouse)
-        {
-            using var tx = warehouse.BeginTransaction();
-            WriteViews(warehouse, logicalSchema, writes, drops, killPrefix);
-            tx.Commit();
-        }
+            SwitchTransaction.Run(warehouse, run, fence: false, step + ":views", locked, () => _store.OpenWarehouseSession(), _log, () =>
+            {
+                WriteViews(warehouse, logicalSchema, writes, drops, step);
+                return 0;
+            });
         _log.Verbose($"{environment}: {changes.Count} ref change(s), {writes.Count} view(s) written, {drops.Count} dropped" +
                      (checkpointId is null ? "" : $", checkpoint {checkpointId}"));
         return new SwitchResult(changes, writes.Count, drops.Count, checkpointId);
     }
 
     private static void WriteViews(IWarehouseSession session, string logicalSchema, IReadOnlyList<ViewWrite> writes,
-        IReadOnlyList<RelationName> drops, string killPrefix)
+        IReadOnlyList<RelationName> drops, string step)
     {
-        LogicalViews.Write(session, logicalSchema, writes, killPrefix);
+        LogicalViews.Write(session, logicalSchema, writes, step);
         foreach (var view in drops) session.Execute(session.Dialect.DropViewIfExists(view));
     }
 }

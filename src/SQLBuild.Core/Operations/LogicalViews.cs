@@ -29,16 +29,16 @@ public static class LogicalViews
 
     /// <summary>
     /// Writes <paramref name="writes"/> inside the caller's transaction: the schema first (when there is a view to
-    /// write), then each view, each after the test kill point <c>&lt;killPrefix&gt;:view:&lt;n&gt;</c>.
+    /// write), then each view, each after the test kill point <c>&lt;step&gt;:view:&lt;n&gt;</c>.
     /// </summary>
-    public static void Write(IWarehouseSession session, string schema, IReadOnlyList<ViewWrite> writes, string killPrefix)
+    public static void Write(IWarehouseSession session, string schema, IReadOnlyList<ViewWrite> writes, string step)
     {
         var dialect = session.Dialect;
         if (writes.Count > 0) session.Execute(dialect.CreateSchemaIfNotExists(schema));
         var n = 0;
         foreach (var write in writes)
         {
-            KillPoints.Hit($"{killPrefix}:view:{++n}");
+            KillPoints.At($"{step}{KillPoints.View}{++n}");
             if (write.DropFirst) session.Execute(dialect.DropViewIfExists(write.View));
             session.Execute(dialect.CreateOrReplaceView(write.View, dialect.SelectAll(write.Target)));
         }

@@ -56,7 +56,7 @@ public sealed class Reconciler : EnvironmentOperation
                 "Get-SqbModel lists the models of the project.");
 
         using var state = Store.OpenStateSession();
-        using var separate = Store.SharesWarehouse ? null : Store.Warehouse.OpenSession();
+        using var separate = Store.SharesWarehouse ? null : Store.OpenWarehouseSession();
         var warehouse = separate ?? state;
         Store.RequireInitialized(state);
         var repo = new StateRepository(state, Store.Sql);

@@ -48,7 +48,7 @@ public sealed class RefAttach : EnvironmentOperation
 
     private SqbRepairResult Attach(string env, string model, string asTyped, RelationName wanted, OperationContext run)
     {
-        using var warehouse = Store.Warehouse.OpenSession();
+        using var warehouse = Store.OpenWarehouseSession();
         using var separateState = Store.SharesWarehouse ? null : Store.OpenStateSession();
         var state = separateState ?? warehouse;
         Store.RequireInitialized(state);
@@ -81,23 +81,22 @@ public sealed class RefAttach : EnvironmentOperation
             ? Array.Empty<ViewWrite>()
             : new[] { LogicalViews.To(warehouse.Dialect, view, target.Relation, existing, () => catalog.ColumnsOf(view), () => catalog.ColumnsOf(target.Relation)) };
         var message = $"attached {model} to {target.Relation}";
-        run.Step("attach", $"{model}: {previous ?? "<none>"} -> {target.VersionHash}");
+        run.Step(KillPoints.Attach.Switch, $"{model}: {previous ?? "<none>"} -> {target.VersionHash}");
 
-        IReadOnlyList<RefChange> changes;
-        using (var stateTx = state.BeginTransaction())
+        var locked = writes.Select(w => w.View).Append(target.Relation).ToList();
+        var changes = SwitchTransaction.Run(state, run, fence: true, KillPoints.Attach.Switch, locked, () => Store.OpenStateSession(), Log, () =>
         {
-            changes = repo.ReplaceRefs(env, final, run.Id);
+            var refChanges = repo.ReplaceRefs(env, final, run.Id);
             repo.InsertReconcileEvent(env, "attach", "succeeded", message);
-            if (Store.SharesWarehouse) LogicalViews.Write(warehouse, view.Schema, writes, "attach");
-            KillPoints.Hit("attach:before-commit");
-            stateTx.Commit();
-        }
+            if (Store.SharesWarehouse) LogicalViews.Write(warehouse, view.Schema, writes, KillPoints.Attach.Switch);
+            return refChanges;
+        });
         if (!Store.SharesWarehouse)
-        {
-            using var tx = warehouse.BeginTransaction();
-            LogicalViews.Write(warehouse, view.Schema, writes, "attach");
-            tx.Commit();
-        }
+            SwitchTransaction.Run(warehouse, run, fence: false, KillPoints.Attach.Switch + ":views", locked, () => Store.OpenWarehouseSession(), Log, () =>
+            {
+                LogicalViews.Write(warehouse, view.Schema, writes, KillPoints.Attach.Switch);
+                return 0;
+            });
         Log.Verbose(message);
         return new SqbRepairResult
         {

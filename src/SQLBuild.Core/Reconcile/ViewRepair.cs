@@ -49,7 +49,7 @@ public sealed class ViewRepair : EnvironmentOperation
 
     private IReadOnlyList<ViewRepairOutcome> Repair(string env, IReadOnlyList<ViewRepairRequest> requests, OperationContext run)
     {
-        using var warehouse = Store.Warehouse.OpenSession();
+        using var warehouse = Store.OpenWarehouseSession();
         using var separateState = Store.SharesWarehouse ? null : Store.OpenStateSession();
         var state = separateState ?? warehouse;
         Store.RequireInitialized(state);
@@ -88,19 +88,21 @@ public sealed class ViewRepair : EnvironmentOperation
             }
         }
 
-        run.Step("views", $"{writes.Count} view(s) to write, {outcomes.Count(o => o.Error is not null)} blocked");
+        run.Step(KillPoints.Repair.Views, $"{writes.Count} view(s) to write, {outcomes.Count(o => o.Error is not null)} blocked");
         void Events(StateRepository r)
         {
             foreach (var o in outcomes.Where(o => o.Result.Result != SqbRepairResult.Unchanged))
                 r.InsertReconcileEvent(env, "repair_view", o.Error is null ? "succeeded" : "failed", o.Result.Message);
         }
-        using (var tx = warehouse.BeginTransaction())
-        {
-            LogicalViews.Write(warehouse, logicalSchema, writes, "repair");
-            if (Store.SharesWarehouse) Events(repo);
-            KillPoints.Hit("repair:before-commit");
-            tx.Commit();
-        }
+        // Repair moves views only (refs stay): the warehouse transaction is the one to fence, and it proves the lease
+        // where the state lives in it; with a separate state store the lease is proven by its renewals.
+        SwitchTransaction.Run(warehouse, run, fence: Store.SharesWarehouse, KillPoints.Repair.Views,
+            writes.Select(w => w.View).Concat(writes.Select(w => w.Target)).ToList(), () => Store.OpenStateSession(), Log, () =>
+            {
+                LogicalViews.Write(warehouse, logicalSchema, writes, KillPoints.Repair.Views);
+                if (Store.SharesWarehouse) Events(repo);
+                return 0;
+            });
         if (!Store.SharesWarehouse) Events(repo);
         Log.Verbose($"{env}: repaired {writes.Count} view(s)");
         return outcomes;

@@ -34,7 +34,7 @@ public sealed class LockManager
     /// </summary>
     public LockLease Acquire(string key, string operationId, string code = ErrorCodes.EnvironmentLocked)
     {
-        var session = _store.OpenStateSession();
+        var session = _store.OpenBookkeepingSession(dedicated: true);
         try
         {
             var advisory = TryAdvisory(session, key);
@@ -179,8 +179,22 @@ public sealed class LockManager
         return true;
     }
 
-    internal void Renew(IWarehouseSession session, string key, string owner) =>
-        session.Execute(Sql.Update(StateSchema.Locks, new[] { Set.ToNowPlus("expires_at", TtlSeconds), Set.ToNow("updated_at") }, Held(key, owner)));
+    /// <summary>Extends the lease; false when its row is no longer <paramref name="owner"/>'s (the lease is lost).</summary>
+    internal bool Renew(IWarehouseSession session, string key, string owner) =>
+        session.Execute(Sql.Update(StateSchema.Locks, new[] { Set.ToNowPlus("expires_at", TtlSeconds), Set.ToNow("updated_at") }, Held(key, owner))) == 1;
+
+    /// <summary>Inside the caller's transaction: true when the row is still <paramref name="owner"/>'s and unexpired
+    /// (<c>UPDATE ... WHERE lock_key = @k AND owner_id = @o AND expires_at &gt; now</c> touched one row).</summary>
+    /// <remarks>Where writers wait for each other, the UPDATE also holds the row until the caller commits, so no takeover
+    /// can slip in between. DuckDB (one writing process per file; a second writer would conflict with the lease's own
+    /// renewal) reads the row instead: only this process can change it.</remarks>
+    internal bool Fence(IWarehouseSession session, string key, string owner)
+    {
+        var live = Held(key, owner) & Where.After("expires_at", StateValue.Now);
+        if (Dialect.WritersConflictInsteadOfWaiting)
+            return session.Query(Sql.Select(StateSchema.Locks, new[] { "lock_key" }, live)).Count == 1;
+        return session.Execute(Sql.Update(StateSchema.Locks, new[] { Set.ToNowPlus("expires_at", TtlSeconds), Set.ToNow("updated_at") }, live)) == 1;
+    }
 
     internal void Release(IWarehouseSession session, string key, string owner) =>
         session.Execute(Sql.Delete(StateSchema.Locks, Held(key, owner)));

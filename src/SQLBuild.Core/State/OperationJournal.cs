@@ -5,9 +5,10 @@ using SQLBuild.Core.Faults;
 namespace SQLBuild.Core.State;
 
 /// <summary>
-/// The operation journal (SPEC §9): a <c>state_operations</c> row (running -> succeeded / failed) and
+/// The operation journal (SPEC §9): a <c>state_operations</c> row (running -> succeeded / failed / cancelled) and
 /// one <c>state_operation_events</c> row per step, each committed at once through the journal's own
-/// session, outside the operation's transaction, so an interrupted run stays visible.
+/// session, outside the operation's transaction, so an interrupted run stays visible. The journal's session is
+/// never cancelled: a stopped run still records that it was stopped.
 /// </summary>
 public sealed class OperationJournal : IDisposable
 {
@@ -31,10 +32,15 @@ public sealed class OperationJournal : IDisposable
     public string Type { get; }
     public string? Environment { get; }
 
-    /// <summary>Starts (or, for a reused id such as <c>adopt:dev</c>, restarts) an operation.</summary>
+    public const string Running = "running";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
+
+    /// <summary>Starts (or, for a reused id, restarts) an operation.</summary>
     public static OperationJournal Start(StateStore store, string type, string? environment, string message, ISqbLog log, string? operationId = null)
     {
-        var session = store.OpenStateSession();
+        var session = store.OpenBookkeepingSession(dedicated: false);
         var journal = new OperationJournal(store, session, operationId ?? Ids.NewOperationId(type), type, environment, log);
         try
         {
@@ -82,16 +88,21 @@ public sealed class OperationJournal : IDisposable
         _finished = true;
     }
 
-    public void Fail(string message)
+    public void Fail(string message) => End(Failed, "fail", message);
+
+    /// <summary>The run was stopped (Ctrl+C): nothing was switched after the stop.</summary>
+    public void Cancel(string message) => End(Cancelled, "cancel", message);
+
+    private void End(string status, string action, string message)
     {
         try
         {
-            Upsert("failed");
-            Event("fail", "failed", Errors.Redaction.Redact(message));
+            Upsert(status);
+            Event(action, status, Errors.Redaction.Redact(message));
         }
         catch (Exception ex)
         {
-            _log.Warning($"could not record the failure of operation {Id}: {Errors.Redaction.Redact(ex.Message)}");
+            _log.Warning($"could not record the end ({status}) of operation {Id}: {Errors.Redaction.Redact(ex.Message)}");
         }
         _finished = true;
     }

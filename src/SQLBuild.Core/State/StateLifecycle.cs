@@ -112,7 +112,7 @@ public sealed class StateLifecycle
             {
                 RequireValid(session); // again, now that the lock is ours
                 working = true;
-                journal.Step("backup", $"copying {StateSchema.Tables.Count} state tables into {backupSchema}");
+                journal.Step(KillPoints.Migrate.Backup, $"copying {StateSchema.Tables.Count} state tables into {backupSchema}");
                 using (var tx = session.BeginTransaction())
                 {
                     session.Execute(Sql.CreateSchema(backupSchema));
@@ -121,10 +121,10 @@ public sealed class StateLifecycle
                     foreach (var t in StateSchema.Tables.Where(t => t.Columns.Any(c => c.Name == "operation_id")))
                         session.Execute(Sql.Delete(backupSchema, t, Where.Equal("operation_id", journal.Id)));
                     _store.MigrationEvent(session, "backup", backupId, "success", $"backed up {StateSchema.Tables.Count} state tables into {backupSchema}");
-                    KillPoints.Hit("backup:before-commit");
+                    KillPoints.At(KillPoints.Migrate.Backup + KillPoints.BeforeCommit);
                     tx.Commit();
                 }
-                journal.Step("initialize", $"re-initializing {Schema}");
+                journal.Step(KillPoints.Migrate.Initialize, $"re-initializing {Schema}");
                 _store.Initialize(session, "migrate", $"migrated state store {Schema} after backup {backupId}");
                 var backup = ReadBackups(session, backupSchema).Single();
                 journal.Succeed($"backed up into {backupSchema} ({backup.Rows} rows) and re-initialized");
@@ -236,7 +236,7 @@ public sealed class StateLifecycle
                     "Use a different backup (Get-SqbStateBackup lists them), or Reset-SqbState -Force then Initialize-SqbState.");
 
             working = true;
-            journal?.Step("restore", $"replacing {StateSchema.Tables.Count} state tables of {Schema} with {backupSchema}");
+            journal?.Step(KillPoints.Restore.Replace, $"replacing {StateSchema.Tables.Count} state tables of {Schema} with {backupSchema}");
             using (var tx = session.BeginTransaction())
             {
                 session.Execute(Sql.CreateSchema());
@@ -250,7 +250,7 @@ public sealed class StateLifecycle
                 if (lease is not null) new LockManager(_store, _log).Reinsert(session, lease);
                 journal?.RecordIn(session, $"restore: restored {Schema} from {backupSchema}");
                 _store.MigrationEvent(session, "rollback", usedId, "success", $"restored {StateSchema.Tables.Count} state tables from {backupSchema}");
-                KillPoints.Hit("rollback:before-commit");
+                KillPoints.At(KillPoints.Restore.Replace + KillPoints.BeforeCommit);
                 tx.Commit();
             }
             var restored = ReadBackups(session, backupSchema).Single();

@@ -151,6 +151,7 @@ public sealed class StateSql
     {
         Where.Comparison.Equal => "=",
         Where.Comparison.AtMost => "<=",
+        Where.Comparison.After => ">",
         _ => throw new ArgumentOutOfRangeException(nameof(comparison), comparison, null),
     };
 

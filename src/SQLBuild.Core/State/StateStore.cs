@@ -12,7 +12,8 @@ namespace SQLBuild.Core.State;
 /// </summary>
 public sealed class StateStore
 {
-    private StateStore(CompiledProject project, StateSettings settings, IWarehouse warehouse, IWarehouse stateWarehouse, bool shared)
+    private StateStore(CompiledProject project, StateSettings settings, IWarehouse warehouse, IWarehouse stateWarehouse, bool shared,
+        SessionOptions? sessions = null)
     {
         Project = project;
         Settings = settings;
@@ -20,7 +21,21 @@ public sealed class StateStore
         StateWarehouse = stateWarehouse;
         SharesWarehouse = shared;
         Sql = new StateSql(stateWarehouse.Dialect, settings.Schema);
+        Sessions = sessions ?? SessionOptions.Default;
     }
+
+    /// <summary>Seconds a state or lock statement may run unless the connection sets <c>command_timeout</c>: bookkeeping
+    /// is small, so a statement that waits longer is stuck (behind a lock, or on a server that went away).</summary>
+    public const int StateCommandTimeoutSeconds = 60;
+
+    /// <summary>How this store opens sessions: whose operation they serve (named <c>sqlbuild/&lt;id&gt;</c> on the server)
+    /// and what cancels their statements. <see cref="ForOperation"/> gives a store scoped to one run.</summary>
+    public SessionOptions Sessions { get; }
+
+    /// <summary>The same store, whose sessions work for <paramref name="operationId"/> and stop when <paramref name="cancel"/> does.</summary>
+    public StateStore ForOperation(string operationId, CancellationToken cancel) =>
+        new(Project, Settings, Warehouse, StateWarehouse, SharesWarehouse,
+            Sessions with { OperationId = operationId, Cancellation = cancel });
 
     public CompiledProject Project { get; }
     public StateSettings Settings { get; }
@@ -54,7 +69,26 @@ public sealed class StateStore
         return new StateStore(project, target.State, warehouse, state, shared: false);
     }
 
-    public IWarehouseSession OpenStateSession() => StateWarehouse.OpenSession();
+    /// <summary>A session on the state tables (in the warehouse itself when they share it), with the state command timeout.</summary>
+    public IWarehouseSession OpenStateSession() =>
+        StateWarehouse.OpenSession(Sessions with { CommandTimeoutSeconds = Sessions.CommandTimeoutSeconds ?? StateCommandTimeoutSeconds });
+
+    /// <summary>A session on the warehouse for this store's operation; <paramref name="dedicated"/> for one that holds
+    /// session locks (a version latch), so they end with it.</summary>
+    public IWarehouseSession OpenWarehouseSession(bool dedicated = false) =>
+        Warehouse.OpenSession(Sessions with { Dedicated = dedicated });
+
+    /// <summary>
+    /// A state session for bookkeeping that must outlive a stop: a lease (renewed, then released after the work was
+    /// cancelled; <paramref name="dedicated"/>, so its session lock ends with it) or the journal (which records the
+    /// cancellation). Named for the operation, never cancelled, with the state command timeout, so it cannot hang.
+    /// </summary>
+    public IWarehouseSession OpenBookkeepingSession(bool dedicated) =>
+        StateWarehouse.OpenSession(Sessions with
+        {
+            Dedicated = dedicated, Cancellation = CancellationToken.None,
+            CommandTimeoutSeconds = Sessions.CommandTimeoutSeconds ?? StateCommandTimeoutSeconds,
+        });
 
     /// <summary>
     /// Creates the schema and every table, column and unique index that is missing, additively and

@@ -17,6 +17,8 @@ public abstract record Where
         Equal,
         /// <summary><c>&lt;=</c></summary>
         AtMost,
+        /// <summary><c>&gt;</c></summary>
+        After,
     }
 
     /// <summary><c>column op value</c>.</summary>
@@ -36,6 +38,9 @@ public abstract record Where
 
     /// <summary><c>column &lt;= value</c>, e.g. <c>expires_at &lt;= now</c>: <c>Where.AtMost("expires_at", StateValue.Now)</c>.</summary>
     public static Where AtMost(string column, StateValue value) => new ColumnCompare(column, Comparison.AtMost, value);
+
+    /// <summary><c>column &gt; value</c>, e.g. a lease still unexpired: <c>Where.After("expires_at", StateValue.Now)</c>.</summary>
+    public static Where After(string column, StateValue value) => new ColumnCompare(column, Comparison.After, value);
 
     /// <summary><c>column IN (values)</c>.</summary>
     public static Where In(string column, IEnumerable<object?> values) => new ColumnIn(column, values.ToList());

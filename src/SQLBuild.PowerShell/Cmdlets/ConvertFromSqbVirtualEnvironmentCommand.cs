@@ -29,7 +29,7 @@ public sealed class ConvertFromSqbVirtualEnvironmentCommand : TypedConfirmationC
                 Environment, $"Run it with -Target {Environment} if '{Environment}' is a target, or detach '{target}'.");
         var (plan, expected) = Run(log =>
         {
-            var detachment = new Detachment(StateStore.Open(project, log), log);
+            var detachment = new Detachment(StateStore.Open(project, log), log) { Cancellation = StopToken };
             return (detachment.Plan(AllowCopy), detachment.ConfirmationText);
         });
         if (WhatIfMode)
@@ -38,7 +38,7 @@ public sealed class ConvertFromSqbVirtualEnvironmentCommand : TypedConfirmationC
             return;
         }
         var confirmation = ReadConfirmation("detach", target, expected);
-        WriteObject(Run(log => new Detachment(StateStore.Open(project, log), log)
+        WriteObject(Run(log => new Detachment(StateStore.Open(project, log), log) { Cancellation = StopToken }
             .Detach(new DetachOptions { AllowCopy = AllowCopy, Confirmation = confirmation })));
     }
 }

@@ -17,7 +17,7 @@ public sealed class ConvertToSqbVirtualEnvironmentCommand : TypedConfirmationCmd
         var project = CompileProject();
         var (plan, target, expected) = Run(log =>
         {
-            var adoption = new Adoption(StateStore.Open(project, log), log);
+            var adoption = new Adoption(StateStore.Open(project, log), log) { Cancellation = StopToken };
             return (adoption.Plan(AllowCopy), adoption.Target, adoption.ConfirmationText);
         });
         if (WhatIfMode)
@@ -26,7 +26,7 @@ public sealed class ConvertToSqbVirtualEnvironmentCommand : TypedConfirmationCmd
             return;
         }
         var confirmation = ReadConfirmation("adopt", target, expected);
-        WriteObject(Run(log => new Adoption(StateStore.Open(project, log), log)
+        WriteObject(Run(log => new Adoption(StateStore.Open(project, log), log) { Cancellation = StopToken }
             .Adopt(new AdoptOptions { AllowCopy = AllowCopy, Confirmation = confirmation })));
     }
 }

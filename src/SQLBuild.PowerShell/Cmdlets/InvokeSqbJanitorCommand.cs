@@ -30,7 +30,7 @@ public sealed class InvokeSqbJanitorCommand : SqbCmdlet
     {
         var project = CompileProject();
         var options = new JanitorOptions { RetentionDays = RetentionDays, MaxCheckpoints = MaxCheckpoints };
-        var plan = Run(log => new Janitor(StateStore.Open(project, log), log).Plan(options));
+        var plan = Run(log => new Janitor(StateStore.Open(project, log), log) { Cancellation = StopToken }.Plan(options));
         if (plan.Count == 0)
         {
             WriteVerbose("janitor: nothing to remove");
@@ -43,7 +43,7 @@ public sealed class InvokeSqbJanitorCommand : SqbCmdlet
         }
         var summary = string.Join(", ", plan.GroupBy(i => i.Kind).Select(g => $"{g.Count()} {g.Key}"));
         if (!ShouldProcessUnlessForced(Force, $"target '{project.Config.ActiveTarget.Name}': {summary}", "Remove")) return;
-        foreach (var item in Run(log => new Janitor(StateStore.Open(project, log), log).Run(options)))
+        foreach (var item in Run(log => new Janitor(StateStore.Open(project, log), log) { Cancellation = StopToken }.Run(options)))
         {
             WriteObject(item);
         }

@@ -32,7 +32,7 @@ public sealed class PublishSqbEnvironmentCommand : SqbCmdlet
         Core.Build.ModeGuards.CheckPromote(project.Config);
         var what = Select is null ? $"all refs of '{From}'" : $"refs of {string.Join(", ", Select)} from '{From}'";
         if (!ShouldProcess($"virtual environment '{To}'", $"Promote {what}")) return;
-        WriteObject(Run(log => new Promotion(StateStore.Open(project, log), log).Promote(new PromoteOptions
+        WriteObject(Run(log => new Promotion(StateStore.Open(project, log), log) { Cancellation = StopToken }.Promote(new PromoteOptions
         {
             From = From, To = To, Select = Select, Exclude = Exclude,
             AllowPartialPromotion = AllowPartialPromotion, IncludeStaleUpstreams = IncludeStaleUpstreams,

@@ -67,7 +67,7 @@ public sealed class RepairSqbViewCommand : SqbCmdlet
         if (_project is not { } project) return;
         foreach (var (env, items) in _pending)
         {
-            var outcomes = Run(log => new ViewRepair(StateStore.Open(project, log, "Reconcile commands"), log)
+            var outcomes = Run(log => new ViewRepair(StateStore.Open(project, log, "Reconcile commands"), log) { Cancellation = StopToken }
                 .Repair(env, items.Select(i => i.Request).ToList()));
             foreach (var outcome in outcomes)
             {

@@ -31,7 +31,7 @@ public sealed class RestoreSqbCheckpointCommand : SqbCmdlet
         Core.Build.ModeGuards.CheckRollback(project.Config);
         var env = Environment ?? project.Config.ActiveTarget.Name;
         if (!ShouldProcess($"virtual environment '{env}'", $"Restore checkpoint {CheckpointId ?? "(the newest that differs)"}")) return;
-        WriteObject(Run(log => new CheckpointRestore(StateStore.Open(project, log), log).Restore(new RestoreOptions
+        WriteObject(Run(log => new CheckpointRestore(StateStore.Open(project, log), log) { Cancellation = StopToken }.Restore(new RestoreOptions
         {
             Environment = env, CheckpointId = CheckpointId, Select = Select, Exclude = Exclude,
             AllowPartialRollback = AllowPartialRollback, IncludeStaleUpstreams = IncludeStaleUpstreams,

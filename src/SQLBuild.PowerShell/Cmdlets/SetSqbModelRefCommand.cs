@@ -51,6 +51,6 @@ public sealed class SetSqbModelRefCommand : SqbCmdlet
             $"Pass -Confirmation '{expected}'.");
         if (!string.Equals(typed.Trim(), expected, StringComparison.Ordinal))
             throw RefAttach.Cancelled(env, Model);
-        WriteObject(Run(log => new RefAttach(StateStore.Open(project, log, "Reconcile commands"), log).Attach(env, Model, PhysicalRelation)));
+        WriteObject(Run(log => new RefAttach(StateStore.Open(project, log, "Reconcile commands"), log) { Cancellation = StopToken }.Attach(env, Model, PhysicalRelation)));
     }
 }

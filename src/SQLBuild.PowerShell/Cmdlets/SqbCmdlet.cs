@@ -67,7 +67,9 @@ public abstract class SqbCmdlet : PSCmdlet
 
     /// <summary>
     /// Runs <paramref name="work"/> on a worker thread while this thread writes its verbose, warning and
-    /// progress messages. Exceptions are rethrown here, on the pipeline thread.
+    /// progress messages. Exceptions are rethrown here, on the pipeline thread. When the pipeline is stopped
+    /// (Ctrl+C), <see cref="StopToken"/> cancels the work's statements; this waits for the work to wind down
+    /// (release its lock, journal the stop), then ends the pipeline.
     /// </summary>
     protected T Run<T>(Func<ISqbLog, T> work)
     {
@@ -78,7 +80,14 @@ public abstract class SqbCmdlet : PSCmdlet
             finally { log.Complete(); }
         });
         log.Pump(this);
-        return task.GetAwaiter().GetResult();
+        try
+        {
+            return task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
     }
 
     protected override void ProcessRecord() => Guarded(ProcessSqbRecord);

@@ -47,9 +47,19 @@ internal sealed class PipelineLog : ISqbLog
 
     public void Complete() => _queue.CompleteAdding();
 
-    /// <summary>Runs queued writes on the calling (pipeline) thread until <see cref="Complete"/>.</summary>
+    /// <summary>
+    /// Runs queued writes on the calling (pipeline) thread until <see cref="Complete"/>. Once the pipeline is being
+    /// stopped, writing throws; the rest of the queue is then drained without writing, so the caller still waits for
+    /// the work to finish (a stopped build releases its lock and journals the stop before the cmdlet returns).
+    /// </summary>
     public void Pump(SqbCmdlet cmdlet)
     {
-        foreach (var action in _queue.GetConsumingEnumerable()) action(cmdlet);
+        var stopped = false;
+        foreach (var action in _queue.GetConsumingEnumerable())
+        {
+            if (stopped) continue;
+            try { action(cmdlet); }
+            catch (PipelineStoppedException) { stopped = true; }
+        }
     }
 }

@@ -50,8 +50,8 @@ public class AdoptDetachTests
         Assert.Equal(9, f.Count("physical_relations"));
         Assert.Equal(3, f.Count("physical_relations", "relation_type = 'view'"));
         Assert.Equal(1, f.Count("virtual_environment_checkpoints"));
-        Assert.Equal(9, f.Count("virtual_environment_ref_events", "operation_id = 'adopt:dev'"));
-        var op = f.Operation("adopt:dev");
+        var op = f.LatestOperation("adopt");
+        Assert.Equal(9, f.Count("virtual_environment_ref_events", $"operation_id = '{op.Id}'"));
         Assert.Equal("succeeded", op.Status);
         Assert.Equal("adopt", op.Type);
         Assert.Equal("starting adopt", op.Events[0].Message);
@@ -79,7 +79,7 @@ public class AdoptDetachTests
         // Unshared physical tables were moved back natively on PostgreSQL; copied then dropped on DuckDB.
         // and the physical views of its view models are dropped: nothing is left in the physical schema.
         Assert.Empty(f.Relations(f.PhysicalSchema));
-        var dop = f.Operation("detach:dev");
+        var dop = f.LatestOperation("detach");
         Assert.Equal("succeeded", dop.Status);
         Assert.Equal("starting detach", dop.Events[0].Message);
         Assert.Equal("detached 6 models", dop.Events[^1].Message);
@@ -268,7 +268,7 @@ public class AdoptDetachTests
 
         Assert.Equal("C281", ex.Code);
         Assert.Equal($"physical relation '{f.PhysicalSchema}.{conflict}' already exists for 'fct_orders'; adopt will not overwrite it", ex.Message);
-        var op = f.Operation("adopt:dev");
+        var op = f.LatestOperation("adopt");
         Assert.Equal("failed", op.Status);
         Assert.Equal("failed", op.RecordedStatus);
         Assert.Equal("fail", op.Events[^1].Action);
@@ -291,9 +291,11 @@ public class AdoptDetachTests
         Assert.All(LifecycleFixture.AllNodes, n => Assert.Equal(RelationKind.View, f.Find(f.Schema, n)!.Kind));
         Assert.Equal(before, f.AllRows());
         Assert.Equal(9, f.Count("physical_relations"));
-        op = f.Operation("adopt:dev");
-        Assert.Equal("succeeded", op.Status);
-        Assert.Equal(2, op.Events.Count(e => e.Action == "start"));
+        // The retry is a run of its own (its id is its lock owner, unique per run); the failed run stays journaled.
+        var runs = f.Operations("adopt");
+        Assert.Equal(new[] { "failed", "succeeded" }, runs.Select(r => r.Status).Order());
+        Assert.NotEqual(runs[0].Id, runs[1].Id);
+        Assert.All(runs, r => Assert.Equal(1, r.Events.Count(e => e.Action == "start")));
     }
 
     [SkippableFact]
@@ -311,7 +313,7 @@ public class AdoptDetachTests
         Assert.Contains("fct_orders", ex.Message);
         Assert.Equal("finalized", f.EnvironmentStatus());
         Assert.Equal(9, f.Refs().Count);
-        var op = f.Operation("detach:dev");
+        var op = f.LatestOperation("detach");
         Assert.Equal("failed", op.Status);
         Assert.Equal("fail", op.Events[^1].Action);
         // fct_orders kept its view and its physical version; earlier relations are plain already.
@@ -327,7 +329,7 @@ public class AdoptDetachTests
         Assert.Equal("done", retry.Relations.Single(r => r.Name == "raw_orders").Action);
         Assert.Equal("move", retry.Relations.Single(r => r.Name == "fct_orders").Action);
         Assert.Equal(before, f.AllRows());
-        Assert.Equal("succeeded", f.Operation("detach:dev").Status);
+        Assert.Equal("succeeded", f.LatestOperation("detach").Status);
     }
 
     [SkippableTheory]

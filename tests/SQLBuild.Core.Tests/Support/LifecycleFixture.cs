@@ -76,6 +76,12 @@ internal sealed class LifecycleFixture : IDisposable
 
     public SqbOperation Operation(string id) => new OperationQueries(Store(), NullLog.Instance).List(id).Single();
 
+    /// <summary>The newest operation of a type (each run has an id of its own).</summary>
+    public SqbOperation LatestOperation(string type) =>
+        new OperationQueries(Store(), NullLog.Instance).List(type: type).OrderBy(o => o.CreatedAt).ThenBy(o => o.Events.Count > 0 ? o.Events[^1].CreatedAt : o.CreatedAt).Last();
+
+    public IReadOnlyList<SqbOperation> Operations(string type) => new OperationQueries(Store(), NullLog.Instance).List(type: type);
+
     public IReadOnlyDictionary<string, NodeIdentity> Identities() => IdentityCalculator.Compute(Project.Compile());
 
     public string PhysicalName(string node) => $"{node}__v_{Identities()[node].VersionHash[..8]}";

@@ -12,8 +12,10 @@ public enum WarehouseErrorClass
     ObjectNotFound,
     /// <summary>The object to create already exists.</summary>
     ObjectExists,
-    /// <summary>Lock timeout, deadlock, serialization or write-write conflict: a retry may succeed.</summary>
+    /// <summary>Deadlock, serialization or write-write conflict: a retry may succeed.</summary>
     Busy,
+    /// <summary>A statement gave up waiting for a lock another session holds (PostgreSQL 55P03, SQL Server 1222).</summary>
+    LockTimeout,
     /// <summary>The connection broke while the statement ran.</summary>
     Connection,
 }
@@ -40,7 +42,7 @@ public static class WarehouseErrors
         WarehouseErrorClass.UniqueViolation => SqbErrorKind.WriteError,
         WarehouseErrorClass.ObjectNotFound => SqbErrorKind.ObjectNotFound,
         WarehouseErrorClass.ObjectExists => SqbErrorKind.WriteError,
-        WarehouseErrorClass.Busy => SqbErrorKind.ResourceBusy,
+        WarehouseErrorClass.Busy or WarehouseErrorClass.LockTimeout => SqbErrorKind.ResourceBusy,
         WarehouseErrorClass.Connection => SqbErrorKind.ConnectionError,
         _ => SqbErrorKind.InvalidOperation,
     };

@@ -104,4 +104,6 @@ public sealed class DuckDbDialect : AnsiSqlDialect
 
     public SqlStatement DropIndex(string schema, string index) =>
         new("DROP INDEX", $"{schema}.{index}", $"DROP INDEX {QuoteIdentifier(schema)}.{QuoteIdentifier(index)}");
+
+    public override bool WritersConflictInsteadOfWaiting => true;
 }

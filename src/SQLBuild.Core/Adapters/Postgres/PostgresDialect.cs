@@ -153,4 +153,20 @@ public sealed class PostgresDialect : AnsiSqlDialect
         WHERE a.attrelid = pg_catalog.to_regclass($1)::oid AND a.attnum > 0 AND NOT a.attisdropped
         ORDER BY a.attnum
         """, new object?[] { Qualify(table) });
+
+    public override SqlStatement? SetLockTimeout(int milliseconds) =>
+        new("SET", "lock_timeout", $"SET LOCAL lock_timeout = '{milliseconds.ToString(CultureInfo.InvariantCulture)}ms'");
+
+    public override SqlStatement? SessionsLocking(IReadOnlyList<RelationName> relations) => new("CATALOG", "pg_locks",
+        """
+        SELECT DISTINCT a.pid::bigint, a.usename::text, a.application_name::text, a.state::text, coalesce(a.xact_start, a.query_start),
+               left(a.query, 200)
+        FROM pg_catalog.pg_locks AS l
+        JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+        JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE l.granted AND l.locktype = 'relation' AND a.pid <> pg_catalog.pg_backend_pid()
+          AND (n.nspname || '.' || c.relname) = ANY($1)
+        ORDER BY 1
+        """, new object?[] { relations.Select(r => r.Schema + "." + r.Name).Distinct().ToArray() });
 }

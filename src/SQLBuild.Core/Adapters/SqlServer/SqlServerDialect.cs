@@ -302,4 +302,21 @@ public sealed class SqlServerDialect : SqlDialect
 
     private string KeyMatch(IReadOnlyList<string> keys) =>
         string.Join(" AND ", keys.Select(k => $"sqb_t.{QuoteIdentifier(k)} = sqb_s.{QuoteIdentifier(k)}"));
+
+    /// <remarks>Session-scoped on SQL Server; a pooled connection's reset (sp_reset_connection) puts it back.</remarks>
+    public override SqlStatement? SetLockTimeout(int milliseconds) =>
+        new("SET", "LOCK_TIMEOUT", $"SET LOCK_TIMEOUT {milliseconds.ToString(CultureInfo.InvariantCulture)}");
+
+    public override SqlStatement? SessionsLocking(IReadOnlyList<RelationName> relations)
+    {
+        var names = relations.Select(r => QuoteIdentifier(r.Schema) + "." + QuoteIdentifier(r.Name)).Distinct().ToList();
+        var placeholders = string.Join(", ", names.Select((_, i) => $"OBJECT_ID({Parameter(i + 1)})"));
+        return new("CATALOG", "sys.dm_tran_locks",
+            "SELECT DISTINCT CAST(s.session_id AS bigint), s.login_name, s.program_name, s.status, s.last_request_start_time, " +
+            "LEFT(t.text, 200) FROM sys.dm_tran_locks AS l JOIN sys.dm_exec_sessions AS s ON s.session_id = l.request_session_id " +
+            "LEFT JOIN sys.dm_exec_connections AS c ON c.session_id = s.session_id " +
+            "OUTER APPLY sys.dm_exec_sql_text(c.most_recent_sql_handle) AS t " +
+            $"WHERE l.request_status = 'GRANT' AND l.resource_type = 'OBJECT' AND s.session_id <> @@SPID AND l.resource_associated_entity_id IN ({placeholders}) " +
+            "ORDER BY 1", names.Cast<object?>().ToArray());
+    }
 }

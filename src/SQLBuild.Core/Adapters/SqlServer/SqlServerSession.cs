@@ -68,7 +68,8 @@ internal sealed class SqlServerSession : DbWarehouseSession
             2627 or 2601 => WarehouseErrorClass.UniqueViolation,
             208 or 15151 or 2702 or 3701 or 15007 => WarehouseErrorClass.ObjectNotFound,
             2714 or 2759 => WarehouseErrorClass.ObjectExists,
-            1205 or 1222 or -2 => WarehouseErrorClass.Busy,
+            1222 => WarehouseErrorClass.LockTimeout,
+            1205 or -2 => WarehouseErrorClass.Busy,
             -1 or 233 or 10053 or 10054 or 10060 => WarehouseErrorClass.Connection,
             _ => WarehouseErrorClass.Other,
         };

@@ -156,12 +156,15 @@ internal sealed class DirectBuild
         }
         var audits = options.NoAudits ? null : new AuditRunner(_project, relations.Read, relations.Render);
         _log.Section($"Building {steps.Count} node(s) of '{_project.Config.Name}' into {relations.Schema}");
-        var results = new BuildExecutor(_warehouse, _log).Run(
+        // Direct builds have no journal row, but their sessions still name one operation, and stop with the cmdlet.
+        var sessions = new SessionOptions { OperationId = State.Ids.NewOperationId("build"), Cancellation = cancel };
+        var results = new BuildExecutor(() => _warehouse.OpenSession(sessions), _log).Run(
             steps.Select(step => new BuildStep(step.Key, step.Name, step.Kind, MaterializedName(step), step.DependsOn,
                 session => step.Kind == NodeKind.Test
                     ? DataTestRunner.Run(session, _project.Tests[step.Name], () => relations.Render(_project.Tests[step.Name].Sql, _project.Tests[step.Name].References))
                     : Materialize(session, step, relations, catalog, audits, options))).ToList(),
             options.Concurrency ?? _project.Config.Settings.Concurrency, $"Building {_project.Config.Name}", cancel);
+        cancel.ThrowIfCancellationRequested();
         var nodes = steps.Select(s => results[s.Key]).ToList();
         return new SqbBuildResult
         {

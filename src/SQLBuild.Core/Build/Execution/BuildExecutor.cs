@@ -20,12 +20,13 @@ internal sealed record BuildStep(string Key, string Name, NodeKind Kind, string?
 /// </summary>
 internal sealed class BuildExecutor
 {
-    private readonly IWarehouse _warehouse;
+    private readonly Func<IWarehouseSession> _openSession;
     private readonly ISqbLog _log;
 
-    public BuildExecutor(IWarehouse warehouse, ISqbLog log)
+    /// <param name="openSession">Opens a worker's session (named for the operation, cancelled with it).</param>
+    public BuildExecutor(Func<IWarehouseSession> openSession, ISqbLog log)
     {
-        _warehouse = warehouse;
+        _openSession = openSession;
         _log = log;
     }
 
@@ -48,7 +49,7 @@ internal sealed class BuildExecutor
                     IWarehouseSession? session = null;
                     try
                     {
-                        if (!sessions.TryTake(out session)) session = _warehouse.OpenSession();
+                        if (!sessions.TryTake(out session)) session = _openSession();
                         result = step.Run(session);
                     }
                     catch (Exception ex)

@@ -5,6 +5,7 @@ using SQLBuild.Core.Build.Execution;
 using SQLBuild.Core.Build.Strategies;
 using SQLBuild.Core.Operations;
 using SQLBuild.Core.Errors;
+using SQLBuild.Core.Faults;
 using SQLBuild.Core.Identity;
 using SQLBuild.Core.Logging;
 using SQLBuild.Core.Project;
@@ -18,26 +19,18 @@ namespace SQLBuild.Core.Build.Virtual;
 /// (and writes a checkpoint on reaching finalized) through <see cref="EnvironmentSwitch"/>.
 /// Unchanged and shared versions are reused, never rewritten.
 /// </summary>
-internal sealed class VirtualBuild
+internal sealed class VirtualBuild : EnvironmentOperation
 {
-    private readonly StateStore _store;
-    private readonly ISqbLog _log;
-    private readonly VirtualNames _names;
-    private CompiledProject Project => _store.Project;
+    private CompiledProject Project => Store.Project;
 
-    public VirtualBuild(StateStore store, ISqbLog log)
-    {
-        _store = store;
-        _log = log;
-        _names = new VirtualNames(store.Project.Config, store.Warehouse.Dialect);
-    }
+    public VirtualBuild(StateStore store, ISqbLog log) : base(store, log) { }
 
     private VirtualPlan ReadPlan(BuildOptions options)
     {
-        using var state = _store.OpenStateSession();
-        if (_store.SharesWarehouse) return VirtualPlan.Read(_store, _names, options, state, state);
-        using var warehouse = _store.Warehouse.OpenSession();
-        return VirtualPlan.Read(_store, _names, options, state, warehouse);
+        using var state = Store.OpenStateSession();
+        if (Store.SharesWarehouse) return VirtualPlan.Read(Store, Names, options, state, state);
+        using var warehouse = Store.OpenWarehouseSession();
+        return VirtualPlan.Read(Store, Names, options, state, warehouse);
     }
 
     private string? MaterializedName(string node) =>
@@ -60,23 +53,23 @@ internal sealed class VirtualBuild
                 diff = TextDiff.Unified(IdentityCalculator.NormalizeSql(version.CompiledSql), IdentityCalculator.NormalizeSql(model.Sql));
             steps.Add(new SqbPlanStep
             {
-                Target = _store.TargetName, Environment = plan.Environment, Order = ++order, Name = name, NodeType = key.NodeType,
+                Target = Store.TargetName, Environment = plan.Environment, Order = ++order, Name = name, NodeType = key.NodeType,
                 Materialized = MaterializedName(name),
                 Action = plan.Actions[name].ToString().ToLowerInvariant(),
-                Relation = _names.Physical(name, expected).ToString(),
+                Relation = Names.Physical(name, expected).ToString(),
                 Reason = plan.StaleReasons[name] ?? (plan.Actions[name] == VirtualAction.Build ? "physical relation missing" : null),
                 DependsOn = Project.Parents.TryGetValue(name, out var parents) ? parents : Array.Empty<string>(),
                 BoundVersion = bound, ExpectedVersion = expected, EnvironmentStatus = status, QueryDiff = diff,
             });
         }
-        return new SqbPlan { Project = Project.Config.Name, Target = _store.TargetName, Environment = plan.Environment, Mode = "virtual", Steps = steps };
+        return new SqbPlan { Project = Project.Config.Name, Target = Store.TargetName, Environment = plan.Environment, Mode = "virtual", Steps = steps };
     }
 
-    public SqbBuildResult Build(BuildOptions options, CancellationToken cancel)
+    public SqbBuildResult Build(BuildOptions options)
     {
         var clock = Stopwatch.StartNew();
-        var environment = options.Environment ?? _store.TargetName;
-        _names.ValidateEnvironment(environment);
+        var environment = options.Environment ?? Store.TargetName;
+        Names.ValidateEnvironment(environment);
 
         // Read-only first (it also refuses an uninitialized store with E002, before any journal write): a
         // build that would change nothing (every selected version unchanged and present, refs and status as
@@ -84,23 +77,22 @@ internal sealed class VirtualBuild
         var preview = ReadPlan(options);
         if (IsNoOp(preview))
         {
-            _log.Verbose($"{environment}: every selected node is unchanged; nothing to build");
+            Log.Verbose($"{environment}: every selected node is unchanged; nothing to build");
             return new SqbBuildResult
             {
-                Project = Project.Config.Name, Target = _store.TargetName, Environment = environment, Mode = "virtual",
+                Project = Project.Config.Name, Target = Store.TargetName, Environment = environment, Mode = "virtual",
                 Status = "succeeded", Duration = clock.Elapsed, EnvironmentStatus = preview.Row!.Status,
                 Nodes = preview.Selected.Select(n => NodeOutcome.Kept(n, NodeKey.Of(Project, n).NodeType, MaterializedName(n),
-                    _names.Physical(n, preview.Identities[n].VersionHash), "unchanged")).ToList(),
+                    Names.Physical(n, preview.Identities[n].VersionHash), "unchanged")).ToList(),
             };
         }
 
-        using var journal = OperationJournal.Start(_store, "build", environment, $"build {environment}", _log);
-        try
+        var summary = "";
+        return RunJournaled(new JournaledRun("build", environment, LockManager.EnvironmentKey(environment), $"build {environment}"), run =>
         {
-            using var lease = new LockManager(_store, _log).Acquire(LockManager.EnvironmentKey(environment), journal.Id);
             var plan = ReadPlan(options);
-            journal.Step("plan", $"{plan.Selected.Count} selected, {plan.Actions.Count(x => x.Value == VirtualAction.Build)} to build");
-            var results = BuildVersions(plan, journal, options, cancel);
+            run.Step(KillPoints.Build.Plan, $"{plan.Selected.Count} selected, {plan.Actions.Count(x => x.Value == VirtualAction.Build)} to build");
+            var results = BuildVersions(plan, run, options);
 
             // Refs move only for nodes that succeeded (built, reused or unchanged).
             var final = new Dictionary<NodeKey, string>(plan.StartRefs.Where(r =>
@@ -112,24 +104,20 @@ internal sealed class VirtualBuild
                 final.TryGetValue(NodeKey.Of(Project, n), out var hash) && hash == plan.Identities[n].VersionHash);
             var status = finalized ? EnvironmentStatus.Finalized : EnvironmentStatus.Active;
 
-            journal.Step("switch", $"moving refs of {environment} to {status}");
-            var switched = new EnvironmentSwitch(_store, _names, _log).Apply(environment, final, status, plan.Baseline, journal.Id, "build");
+            // A stopped build switches nothing: the step stops here (and the switch would not commit after a stop).
+            run.Step(KillPoints.Build.Switch, $"moving refs of {environment} to {status}");
+            var switched = new EnvironmentSwitch(Store, Names, Log).Apply(environment, final, status, plan.Baseline, run, KillPoints.Build.Switch);
             var nodes = plan.Selected.Select(n => results[n]).Concat(results.Values.Where(r => r.NodeType == "test")).ToList();
             var failed = nodes.Any(n => n.Status is SqbNodeStatus.Failed or SqbNodeStatus.Skipped);
-            journal.Succeed($"built {nodes.Count(n => n.Action == "build" && n.Status != SqbNodeStatus.Failed)} of {plan.Selected.Count} selected; " +
-                            $"{switched.Changes.Count} ref change(s); status {status}");
+            summary = $"built {nodes.Count(n => n.Action == "build" && n.Status != SqbNodeStatus.Failed)} of {plan.Selected.Count} selected; " +
+                      $"{switched.Changes.Count} ref change(s); status {status}";
             return new SqbBuildResult
             {
-                Project = Project.Config.Name, Target = _store.TargetName, Environment = environment, Mode = "virtual",
+                Project = Project.Config.Name, Target = Store.TargetName, Environment = environment, Mode = "virtual",
                 Status = failed ? "failed" : "succeeded", Nodes = nodes, Duration = clock.Elapsed,
-                EnvironmentStatus = status, CheckpointId = switched.CheckpointId, OperationId = journal.Id,
+                EnvironmentStatus = status, CheckpointId = switched.CheckpointId, OperationId = run.Id,
             };
-        }
-        catch (Exception ex)
-        {
-            journal.Fail(ex.Message);
-            throw;
-        }
+        }, _ => summary);
     }
 
     /// <summary>Nothing to do: the VDE exists with its own refs, every selected node is unchanged, and the
@@ -146,43 +134,45 @@ internal sealed class VirtualBuild
 
     /// <summary>Builds every selected node whose version has no physical relation yet, in DAG order with N workers,
     /// then runs the data tests that read them.</summary>
-    private Dictionary<string, SqbNodeResult> BuildVersions(VirtualPlan plan, OperationJournal journal, BuildOptions options, CancellationToken cancel)
+    private Dictionary<string, SqbNodeResult> BuildVersions(VirtualPlan plan, OperationContext run, BuildOptions options)
     {
         var bound = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, hash) in plan.StartRefs) bound[key.NodeName] = hash;
         foreach (var node in plan.Selected) bound[node] = plan.Identities[node].VersionHash;
         RelationName PhysicalOf(string node) => bound.TryGetValue(node, out var hash)
-            ? _names.Physical(node, hash)
+            ? Names.Physical(node, hash)
             : throw new SqbException(ErrorCodes.StaleUpstreams, "StaleUpstreams", $"'{node}' has no version in virtual environment '{plan.Environment}'",
                 SqbErrorKind.InvalidOperation, node, $"Invoke-SqbBuild -Environment {plan.Environment} -Select {node}");
         string Render(string sql, IReadOnlyList<Reference> references) =>
-            ReferenceResolution.Render(Project, _store.Warehouse.Dialect, sql, references, PhysicalOf);
+            ReferenceResolution.Render(Project, Store.Warehouse.Dialect, sql, references, PhysicalOf);
 
         var results = new Dictionary<string, SqbNodeResult>(StringComparer.Ordinal);
         foreach (var node in plan.Selected.Where(n => plan.Actions[n] != VirtualAction.Build))
             results[node] = NodeOutcome.Kept(node, NodeKey.Of(Project, node).NodeType, MaterializedName(node),
-                _names.Physical(node, plan.Identities[node].VersionHash), plan.Actions[node].ToString().ToLowerInvariant());
+                Names.Physical(node, plan.Identities[node].VersionHash), plan.Actions[node].ToString().ToLowerInvariant());
 
         var toBuild = plan.Selected.Where(n => plan.Actions[n] == VirtualAction.Build).ToList();
         var tests = Project.Tests.Values.Where(t => TestGate.ReadsBuilt(t, toBuild).Any()).ToList();
         if (toBuild.Count == 0 && tests.Count == 0) return results;
 
-        using (var session = _store.Warehouse.OpenSession())
-            CreateSchemaAlongsideOthers(session, _names.PhysicalSchema);
+        using (var session = Store.OpenWarehouseSession())
+            CreateSchemaAlongsideOthers(session, Names.PhysicalSchema);
         var audits = new AuditRunner(Project, PhysicalOf, Render);
-        using var tracker = new VersionTracker(_store);
+        using var tracker = new VersionTracker(Store);
         var steps = toBuild.Select(node => new BuildStep(node, node, Project.Seeds.ContainsKey(node) ? NodeKind.Seed : NodeKind.Model,
             MaterializedName(node), BuildDependencies(node, toBuild),
-            session => BuildVersion(session, plan, node, Render, audits, tracker, cancel))).ToList();
+            session => BuildVersion(session, plan, node, Render, audits, tracker, run.Cancellation))).ToList();
         steps.AddRange(tests.Select(test => new BuildStep("test:" + test.Name, test.Name, NodeKind.Test, null, TestGate.ReadsBuilt(test, toBuild).ToList(),
             session => DataTestRunner.Run(session, test, () => Render(test.Sql, test.References)))));
-        _log.Section($"Building {toBuild.Count} physical version(s) for {plan.Environment}");
-        foreach (var (key, result) in new BuildExecutor(_store.Warehouse, _log)
-                     .Run(steps, options.Concurrency ?? Project.Config.Settings.Concurrency, $"Building {plan.Environment}", cancel))
+        Log.Section($"Building {toBuild.Count} physical version(s) for {plan.Environment}");
+        // Each worker's session is dedicated: a version's latch lives on the session that runs its DDL.
+        foreach (var (key, result) in new BuildExecutor(() => Store.OpenWarehouseSession(dedicated: true), Log)
+                     .Run(steps, options.Concurrency ?? Project.Config.Settings.Concurrency, $"Building {plan.Environment}", run.Cancellation))
             results[key] = result;
+        run.Cancellation.ThrowIfCancellationRequested();
 
         TestGate.Apply(Project, plan.Selected, toBuild, tests, results);
-        journal.Step("physical", $"built {results.Values.Count(r => r.Action == "build" && r.Status != SqbNodeStatus.Failed)} physical version(s)");
+        run.Step(KillPoints.Build.Physical, $"built {results.Values.Count(r => r.Action == "build" && r.Status != SqbNodeStatus.Failed)} physical version(s)");
         return results;
     }
 
@@ -230,11 +220,11 @@ internal sealed class VirtualBuild
     {
         var key = NodeKey.Of(Project, name);
         var identity = plan.Identities[name];
-        var physical = _names.Physical(name, identity.VersionHash);
-        using var latch = VersionLatch.Acquire(_store, $"physical:{physical}", _log, cancel);
+        var physical = Names.Physical(name, identity.VersionHash);
+        using var latch = VersionLatch.Acquire(session, Store, $"physical:{physical}", Log, cancel);
         if (BuiltMeanwhile(session, plan, key, identity.VersionHash, physical))
         {
-            _log.Verbose($"{physical} was built by another build meanwhile; reusing it");
+            Log.Verbose($"{physical} was built by another build meanwhile; reusing it");
             return NodeOutcome.Kept(name, key.NodeType, MaterializedName(name), physical, "reuse");
         }
         var clock = Stopwatch.StartNew();
@@ -253,7 +243,7 @@ internal sealed class VirtualBuild
                 Session = session, Target = physical, Model = model,
                 Seed = model is null ? Project.Seeds[name] : null,
                 Sql = model is null ? "" : render(model.Sql, model.References),
-                Audits = audits, Prior = model is null ? null : PriorVersion(plan, model, identity.VersionHash), Log = _log,
+                Audits = audits, Prior = model is null ? null : PriorVersion(plan, model, identity.VersionHash), Log = Log,
                 Complete = (building, seededFromPrior) =>
                 {
                     if (model is null) tracker.TrackSeed(building, Project.Seeds[name], identity.VersionHash, physical);
@@ -286,8 +276,8 @@ internal sealed class VirtualBuild
     /// <summary>Whether another build made this version while this one was planning or waiting.</summary>
     private bool BuiltMeanwhile(IWarehouseSession session, VirtualPlan plan, NodeKey key, string hash, RelationName physical)
     {
-        using (var state = _store.OpenStateSession())
-            if (!new StateRepository(state, _store.Sql).IsTracked(key, hash)) return false;
+        using (var state = Store.OpenStateSession())
+            if (!new StateRepository(state, Store.Sql).IsTracked(key, hash)) return false;
         // Tracked now but not at planning time: another build built and tracked it. Tracked then too: this build
         // is rebuilding a missing relation, and it is built meanwhile only if it is back in the warehouse.
         return !plan.Physical.ContainsKey((key, hash)) || session.ReadCatalog(new[] { physical.Schema }).Exists(physical);
@@ -300,7 +290,7 @@ internal sealed class VirtualBuild
     {
         var physical = existing.Relation;
         var isView = existing.Kind == RelationKind.View;
-        _log.Verbose($"{name}: taking over untracked physical relation {physical}");
+        Log.Verbose($"{name}: taking over untracked physical relation {physical}");
         try
         {
             long? rows = isView ? null : Convert.ToInt64(session.ExecuteScalar(session.Dialect.CountRows(physical)) ?? 0L);

@@ -1,0 +1,77 @@
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Errors;
+using SQLBuild.Core.Faults;
+using SQLBuild.Core.Logging;
+
+namespace SQLBuild.Core.Operations;
+
+/// <summary>
+/// The one way a transaction that moves refs or views runs (build switch, promote, rollback, adopt and detach steps,
+/// repair, attach):
+/// <list type="bullet">
+/// <item>it proves, inside itself and first, that the run still holds its lease (<see cref="State.LockLease.Fence"/>);
+/// otherwise it rolls back with L001 and nothing moves;</item>
+/// <item>its statements wait at most <see cref="LockTimeoutMilliseconds"/> for a lock (a reader's long query on a view
+/// it replaces), so readers never queue behind it for long; it is retried a few times, and a last failure names the
+/// sessions in the way (L002);</item>
+/// <item>it does not commit after a stop: the run's cancellation is checked just before the commit.</item>
+/// </list>
+/// </summary>
+public static class SwitchTransaction
+{
+    public const int LockTimeoutMilliseconds = 2000;
+    public const int Attempts = 4;
+
+    /// <param name="session">Where the transaction runs.</param>
+    /// <param name="fence">Whether the state tables are on <paramref name="session"/> (prove the lease there); with a separate
+    /// state store only the state side fences.</param>
+    /// <param name="step">The kill-point step of the transaction (its <c>:before-commit</c> boundary).</param>
+    /// <param name="relations">What the transaction locks, to name who holds it when the wait runs out.</param>
+    public static T Run<T>(IWarehouseSession session, OperationContext run, bool fence, string step, IReadOnlyList<RelationName> relations,
+        Func<IWarehouseSession> probe, ISqbLog log, Func<T> body)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var tx = session.BeginTransaction();
+                if (session.Dialect.SetLockTimeout(LockTimeoutMilliseconds) is { } timeout) session.Execute(timeout);
+                if (fence) run.Lease.Fence(session);
+                var result = body();
+                run.Cancellation.ThrowIfCancellationRequested();
+                KillPoints.At(step + KillPoints.BeforeCommit);
+                tx.Commit();
+                return result;
+            }
+            catch (SqbException e) when (WarehouseErrors.Classify(e) == WarehouseErrorClass.LockTimeout)
+            {
+                if (attempt >= Attempts) throw Blocked(step, relations, probe, e);
+                log.Verbose($"{step}: a lock was not granted within {LockTimeoutMilliseconds} ms; retrying ({attempt}/{Attempts - 1})");
+                run.Cancellation.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(250 * attempt));
+                run.Cancellation.ThrowIfCancellationRequested();
+            }
+        }
+    }
+
+    /// <summary>L002, naming the sessions that hold locks on what the switch needs (read on a session of its own).</summary>
+    private static SqbException Blocked(string step, IReadOnlyList<RelationName> relations, Func<IWarehouseSession> probe, SqbException cause)
+    {
+        var holders = new List<string>();
+        try
+        {
+            using var session = probe();
+            if (relations.Count > 0 && session.Dialect.SessionsLocking(relations) is { } query)
+                foreach (var row in session.Query(query))
+                    holders.Add($"session {row[0]} ({row[2]}, user {row[1]}, {row[3]}{(row[4] is DateTime since ? $" since {since:u}" : "")}): {Redaction.Redact(Convert.ToString(row[5]) ?? "")}");
+        }
+        catch (SqbException e)
+        {
+            holders.Add($"(could not read who holds the locks: {e.Message})");
+        }
+        var who = holders.Count == 0 ? "another session" : string.Join("; ", holders);
+        return new SqbException(ErrorCodes.SwitchBlocked, "SwitchBlocked",
+            $"{step} could not take its locks within {Attempts} tries of {LockTimeoutMilliseconds} ms; held by {who}",
+            SqbErrorKind.ResourceBusy, step,
+            "Nothing was switched. Wait for those sessions to finish (or end them), then run the command again.", cause);
+    }
+}
