@@ -102,7 +102,8 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         $child.ExitCode | Should -Not -Be 0
         $child.Output | Should -Not -Match 'ADOPT RETURNED'
         # Failed operation recorded: the killed run left its row running with no live lock behind it.
-        $op = Get-SqbOperation -Path $P.Path -Id 'adopt:dev'
+        $op = Get-SqbOperation -Path $P.Path -Type adopt
+        $op.Id | Should -BeLike 'adopt:*'
         $op.Status | Should -Be 'failed'
         $op.Reason | Should -Be 'interrupted'
         $op.RecordedStatus | Should -Be 'running'
@@ -121,8 +122,8 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         $findings = @(Get-SqbReconcile -Path $P.Path -Environment dev)
         $failed = @($findings | Where-Object Kind -EQ 'FailedOperation')
         $failed.Count | Should -Be 1
-        $failed[0].Name | Should -Be 'adopt:dev'
-        $failed[0].Message | Should -Be 'interrupted operation: adopt:dev'
+        $failed[0].Name | Should -Be $op.Id
+        $failed[0].Message | Should -Be "interrupted operation: $($op.Id)"
         $failed[0].Recovery | Should -Be 'ConvertTo-SqbVirtualEnvironment'
         @($findings | Where-Object Kind -EQ 'MissingRef').Count | Should -BeGreaterThan 0
 
@@ -134,7 +135,10 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         ($retry.Relations | Where-Object Name -EQ 'raw_orders').Action | Should -Be ($P.AllowCopy ? 'copy' : 'move')
         foreach ($n in $Nodes) { "$((Get-SqbTestRelation $P $P.Schema $n).Kind)" | Should -Be 'View' -Because "$n is adopted" }
         (Get-AllRows $P) | Should -BeExactly $before
-        (Get-SqbOperation -Path $P.Path -Id 'adopt:dev').Status | Should -Be 'succeeded'
+        # The retry is a run of its own (its id, unique per run, is its lock owner); the killed run stays journaled.
+        $succeeded = @(Get-SqbOperation -Path $P.Path -Type adopt -Status Succeeded)
+        $succeeded.Count | Should -Be 1
+        $succeeded[0].Id | Should -Not -Be $op.Id
         @(Get-SqbLock -Path $P.Path).Count | Should -Be 0
         (Get-SqbEnvironment -Path $P.Path -Name dev).Status | Should -Be 'finalized'
         @(Get-SqbReconcile -Path $P.Path -Environment dev) | Should -BeNullOrEmpty -Because 'the adopted VDE is healthy'
@@ -150,7 +154,7 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
 
         $child.ExitCode | Should -Not -Be 0
         $child.Output | Should -Not -Match 'DETACH RETURNED'
-        $op = Get-SqbOperation -Path $P.Path -Id 'detach:dev'
+        $op = Get-SqbOperation -Path $P.Path -Type detach
         $op.Status | Should -Be 'failed'
         $op.Reason | Should -Be 'interrupted'
         $op.Events[-1].Message | Should -BeLike 'detach:move:raw_customers: *'
@@ -164,7 +168,7 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
         (Get-AllRows $P) | Should -BeExactly $before
         $failed = @(Get-SqbReconcile -Path $P.Path -Environment dev | Where-Object Kind -EQ 'FailedOperation')
         $failed.Count | Should -Be 1
-        $failed[0].Name | Should -Be 'detach:dev'
+        $failed[0].Name | Should -Be $op.Id
         $failed[0].Recovery | Should -Be 'ConvertFrom-SqbVirtualEnvironment'
 
         $retry = Invoke-Detach $P
@@ -175,7 +179,7 @@ Describe 'Interrupted operations on <Engine>' -ForEach $Engines {
             "$((Get-SqbTestRelation $P $P.Schema $n).Kind)" | Should -Be ($n -in $ViewModels ? 'View' : 'Table') -Because "$n is plain again"
         }
         (Get-AllRows $P) | Should -BeExactly $before
-        (Get-SqbOperation -Path $P.Path -Id 'detach:dev').Status | Should -Be 'succeeded'
+        @(Get-SqbOperation -Path $P.Path -Type detach -Status Succeeded).Count | Should -Be 1
     }
 }
 
