@@ -169,6 +169,26 @@ internal sealed class VirtualFixture : IDisposable
         return s.ReadCatalog(schemas, includeColumns: true);
     }
 
+    /// <summary>The definition of every logical view of an environment, by name: what its readers see.</summary>
+    public IReadOnlyDictionary<string, string?> ViewDefinitions(string environment) =>
+        Catalog(LogicalSchema(environment)).Relations.Where(r => r.Kind == RelationKind.View)
+            .ToDictionary(r => r.Name, r => r.ViewDefinition, StringComparer.Ordinal);
+
+    /// <summary>PostgreSQL: statements still running on the server for sessions named like <paramref name="applicationName"/>.</summary>
+    public long ActiveStatementsOf(string applicationName)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long active;
+        // A cancelled statement ends on the server a moment after the client's cancel request.
+        do
+        {
+            active = Long($"SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '{applicationName.Replace("'", "''")}' AND state = 'active' AND pid <> pg_backend_pid()");
+            if (active == 0) break;
+            Thread.Sleep(100);
+        } while (clock.Elapsed < TimeSpan.FromSeconds(5));
+        return active;
+    }
+
     /// <summary>Every relation in the physical schema.</summary>
     public IReadOnlyList<CatalogRelation> PhysicalRelations() => Catalog(PhysicalSchema).Relations.OrderBy(r => r.Name, StringComparer.Ordinal).ToList();
 
