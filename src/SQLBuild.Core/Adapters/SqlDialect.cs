@@ -181,6 +181,32 @@ public abstract class SqlDialect
     public virtual bool AdvisoryLockTaken(object? result) =>
         throw new NotSupportedException($"{Kind} has no session-level advisory locks");
 
+    /// <summary>
+    /// Whether any session holds the session-level lock of <paramref name="resource"/>, read without taking it (PostgreSQL
+    /// <c>pg_locks</c>, SQL Server <c>APPLOCK_TEST</c>): one value, 1 when the lock is free (<see cref="AdvisoryLockIsFree"/>).
+    /// Read-only, so a probe never makes a concurrent <see cref="TryAdvisoryLock"/> fail.
+    /// </summary>
+    public virtual SqlStatement ProbeAdvisoryLock(string resource) =>
+        throw new NotSupportedException($"{Kind} has no session-level advisory locks");
+
+    /// <summary>Whether the value <see cref="ProbeAdvisoryLock"/> returned means no session holds the lock.</summary>
+    public bool AdvisoryLockIsFree(object? result) => Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture) == 1;
+
+    // ---- Server sessions of an operation (named sqlbuild/<operation id>, see SessionOptions.ApplicationName). ----
+
+    /// <summary>
+    /// The sessions, other than the caller's, that the server shows under <paramref name="applicationName"/>: rows
+    /// (session id, user, state, since, query text, busy 0|1), busy meaning running a statement or inside a transaction.
+    /// One catalog query (PostgreSQL <c>pg_stat_activity</c>, SQL Server <c>sys.dm_exec_sessions</c>). Null where the
+    /// engine has no server sessions (DuckDB runs in the process).
+    /// </summary>
+    public virtual SqlStatement? SessionsOfApplication(string applicationName) => null;
+
+    /// <summary>Ends every session, other than the caller's, that the server shows under <paramref name="applicationName"/>
+    /// (PostgreSQL <c>pg_terminate_backend</c>, SQL Server <c>KILL</c>): rows (session id) of those it ended. Null where the
+    /// engine has no server sessions.</summary>
+    public virtual SqlStatement? EndSessionsOfApplication(string applicationName) => null;
+
     // ---- Switch transactions: short lock waits, and who is in the way. ----
 
     /// <summary>Bounds how long statements of the open transaction wait for a lock (PostgreSQL <c>SET LOCAL lock_timeout</c>,

@@ -29,8 +29,9 @@ public sealed class JanitorOptions
 /// </list>
 /// Warehouse objects go first and state rows after, in one transaction: a drop that fails keeps its state
 /// rows, so the next run tries again. Never CASCADE. Takes the <c>state_migration</c> lock (it rewrites
-/// state across environments, like migrate and restore) and refuses while any environment is locked,
-/// so it never removes a version a running build or promote is about to bind.
+/// state across environments, like migrate and restore), which excludes every VDE operation both ways
+/// (<see cref="LockRequest.ExcludesOtherSide"/>): it refuses while any environment is locked, and no build or
+/// promote starts while it runs, so it never removes a version one of them is about to bind.
 /// </summary>
 public sealed class Janitor : EnvironmentOperation
 {
@@ -63,7 +64,6 @@ public sealed class Janitor : EnvironmentOperation
 
     private IReadOnlyList<SqbJanitorItem> Run(JanitorOptions options, OperationContext run)
     {
-        RefuseWhileEnvironmentLocked();
         var analysis = Analyze(options);
         var failed = new Dictionary<string, string>(StringComparer.Ordinal);   // item key -> error
         var removedEnvironments = new List<EnvironmentCandidate>();
@@ -146,21 +146,6 @@ public sealed class Janitor : EnvironmentOperation
     {
         var failures = items.Count(i => i.Result == "failed");
         return $"removed {items.Count - failures} item(s)" + (failures > 0 ? $"; {failures} failed and will be retried next run" : "");
-    }
-
-    /// <summary>S014 while any VDE is locked (neither expired nor orphaned): a running build or promote may be about to bind a version.</summary>
-    private void RefuseWhileEnvironmentLocked()
-    {
-        var busy = new LockManager(Store, Log).List()
-            .Where(l => l.Key.StartsWith("virtual_env:", StringComparison.Ordinal) && !l.IsExpired && !l.IsOrphaned).ToList();
-        if (busy.Count == 0) return;
-        var holder = busy[0];
-        var others = busy.Count > 1 ? $" (and {busy.Count - 1} more: {string.Join(", ", busy.Skip(1).Select(h => h.Key))})" : "";
-        throw new SqbException(ErrorCodes.EnvironmentLocked, "EnvironmentLocked",
-            $"virtual environment '{holder.Key["virtual_env:".Length..]}' is locked by {holder.OwnerId} (host {holder.OwnerHost}, pid {holder.OwnerPid}, " +
-            $"since {holder.CreatedAt:u}, expires {holder.ExpiresAt:u}){others}; janitor refuses while a virtual environment is locked",
-            SqbErrorKind.ResourceBusy, holder.Key,
-            $"Wait for the other operation to finish (Get-SqbLock), then run Invoke-SqbJanitor again; if its process is gone, Clear-SqbLock -Key '{holder.Key}' -Force.");
     }
 
     private Analysis Analyze(JanitorOptions options)

@@ -96,6 +96,9 @@ public sealed class SqbLock
     public bool IsExpired { get; init; }
     public bool IsOrphaned { get; init; }
     public TimeSpan Age { get; init; }
+    /// <summary>The server sessions of the holder (named <c>sqlbuild/&lt;operation id&gt;</c>) that Clear-SqbLock ended
+    /// (PostgreSQL backend pids, SQL Server session ids); empty otherwise.</summary>
+    public IReadOnlyList<long> EndedSessions { get; init; } = Array.Empty<long>();
     public string? Environment => Key.StartsWith("virtual_env:", StringComparison.Ordinal) ? Key["virtual_env:".Length..] : null;
 }
 

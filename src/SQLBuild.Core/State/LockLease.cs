@@ -23,11 +23,6 @@ public sealed class LockLease : IDisposable
     private readonly CancellationTokenSource _lost = new();
     private bool _released;
 
-    /// <summary>Renewal interval (a fifth of the TTL); tests may shorten it through SQB_LOCK_RENEW_SECONDS.</summary>
-    public static TimeSpan RenewEvery =>
-        int.TryParse(System.Environment.GetEnvironmentVariable("SQB_LOCK_RENEW_SECONDS"), out var s) && s > 0
-            ? TimeSpan.FromSeconds(s) : TimeSpan.FromSeconds(LockManager.TtlSeconds / 5);
-
     internal LockLease(LockManager manager, IWarehouseSession session, string key, string owner, bool advisory)
     {
         _manager = manager;
@@ -35,7 +30,8 @@ public sealed class LockLease : IDisposable
         Key = key;
         Owner = owner;
         _advisory = advisory;
-        _heartbeat = new Timer(_ => Renew(), null, RenewEvery, RenewEvery);
+        var every = LockManager.RenewEvery;
+        _heartbeat = new Timer(_ => Renew(), null, every, every);
     }
 
     public string Key { get; }

@@ -11,11 +11,15 @@ namespace SQLBuild.Core.State;
 /// validate, migrate (back up, then re-initialize), list backups, restore a backup, reset.
 /// <para>
 /// Every operation needs virtual mode (<see cref="StateStore.Open"/>) and takes the <c>state_migration</c>
-/// lock; migrate, restore and reset refuse while any <c>virtual_env:*</c> lock is live (S014). Each writes its
+/// lock before anything else, so a refused run writes nothing; migrate, restore and reset exclude every
+/// <c>virtual_env:*</c> lock both ways (S014; <see cref="LockRequest.ExcludesOtherSide"/>). Each writes its
 /// <c>state_migration_events</c> row (init / migrate / backup / rollback / reset); migrate and restore are
-/// also journaled in <c>state_operations</c>. A damaged locks or journal table does not stop the
-/// recovery operations (restore, reset, init): they go on without the lock row or the journal, since no
-/// other operation can take a lock in a damaged locks table either.
+/// also journaled in <c>state_operations</c> (<see cref="JournaledRuns"/>: lock, journal, outcome). A damaged locks
+/// or journal table does not stop the recovery operations (restore, reset, init): they go on without the lock row or
+/// the journal, since no other operation can take a lock in a damaged locks table either.
+/// </para>
+/// <para>
+/// <see cref="Cancellation"/> (the cmdlet's Ctrl+C) cancels their running statements; nothing commits after a stop.
 /// </para>
 /// </summary>
 public sealed class StateLifecycle
@@ -35,18 +39,28 @@ public sealed class StateLifecycle
     private StateSql Sql => _store.Sql;
     private string Schema => _store.Settings.Schema;
 
+    /// <summary>Stops the operation (the cmdlet's Ctrl+C): its running statements are cancelled, nothing commits after
+    /// the stop, the lock is released and the journal says <c>cancelled</c>.</summary>
+    public CancellationToken Cancellation { get; init; }
+
     // ------------------------------------------------------------------ init
 
     /// <summary>Creates what is missing, additively and idempotently, holding the <c>state_migration</c> lock
     /// whenever the locks table is usable.</summary>
+    /// <remarks>It only adds what is missing, so it runs beside VDE operations (it does not exclude them; they still
+    /// refuse while it holds <c>state_migration</c>).</remarks>
     public SqbStateInfo Initialize()
     {
+        Cancellation.ThrowIfCancellationRequested();
+        var operationId = Ids.NewOperationId("init");
+        var store = _store.ForOperation(operationId, Cancellation);
         int tables;
-        using (var session = _store.OpenStateSession())
+        using (var session = store.OpenStateSession())
         {
             var validation = StateValidator.Validate(session, Sql, Schema);
             using var lease = validation.Usable(StateSchema.Locks)
-                ? new LockManager(_store, _log).Acquire(LockManager.MigrationKey, Ids.NewOperationId("init"), ErrorCodes.EnvironmentLocked)
+                ? new LockManager(_store.ForOperation(operationId, CancellationToken.None), _log).Acquire(
+                    new LockRequest(LockManager.MigrationKey, operationId) { Action = "state init", ExcludesOtherSide = false }, Cancellation)
                 : null;
             tables = _store.Initialize(session);
         }
@@ -99,45 +113,48 @@ public sealed class StateLifecycle
     public SqbStateBackup Migrate()
     {
         using (var session = _store.OpenStateSession()) RequireValid(session);
-        using var journal = OperationJournal.Start(_store, MigrateOperation, null, $"back up and migrate state store {Schema}", _log);
-        var working = false;
-        string? backupId = null;
-        try
+        var run = new JournaledRun(MigrateOperation, null, LockManager.MigrationKey, $"back up and migrate state store {Schema}")
         {
-            using var lease = new LockManager(_store, _log).Acquire(LockManager.MigrationKey, journal.Id, ErrorCodes.EnvironmentLocked);
-            RefuseWhileEnvironmentLocked("state migrate");
-            backupId = Ids.NewBackupId();
-            var backupSchema = Sql.BackupSchema(backupId);
-            using (var session = _store.OpenStateSession())
+            KillPoint = "migrate", Action = "state migrate",
+        };
+        return JournaledRuns.Run(_store, _log, run, Cancellation, scope =>
+        {
+            var working = false;
+            string? backupId = null;
+            try
             {
+                backupId = Ids.NewBackupId();
+                var backupSchema = Sql.BackupSchema(backupId);
+                using var session = scope.Store.OpenStateSession();
                 RequireValid(session); // again, now that the lock is ours
                 working = true;
-                journal.Step(KillPoints.Migrate.Backup, $"copying {StateSchema.Tables.Count} state tables into {backupSchema}");
+                scope.Journal!.Step(KillPoints.Migrate.Backup, $"copying {StateSchema.Tables.Count} state tables into {backupSchema}");
                 using (var tx = session.BeginTransaction())
                 {
+                    scope.Lease!.Fence(session);
                     session.Execute(Sql.CreateSchema(backupSchema));
                     foreach (var t in StateSchema.Tables)
                         session.Execute(Sql.CopyTable(Schema, backupSchema, t));
                     foreach (var t in StateSchema.Tables.Where(t => t.Columns.Any(c => c.Name == "operation_id")))
-                        session.Execute(Sql.Delete(backupSchema, t, Where.Equal("operation_id", journal.Id)));
+                        session.Execute(Sql.Delete(backupSchema, t, Where.Equal("operation_id", scope.Id)));
                     _store.MigrationEvent(session, "backup", backupId, "success", $"backed up {StateSchema.Tables.Count} state tables into {backupSchema}");
                     KillPoints.At(KillPoints.Migrate.Backup + KillPoints.BeforeCommit);
+                    scope.Cancellation.ThrowIfCancellationRequested();
                     tx.Commit();
                 }
-                journal.Step(KillPoints.Migrate.Initialize, $"re-initializing {Schema}");
+                scope.Cancellation.ThrowIfCancellationRequested();
+                scope.Journal.Step(KillPoints.Migrate.Initialize, $"re-initializing {Schema}");
                 _store.Initialize(session, "migrate", $"migrated state store {Schema} after backup {backupId}");
                 var backup = ReadBackups(session, backupSchema).Single();
-                journal.Succeed($"backed up into {backupSchema} ({backup.Rows} rows) and re-initialized");
                 _log.Verbose($"state backup {backupId}: {backup.Tables} tables, {backup.Rows} rows");
                 return backup;
             }
-        }
-        catch (Exception ex)
-        {
-            journal.Fail(ex.Message);
-            if (working) FailedEvent("migrate", backupId, ex);
-            throw;
-        }
+            catch (Exception ex)
+            {
+                if (working) FailedEvent("migrate", backupId, ex);
+                throw;
+            }
+        }, backup => $"backed up into {backup.Schema} ({backup.Rows} rows) and re-initialized");
     }
 
     // ------------------------------------------------------------------ backups
@@ -189,7 +206,8 @@ public sealed class StateLifecycle
     /// <c>Restore-SqbState</c>: replaces the live state tables with a backup's (the latest when
     /// <paramref name="backupId"/> is null) in ONE transaction: drop each live table, copy it from the
     /// backup, recreate its unique index, append a <c>rollback</c> event. The backup is kept. Lock rows are
-    /// live coordination, not history: the restored locks table holds only this operation's own lock.
+    /// live coordination, not history: the live locks table is kept as it is, so other holders' rows stay and the
+    /// backup's stale rows never come back (a damaged one is replaced by an empty copy of the backup's).
     /// </summary>
     public SqbStateRestoreResult Restore(string? backupId)
     {
@@ -199,81 +217,87 @@ public sealed class StateLifecycle
                 backupId, "Get-SqbStateBackup lists the backups of this state store.");
         StateValidation live;
         using (var session = _store.OpenStateSession()) live = StateValidator.Validate(session, Sql, Schema);
-        var journalUsable = live.Usable(StateSchema.Operations) && live.Usable(StateSchema.OperationEvents);
-        var journal = journalUsable
-            ? OperationJournal.Start(_store, RollbackOperation, null, $"restore state store {Schema} from backup {backupId ?? "(latest)"}", _log)
-            : null;
-        var working = false;
-        string? usedId = null;
-        try
+        var locksUsable = UsableLocks(live, "state rollback");
+        var run = new JournaledRun(RollbackOperation, null, LockManager.MigrationKey, $"restore state store {Schema} from backup {backupId ?? "(latest)"}")
         {
-            using var lease = AcquireIfUsable(live, journal?.Id ?? Ids.NewOperationId(RollbackOperation), "state rollback");
-            using var session = _store.OpenStateSession();
-            string backupSchema;
-            if (backupId is null)
+            KillPoint = "restore", Action = "state rollback", Locked = locksUsable,
+            Journaled = live.Usable(StateSchema.Operations) && live.Usable(StateSchema.OperationEvents),
+        };
+        return JournaledRuns.Run(_store, _log, run, Cancellation, scope =>
+        {
+            var working = false;
+            string? usedId = null;
+            try
             {
-                backupSchema = BackupSchemas(session).FirstOrDefault() ?? throw new SqbException(ErrorCodes.NoStateBackup, "NoStateBackup",
-                    "No state backup is available for rollback", SqbErrorKind.ObjectNotFound, Schema,
-                    "Run Reset-SqbState -Force, then Initialize-SqbState (Update-SqbState takes a backup once the store is valid).");
-                usedId = backupSchema[Sql.BackupPrefix.Length..];
-            }
-            else
-            {
-                usedId = backupId;
-                backupSchema = Sql.BackupSchema(backupId);
-                if (!session.ReadCatalog(new[] { backupSchema }).Schemas.Contains(backupSchema))
-                    throw new SqbException(ErrorCodes.StateBackupNotFound, "StateBackupNotFound",
-                        $"State backup schema '{backupSchema}' does not exist", SqbErrorKind.ObjectNotFound, backupSchema,
-                        "Use a different backup (Get-SqbStateBackup lists them), or Reset-SqbState -Force then Initialize-SqbState.");
-            }
-
-            // The backup must hold every state table and column in its type family (CTAS copies no index: not checked).
-            var backup = StateValidator.Validate(session, Sql, backupSchema, checkIndexes: false);
-            if (!backup.IsValid)
-                throw new SqbException(ErrorCodes.InvalidStateBackup, "InvalidStateBackup",
-                    $"state backup '{usedId}' cannot be restored:" + string.Concat(backup.Problems.Select(p => "\n  " + p.Message)),
-                    SqbErrorKind.InvalidData, backupSchema,
-                    "Use a different backup (Get-SqbStateBackup lists them), or Reset-SqbState -Force then Initialize-SqbState.");
-
-            working = true;
-            journal?.Step(KillPoints.Restore.Replace, $"replacing {StateSchema.Tables.Count} state tables of {Schema} with {backupSchema}");
-            using (var tx = session.BeginTransaction())
-            {
-                session.Execute(Sql.CreateSchema());
-                foreach (var t in StateSchema.Tables)
+                using var session = scope.Store.OpenStateSession();
+                string backupSchema;
+                if (backupId is null)
                 {
-                    session.Execute(Sql.DropTable(Schema, t));
-                    session.Execute(Sql.CopyTable(backupSchema, Schema, t));
-                    if (t.UniqueKey.Count > 0) session.Execute(Sql.CreateUniqueIndex(Schema, t));
+                    backupSchema = BackupSchemas(session).FirstOrDefault() ?? throw new SqbException(ErrorCodes.NoStateBackup, "NoStateBackup",
+                        "No state backup is available for rollback", SqbErrorKind.ObjectNotFound, Schema,
+                        "Run Reset-SqbState -Force, then Initialize-SqbState (Update-SqbState takes a backup once the store is valid).");
+                    usedId = backupSchema[Sql.BackupPrefix.Length..];
                 }
-                session.Execute(Sql.DeleteAll(Schema, StateSchema.Locks));
-                if (lease is not null) new LockManager(_store, _log).Reinsert(session, lease);
-                journal?.RecordIn(session, $"restore: restored {Schema} from {backupSchema}");
-                _store.MigrationEvent(session, "rollback", usedId, "success", $"restored {StateSchema.Tables.Count} state tables from {backupSchema}");
-                KillPoints.At(KillPoints.Restore.Replace + KillPoints.BeforeCommit);
-                tx.Commit();
+                else
+                {
+                    usedId = backupId;
+                    backupSchema = Sql.BackupSchema(backupId);
+                    if (!session.ReadCatalog(new[] { backupSchema }).Schemas.Contains(backupSchema))
+                        throw new SqbException(ErrorCodes.StateBackupNotFound, "StateBackupNotFound",
+                            $"State backup schema '{backupSchema}' does not exist", SqbErrorKind.ObjectNotFound, backupSchema,
+                            "Use a different backup (Get-SqbStateBackup lists them), or Reset-SqbState -Force then Initialize-SqbState.");
+                }
+
+                // The backup must hold every state table and column in its type family (CTAS copies no index: not checked).
+                var backup = StateValidator.Validate(session, Sql, backupSchema, checkIndexes: false);
+                if (!backup.IsValid)
+                    throw new SqbException(ErrorCodes.InvalidStateBackup, "InvalidStateBackup",
+                        $"state backup '{usedId}' cannot be restored:" + string.Concat(backup.Problems.Select(p => "\n  " + p.Message)),
+                        SqbErrorKind.InvalidData, backupSchema,
+                        "Use a different backup (Get-SqbStateBackup lists them), or Reset-SqbState -Force then Initialize-SqbState.");
+
+                working = true;
+                scope.Journal?.Step(KillPoints.Restore.Replace, $"replacing {StateSchema.Tables.Count} state tables of {Schema} with {backupSchema}");
+                using (var tx = session.BeginTransaction())
+                {
+                    scope.Lease?.Fence(session);
+                    session.Execute(Sql.CreateSchema());
+                    foreach (var t in StateSchema.Tables.Where(t => t != StateSchema.Locks || !locksUsable))
+                    {
+                        session.Execute(Sql.DropTable(Schema, t));
+                        session.Execute(Sql.CopyTable(backupSchema, Schema, t));
+                        if (t.UniqueKey.Count > 0) session.Execute(Sql.CreateUniqueIndex(Schema, t));
+                    }
+                    if (!locksUsable) session.Execute(Sql.DeleteAll(Schema, StateSchema.Locks));
+                    scope.Journal?.RecordIn(session, $"restore: restored {Schema} from {backupSchema}");
+                    _store.MigrationEvent(session, "rollback", usedId, "success", $"restored {StateSchema.Tables.Count} state tables from {backupSchema}");
+                    KillPoints.At(KillPoints.Restore.Replace + KillPoints.BeforeCommit);
+                    scope.Cancellation.ThrowIfCancellationRequested();
+                    tx.Commit();
+                }
+                var restored = ReadBackups(session, backupSchema).Single();
+                var result = new SqbStateRestoreResult
+                {
+                    BackupId = usedId, Schema = backupSchema, StateSchema = Schema, Target = _store.TargetName,
+                    Tables = restored.Tables, Rows = restored.Rows, OperationId = scope.Id, Duration = clock.Elapsed,
+                };
+                // A store restored from damage had no usable journal before: journal the restore now that it has one.
+                if (scope.Journal is null)
+                {
+                    using var journal = OperationJournal.Start(scope.Store, RollbackOperation, null, $"restore state store {Schema} from backup {usedId}", _log, scope.Id);
+                    journal.Succeed(Restored(result));
+                }
+                return result;
             }
-            var restored = ReadBackups(session, backupSchema).Single();
-            // A store restored from damage had no usable journal before: journal the restore now that it has one.
-            journal ??= OperationJournal.Start(_store, RollbackOperation, null, $"restore state store {Schema} from backup {usedId}", _log);
-            journal.Succeed($"restored {restored.Rows} rows from {backupSchema}");
-            return new SqbStateRestoreResult
+            catch (Exception ex)
             {
-                BackupId = usedId, Schema = backupSchema, StateSchema = Schema, Target = _store.TargetName,
-                Tables = restored.Tables, Rows = restored.Rows, OperationId = journal.Id, Duration = clock.Elapsed,
-            };
-        }
-        catch (Exception ex)
-        {
-            journal?.Fail(ex.Message);
-            if (working) FailedEvent("rollback", usedId, ex);
-            throw;
-        }
-        finally
-        {
-            journal?.Dispose();
-        }
+                if (working) FailedEvent("rollback", usedId, ex);
+                throw;
+            }
+        }, Restored);
     }
+
+    private static string Restored(SqbStateRestoreResult r) => $"restored {r.Rows} rows from {r.Schema}";
 
     // ------------------------------------------------------------------ reset
 
@@ -302,77 +326,46 @@ public sealed class StateLifecycle
         RequireResetAllowed();
         StateValidation live;
         using (var session = _store.OpenStateSession()) live = StateValidator.Validate(session, Sql, Schema);
-        var lease = AcquireIfUsable(live, Ids.NewOperationId("state_reset"), "state reset");
-        try
+        var run = new JournaledRun("state_reset", null, LockManager.MigrationKey, $"reset state store {Schema}")
         {
-            using var session = _store.OpenStateSession();
+            Action = "state reset", Locked = UsableLocks(live, "state reset"), Journaled = false,   // the journal is about to be dropped
+        };
+        return JournaledRuns.Run(_store, _log, run, Cancellation, scope =>
+        {
+            using var session = scope.Store.OpenStateSession();
             var backups = BackupSchemas(session).Count;
             var dropped = live.ExistingTables.ToList();
             if (dropped.Count > 0) // nothing to drop (never initialized): nothing to do
             {
                 using var tx = session.BeginTransaction();
+                scope.Lease?.Fence(session);
                 foreach (var t in StateSchema.Tables.Reverse()) session.Execute(Sql.DropTable(Schema, t));
                 var events = StateSchema.StateMigrationEvents;
                 session.Execute(Sql.CreateTable(events));
                 session.Execute(Sql.CreateUniqueIndex(events));
                 _store.MigrationEvent(session, "reset", null, "success", $"dropped {dropped.Count} state tables of {Schema}");
+                scope.Cancellation.ThrowIfCancellationRequested();
                 tx.Commit();
             }
-            lease?.Abandon();
-            lease = null;
-            _log.Verbose($"state store {Schema}: dropped {dropped.Count} tables; {backups} backup(session) kept");
+            // Its row went with the locks table: stop renewing, delete nothing.
+            scope.Lease?.Abandon();
+            _log.Verbose($"state store {Schema}: dropped {dropped.Count} tables; {backups} backup(s) kept");
             return new SqbStateResetResult
             {
                 Target = _store.TargetName, StateSchema = Schema, DroppedTables = dropped, Backups = backups, Duration = clock.Elapsed,
             };
-        }
-        finally
-        {
-            lease?.Dispose();
-        }
+        }, _ => "");
     }
 
     // ------------------------------------------------------------------ locks
 
-    /// <summary>
-    /// Takes <c>state_migration</c> when the locks table is usable, then refuses while a VDE is locked.
-    /// With a damaged locks table (a recovery run) it goes on without a lock row: nothing else can take a lock then.
-    /// </summary>
-    private LockLease? AcquireIfUsable(StateValidation live, string operationId, string action)
+    /// <summary>Whether the locks table can hold the <c>state_migration</c> lock. A damaged one (a recovery run) does not
+    /// stop the run: it goes on without a lock row, since nothing else can take a lock there either.</summary>
+    private bool UsableLocks(StateValidation live, string action)
     {
-        if (!live.Usable(StateSchema.Locks))
-        {
-            if (!live.IsEmpty) _log.Warning($"the locks table of '{Schema}' is missing or damaged; {action} runs without the state_migration lock");
-            return null;
-        }
-        var lease = new LockManager(_store, _log).Acquire(LockManager.MigrationKey, operationId, ErrorCodes.EnvironmentLocked);
-        try
-        {
-            RefuseWhileEnvironmentLocked(action);
-        }
-        catch
-        {
-            lease.Dispose();
-            throw;
-        }
-        return lease;
-    }
-
-    /// <summary>S014 when any <c>virtual_env:*</c> lock is live (neither expired nor orphaned), naming it and its holder.</summary>
-    private void RefuseWhileEnvironmentLocked(string action)
-    {
-        var held = new LockManager(_store, _log).List()
-            .Where(l => l.Key.StartsWith("virtual_env:", StringComparison.Ordinal) && !l.IsExpired && !l.IsOrphaned)
-            .ToList();
-        if (held.Count == 0) return;
-        var l = held[0];
-        var env = l.Key["virtual_env:".Length..];
-        var others = held.Count > 1 ? $" (and {held.Count - 1} more: {string.Join(", ", held.Skip(1).Select(h => h.Key))})" : "";
-        throw new SqbException(ErrorCodes.EnvironmentLocked, "EnvironmentLocked",
-            $"virtual environment '{env}' is locked by {l.OwnerId} (host {l.OwnerHost}, pid {l.OwnerPid}, since {l.CreatedAt:u}, expires {l.ExpiresAt:u}){others}; " +
-            $"{action} refuses while a virtual environment is locked",
-            SqbErrorKind.ResourceBusy, l.Key,
-            $"Wait for the other operation to finish (Get-SqbLock), or, if its process is gone, run Clear-SqbLock -Key '{l.Key}' -Force.");
+        if (live.Usable(StateSchema.Locks)) return true;
+        if (!live.IsEmpty) _log.Warning($"the locks table of '{Schema}' is missing or damaged; {action} runs without the state_migration lock");
+        return false;
     }
 
     private void FailedEvent(string action, string? backupId, Exception ex)

@@ -39,7 +39,11 @@ public sealed record PhysicalRelationRow(string ArtifactType, string ArtifactNam
 
 /// <summary>A row of the locks table, with what can be proven about its holder.</summary>
 public sealed record LockRow(string Key, string OwnerId, string? OwnerHost, long? OwnerPid, string? OperationId,
-    DateTime CreatedAt, DateTime ExpiresAt, bool IsExpired, bool IsOrphaned);
+    DateTime CreatedAt, DateTime ExpiresAt, bool IsExpired, bool IsOrphaned)
+{
+    /// <summary>The holder's last renewal (or its acquire).</summary>
+    public DateTime UpdatedAt { get; init; }
+}
 
 public sealed record CheckpointRow(string Id, string Environment, DateTime CreatedAt);
 

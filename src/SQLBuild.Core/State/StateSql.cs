@@ -272,8 +272,8 @@ public sealed class StateSql
     public SqlStatement DeleteAll(StateTable t) =>
         new("DELETE", Target(Schema, t), $"DELETE FROM {Table(t)}");
 
-    /// <summary>Lock rows (all, or one key) with an is-expired flag judged by the database clock:
-    /// (lock_key, owner_id, owner_host, owner_pid, operation_id, created_at, expires_at, expired 0|1).</summary>
+    /// <summary>Lock rows (all, or one key) with an is-expired flag and the time, both by the database clock:
+    /// (lock_key, owner_id, owner_host, owner_pid, operation_id, created_at, expires_at, expired 0|1, updated_at, now).</summary>
     public SqlStatement LockRows(string? key)
     {
         var t = StateSchema.Locks;
@@ -282,7 +282,8 @@ public sealed class StateSql
         var columns = new[] { "lock_key", "owner_id", "owner_host", "owner_pid", "operation_id", "created_at", "expires_at" }.Select(c => Col(t, c));
         var condition = key is null ? "" : " WHERE " + Render(t, Where.Equal("lock_key", key), parameters);
         return new SqlStatement("SELECT", Target(Schema, t),
-            $"SELECT {string.Join(", ", columns)}, {expired} FROM {Table(t)}{condition}{OrderBy(t, new[] { Order.Asc("lock_key") })}",
+            $"SELECT {string.Join(", ", columns)}, {expired}, {Col(t, "updated_at")}, {Dialect.UtcNow} FROM {Table(t)}{condition}" +
+            OrderBy(t, new[] { Order.Asc("lock_key") }),
             key is null ? null : parameters.Values);
     }
 }

@@ -6,7 +6,8 @@ using SQLBuild.PowerShell.Hosting;
 
 namespace SQLBuild.PowerShell;
 
-/// <summary>Deletes a lock row: one key with -Force, or every lock proven orphaned with -Orphaned (upstream <c>sqb state locks clear</c>).</summary>
+/// <summary>Deletes a lock row: one key with -Force, or every lock proven orphaned with -Orphaned (upstream <c>sqb state locks clear</c>).
+/// Each lock is deleted by its key and the holder the cmdlet showed, after ending that holder's server sessions.</summary>
 [Cmdlet(VerbsCommon.Clear, "SqbLock", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = "Key")]
 [OutputType(typeof(SqbLock))]
 public sealed class ClearSqbLockCommand : SqbCmdlet
@@ -37,9 +38,14 @@ public sealed class ClearSqbLockCommand : SqbCmdlet
         }
         foreach (var row in targets)
         {
-            if (!ShouldProcessUnlessForced(Force || Orphaned, LockOutput.Holder(row), "Clear lock")) continue;
-            if (Run(log => new LockManager(StateStore.Open(project, log), log).Clear(row.Key)))
-                WriteObject(LockOutput.ToSqbLock(row));
+            if (!ShouldProcessUnlessForced(Force || Orphaned, LockOutput.Holder(row), "Clear lock and end its holder's server sessions")) continue;
+            var cleared = Run(log => new LockManager(StateStore.Open(project, log), log).Clear(row));
+            if (cleared.Deleted)
+                WriteObject(LockOutput.ToSqbLock(row, cleared.EndedSessions));
+            else
+                WriteSqbError(new SqbException(ErrorCodes.LockNotFound, "LockNotFound",
+                    $"lock '{row.Key}' is no longer held by {row.OwnerId}; nothing was cleared", SqbErrorKind.ObjectNotFound, row.Key,
+                    "Get-SqbLock shows who holds it now."));
         }
     }
 }

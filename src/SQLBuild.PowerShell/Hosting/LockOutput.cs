@@ -5,12 +5,13 @@ namespace SQLBuild.PowerShell.Hosting;
 /// <summary>How a lock row reaches the pipeline (Get-SqbLock, Clear-SqbLock) and a confirmation prompt.</summary>
 internal static class LockOutput
 {
-    /// <summary>The output object of a lock row, its age taken now.</summary>
-    public static SqbLock ToSqbLock(LockRow row) => new()
+    /// <summary>The output object of a lock row, its age taken now; <paramref name="endedSessions"/>: the holder's server
+    /// sessions Clear-SqbLock ended.</summary>
+    public static SqbLock ToSqbLock(LockRow row, IReadOnlyList<long>? endedSessions = null) => new()
     {
         Key = row.Key, OwnerId = row.OwnerId, OwnerHost = row.OwnerHost, OwnerPid = row.OwnerPid, OperationId = row.OperationId,
         CreatedAt = row.CreatedAt, ExpiresAt = row.ExpiresAt, IsExpired = row.IsExpired, IsOrphaned = row.IsOrphaned,
-        Age = DateTime.UtcNow - row.CreatedAt,
+        Age = DateTime.UtcNow - row.CreatedAt, EndedSessions = endedSessions ?? Array.Empty<long>(),
     };
 
     /// <summary>The lock and its holder as a confirmation names them:

@@ -119,6 +119,10 @@ public class BookkeepingDialectTests
         Assert.Throws<NotSupportedException>(() => d.TryAdvisoryLock("r"));
         Assert.Throws<NotSupportedException>(() => d.ReleaseAdvisoryLock("r"));
         Assert.Throws<NotSupportedException>(() => d.AdvisoryLockTaken(true));
+        Assert.Throws<NotSupportedException>(() => d.ProbeAdvisoryLock("r"));
+        // DuckDB runs in the process: no server sessions to list or end.
+        Assert.Null(d.SessionsOfApplication("sqlbuild/build:x"));
+        Assert.Null(d.EndSessionsOfApplication("sqlbuild/build:x"));
     }
 
     [Fact]
@@ -139,6 +143,33 @@ public class BookkeepingDialectTests
     }
 
     [Fact]
+    public void Postgres_probes_pg_locks_for_the_ids_halves_without_taking_the_lock()
+    {
+        var d = D(AdapterKind.Postgres);
+        var probe = d.ProbeAdvisoryLock("sqlbuild:st:virtual_env:dev");
+        Assert.Equal(("ADVISORY PROBE", "sqlbuild:st:virtual_env:dev"), (probe.Kind, probe.Target));
+        Assert.Contains("FROM pg_catalog.pg_locks AS l", probe.Sql);
+        Assert.Contains("l.locktype = 'advisory' AND l.granted AND l.objsubid = 1", probe.Sql);
+        Assert.DoesNotContain("pg_try_advisory", probe.Sql);
+        var id = unchecked((ulong)PostgresDialect.AdvisoryLockId("sqlbuild:st:virtual_env:dev"));
+        Assert.Equal(new object?[] { (long)(id >> 32), (long)(id & 0xFFFF_FFFF) }, probe.Parameters);
+        Assert.True(d.AdvisoryLockIsFree(1));
+        Assert.False(d.AdvisoryLockIsFree(0));
+
+        var sessions = d.SessionsOfApplication("sqlbuild/build:x")!;
+        Assert.Contains("FROM pg_catalog.pg_stat_activity AS a", sessions.Sql);
+        Assert.Contains("a.application_name = $1", sessions.Sql);
+        Assert.Contains("a.pid <> pg_catalog.pg_backend_pid()", sessions.Sql);
+        Assert.Equal(new object?[] { "sqlbuild/build:x" }, sessions.Parameters);
+        var end = d.EndSessionsOfApplication("sqlbuild/build:x")!;
+        Assert.Equal("TERMINATE", end.Kind);
+        Assert.Contains("pg_catalog.pg_terminate_backend(d.pid)", end.Sql);
+        // The sessions are chosen behind an optimization fence, so the filters always run before pg_terminate_backend.
+        Assert.Contains("OFFSET 0) AS d", end.Sql);
+        Assert.Equal(new object?[] { "sqlbuild/build:x" }, end.Parameters);
+    }
+
+    [Fact]
     public void Sql_server_takes_a_session_applock_without_waiting()
     {
         var d = D(AdapterKind.SqlServer);
@@ -152,5 +183,28 @@ public class BookkeepingDialectTests
         Assert.True(d.AdvisoryLockTaken(0));
         Assert.True(d.AdvisoryLockTaken(1));
         Assert.False(d.AdvisoryLockTaken(-1));
+
+        var probe = d.ProbeAdvisoryLock("sqlbuild:st:virtual_env:dev");
+        Assert.Equal(("APPLOCK TEST", "SELECT APPLOCK_TEST('public', @p1, 'Exclusive', 'Session')"), (probe.Kind, probe.Sql));
+        Assert.Equal(new object?[] { "sqlbuild:st:virtual_env:dev" }, probe.Parameters);
+        Assert.True(d.AdvisoryLockIsFree(1));
+        Assert.False(d.AdvisoryLockIsFree(0));
+    }
+
+    [Fact]
+    public void Sql_server_lists_and_kills_the_sessions_of_an_operation_by_program_name()
+    {
+        var d = D(AdapterKind.SqlServer);
+        var sessions = d.SessionsOfApplication("sqlbuild/build:x")!;
+        Assert.Contains("FROM sys.dm_exec_sessions AS s", sessions.Sql);
+        Assert.Contains("s.program_name = @p1", sessions.Sql);
+        Assert.Contains("s.session_id <> @@SPID", sessions.Sql);
+        Assert.Equal(new object?[] { "sqlbuild/build:x" }, sessions.Parameters);
+        var kill = d.EndSessionsOfApplication("sqlbuild/build:x")!;
+        Assert.Equal("KILL", kill.Kind);
+        Assert.Contains("CONCAT(N'KILL ', session_id)", kill.Sql);
+        Assert.Contains("s.program_name = @p1", kill.Sql);
+        Assert.DoesNotContain("build:x", kill.Sql);
+        Assert.Equal(new object?[] { "sqlbuild/build:x" }, kill.Parameters);
     }
 }

@@ -227,7 +227,10 @@ public class DialectTests
         {
             yield return d.TryAdvisoryLock($"sqlbuild:{schema}:{name}");
             yield return d.ReleaseAdvisoryLock($"sqlbuild:{schema}:{name}");
+            yield return d.ProbeAdvisoryLock($"sqlbuild:{schema}:{name}");
         }
+        if (d.SessionsOfApplication($"sqlbuild/build:{name}") is { } sessions) yield return sessions;
+        if (d.EndSessionsOfApplication($"sqlbuild/build:{name}") is { } end) yield return end;
     }
 
     public static readonly string[][] NastyNames =

@@ -12,6 +12,7 @@ namespace SQLBuild.Core.Tests.Operations;
 /// Faults an operation meets while it runs (issue 9): its lock taken over (fencing), a stop (Ctrl+C), a reader in
 /// the way of its switch. Each fault is caused for real, on the engine, and the state and views checked after it.
 /// </summary>
+[Collection(SQLBuild.Core.Tests.State.LockTimingCollection.Name)]   // one test shortens the lease renewal through the environment
 public class FaultTests
 {
     /// <summary>dev built; stg_orders changed to run about <paramref name="seconds"/> s (PostgreSQL sleeps; DuckDB counts).</summary>

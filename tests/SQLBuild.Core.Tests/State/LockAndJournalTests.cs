@@ -53,33 +53,6 @@ public class LockTests
     [SkippableTheory]
     [InlineData("duckdb")]
     [InlineData("postgres")]
-    public void The_holder_renews_its_lease_while_it_works(string engine)
-    {
-        TestEngine.SkipUnlessAvailable(engine);
-        using var f = new VirtualFixture(engine);
-        f.Init();
-        LockLease lease;
-        Environment.SetEnvironmentVariable("SQB_LOCK_RENEW_SECONDS", "1");
-        try { lease = f.Locks().Acquire("virtual_env:renew", Op()); }
-        finally { Environment.SetEnvironmentVariable("SQB_LOCK_RENEW_SECONDS", null); }
-        using (lease)
-        {
-            var first = f.Locks().List().Single().ExpiresAt;
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            DateTime later;
-            do
-            {
-                Thread.Sleep(500);
-                later = f.Locks().List().Single().ExpiresAt;
-            } while (later <= first && DateTime.UtcNow < deadline);
-            Assert.True(later > first, $"expires_at did not move: {first:o} -> {later:o}");
-        }
-        Assert.Empty(f.Locks().List());
-    }
-
-    [SkippableTheory]
-    [InlineData("duckdb")]
-    [InlineData("postgres")]
     public void An_expired_row_is_taken_over(string engine)
     {
         TestEngine.SkipUnlessAvailable(engine);
@@ -109,25 +82,42 @@ public class LockTests
         using var f = new VirtualFixture(engine);
         f.Init();
         var lease = f.Locks().Acquire("virtual_env:dev", Op());
+        var shown = Assert.Single(f.Locks().List());
         // Someone else now holds the key (e.g. after clearing and retaking it).
         Assert.Equal(1, f.StateExec($"UPDATE {f.StateTable("locks")} SET owner_id = 'someone_else' WHERE lock_key = 'virtual_env:dev'"));
         lease.Dispose();
         var row = Assert.Single(f.Locks().List());
         Assert.Equal("someone_else", row.OwnerId);
-        Assert.True(f.Locks().Clear("virtual_env:dev"));
+        // Clear-SqbLock deletes by key AND the owner it showed: never the row another process took meanwhile.
+        Assert.False(f.Locks().Clear(shown).Deleted);
+        Assert.Equal("someone_else", Assert.Single(f.Locks().List()).OwnerId);
+        Assert.True(f.Locks().Clear(row).Deleted);
         Assert.Empty(f.Locks().List());
-        Assert.False(f.Locks().Clear("virtual_env:dev"));
+        Assert.False(f.Locks().Clear(row).Deleted);
     }
 
     [SkippableFact]
-    public void On_postgres_a_row_whose_advisory_lock_is_not_held_is_orphaned_and_taken_over()
+    public void On_postgres_a_row_without_its_session_lock_is_orphaned_once_it_missed_two_renewals()
     {
         TestEngine.SkipUnlessAvailable("postgres");
         using var f = new VirtualFixture("postgres");
         f.Init();
-        // A row with a far expiry, this host and this (live) process, but no session holding the advisory lock.
-        InsertLock(f, "virtual_env:dev", "crashed", Environment.MachineName, Environment.ProcessId, expiresInSeconds: 3600);
+        // A row with a far expiry, this host and this (live) process, no session holding the advisory lock, renewed just now:
+        // its session is gone, but it may only have lost its connection; until it misses two renewals it is live.
+        InsertLock(f, "virtual_env:dev", "build:lost-session", Environment.MachineName, Environment.ProcessId, expiresInSeconds: 600);
         var row = Assert.Single(f.Locks().List());
+        Assert.False(row.IsExpired);
+        Assert.False(row.IsOrphaned);
+        var ex = Assert.Throws<SqbException>(() => f.Locks().Acquire("virtual_env:dev", Op()));
+        Assert.Equal("S014", ex.Code);
+        Assert.StartsWith("virtual environment 'dev' is locked by build:lost-session (host ", ex.Message);
+        // The row says it renews every 600/40 = 15 s: orphaned 30 s after its last renewal.
+        Assert.EndsWith($"; its session has ended: it counts as orphaned from {row.UpdatedAt.AddSeconds(30):u}, and a retry then takes it over", ex.Message);
+
+        // The same row, last renewed 31 s ago: two renewals missed.
+        f.StateExec($"DELETE FROM {f.StateTable("locks")}");
+        InsertLock(f, "virtual_env:dev", "build:crashed", Environment.MachineName, Environment.ProcessId, expiresInSeconds: 600 - 31, updatedSecondsAgo: 31);
+        row = Assert.Single(f.Locks().List());
         Assert.False(row.IsExpired);
         Assert.True(row.IsOrphaned);
 
@@ -138,8 +128,27 @@ public class LockTests
             Assert.Equal(op, taken.OwnerId);
             Assert.False(taken.IsOrphaned);   // now backed by our session's advisory lock
         }
-        InsertLock(f, "virtual_env:dev", "crashed", Environment.MachineName, Environment.ProcessId, expiresInSeconds: 3600);
+        Assert.Contains("VERBOSE: taking over orphaned lock virtual_env:dev of build:crashed", f.Log.Lines);
+        InsertLock(f, "virtual_env:dev", "build:crashed", Environment.MachineName, Environment.ProcessId, expiresInSeconds: 600 - 31, updatedSecondsAgo: 31);
         Assert.Equal("succeeded", f.Build().Status);   // a plain retry works after a crash
+        Assert.Empty(f.Locks().List());
+    }
+
+    [SkippableFact]
+    public void On_postgres_a_dead_local_holder_whose_session_lock_is_free_is_orphaned_at_once()
+    {
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new VirtualFixture("postgres");
+        f.Init();
+        using var p = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        p.WaitForExit();
+        InsertLock(f, "virtual_env:dev", "build:dead", Environment.MachineName, p.Id, expiresInSeconds: 600);
+        Assert.True(Assert.Single(f.Locks().List()).IsOrphaned);
+        // The same dead pid named by another host proves nothing: there it is live until it missed two renewals.
+        f.StateExec($"UPDATE {f.StateTable("locks")} SET owner_host = 'build-agent-7'");
+        Assert.False(Assert.Single(f.Locks().List()).IsOrphaned);
+        f.StateExec($"UPDATE {f.StateTable("locks")} SET owner_host = $1", Environment.MachineName);
+        Assert.Equal("succeeded", f.Build().Status);
         Assert.Empty(f.Locks().List());
     }
 
@@ -152,7 +161,7 @@ public class LockTests
         Assert.False(f.Locks().List().Single().IsOrphaned);
         Assert.Equal("S014", Assert.Throws<SqbException>(() => f.Build()).Code);
 
-        f.Locks().Clear("virtual_env:dev");
+        Assert.True(f.Locks().Clear(f.Locks().List().Single()).Deleted);
         using var p = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
         p.WaitForExit();
         InsertLock(f, "virtual_env:dev", "dead", Environment.MachineName, p.Id, expiresInSeconds: 3600);
@@ -174,14 +183,14 @@ public class LockTests
         Assert.False(a.Locks().List().Single().IsOrphaned);
     }
 
-    internal static void InsertLock(VirtualFixture f, string key, string owner, string host, long pid, int expiresInSeconds)
+    /// <summary>A lock row as a holder would have written it, renewed last <paramref name="updatedSecondsAgo"/> s ago.</summary>
+    internal static void InsertLock(VirtualFixture f, string key, string owner, string host, long pid, int expiresInSeconds, int updatedSecondsAgo = 0)
     {
-        var expires = f.Engine == "postgres"
-            ? $"(CURRENT_TIMESTAMP AT TIME ZONE 'UTC') + INTERVAL '{expiresInSeconds} seconds'"
-            : $"CAST(get_current_timestamp() AT TIME ZONE 'UTC' AS TIMESTAMP) + INTERVAL ({expiresInSeconds}) SECOND";
-        var now = f.Engine == "postgres" ? "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')" : "CAST(get_current_timestamp() AT TIME ZONE 'UTC' AS TIMESTAMP)";
+        string At(int seconds) => f.Engine == "postgres"
+            ? $"(CURRENT_TIMESTAMP AT TIME ZONE 'UTC') + INTERVAL '{seconds} seconds'"
+            : $"CAST(get_current_timestamp() AT TIME ZONE 'UTC' AS TIMESTAMP) + INTERVAL ({seconds}) SECOND";
         f.StateExec($"INSERT INTO {f.StateTable("locks")} (lock_key, owner_id, owner_host, owner_pid, operation_id, expires_at, created_at, updated_at) " +
-                    $"VALUES ($1, $2, $3, $4, $2, {expires}, {now}, {now})", key, owner, host, pid);
+                    $"VALUES ($1, $2, $3, $4, $2, {At(expiresInSeconds)}, {At(-updatedSecondsAgo)}, {At(-updatedSecondsAgo)})", key, owner, host, pid);
     }
 }
 

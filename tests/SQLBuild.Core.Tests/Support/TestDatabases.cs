@@ -125,6 +125,6 @@ public sealed class RecordingLog : ISqbLog
     public IReadOnlyList<string> Lines { get { lock (_lines) return _lines.ToList(); } }
     public void Verbose(string message) { lock (_lines) _lines.Add("VERBOSE: " + message); }
     public void Warning(string message) { lock (_lines) _lines.Add("WARNING: " + message); }
-    public void Progress(string activity, string status, int done, int total) { }
+    public void Progress(string activity, string status, int done, int total) { lock (_lines) _lines.Add($"PROGRESS: {activity}: {status} ({done}/{total})"); }
     public void Section(string name) { lock (_lines) _lines.Add("SECTION: " + name); }
 }

@@ -89,6 +89,46 @@ public sealed class PostgresDialect : AnsiSqlDialect
 
     public override bool AdvisoryLockTaken(object? result) => result is true;
 
+    /// <summary>
+    /// Reads <c>pg_locks</c>: a granted advisory lock of this database on the resource's id, which PostgreSQL shows split
+    /// into its high half (<c>classid</c>) and low half (<c>objid</c>), each as an unsigned 32-bit oid, with
+    /// <c>objsubid</c> 1 for a bigint key.
+    /// </summary>
+    public override SqlStatement ProbeAdvisoryLock(string resource)
+    {
+        var id = unchecked((ulong)AdvisoryLockId(resource));
+        return new("ADVISORY PROBE", resource,
+            """
+            SELECT CASE WHEN EXISTS (
+                SELECT 1 FROM pg_catalog.pg_locks AS l
+                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                  AND l.database = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = pg_catalog.current_database())
+                  AND l.classid::bigint = $1 AND l.objid::bigint = $2) THEN 0 ELSE 1 END
+            """, new object?[] { (long)(id >> 32), (long)(id & 0xFFFF_FFFFUL) });
+    }
+
+    public override SqlStatement? SessionsOfApplication(string applicationName) => new("CATALOG", "pg_stat_activity",
+        """
+        SELECT a.pid::bigint, a.usename::text, coalesce(a.state, '')::text, coalesce(a.query_start, a.backend_start), left(a.query, 200),
+               CASE WHEN a.state IS DISTINCT FROM 'idle' THEN 1 ELSE 0 END
+        FROM pg_catalog.pg_stat_activity AS a
+        WHERE a.application_name = $1 AND a.backend_type = 'client backend' AND a.pid <> pg_catalog.pg_backend_pid()
+        ORDER BY 1
+        """, new object?[] { applicationName });
+
+    /// <remarks>The sessions are chosen in a subquery fenced by <c>OFFSET 0</c>: with the filters and
+    /// <c>pg_terminate_backend</c> in one WHERE clause the planner may call it before the filters, ending every session.</remarks>
+    public override SqlStatement? EndSessionsOfApplication(string applicationName) => new("TERMINATE", applicationName,
+        """
+        SELECT d.pid::bigint
+        FROM (SELECT a.pid
+              FROM pg_catalog.pg_stat_activity AS a
+              WHERE a.application_name = $1 AND a.backend_type = 'client backend' AND a.pid <> pg_catalog.pg_backend_pid()
+              OFFSET 0) AS d
+        WHERE pg_catalog.pg_terminate_backend(d.pid)
+        ORDER BY 1
+        """, new object?[] { applicationName });
+
     /// <summary>The 64-bit advisory lock id of a resource name: the first 8 bytes of its UTF-8 SHA-256.</summary>
     public static long AdvisoryLockId(string resource) =>
         BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes(resource)), 0);

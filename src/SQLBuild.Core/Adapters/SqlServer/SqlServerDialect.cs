@@ -298,6 +298,28 @@ public sealed class SqlServerDialect : SqlDialect
     /// <summary>sp_getapplock returns 0 or 1 when granted, a negative code otherwise.</summary>
     public override bool AdvisoryLockTaken(object? result) => Convert.ToInt64(result, CultureInfo.InvariantCulture) >= 0;
 
+    /// <summary><c>APPLOCK_TEST</c> (for the same principal sp_getapplock uses by default): 1 when the session lock could
+    /// be granted now, that is when no other session holds it.</summary>
+    public override SqlStatement ProbeAdvisoryLock(string resource) => new("APPLOCK TEST", resource,
+        "SELECT APPLOCK_TEST('public', @p1, 'Exclusive', 'Session')", new object?[] { resource });
+
+    public override SqlStatement? SessionsOfApplication(string applicationName) => new("CATALOG", "sys.dm_exec_sessions",
+        "SELECT CAST(s.session_id AS bigint), s.login_name, s.status, s.last_request_start_time, LEFT(t.text, 200), " +
+        "CASE WHEN s.open_transaction_count > 0 OR EXISTS (SELECT 1 FROM sys.dm_exec_requests AS r WHERE r.session_id = s.session_id) " +
+        "THEN 1 ELSE 0 END FROM sys.dm_exec_sessions AS s LEFT JOIN sys.dm_exec_connections AS c ON c.session_id = s.session_id " +
+        "OUTER APPLY sys.dm_exec_sql_text(c.most_recent_sql_handle) AS t " +
+        "WHERE s.program_name = @p1 AND s.is_user_process = 1 AND s.session_id <> @@SPID ORDER BY 1", new object?[] { applicationName });
+
+    /// <summary>KILL takes a literal session id: the ids are collected, then killed by one dynamic batch of
+    /// <c>KILL &lt;n&gt;</c> (numbers only), and returned.</summary>
+    public override SqlStatement? EndSessionsOfApplication(string applicationName) => new("KILL", applicationName,
+        "DECLARE @ended TABLE (session_id int PRIMARY KEY); " +
+        "INSERT INTO @ended (session_id) SELECT s.session_id FROM sys.dm_exec_sessions AS s " +
+        "WHERE s.program_name = @p1 AND s.is_user_process = 1 AND s.session_id <> @@SPID; " +
+        "DECLARE @kill nvarchar(max) = (SELECT STRING_AGG(CONCAT(N'KILL ', session_id), N'; ') FROM @ended); " +
+        "IF @kill IS NOT NULL EXEC (@kill); " +
+        "SELECT CAST(session_id AS bigint) FROM @ended ORDER BY 1", new object?[] { applicationName });
+
     private string ColumnList(IEnumerable<string> columns) => string.Join(", ", columns.Select(QuoteIdentifier));
 
     private string KeyMatch(IReadOnlyList<string> keys) =>
