@@ -32,10 +32,11 @@ Invoke-SqbBuild -Verbose 4>&1 | ForEach-Object { if ($_ -is [System.Management.A
 Save-Result @{ Outcome = 'finished' }
 '@
 
-    # Starts a child build of dev and kills it (SIGKILL) once it holds the VDE lock and runs the slow model.
+    # Starts a child build of dev and kills it (SIGKILL) once it holds the VDE lock and runs the slow model. The child
+    # renews its lock every 2 s, so its row has missed two renewals 4 s after the kill (SPEC §6).
     function Start-KilledBuild($Project) {
         Set-SlowModel $Project -Seconds 60
-        $child = Start-SqbTestChild -Project $Project -Name 'killed-build' -Body $LoggedBuild
+        $child = Start-SqbTestChild -Project $Project -Name 'killed-build' -Body $LoggedBuild -Environment @{ SQB_LOCK_RENEW_SECONDS = '2' }
         try {
             $null = Wait-SqbTestChildLog -Child $child -Pattern '^acquired lock virtual_env:dev for build:'
             $null = Wait-SqbTestChildLog -Child $child -Pattern '^CREATE TABLE \S+__sqb_physical\.slow__v_'
@@ -198,8 +199,12 @@ Save-Result $res
             $lock = Get-SqbLock
             $lock.OwnerHost | Should -Be 'build-agent-7'
             if ($Engine -eq 'postgres') {
-                # No session holds the key's advisory lock: orphaned wherever the holder ran.
+                # No session holds the key's advisory lock: orphaned wherever the holder ran, once its row missed two renewals.
+                $lock = Wait-SqbTestCondition -TimeoutSeconds 15 -Because 'the row to miss two renewals' -Condition {
+                    Get-SqbLock | Where-Object IsOrphaned
+                }
                 $lock.IsOrphaned | Should -BeTrue
+                $lock.IsExpired | Should -BeFalse
                 (Invoke-SqbBuild).Status | Should -Be 'succeeded'
                 @(Get-SqbLock) | Should -BeNullOrEmpty
             }

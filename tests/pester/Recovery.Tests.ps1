@@ -36,7 +36,8 @@ BeforeAll {
 
     function Invoke-RecKilled($P, [string] $KillAt, [string] $Command) {
         <# Runs $Command in a child pwsh that kills itself hard at step $KillAt; asserts it died there. #>
-        $child = Start-SqbTestChild -Project $P -Name 'killed' -Environment @{ SQB_TEST_KILL_AT = $KillAt } -Body "$Command`nSave-Result @{ Outcome = 'finished' }"
+        # Renewing every 2 s, its lock row has missed two renewals 4 s after the kill.
+        $child = Start-SqbTestChild -Project $P -Name 'killed' -Environment @{ SQB_TEST_KILL_AT = $KillAt; SQB_LOCK_RENEW_SECONDS = '2' } -Body "$Command`nSave-Result @{ Outcome = 'finished' }"
         $r = Wait-SqbTestChild -Child $child -TimeoutSeconds 180
         $r.Result | Should -BeNullOrEmpty -Because $r.Output
         $r.ExitCode | Should -Not -Be 0
@@ -240,8 +241,10 @@ Describe 'Lock conflicts on <Engine>' -ForEach $Engines {
                 -MessageLike "virtual environment 'dev' is locked by $($lock[0].OwnerId) (host build-agent-7, pid $($child.Id), *"
         }
         else {
-            # PostgreSQL proves the holder dead by its advisory lock, wherever it ran.
-            (Get-SqbLock -Path $P.Path).IsOrphaned | Should -BeTrue
+            # PostgreSQL proves the holder gone by its advisory lock, wherever it ran, once its row missed two renewals.
+            $null = Wait-SqbTestCondition -TimeoutSeconds 15 -Because 'the row to miss two renewals' -Condition {
+                (Get-SqbLock -Path $P.Path).IsOrphaned
+            }
         }
         # Recovery: sqb state locks clear --force.
         (Clear-SqbLock -Path $P.Path -Key 'virtual_env:dev' -Force).OwnerHost | Should -Be 'build-agent-7'

@@ -13,6 +13,6 @@ public sealed class InitializeSqbStateCommand : SqbCmdlet
         var project = CompileProject();
         var info = Run(log => new StateLifecycle(StateStore.Open(project, log), log).Info());
         if (!ShouldProcess($"{info.Schema} ({info.Connection})", "Initialize state store")) return;
-        WriteObject(Run(log => new StateLifecycle(StateStore.Open(project, log), log).Initialize()));
+        WriteObject(Run(log => new StateLifecycle(StateStore.Open(project, log), log) { Cancellation = StopToken }.Initialize()));
     }
 }

@@ -23,6 +23,6 @@ public sealed class ResetSqbStateCommand : SqbCmdlet
             return lifecycle.Info();
         });
         if (!ShouldProcessUnlessForced(Force, $"{info.Schema} ({info.Connection})", "Drop every state table (backups are kept)")) return;
-        WriteObject(Run(log => new StateLifecycle(StateStore.Open(project, log), log).Reset()));
+        WriteObject(Run(log => new StateLifecycle(StateStore.Open(project, log), log) { Cancellation = StopToken }.Reset()));
     }
 }

@@ -23,6 +23,6 @@ public sealed class RestoreSqbStateCommand : SqbCmdlet
         var info = Run(log => new StateLifecycle(StateStore.Open(project, log), log).Info());
         var what = BackupId is null ? "the latest backup" : $"backup {BackupId}";
         if (!ShouldProcessUnlessForced(Force, $"{info.Schema} ({info.Connection})", $"Replace every state table with {what}")) return;
-        WriteObject(Run(log => new StateLifecycle(StateStore.Open(project, log), log).Restore(BackupId)));
+        WriteObject(Run(log => new StateLifecycle(StateStore.Open(project, log), log) { Cancellation = StopToken }.Restore(BackupId)));
     }
 }

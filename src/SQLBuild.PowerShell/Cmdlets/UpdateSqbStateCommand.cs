@@ -14,6 +14,6 @@ public sealed class UpdateSqbStateCommand : SqbCmdlet
         var project = CompileProject();
         var info = Run(log => new StateLifecycle(StateStore.Open(project, log), log).Info());
         if (!ShouldProcess($"{info.Schema} ({info.Connection})", "Back up and migrate state store")) return;
-        WriteObject(Run(log => new StateLifecycle(StateStore.Open(project, log), log).Migrate()));
+        WriteObject(Run(log => new StateLifecycle(StateStore.Open(project, log), log) { Cancellation = StopToken }.Migrate()));
     }
 }
