@@ -18,6 +18,10 @@ public sealed record JournaledRun(string Kind, string? Environment, string LockK
 {
     /// <summary>The code a refusal by the lock carries: S014, or S019 for rollback (upstream's).</summary>
     public string LockedCode { get; init; } = ErrorCodes.EnvironmentLocked;
+
+    /// <summary>Checks that need the lock held and may refuse the run (the janitor's: no environment locked, no unfinished
+    /// operation). They run before the journal row, so a refusal writes none, like a refusal by the lock itself.</summary>
+    public Action? Guard { get; init; }
 }
 
 /// <summary>
@@ -50,7 +54,7 @@ public abstract class EnvironmentOperation
 
     /// <summary>
     /// Runs <paramref name="body"/> under the run's lock with a journal row. The lock comes first, so a run refused
-    /// by it (S014/S019) writes nothing. Then <c>running</c>, a step event per <see cref="OperationContext.Step"/>,
+    /// by it (S014/S019) or by the run's <see cref="JournaledRun.Guard"/> writes nothing. Then <c>running</c>, a step event per <see cref="OperationContext.Step"/>,
     /// and the end: <c>succeeded</c> with <paramref name="outcome"/>'s message; <c>cancelled</c> when the run was
     /// stopped; <c>failed</c> with the error's (rethrown), or with L001 when the lease was lost meanwhile (its loss
     /// also cancelled the run's statements). Every run has an id of its own, which is also its lock owner. The
@@ -63,6 +67,7 @@ public abstract class EnvironmentOperation
         KillPoints.Begin(run.Kind);
         using var lease = new LockManager(_store.ForOperation(operationId, CancellationToken.None), Log)
             .Acquire(run.LockKey, operationId, run.LockedCode);
+        run.Guard?.Invoke();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Cancellation, lease.Lost);
         var scoped = _store.ForOperation(operationId, stop.Token);
         using var journal = OperationJournal.Start(scoped, run.Kind, run.Environment, run.Description, Log, operationId);
