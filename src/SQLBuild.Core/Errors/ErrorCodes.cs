@@ -100,8 +100,7 @@ public static class ErrorCodes
     public const string ReconcileModeGuard = "C254";    // reconcile requires virtual_environments = true
     public const string AttachCancelled = "C262";       // reconcile attach cancelled
     public const string MissingRef = "R001";            // missing ref for 'm' (repair-view cannot recreate a view without a ref)
-    public const string UnexpectedView = "R002";        // a view in the logical schema for no ref: reviewed and dropped by hand
-    public const string FailedOperation = "R003";       // a failed or interrupted operation: retried with its own cmdlet
+    // R002 and R003 are retired: Repair-SqbView passes over an UnexpectedView or FailedOperation finding with a warning (SPEC 7).
     public const string ConfirmationRequired = "R010";  // state <adopt|detach> needs a typed confirmation and this session cannot ask for one
 
     // Janitor (ours)
