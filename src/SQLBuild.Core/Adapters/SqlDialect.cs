@@ -72,6 +72,15 @@ public abstract class SqlDialect
     /// catalog read may then trip over a relation dropped mid-scan).</summary>
     public abstract SqlStatement RelationColumns(RelationName relation);
 
+    /// <summary>
+    /// ONE query over the whole database: every view, in any schema, that reads one of the relations <paramref name="names"/>
+    /// of <paramref name="schema"/>, with the relation it reads: rows (view_schema, view_name, relation_schema, relation_name).
+    /// PostgreSQL and SQL Server answer from their dependency catalogs (<c>pg_depend</c>/<c>pg_rewrite</c>,
+    /// <c>sys.sql_expression_dependencies</c>); DuckDB records no view dependencies, so there a view reads a relation when its
+    /// definition names it. Direct reads only: a caller that needs views on views follows the pairs.
+    /// </summary>
+    public abstract SqlStatement ViewsReading(string schema, IReadOnlyList<string> names);
+
     /// <summary>True where a view is bound to the relation it reads (PostgreSQL): such a relation cannot be
     /// dropped while views read it, so a rebuild must replace its rows in place instead of swapping tables.</summary>
     public virtual bool ViewsBindToRelations => Kind == AdapterKind.Postgres;

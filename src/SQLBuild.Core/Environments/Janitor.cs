@@ -14,6 +14,8 @@ public sealed class JanitorOptions
     public int? RetentionDays { get; init; }
     /// <summary>Overrides <c>[janitor] max_checkpoints</c> (at least 1).</summary>
     public int? MaxCheckpoints { get; init; }
+    /// <summary>Overrides <c>[janitor] history_days</c> (at least 1).</summary>
+    public int? HistoryDays { get; init; }
 }
 
 /// <summary>
@@ -22,16 +24,21 @@ public sealed class JanitorOptions
 /// <item>expired environments (<c>retention_days</c> since their last change; never the target's own VDE unless
 /// it is detached): their logical views first, then their refs, row and checkpoints;</item>
 /// <item>checkpoints beyond the newest <c>max_checkpoints</c> per environment;</item>
-/// <item>physical versions that no live (non-detached) environment and no retained checkpoint references,
-/// nor any kept physical view reads;</item>
+/// <item>physical versions that no live (non-detached) environment and no retained checkpoint references, and
+/// that no view that stays reads (any view anywhere in the warehouse: a user's, another environment's, a kept
+/// physical view; views on views followed), read with one catalog query (<see cref="SqlDialect.ViewsReading"/>);</item>
 /// <item>state backup schemas (<c>&lt;state schema&gt;__backup_*</c>) except the newest: tables, then the schema;</item>
-/// <item>expired lock rows.</item>
+/// <item>expired lock rows;</item>
+/// <item>history older than <c>history_days</c>: finished operations with their events, ref events and reconcile
+/// events (never a row of an operation still recorded running).</item>
 /// </list>
 /// Warehouse objects go first and state rows after, in one transaction: a drop that fails keeps its state
 /// rows, so the next run tries again. Never CASCADE. Takes the <c>state_migration</c> lock (it rewrites
 /// state across environments, like migrate and restore), which excludes every VDE operation both ways
 /// (<see cref="LockRequest.ExcludesOtherSide"/>): it refuses while any environment is locked, and no build or
-/// promote starts while it runs, so it never removes a version one of them is about to bind.
+/// promote starts while it runs, so it never removes a version one of them is about to bind,
+/// and it refuses while an adopt, detach, promote or rollback is unfinished (J001, <see cref="OperationQueries.Unfinished"/>):
+/// what such a run left half done (a table adopt moved but has no ref yet) is referenced by nothing but that run.
 /// </summary>
 public sealed class Janitor : EnvironmentOperation
 {
@@ -53,14 +60,46 @@ public sealed class Janitor : EnvironmentOperation
         public List<string> Backups { get; } = new();
         public Dictionary<string, IReadOnlyList<RelationName>> BackupRelations { get; } = new();
         public List<string> Locks { get; } = new();
+        public HistoryCandidate? History { get; set; }
+    }
+
+    /// <summary>The history older than <c>history_days</c>: the finished operations to prune, the running ones whose rows stay,
+    /// and rows per table (counted by the plan, then what the run deleted).</summary>
+    private sealed record HistoryCandidate(int Days, DateTime Cutoff, IReadOnlyList<string> Operations, IReadOnlyList<string> Running)
+    {
+        public Dictionary<string, long> Counts { get; } = new(StringComparer.Ordinal);
     }
 
     /// <summary>What a run would remove, read-only (Result <c>planned</c>).</summary>
-    public IReadOnlyList<SqbJanitorItem> Plan(JanitorOptions? options = null) => Items(Analyze(options ?? new JanitorOptions()), null).ToList();
+    /// <summary>What a run would remove, read-only (Result <c>planned</c>). Refuses as a run would while an operation is unfinished.</summary>
+    public IReadOnlyList<SqbJanitorItem> Plan(JanitorOptions? options = null)
+    {
+        RefuseWhileUnfinished();
+        return Items(Analyze(options ?? new JanitorOptions()), null).ToList();
+    }
 
     public IReadOnlyList<SqbJanitorItem> Run(JanitorOptions? options = null) =>
-        RunJournaled(new JournaledRun("janitor", null, LockManager.MigrationKey, "starting janitor"),
+        RunJournaled(new JournaledRun("janitor", null, LockManager.MigrationKey, "starting janitor")
+            {
+                Guard = RefuseWhileUnfinished,
+            },
             run => Run(options ?? new JanitorOptions(), run), Summary);
+
+    /// <summary>The operations whose unfinished runs make the janitor refuse: they leave relations that only they know.</summary>
+    public static readonly IReadOnlyList<string> ProtectedOperations = new[] { "adopt", "detach", "promote", "rollback" };
+
+    /// <summary>J001 while an adopt, detach, promote or rollback is running, failed (or was interrupted), or stopped partway,
+    /// and no later run of it succeeded: the refusal lists each with the command that finishes it.</summary>
+    private void RefuseWhileUnfinished()
+    {
+        var unfinished = new OperationQueries(Store, Log).Unfinished(ProtectedOperations, includeRunning: true);
+        if (unfinished.Count == 0) return;
+        var list = string.Join(", ", unfinished.Select(o => $"{o.Id} ({o.Environment ?? Store.TargetName}, {o.Reason ?? o.Status})"));
+        var recovery = string.Join("; ", unfinished.Select(Reconcile.ReconcileText.OperationRecovery).Distinct());
+        throw new SqbException(ErrorCodes.UnfinishedOperations, "UnfinishedOperations",
+            $"janitor refuses while an adopt, detach, promote or rollback is unfinished: {list}", SqbErrorKind.InvalidOperation, unfinished,
+            $"Finish them first ({recovery}), then run Invoke-SqbJanitor again. Get-SqbReconcile explains what each one left.");
+    }
 
     private IReadOnlyList<SqbJanitorItem> Run(JanitorOptions options, OperationContext run)
     {
@@ -133,6 +172,14 @@ public sealed class Janitor : EnvironmentOperation
             foreach (var version in removedVersions) repo.DeleteVersion(version.Key, version.Hash);
             foreach (var key in analysis.Locks)
                 if (repo.DeleteExpiredLock(key)) removedLocks.Add(key);
+            if (analysis.History is { } history)
+            {
+                var (operations, events) = repo.DeleteOperations(history.Operations);
+                history.Counts[StateSchema.Operations.Name] = operations;
+                history.Counts[StateSchema.OperationEvents.Name] = events;
+                history.Counts[StateSchema.RefEvents.Name] = repo.DeleteRefEventsBefore(history.Cutoff, history.Running);
+                history.Counts[StateSchema.ReconcileEvents.Name] = repo.DeleteReconcileEventsBefore(history.Cutoff);
+            }
             tx.Commit();
         }
 
@@ -153,10 +200,11 @@ public sealed class Janitor : EnvironmentOperation
         var config = Store.Project.Config.Janitor;
         var retention = options.RetentionDays ?? config.RetentionDays;
         var max = options.MaxCheckpoints ?? config.MaxCheckpoints;
-        if (retention < 0 || max < 1)
+        var historyDays = options.HistoryDays ?? config.HistoryDays;
+        if (retention < 0 || max < 1 || historyDays < 1)
             throw new SqbException(ErrorCodes.ConfigInvalid, "InvalidJanitorSetting",
-                retention < 0 ? "retention_days must be 0 or more" : "max_checkpoints must be at least 1", SqbErrorKind.InvalidArgument,
-                retention < 0 ? "RetentionDays" : "MaxCheckpoints");
+                retention < 0 ? "retention_days must be 0 or more" : max < 1 ? "max_checkpoints must be at least 1" : "history_days must be at least 1",
+                SqbErrorKind.InvalidArgument, retention < 0 ? "RetentionDays" : max < 1 ? "MaxCheckpoints" : "HistoryDays");
         var target = Store.TargetName;
         var analysis = new Analysis();
 
@@ -227,23 +275,22 @@ public sealed class Janitor : EnvironmentOperation
             if (!prunedCheckpoints.Contains(id))
                 foreach (var r in cp) used.Add((r.Key, r.Value));
 
-        var kept = physical.Where(p => used.Contains((p.Key, p.VersionHash))).ToList();
         var candidates = physical.Where(p => !used.Contains((p.Key, p.VersionHash))).ToList();
-        // A kept physical view keeps every candidate it reads (views on views, transitively).
-        var keptRelations = new Queue<RelationName>(kept.Select(p => p.Relation));
-        var seen = new HashSet<RelationName>();
-        while (keptRelations.Count > 0)
+        // Views that stay keep what they read: any view in the warehouse but the ones this run drops first (the logical
+        // views of expiring environments, the candidate physical views), and through a kept view what it reads in turn.
+        var candidateRelations = candidates.Select(c => c.Relation).ToHashSet();
+        var dropped = analysis.Environments.SelectMany(e => e.Views).ToHashSet();
+        var reads = ViewsReading(session, candidates.Select(c => c.Relation.Name).Distinct().ToList());
+        var keep = new Queue<(RelationName Relation, RelationName View)>(reads.Where(r => !candidateRelations.Contains(r.View) && !dropped.Contains(r.View)));
+        var kept = new HashSet<RelationName>();
+        while (keep.Count > 0)
         {
-            var keptRelation = keptRelations.Dequeue();
-            if (!seen.Add(keptRelation)) continue;
-            if (catalog.Find(keptRelation) is not { Kind: RelationKind.View, ViewDefinition: { } def }) continue;
-            foreach (var c in candidates.Where(c => ReadsName(def, c.Relation)).ToList())
-            {
-                candidates.Remove(c);
-                keptRelations.Enqueue(c.Relation);
-                Log.Verbose($"janitor keeps {c.Relation}: the kept view {keptRelation} reads it");
-            }
+            var (relation, view) = keep.Dequeue();
+            if (!candidateRelations.Contains(relation) || !kept.Add(relation)) continue;
+            Log.Verbose($"janitor keeps {relation}: the view {view} reads it");
+            foreach (var next in reads.Where(r => r.View == relation)) keep.Enqueue(next);
         }
+        candidates.RemoveAll(c => kept.Contains(c.Relation));
         foreach (var c in candidates.OrderBy(c => c.ArtifactName, StringComparer.Ordinal).ThenBy(c => c.VersionHash, StringComparer.Ordinal))
         {
             var found = catalog.Find(c.Relation);
@@ -261,22 +308,31 @@ public sealed class Janitor : EnvironmentOperation
         }
 
         analysis.Locks.AddRange(new LockManager(Store, Log).List().Where(l => l.IsExpired).Select(l => l.Key));
+
+        var historyCutoff = now.AddDays(-historyDays);
+        var history = new HistoryCandidate(historyDays, historyCutoff, retentionRepo.FinishedOperationsBefore(historyCutoff), retentionRepo.RunningOperations());
+        history.Counts[StateSchema.Operations.Name] = history.Operations.Count;
+        history.Counts[StateSchema.OperationEvents.Name] = retentionRepo.CountEvents(history.Operations);
+        history.Counts[StateSchema.RefEvents.Name] = retentionRepo.CountRefEventsBefore(historyCutoff, history.Running);
+        history.Counts[StateSchema.ReconcileEvents.Name] = retentionRepo.CountReconcileEventsBefore(historyCutoff);
+        if (history.Counts.Values.Any(c => c > 0)) analysis.History = history;
         return analysis;
     }
 
-    /// <summary>Whether view text names a relation (its unique versioned name, as a whole word).</summary>
-    private static bool ReadsName(string definition, RelationName relation)
+    /// <summary>(relation, view) for every view in the warehouse that reads one of the physical versions <paramref name="names"/>:
+    /// one catalog query per 1,000 names, through the warehouse connection.</summary>
+    private List<(RelationName Relation, RelationName View)> ViewsReading(IWarehouseSession stateSession, IReadOnlyList<string> names)
     {
-        var i = 0;
-        while ((i = definition.IndexOf(relation.Name, i, StringComparison.OrdinalIgnoreCase)) >= 0)
-        {
-            var end = i + relation.Name.Length;
-            var before = i == 0 ? ' ' : definition[i - 1];
-            var after = end >= definition.Length ? ' ' : definition[end];
-            if (!char.IsLetterOrDigit(before) && before != '_' && !char.IsLetterOrDigit(after) && after != '_') return true;
-            i = end;
-        }
-        return false;
+        if (names.Count == 0) return new();
+        using var separate = Store.SharesWarehouse ? null : Store.OpenWarehouseSession();
+        var warehouse = separate ?? stateSession;
+        // A name as a view's text spells it (SQL Server) may differ in case from the version's own: match it as the catalog does.
+        var canonical = new Dictionary<string, string>(warehouse.Dialect.CatalogNameComparer);
+        foreach (var name in names) canonical.TryAdd(name, name);
+        return names.Chunk(1000).SelectMany(chunk => warehouse.Query(warehouse.Dialect.ViewsReading(Names.PhysicalSchema, chunk)))
+            .Select(r => (new RelationName(Names.PhysicalSchema, canonical.GetValueOrDefault(StateRepository.Str(r[3])!) ?? StateRepository.Str(r[3])!),
+                new RelationName(StateRepository.Str(r[0])!, StateRepository.Str(r[1])!)))
+            .ToList();
     }
 
     private bool TryDrop(IWarehouseSession session, SqlStatement statement, string key, Dictionary<string, string>? failed)
@@ -336,6 +392,16 @@ public sealed class Janitor : EnvironmentOperation
                 Kind = "StateBackup", Name = backup, Reason = "older state backup (the newest is kept)",
                 Result = Result("StateBackup:" + backup), Message = Error("StateBackup:" + backup), OperationId = operationId,
             };
+        if (analysis.History is { } history)
+            foreach (var (table, count) in history.Counts.Where(c => c.Value > 0))
+                yield return new SqbJanitorItem
+                {
+                    Kind = "History", Name = table,
+                    Reason = table == StateSchema.Operations.Name ? $"{count} finished operation(s) older than {history.Days} day(s) (history_days)"
+                        : table == StateSchema.OperationEvents.Name ? $"{count} event(s) of those operations"
+                        : $"{count} row(s) older than {history.Days} day(s) (history_days)",
+                    Result = failed is null ? "planned" : "removed", OperationId = operationId,
+                };
         foreach (var lockKey in analysis.Locks)
             yield return new SqbJanitorItem
             {

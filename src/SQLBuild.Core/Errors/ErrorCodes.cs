@@ -3,8 +3,8 @@ namespace SQLBuild.Core.Errors;
 /// <summary>
 /// Every error code the product raises, each with the shape of its message. Upstream owns S0xx,
 /// C2xx, C9xx and D0xx (see UPSTREAM-NOTES); this product adds P0xx (project files and
-/// configuration), W0xx (warehouse and connections), E0xx (state store lifecycle), B0xx (build) and
-/// R0xx (reconcile findings that upstream has no code for). Where upstream gives one code two
+/// configuration), W0xx (warehouse and connections), E0xx (state store lifecycle), B0xx (build),
+/// R0xx (reconcile findings that upstream has no code for) and J0xx (janitor). Where upstream gives one code two
 /// meanings (S028), there is one constant per meaning.
 /// </summary>
 public static class ErrorCodes
@@ -100,9 +100,11 @@ public static class ErrorCodes
     public const string ReconcileModeGuard = "C254";    // reconcile requires virtual_environments = true
     public const string AttachCancelled = "C262";       // reconcile attach cancelled
     public const string MissingRef = "R001";            // missing ref for 'm' (repair-view cannot recreate a view without a ref)
-    public const string UnexpectedView = "R002";        // a view in the logical schema for no ref: reviewed and dropped by hand
-    public const string FailedOperation = "R003";       // a failed or interrupted operation: retried with its own cmdlet
+    // R002 and R003 are retired: Repair-SqbView passes over an UnexpectedView or FailedOperation finding with a warning (SPEC 7).
     public const string ConfirmationRequired = "R010";  // state <adopt|detach> needs a typed confirmation and this session cannot ask for one
+
+    // Janitor (ours)
+    public const string UnfinishedOperations = "J001"; // janitor refuses while an adopt, detach, promote or rollback is unfinished: <id> (<vde>, <failed|interrupted|cancelled|running>), ...
 
     // Leases and server-side work (ours). A lease is the lock row an operation holds while it runs.
     public const string LeaseLost = "L001";           // lost the lock '<key>' while <operation> ran (another process took it over, or it was cleared); nothing was switched

@@ -163,6 +163,7 @@ internal static class ConfigLoader
         {
             MaxCheckpoints = OptionalInt(table, "max_checkpoints", min: 1) ?? defaults.MaxCheckpoints,
             RetentionDays = OptionalInt(table, "retention_days", min: 0) ?? defaults.RetentionDays,
+            HistoryDays = OptionalInt(table, "history_days", min: 1) ?? defaults.HistoryDays,
         };
     }
 

@@ -83,6 +83,8 @@ public sealed class JanitorSettings
 {
     public int MaxCheckpoints { get; init; } = 20;
     public int RetentionDays { get; init; } = 30;
+    /// <summary>Journal, ref event and reconcile rows older than this many days are pruned by the janitor.</summary>
+    public int HistoryDays { get; init; } = 90;
 }
 
 public sealed class ProjectSettings

@@ -107,24 +107,34 @@ public static class ReconcileText
     }
 
     /// <summary>
-    /// The non-terminating error <c>Repair-SqbView</c> writes for a finding it does not repair: the
-    /// refusal with the finding's own recovery, the finding as target.
+    /// The non-terminating error <c>Repair-SqbView</c> writes for a view it cannot repair (a table in its place, a missing
+    /// or untracked physical relation): the refusal with the finding's own recovery, the finding as target.
     /// </summary>
     public static SqbException PassThrough(SqbReconcileFinding f)
     {
         var seed = f.NodeType == NodeTypes.Seed;
         return f.Kind switch
         {
-            SqbFindingKind.MissingRef or SqbFindingKind.MissingTrackedPhysical or SqbFindingKind.MissingPhysical or SqbFindingKind.LogicalIsTable =>
+            SqbFindingKind.MissingTrackedPhysical or SqbFindingKind.MissingPhysical or SqbFindingKind.LogicalIsTable =>
                 With(RepairRefusal(f.Kind, f.Environment, seed ? NodeKey.Seed(f.Name) : NodeKey.Model(f.Name),
                     ParseRelation(f.Relation) ?? new RelationName("", f.Name)), f),
-            SqbFindingKind.UnexpectedView => new SqbException(ErrorCodes.UnexpectedView, "UnexpectedView",
-                $"unexpected view '{f.Relation}' belongs to no ref; repair-view does not drop views", SqbErrorKind.InvalidData, f, f.Recovery),
-            SqbFindingKind.FailedOperation => new SqbException(ErrorCodes.FailedOperation, "FailedOperation",
-                $"operation '{f.Name}' ({f.Expected}) did not finish; repair-view does not retry operations", SqbErrorKind.InvalidOperation, f, f.Recovery),
-            _ => throw new ArgumentOutOfRangeException(nameof(f), f.Kind, "repair-view repairs this kind"),
+            _ => throw new ArgumentOutOfRangeException(nameof(f), f.Kind, "not a view repair-view refuses"),
         };
     }
+
+    /// <summary>Whether a finding is one <c>Repair-SqbView</c> passes over with a warning (<see cref="PassOver"/>): it is not about
+    /// a view repair-view could write (a failed operation, an unexpected view, a missing ref), so another command handles it.</summary>
+    public static bool IsPassedOver(SqbReconcileFinding f) =>
+        f.Kind is SqbFindingKind.FailedOperation or SqbFindingKind.UnexpectedView or SqbFindingKind.MissingRef;
+
+    /// <summary>The warning <c>Repair-SqbView</c> writes for a finding it passes over, naming what handles it.</summary>
+    public static string PassOver(SqbReconcileFinding f) => f.Kind switch
+    {
+        SqbFindingKind.MissingRef => $"{f.Message}: repair-view recreates views from refs; build it with {f.Recovery}",
+        SqbFindingKind.FailedOperation => $"{f.Message}: repair-view does not retry operations; retry it with {f.Recovery}",
+        SqbFindingKind.UnexpectedView => $"{f.Message}: repair-view does not drop views. {f.Recovery}",
+        _ => throw new ArgumentOutOfRangeException(nameof(f), f.Kind, "repair-view does not pass over this kind"),
+    };
 
     private static SqbException With(SqbException e, SqbReconcileFinding f) =>
         new(e.Code, e.ErrorName, e.Message, e.Kind, f, f.Recovery);

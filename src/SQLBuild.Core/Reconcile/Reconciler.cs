@@ -35,8 +35,10 @@ public static class ReconcileGuard
 /// physical schema (<c>&lt;schema&gt;__sqb_physical</c>) counts, since every view SQLBuild writes does
 /// and a user's own view normally does not. Tables there are never reported.
 /// <para/>
-/// FailedOperation rule: an operation of this VDE that ended <c>failed</c> or is <c>running</c> with no
-/// live lock, unless a later operation of the same type on the same VDE succeeded (the retry worked).
+/// FailedOperation rule (<see cref="OperationQueries.Unfinished"/>, the janitor's too): an operation of this VDE that
+/// ended <c>failed</c> or is <c>running</c> with no live lock, or that was stopped (<c>cancelled</c>) partway through
+/// its steps (adopt, detach, janitor), unless a later operation of the same type on the same VDE succeeded (the retry
+/// worked). A stopped build, promote, rollback, repair or attach switched nothing, so it is not reported.
 /// Operations without an environment (state lifecycle, janitor) are reported with the target's own VDE.
 /// Repair operations are not reported: they are all-or-nothing, and what they did not fix is still
 /// reported as the node findings themselves.
@@ -131,19 +133,15 @@ public sealed class Reconciler : EnvironmentOperation
     private IEnumerable<SqbReconcileFinding> FailedOperations(string env)
     {
         var includeTargetWide = env == Store.TargetName;
-        var ops = new OperationQueries(Store, Log).List()
-            .Where(o => o.Environment == env || (o.Environment is null && includeTargetWide)).ToList();
-        foreach (var op in ops.Where(o => o.Status == "failed" && o.Type != "repair"))
+        foreach (var op in new OperationQueries(Store, Log).Unfinished().Reverse()
+                     .Where(o => (o.Environment == env || (o.Environment is null && includeTargetWide)) && o.Type != "repair"))
         {
-            var retried = ops.Any(o => o.Status == "succeeded" && o.Type == op.Type && o.Environment == op.Environment &&
-                                       (o.CreatedAt > op.CreatedAt || (o.CreatedAt == op.CreatedAt && string.CompareOrdinal(o.Id, op.Id) > 0)));
-            if (retried) continue;
-            var interrupted = op.Reason == "interrupted";
             var last = op.Events.Count == 0 ? null : op.Events[^1].Message;
+            var what = op.Reason == "interrupted" ? "interrupted" : op.Status == OperationJournal.Cancelled ? "cancelled" : "failed";
             yield return new SqbReconcileFinding
             {
                 Environment = env, NodeType = "operation", Name = op.Id, Kind = SqbFindingKind.FailedOperation, Expected = op.Type,
-                Message = interrupted ? $"interrupted operation: {op.Id}" : $"failed operation: {op.Id}" + (last is null ? "" : $" ({last})"),
+                Message = $"{what} operation: {op.Id}" + (what == "interrupted" || last is null ? "" : $" ({last})"),
                 Recovery = ReconcileText.OperationRecovery(op),
             };
         }

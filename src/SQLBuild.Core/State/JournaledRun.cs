@@ -26,6 +26,10 @@ public sealed record JournaledRun(string Kind, string? Environment, string LockK
     /// a lock in a damaged locks table either).</summary>
     public bool Locked { get; init; } = true;
 
+    /// <summary>Checks that need the lock held and may refuse the run (the janitor's: no unfinished operation). They run
+    /// before the journal row, so a refusal writes none, like a refusal by the lock itself.</summary>
+    public Action? Guard { get; init; }
+
     /// <summary>False where the journal cannot be written (a damaged journal table) or is about to be dropped (reset).</summary>
     public bool Journaled { get; init; } = true;
 }
@@ -62,6 +66,7 @@ public static class JournaledRuns
             ? new LockManager(store.ForOperation(operationId, CancellationToken.None), log)
                 .Acquire(new LockRequest(run.LockKey, operationId) { Code = run.LockedCode, Action = run.Action ?? run.Kind }, cancellation)
             : null;
+        run.Guard?.Invoke();
         using var stop = lease is null
             ? CancellationTokenSource.CreateLinkedTokenSource(cancellation)
             : CancellationTokenSource.CreateLinkedTokenSource(cancellation, lease.Lost);

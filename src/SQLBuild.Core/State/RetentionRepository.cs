@@ -4,8 +4,8 @@ namespace SQLBuild.Core.State;
 
 /// <summary>
 /// The state rows the janitor reads and deletes (SPEC §10): the database clock, environments with their
-/// refs, checkpoints with theirs, version rows of dropped physical relations, expired locks and the
-/// state backup schemas. Deletes go through one session, so the caller can wrap them in one transaction.
+/// refs, checkpoints with theirs, version rows of dropped physical relations, expired locks, the
+/// state backup schemas, and the history older than <c>history_days</c> (journal, ref events, reconcile events). Deletes go through one session, so the caller can wrap them in one transaction.
 /// </summary>
 public sealed class RetentionRepository
 {
@@ -64,4 +64,56 @@ public sealed class RetentionRepository
     /// <summary>Deletes a lock row only while it is still expired (a holder that renewed it in the meantime keeps it).</summary>
     public bool DeleteExpiredLock(string key) =>
         _session.Execute(_sql.Delete(StateSchema.Locks, Where.Equal("lock_key", key) & Where.AtMost("expires_at", StateValue.Now))) > 0;
+
+    // ------------------------------------------------------------------ history
+
+    private static readonly object?[] Finished = { OperationJournal.Succeeded, OperationJournal.Failed, OperationJournal.Cancelled };
+
+    /// <summary>The operations recorded <c>running</c> (live or interrupted): their rows are never pruned.</summary>
+    public IReadOnlyList<string> RunningOperations() =>
+        _session.Query(_sql.Select(StateSchema.Operations, new[] { "operation_id" }, Where.Equal("status", OperationJournal.Running)))
+            .Select(r => StateRepository.Str(r[0])!).ToList();
+
+    /// <summary>The finished operations (succeeded, failed, cancelled) last changed at or before <paramref name="cutoff"/>.</summary>
+    public IReadOnlyList<string> FinishedOperationsBefore(DateTime cutoff) =>
+        _session.Query(_sql.Select(StateSchema.Operations, new[] { "operation_id" },
+                Where.AtMost("updated_at", StateValue.Time(cutoff)) & Where.In("status", Finished)))
+            .Select(r => StateRepository.Str(r[0])!).ToList();
+
+    /// <summary>How many events the operations <paramref name="ids"/> have.</summary>
+    public long CountEvents(IReadOnlyCollection<string> ids) =>
+        ids.Chunk(500).Sum(chunk => Convert.ToInt64(_session.ExecuteScalar(_sql.Count(StateSchema.OperationEvents, Where.In("operation_id", chunk))),
+            System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Deletes operations with their events, 500 per statement: (operations, events) deleted. A row that is
+    /// <c>running</c> again (a reused id) stays.</summary>
+    public (long Operations, long Events) DeleteOperations(IReadOnlyCollection<string> ids)
+    {
+        long operations = 0, events = 0;
+        foreach (var chunk in ids.Chunk(500))
+        {
+            operations += _session.Execute(_sql.Delete(StateSchema.Operations, Where.In("operation_id", chunk) & Where.In("status", Finished)));
+            events += _session.Execute(_sql.Delete(StateSchema.OperationEvents, Where.In("operation_id", chunk)));
+        }
+        return (operations, events);
+    }
+
+    /// <summary>Ref events (an audit trail nothing reads back: refs and checkpoints hold what restore needs) created at or
+    /// before <paramref name="cutoff"/>, except those of the operations <paramref name="keep"/>.</summary>
+    private static Where RefEventsBefore(DateTime cutoff, IReadOnlyCollection<string> keep) =>
+        Where.AtMost("created_at", StateValue.Time(cutoff)) & Where.NotIn("operation_id", keep);
+
+    public long CountRefEventsBefore(DateTime cutoff, IReadOnlyCollection<string> keep) =>
+        Convert.ToInt64(_session.ExecuteScalar(_sql.Count(StateSchema.RefEvents, RefEventsBefore(cutoff, keep))), System.Globalization.CultureInfo.InvariantCulture);
+
+    public long DeleteRefEventsBefore(DateTime cutoff, IReadOnlyCollection<string> keep) =>
+        _session.Execute(_sql.Delete(StateSchema.RefEvents, RefEventsBefore(cutoff, keep)));
+
+    /// <summary>Reconcile events (report, repair_view, attach) created at or before <paramref name="cutoff"/>.</summary>
+    public long CountReconcileEventsBefore(DateTime cutoff) =>
+        Convert.ToInt64(_session.ExecuteScalar(_sql.Count(StateSchema.ReconcileEvents, Where.AtMost("created_at", StateValue.Time(cutoff)))),
+            System.Globalization.CultureInfo.InvariantCulture);
+
+    public long DeleteReconcileEventsBefore(DateTime cutoff) =>
+        _session.Execute(_sql.Delete(StateSchema.ReconcileEvents, Where.AtMost("created_at", StateValue.Time(cutoff))));
 }

@@ -142,6 +142,8 @@ public sealed class StateSql
         Where.ColumnCompare c => $"{Col(t, c.Column)} {Operator(c.Operator)} {Render(c.Value, parameters)}",
         Where.ColumnIn { Values.Count: 0 } => "1 = 0",
         Where.ColumnIn i => $"{Col(t, i.Column)} IN ({string.Join(", ", i.Values.Select(parameters.Add))})",
+        Where.ColumnNotIn { Values.Count: 0 } => "1 = 1",
+        Where.ColumnNotIn n => $"({Col(t, n.Column)} IS NULL OR {Col(t, n.Column)} NOT IN ({string.Join(", ", n.Values.Select(parameters.Add))}))",
         Where.ColumnIsNull n => $"{Col(t, n.Column)} IS NULL",
         Where.AllOf all => string.Join(" AND ", all.Parts.Select(p => Render(t, p, parameters))),
         _ => throw new ArgumentOutOfRangeException(nameof(where), where, null),
@@ -152,6 +154,7 @@ public sealed class StateSql
         Where.Comparison.Equal => "=",
         Where.Comparison.AtMost => "<=",
         Where.Comparison.After => ">",
+        Where.Comparison.AtLeast => ">=",
         _ => throw new ArgumentOutOfRangeException(nameof(comparison), comparison, null),
     };
 
@@ -265,6 +268,14 @@ public sealed class StateSql
 
     public SqlStatement Count(string schema, StateTable t) =>
         new("SELECT", Target(schema, t), $"SELECT COUNT(*) FROM {Table(schema, t)}");
+
+    /// <summary>SELECT COUNT(*) FROM t WHERE ...</summary>
+    public SqlStatement Count(StateTable t, Where where)
+    {
+        var parameters = new Parameters(Dialect);
+        var condition = Render(t, where, parameters);
+        return new("SELECT", Target(Schema, t), $"SELECT COUNT(*) FROM {Table(t)} WHERE {condition}", parameters.Values);
+    }
 
     /// <summary>The database's current UTC time (one value), for decisions judged by the database clock.</summary>
     public SqlStatement Clock() => new("SELECT", "clock", $"SELECT {Dialect.UtcNow}");

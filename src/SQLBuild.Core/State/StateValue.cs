@@ -16,6 +16,11 @@ public abstract record StateValue
 
     public static StateValue Of(object? value) => new Parameter(value);
 
+    /// <summary>A point in time, bound as the state stores time: UTC, without a kind (timestamp columns have no time zone,
+    /// and a driver would read a UTC kind as "with time zone"). A local or unspecified time is taken as local.</summary>
+    public static StateValue Time(DateTime time) =>
+        new Parameter(DateTime.SpecifyKind(time.Kind == DateTimeKind.Utc ? time : time.ToUniversalTime(), DateTimeKind.Unspecified));
+
     /// <summary>The database's current UTC time.</summary>
     public static readonly StateValue Now = new Clock(0);
 

@@ -19,6 +19,8 @@ public abstract record Where
         AtMost,
         /// <summary><c>&gt;</c></summary>
         After,
+        /// <summary><c>&gt;=</c></summary>
+        AtLeast,
     }
 
     /// <summary><c>column op value</c>.</summary>
@@ -26,6 +28,9 @@ public abstract record Where
 
     /// <summary><c>column IN (values)</c>; no values matches no row.</summary>
     public sealed record ColumnIn(string Column, IReadOnlyList<object?> Values) : Where;
+
+    /// <summary>The column is none of the values (or NULL); no values matches every row.</summary>
+    public sealed record ColumnNotIn(string Column, IReadOnlyList<object?> Values) : Where;
 
     /// <summary><c>column IS NULL</c>.</summary>
     public sealed record ColumnIsNull(string Column) : Where;
@@ -42,8 +47,14 @@ public abstract record Where
     /// <summary><c>column &gt; value</c>, e.g. a lease still unexpired: <c>Where.After("expires_at", StateValue.Now)</c>.</summary>
     public static Where After(string column, StateValue value) => new ColumnCompare(column, Comparison.After, value);
 
+    /// <summary><c>column &gt;= value</c>, e.g. the operations started since a time.</summary>
+    public static Where AtLeast(string column, StateValue value) => new ColumnCompare(column, Comparison.AtLeast, value);
+
     /// <summary><c>column IN (values)</c>.</summary>
     public static Where In(string column, IEnumerable<object?> values) => new ColumnIn(column, values.ToList());
+
+    /// <summary>The column is none of <paramref name="values"/>, or NULL.</summary>
+    public static Where NotIn(string column, IEnumerable<object?> values) => new ColumnNotIn(column, values.ToList());
 
     /// <summary><c>column IS NULL</c>.</summary>
     public static Where IsNull(string column) => new ColumnIsNull(column);

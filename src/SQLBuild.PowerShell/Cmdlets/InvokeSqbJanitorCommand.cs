@@ -5,8 +5,9 @@ using SQLBuild.Core.State;
 namespace SQLBuild.PowerShell;
 
 /// <summary>
-/// Removes what no environment needs any more: unreferenced physical versions, checkpoints beyond max_checkpoints,
-/// expired environments, older state backups and expired locks (upstream <c>sqb janitor</c>).
+/// Removes what no environment needs any more: unreferenced physical versions no view reads, checkpoints beyond
+/// max_checkpoints, expired environments, older state backups, expired locks and history older than history_days
+/// (upstream <c>sqb janitor</c>). Refuses (J001) while an adopt, detach, promote or rollback is unfinished.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "SqbJanitor", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(SqbJanitorItem))]
@@ -22,6 +23,11 @@ public sealed class InvokeSqbJanitorCommand : SqbCmdlet
     [ValidateRange(1, 100000)]
     public int? MaxCheckpoints { get; set; }
 
+    /// <summary>Overrides [janitor] history_days: journal, ref event and reconcile rows older than this many days are pruned.</summary>
+    [Parameter]
+    [ValidateRange(1, 36500)]
+    public int? HistoryDays { get; set; }
+
     /// <summary>Remove without asking (still honours -WhatIf).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
@@ -29,7 +35,7 @@ public sealed class InvokeSqbJanitorCommand : SqbCmdlet
     protected override void ProcessSqbRecord()
     {
         var project = CompileProject();
-        var options = new JanitorOptions { RetentionDays = RetentionDays, MaxCheckpoints = MaxCheckpoints };
+        var options = new JanitorOptions { RetentionDays = RetentionDays, MaxCheckpoints = MaxCheckpoints, HistoryDays = HistoryDays };
         var plan = Run(log => new Janitor(StateStore.Open(project, log), log) { Cancellation = StopToken }.Plan(options));
         if (plan.Count == 0)
         {

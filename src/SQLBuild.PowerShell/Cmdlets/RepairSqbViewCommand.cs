@@ -8,7 +8,10 @@ namespace SQLBuild.PowerShell;
 /// <summary>
 /// Recreates logical views from state (upstream <c>sqb reconcile repair-view</c>). Pipeline input is
 /// collected and repaired at the end: the VDE lock once per environment and all of its views in one
-/// transaction. Findings it does not repair pass through as non-terminating errors.
+/// transaction. A finding about a view it cannot repair (a table in its place, a missing physical relation) passes
+/// through as a non-terminating error; a finding that is not about a view (a failed operation, an unexpected view, a
+/// missing ref) is passed over with a warning naming what handles it, so that under ErrorActionPreference Stop the
+/// pipeline stops only on a view that really could not be repaired.
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Repair, "SqbView", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(SqbRepairResult))]
@@ -42,6 +45,11 @@ public sealed class RepairSqbViewCommand : SqbCmdlet
         var project = _project = CompileProject();
         ReconcileGuard.RequireVirtualMode(project);
         var finding = InputObject is { } f && Name.Length == 1 && Name[0] == f.Name ? f : null;
+        if (finding is not null && ReconcileText.IsPassedOver(finding))
+        {
+            WriteSqbWarning(ReconcileText.PassOver(finding));
+            return;
+        }
         if (finding is not null && !finding.Repairable)
         {
             WriteSqbError(ReconcileText.PassThrough(finding));

@@ -260,9 +260,7 @@ public class AdoptDetachTests
         using var f = new LifecycleFixture(engine).Prepare();
         var before = f.AllRows();
         // A conflicting relation where fct_orders' physical version belongs: the move of fct_orders fails.
-        var conflict = f.PhysicalName("fct_orders");
-        f.Execute($"CREATE SCHEMA IF NOT EXISTS {f.QI(f.PhysicalSchema)}");
-        f.Execute($"CREATE TABLE {f.Q(f.PhysicalSchema, conflict)} AS SELECT 1 AS not_orders");
+        var conflict = f.BlockAdoptAt("fct_orders");
 
         var ex = Assert.Throws<SqbException>(() => f.Adopt());
 

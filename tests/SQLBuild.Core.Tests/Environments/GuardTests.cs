@@ -37,7 +37,7 @@ public class GuardTests
         Assert.Equal(refs, f.Refs("dev"));
         // Refused by the read-only analysis, before any lock or journal row: a selection error is not a failed operation.
         Assert.Single(f.Operations(type: "build"));
-        Assert.Equal("succeeded", f.Operations(type: "build").Last().Status);
+        Assert.Equal("succeeded", f.Operations(type: "build").First().Status);
 
         var r = f.Build(new BuildOptions { Select = new[] { "fct_orders" }, IncludeStaleUpstreams = true });
         Assert.Equal("succeeded", r.Status);

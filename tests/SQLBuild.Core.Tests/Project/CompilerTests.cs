@@ -27,6 +27,7 @@ public class CompilerTests
         Assert.True(c.Settings.ChangesOnly);
         Assert.Equal(5, c.Janitor.MaxCheckpoints);
         Assert.Equal(7, c.Janitor.RetentionDays);
+        Assert.Equal(14, c.Janitor.HistoryDays);
         Assert.Equal(new[] { "dev", "prod" }, c.Targets.Keys.Order(StringComparer.Ordinal));
         var dev = c.ActiveTarget;
         Assert.Same(c.Targets["dev"], dev);

@@ -403,6 +403,7 @@ public class ConfigTests
     [InlineData("[settings]\nvirtual_environments = \"yes\"", 17, "settings.virtual_environments: expected a boolean (true or false), got a string")]
     [InlineData("[janitor]\nmax_checkpoints = 0", 17, "janitor.max_checkpoints: expected an integer >= 1, got 0")]
     [InlineData("[janitor]\nretention_days = 1.5", 17, "janitor.retention_days: expected an integer >= 0, got a float")]
+    [InlineData("[janitor]\nhistory_days = 0", 17, "janitor.history_days: expected an integer >= 1, got 0")]
     [InlineData("settings = 3", 4, "settings: expected a table, got an integer")]
     public void Wrong_types_are_P002_naming_file_line_key_and_expectation(string extra, int line, string message)
     {
@@ -470,6 +471,7 @@ public class ConfigTests
         Assert.False(c.Settings.ChangesOnly);
         Assert.Equal(20, c.Janitor.MaxCheckpoints);
         Assert.Equal(30, c.Janitor.RetentionDays);
+        Assert.Equal(90, c.Janitor.HistoryDays);
         Assert.Equal("sqlbuild_state", c.ActiveTarget.State!.Schema);
         Assert.Equal("duckdb", c.ActiveTarget.State.Backend);
         Assert.Null(c.ActiveTarget.State.Connection);

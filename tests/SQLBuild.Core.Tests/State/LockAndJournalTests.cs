@@ -210,16 +210,16 @@ public class JournalTests
         var promote = f.Promote("pr_1", "dev");
         var rollback = f.Restore();
 
-        var ops = f.Operations();
-        Assert.Equal(new[] { "build", "build", "promote", "rollback" }, ops.Select(o => o.Type));
-        Assert.Equal(new[] { build.OperationId, pr.OperationId, promote.OperationId, rollback.OperationId }, ops.Select(o => o.Id));
+        var ops = f.Operations();   // newest first
+        Assert.Equal(new[] { "rollback", "promote", "build", "build" }, ops.Select(o => o.Type));
+        Assert.Equal(new[] { rollback.OperationId, promote.OperationId, pr.OperationId, build.OperationId }, ops.Select(o => o.Id));
         Assert.All(ops, o => Assert.Equal("succeeded", o.Status));
         Assert.All(ops, o => Assert.Equal("start", o.Events[0].Action));
         Assert.All(ops, o => Assert.Equal("finish", o.Events[^1].Action));
         Assert.All(ops, o => Assert.Contains(o.Events, e => e.Action == "step"));
-        Assert.Equal(new[] { "dev", "pr_1", "dev", "dev" }, ops.Select(o => o.Environment));
-        Assert.Equal("promote from pr_1 to dev", ops[2].Events[0].Message);
-        Assert.Equal("promoted 6 models", ops[2].Events[^1].Message);
+        Assert.Equal(new[] { "dev", "dev", "pr_1", "dev" }, ops.Select(o => o.Environment));
+        Assert.Equal("promote from pr_1 to dev", ops[1].Events[0].Message);
+        Assert.Equal("promoted 6 models", ops[1].Events[^1].Message);
         Assert.StartsWith("promote:", promote.OperationId);
         Assert.StartsWith("rollback:", rollback.OperationId);
         // Ref events carry the operation that moved them.
@@ -270,5 +270,43 @@ public class JournalTests
         Assert.Equal("running", ops["promote:alive"].Status);
         Assert.Null(ops["promote:alive"].Reason);
         Assert.Equal(new[] { "promote:killed" }, f.Operations(status: "failed").Select(o => o.Id));
+    }
+
+    [SkippableTheory]
+    [InlineData("duckdb")]
+    [InlineData("postgres")]
+    public void The_journal_pages_newest_first_with_First_Since_and_several_statuses(string engine)
+    {
+        TestEngine.SkipUnlessAvailable(engine);
+        using var f = new VirtualFixture(engine);
+        f.Init();
+        var dev = f.Build();
+        f.AddOrderYearToFctOrders();
+        var pr = f.Build(new BuildOptions { Environment = "pr_1" });
+        var promote = f.Promote("pr_1", "dev");
+        // An old run and a stopped one, as the journal keeps them.
+        var now = f.Engine == "postgres" ? "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')" : "CAST(get_current_timestamp() AT TIME ZONE 'UTC' AS TIMESTAMP)";
+        f.StateExec($"UPDATE {f.StateTable("state_operations")} SET created_at = TIMESTAMP '2001-02-03 04:05:06', updated_at = TIMESTAMP '2001-02-03 04:05:06' " +
+                    "WHERE operation_id = $1", dev.OperationId);
+        f.StateExec($"INSERT INTO {f.StateTable("state_operations")} (operation_id, operation_type, status, virtual_environment_name, created_at, updated_at) " +
+                    $"VALUES ('build:stopped', 'build', 'cancelled', 'pr_1', {now}, {now})");
+        var journal = new OperationQueries(f.Store(), f.Log);
+
+        var all = journal.List(new OperationQuery());
+        Assert.Equal(new[] { "build:stopped", promote.OperationId, pr.OperationId, dev.OperationId }, all.Select(o => o.Id));
+        Assert.Equal(new[] { "build:stopped", promote.OperationId }, journal.List(new OperationQuery { First = 2 }).Select(o => o.Id));
+        Assert.Empty(journal.List(new OperationQuery { First = 0 }));
+        // -Since: started at or after the time given (a UTC time, or a local one converted).
+        var since = journal.List(new OperationQuery { Since = new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc) });
+        Assert.Equal(all.Take(3).Select(o => o.Id), since.Select(o => o.Id));
+        Assert.Equal(all.Take(3).Select(o => o.Id), journal.List(new OperationQuery { Since = all[2].CreatedAt }).Select(o => o.Id));
+        Assert.Equal(new[] { pr.OperationId }, journal.List(new OperationQuery { Since = all[2].CreatedAt.ToLocalTime(), Type = "BUILD", Status = new[] { "Succeeded" } })
+            .Select(o => o.Id));
+        Assert.Equal(4, journal.List(new OperationQuery { Since = new DateTime(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc) }).Count);
+        // Several statuses at once; each operation carries its own events, oldest first.
+        Assert.Equal(new[] { "build:stopped" }, journal.List(new OperationQuery { Status = new[] { "failed", "cancelled" } }).Select(o => o.Id));
+        Assert.Empty(journal.List(new OperationQuery { Status = new[] { "running" } }));
+        Assert.All(all.Skip(1), o => Assert.Equal(("start", "finish"), (o.Events[0].Action, o.Events[^1].Action)));
+        Assert.Empty(all[0].Events);
     }
 }

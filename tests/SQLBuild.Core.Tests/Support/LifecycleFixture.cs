@@ -61,6 +61,16 @@ internal sealed class LifecycleFixture : IDisposable
         Project.Write("sqlbuild_project.toml", Project.Read("sqlbuild_project.toml") +
             $"\n[janitor]\nmax_checkpoints = {maxCheckpoints}\nretention_days = {retentionDays}\n");
 
+    /// <summary>A relation where <paramref name="node"/>'s physical version belongs: adopt fails there (C281) after moving
+    /// what comes before it. Returns the relation's name (in <see cref="PhysicalSchema"/>).</summary>
+    public string BlockAdoptAt(string node)
+    {
+        var conflict = PhysicalName(node);
+        Execute($"CREATE SCHEMA IF NOT EXISTS {QI(PhysicalSchema)}");
+        Execute($"CREATE TABLE {Q(PhysicalSchema, conflict)} AS SELECT 1 AS not_orders");
+        return conflict;
+    }
+
     public StateStore Store() => StateStore.Open(Project.Compile(), NullLog.Instance);
 
     public SqbAdoptionResult Adopt(bool? allowCopy = null, string? confirmation = "adopt dev") =>
@@ -71,8 +81,8 @@ internal sealed class LifecycleFixture : IDisposable
 
     public SqbBuildResult Build(string? environment = null) => Project.Build(new BuildOptions { Environment = environment });
 
-    public IReadOnlyList<SqbJanitorItem> Janitor(int? retentionDays = null, int? maxCheckpoints = null) =>
-        new Janitor(Store(), NullLog.Instance).Run(new JanitorOptions { RetentionDays = retentionDays, MaxCheckpoints = maxCheckpoints });
+    public IReadOnlyList<SqbJanitorItem> Janitor(int? retentionDays = null, int? maxCheckpoints = null, int? historyDays = null) =>
+        new Janitor(Store(), NullLog.Instance).Run(new JanitorOptions { RetentionDays = retentionDays, MaxCheckpoints = maxCheckpoints, HistoryDays = historyDays });
 
     public SqbOperation Operation(string id) => new OperationQueries(Store(), NullLog.Instance).List(id).Single();
 

@@ -41,6 +41,7 @@ internal static class ShopProject
         [janitor]
         max_checkpoints = 5
         retention_days = 7
+        history_days = 14
         """;
 
     public const string CountryCodes =

@@ -67,6 +67,18 @@ public sealed class DuckDbDialect : AnsiSqlDialect
         WHERE database_name = current_database() AND NOT internal AND list_contains($1, schema_name)
         """, SchemaParameter(schemas));
 
+    // DuckDB binds a view's names when it is queried and keeps no dependencies: the stored definition is what a view reads.
+    // A name found in a definition that means something else only keeps a relation longer, never drops one early.
+    public override SqlStatement ViewsReading(string schema, IReadOnlyList<string> names) => new(
+        "CATALOG VIEW DEPENDENCIES", schema,
+        """
+        SELECT DISTINCT v.schema_name AS view_schema, v.view_name, $1 AS relation_schema, r.relation_name
+        FROM duckdb_views() AS v, (SELECT unnest($2) AS relation_name) AS r
+        WHERE v.database_name = current_database() AND NOT v.internal
+          AND contains(lower(v.sql), lower(r.relation_name))
+          AND NOT (v.schema_name = $1 AND v.view_name = r.relation_name)
+        """, new object?[] { schema, names.ToList() });
+
     public override SqlStatement CatalogSchemas(IReadOnlyList<string> schemas) => new(
         "CATALOG SCHEMAS", DialectText.SchemaListTarget(schemas),
         """

@@ -151,6 +151,21 @@ public sealed class PostgresDialect : AnsiSqlDialect
         WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm')
         """, SchemaParameter(schemas));
 
+    // A view's rewrite rule depends on every relation (and column) it reads; DISTINCT folds the column rows.
+    public override SqlStatement ViewsReading(string schema, IReadOnlyList<string> names) => new(
+        "CATALOG VIEW DEPENDENCIES", schema,
+        """
+        SELECT DISTINCT vn.nspname::text AS view_schema, v.relname::text AS view_name, rn.nspname::text AS relation_schema, r.relname::text AS relation_name
+        FROM pg_catalog.pg_depend AS d
+        JOIN pg_catalog.pg_rewrite AS w ON w.oid = d.objid
+        JOIN pg_catalog.pg_class AS v ON v.oid = w.ev_class
+        JOIN pg_catalog.pg_namespace AS vn ON vn.oid = v.relnamespace
+        JOIN pg_catalog.pg_class AS r ON r.oid = d.refobjid
+        JOIN pg_catalog.pg_namespace AS rn ON rn.oid = r.relnamespace
+        WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+          AND v.oid <> r.oid AND rn.nspname = $1 AND r.relname = ANY($2::text[])
+        """, new object?[] { schema, names.ToArray() });
+
     public override SqlStatement CatalogSchemas(IReadOnlyList<string> schemas) => new(
         "CATALOG SCHEMAS", DialectText.SchemaListTarget(schemas),
         """

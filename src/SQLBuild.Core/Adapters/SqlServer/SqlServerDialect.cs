@@ -187,6 +187,25 @@ public sealed class SqlServerDialect : SqlDialect
             """, ps);
     }
 
+    /// <summary>An unqualified name in a view resolves in the view's own schema. At most 2000 names per statement.</summary>
+    public override SqlStatement ViewsReading(string schema, IReadOnlyList<string> names)
+    {
+        if (names.Count == 0) throw new ArgumentException("no relations to look up", nameof(names));
+        if (names.Count > 2000) throw new ArgumentException("at most 2000 relations per dependency read on SQL Server", nameof(names));
+        var list = string.Join(", ", Enumerable.Range(2, names.Count).Select(Parameter));
+        return new("CATALOG VIEW DEPENDENCIES", schema, $"""
+            SELECT DISTINCT vs.name AS view_schema, v.name AS view_name,
+                   COALESCE(d.referenced_schema_name, vs.name) AS relation_schema, d.referenced_entity_name AS relation_name
+            FROM sys.sql_expression_dependencies AS d
+            JOIN sys.views AS v ON v.object_id = d.referencing_id
+            JOIN sys.schemas AS vs ON vs.schema_id = v.schema_id
+            WHERE d.referenced_server_name IS NULL
+              AND (d.referenced_database_name IS NULL OR d.referenced_database_name = DB_NAME())
+              AND COALESCE(d.referenced_schema_name, vs.name) = @p1
+              AND d.referenced_entity_name IN ({list});
+            """, new object?[] { schema }.Concat(names).ToArray());
+    }
+
     public override SqlStatement CatalogSchemas(IReadOnlyList<string> schemas)
     {
         var (filter, ps) = SchemaFilter("s.name", schemas);
