@@ -216,6 +216,86 @@ public abstract class SqlDialect
     /// engine has no server sessions.</summary>
     public virtual SqlStatement? EndSessionsOfApplication(string applicationName) => null;
 
+    // ---- Privileges (SPEC §10.1): read before a relation is dropped and created again, granted again after. ----
+
+    /// <summary>Whether relations carry privileges (PostgreSQL ACLs, SQL Server permissions). DuckDB has no GRANT at all:
+    /// there is nothing to read or to give back.</summary>
+    public virtual bool HasPrivileges => false;
+
+    /// <summary>
+    /// ONE query over every relation named in <paramref name="relations"/> or whose catalog id (PostgreSQL oid, SQL Server
+    /// object_id) is in <paramref name="ids"/>, returning the rows <see cref="PrivilegeSnapshot.FromRows"/> reads: each
+    /// relation, and every privilege granted (or denied) on it and on its columns, PUBLIC's included; the owner's rights
+    /// are implicit and not listed. With <paramref name="allColumns"/> also every column's name (what a relation has),
+    /// else only the columns that carry privileges. A relation that does not exist gives no row. Throws where
+    /// <see cref="HasPrivileges"/> is false.
+    /// </summary>
+    public virtual SqlStatement RelationPrivileges(IReadOnlyCollection<RelationName> relations, IReadOnlyCollection<long> ids, bool allColumns) =>
+        throw new NotSupportedException($"{Kind} has no privileges on relations");
+
+    /// <summary>The privilege keywords a relation of <paramref name="kind"/> can carry (a keyword the catalog reports and this
+    /// set lacks is never put into SQL).</summary>
+    protected virtual IReadOnlySet<string> RelationPrivilegeKeywords(RelationKind kind) => EmptyKeywords;
+
+    /// <summary>The privilege keywords a column can carry.</summary>
+    protected virtual IReadOnlySet<string> ColumnPrivilegeKeywords => EmptyKeywords;
+
+    private static readonly IReadOnlySet<string> EmptyKeywords = new HashSet<string>();
+
+    /// <summary>Whether <paramref name="privilege"/> can be granted on a relation of <paramref name="kind"/> (or on its column).</summary>
+    public bool CanGrant(RelationPrivilege privilege, RelationKind kind) =>
+        (!privilege.Denied || HasDeny) && (privilege.Column is null ? RelationPrivilegeKeywords(kind) : ColumnPrivilegeKeywords).Contains(privilege.Privilege);
+
+    /// <summary>How a GRANT names the relation (PostgreSQL <c>TABLE "s"."v"</c>, which views take too).</summary>
+    protected virtual string GrantObject(RelationName relation) => "TABLE " + Qualify(relation);
+
+    /// <summary>How a GRANT names every role: PostgreSQL's keyword <c>PUBLIC</c> (no role can have that name).</summary>
+    protected virtual string PublicGrantee => "PUBLIC";
+
+    /// <summary>Whether the engine has DENY (SQL Server); PostgreSQL has none, and never reports a denied privilege.</summary>
+    protected virtual bool HasDeny => false;
+
+    /// <summary>What ends a GRANT (SQL Server: <c>;</c>).</summary>
+    protected virtual string GrantEnd => "";
+
+    /// <summary>
+    /// The statements that give <paramref name="privileges"/> on <paramref name="relation"/>: one per grantee, grant option
+    /// and level (the whole relation, or its columns), GRANTs before DENYs so that a deny still wins, for example
+    /// <c>GRANT SELECT, UPDATE ON TABLE "s"."v" TO "bi_reader" WITH GRANT OPTION</c> and
+    /// <c>GRANT SELECT ("a", "b"), UPDATE ("a") ON TABLE "s"."v" TO PUBLIC</c>. Grantees and columns are quoted
+    /// identifiers; every privilege must pass <see cref="CanGrant"/> for some kind of relation.
+    /// </summary>
+    public IReadOnlyList<SqlStatement> Grant(RelationName relation, IReadOnlyList<RelationPrivilege> privileges)
+    {
+        if (!HasPrivileges) throw new NotSupportedException($"{Kind} has no privileges on relations");
+        var statements = new List<SqlStatement>();
+        var groups = privileges.GroupBy(p => (p.Denied, p.Grantee, p.Grantable, Columns: p.Column is not null))
+            .OrderBy(g => g.Key.Denied).ThenBy(g => g.Key.Grantee is null ? "" : g.Key.Grantee, StringComparer.Ordinal)
+            .ThenBy(g => g.Key.Grantable).ThenBy(g => g.Key.Columns);
+        foreach (var group in groups)
+        {
+            var items = group.GroupBy(p => Keyword(p, group.Key.Columns)).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => group.Key.Columns
+                    ? $"{g.Key} ({string.Join(", ", g.Select(p => p.Column!).Distinct().Order(StringComparer.Ordinal).Select(QuoteIdentifier))})"
+                    : g.Key);
+            var verb = group.Key.Denied ? "DENY" : "GRANT";
+            var to = group.Key.Grantee is null ? PublicGrantee : QuoteIdentifier(group.Key.Grantee);
+            var option = group.Key.Grantable && !group.Key.Denied ? " WITH GRANT OPTION" : "";
+            statements.Add(new SqlStatement(verb, relation.ToString(),
+                $"{verb} {string.Join(", ", items)} ON {GrantObject(relation)} TO {to}{option}{GrantEnd}"));
+        }
+        return statements;
+    }
+
+    private string Keyword(RelationPrivilege privilege, bool column)
+    {
+        var known = column ? ColumnPrivilegeKeywords.Contains(privilege.Privilege)
+            : RelationPrivilegeKeywords(RelationKind.Table).Contains(privilege.Privilege) || RelationPrivilegeKeywords(RelationKind.View).Contains(privilege.Privilege);
+        if (!known) throw new ArgumentException($"'{privilege.Privilege}' is not a privilege {Kind} grants on a {(column ? "column" : "relation")}", nameof(privilege));
+        if (privilege.Denied && !HasDeny) throw new ArgumentException($"{Kind} has no DENY", nameof(privilege));
+        return privilege.Privilege;
+    }
+
     // ---- Switch transactions: short lock waits, and who is in the way. ----
 
     /// <summary>Bounds how long statements of the open transaction wait for a lock (PostgreSQL <c>SET LOCAL lock_timeout</c>,

@@ -84,10 +84,12 @@ public sealed class EnvironmentSwitch
             .Select(k => _names.Logical(environment, k.NodeName))
             .Where(v => catalog.Find(v)?.Kind == RelationKind.View).ToList();
 
-        // What the switch locks: the views it writes or drops, and the versions they will read.
+        // What the switch touches (it locks them and keeps their privileges): the views it writes or drops, and the versions they will read.
         var locked = writes.Select(w => w.View).Concat(writes.Select(w => w.Target)).Concat(drops).Distinct().ToList();
         string? checkpointId = null;
-        var changes = SwitchTransaction.Run(stateSession, run, fence: true, step, locked, _store.OpenStateSession, _log, () =>
+        // With a separate state store this transaction touches the state tables only; the views follow in one of their own.
+        IReadOnlyList<RelationName> touched = _store.SharesWarehouse ? locked : Array.Empty<RelationName>();
+        var changes = SwitchTransaction.Run(stateSession, run, fence: true, step, touched, _store.OpenStateSession, _log, () =>
         {
             checkpointId = null;
             repo.UpsertEnvironment(environment, status, baseline);

@@ -14,6 +14,8 @@ namespace SQLBuild.Core.Operations;
 /// <item>its statements wait at most <see cref="LockTimeoutMilliseconds"/> for a lock (a reader's long query on a view
 /// it replaces), so readers never queue behind it for long; it is retried a few times, and a last failure names the
 /// sessions in the way (L002);</item>
+/// <item>the privileges on what it touches survive it (SPEC §10.1): they are read before its body, and what a relation
+/// dropped and created at the same name, or moved, lost is granted again before the commit (<see cref="KeptPrivileges"/>);</item>
 /// <item>it does not commit after a stop: the run's cancellation is checked just before the commit.</item>
 /// </list>
 /// </summary>
@@ -26,7 +28,9 @@ public static class SwitchTransaction
     /// <param name="fence">Whether the state tables are on <paramref name="session"/> (prove the lease there); with a separate
     /// state store only the state side fences.</param>
     /// <param name="step">The kill-point step of the transaction (its <c>:before-commit</c> boundary).</param>
-    /// <param name="relations">What the transaction locks, to name who holds it when the wait runs out.</param>
+    /// <param name="relations">Every relation the transaction's body touches on <paramref name="session"/> (drops, creates,
+    /// replaces, moves, or reads through a view it writes): their privileges are kept, and when a wait for a lock runs out
+    /// the sessions that hold one on them are named. Empty for a transaction that touches only the state tables.</param>
     public static T Run<T>(IWarehouseSession session, OperationContext run, bool fence, string step, IReadOnlyList<RelationName> relations,
         Func<IWarehouseSession> probe, ISqbLog log, Func<T> body)
     {
@@ -37,7 +41,9 @@ public static class SwitchTransaction
                 using var tx = session.BeginTransaction();
                 if (session.Dialect.SetLockTimeout(LockTimeoutMilliseconds) is { } timeout) session.Execute(timeout);
                 if (fence) run.Lease.Fence(session);
+                var privileges = KeptPrivileges.Capture(session, relations);
                 var result = body();
+                privileges?.Restore(session, log);
                 run.Cancellation.ThrowIfCancellationRequested();
                 KillPoints.At(step + KillPoints.BeforeCommit);
                 tx.Commit();

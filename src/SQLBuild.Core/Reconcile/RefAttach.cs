@@ -84,7 +84,8 @@ public sealed class RefAttach : EnvironmentOperation
         run.Step(KillPoints.Attach.Switch, $"{model}: {previous ?? "<none>"} -> {target.VersionHash}");
 
         var locked = writes.Select(w => w.View).Append(target.Relation).ToList();
-        var changes = SwitchTransaction.Run(state, run, fence: true, KillPoints.Attach.Switch, locked, () => Store.OpenStateSession(), Log, () =>
+        IReadOnlyList<RelationName> touched = Store.SharesWarehouse ? locked : Array.Empty<RelationName>();   // a separate state store: state tables only
+        var changes = SwitchTransaction.Run(state, run, fence: true, KillPoints.Attach.Switch, touched, () => Store.OpenStateSession(), Log, () =>
         {
             var refChanges = repo.ReplaceRefs(env, final, run.Id);
             repo.InsertReconcileEvent(env, "attach", "succeeded", message);

@@ -231,6 +231,33 @@ public class DialectTests
         }
         if (d.SessionsOfApplication($"sqlbuild/build:{name}") is { } sessions) yield return sessions;
         if (d.EndSessionsOfApplication($"sqlbuild/build:{name}") is { } end) yield return end;
+
+        if (d.HasPrivileges)
+        {
+            yield return d.RelationPrivileges(new[] { rel, src }, new long[] { 42, 7 }, allColumns: true);
+            yield return d.RelationPrivileges(new[] { rel }, Array.Empty<long>(), allColumns: false);
+            foreach (var s in d.Grant(rel, SamplePrivileges(d, name, column))) yield return s;
+        }
+    }
+
+    /// <summary>Privileges of every shape the engine has, the grantees and columns named <paramref name="grantee"/> and
+    /// <paramref name="column"/>: whole relation and columns, PUBLIC, with grant option, SQL Server DENY.</summary>
+    public static IReadOnlyList<RelationPrivilege> SamplePrivileges(SqlDialect d, string grantee, string column)
+    {
+        var list = new List<RelationPrivilege>
+        {
+            new(null, grantee, "SELECT", true), new(null, grantee, "UPDATE", true), new(null, column, "INSERT", false),
+            new(column, column, "SELECT", false), new(column + "2", column, "SELECT", false), new(column, column, "UPDATE", false),
+            new(null, null, "SELECT", false), new(column, null, "REFERENCES", false),
+        };
+        if (d.Kind == AdapterKind.SqlServer)
+            list.AddRange(new RelationPrivilege[]
+            {
+                new(null, grantee, "VIEW DEFINITION", false), new(null, grantee, "TAKE OWNERSHIP", false), new(null, column, "DELETE", false, Denied: true),
+                new(column, grantee + "2", "SELECT", false, Denied: true), new(null, null, "VIEW CHANGE TRACKING", false, Denied: true),
+            });
+        else list.AddRange(new RelationPrivilege[] { new(null, grantee, "TRUNCATE", false), new(null, column, "TRIGGER", false) });
+        return list;
     }
 
     public static readonly string[][] NastyNames =
@@ -289,6 +316,90 @@ public class DialectTests
         Assert.Equal(new object?[] { "a", "b", "c" }, s.Parameters);
         var none = D(AdapterKind.SqlServer).CatalogSchemas(Array.Empty<string>());
         Assert.Contains("1 = 0", none.Sql);
+    }
+
+    [Fact]
+    public void Privileges_are_read_in_one_query_with_the_relations_as_parameters()
+    {
+        var relations = new[] { new RelationName("sch_secret", "rel_secret"), new RelationName("s2", "r2") };
+        var pg = D(AdapterKind.Postgres).RelationPrivileges(relations, new long[] { 5 }, allColumns: false);
+        Assert.DoesNotContain("secret", pg.Sql);
+        Assert.Equal(3, pg.Parameters!.Count);
+        Assert.Equal(new[] { "sch_secret", "s2" }, Assert.IsType<string[]>(pg.Parameters[0]));
+        Assert.Equal(new[] { "rel_secret", "r2" }, Assert.IsType<string[]>(pg.Parameters[1]));
+        Assert.Equal(new long[] { 5 }, Assert.IsType<long[]>(pg.Parameters[2]));
+        Assert.Contains("x.grantee <> r.relowner", pg.Sql);   // the owner's rights are implicit
+        Assert.Contains("t.attacl IS NOT NULL", pg.Sql);          // only the columns that carry privileges
+
+        // SQL Server: two parameters however many relations (it takes at most 2,100 per statement).
+        var ms = D(AdapterKind.SqlServer).RelationPrivileges(relations, new long[] { 5, 7 }, allColumns: false);
+        Assert.DoesNotContain("secret", ms.Sql);
+        Assert.Equal(new object?[] { "[{\"s\":\"sch_secret\",\"n\":\"rel_secret\"},{\"s\":\"s2\",\"n\":\"r2\"}]", "[5,7]" }, ms.Parameters);
+        Assert.Contains("p.state IN ('G', 'W', 'D')", ms.Sql);
+    }
+
+    [Fact]
+    public void Grants_quote_grantees_and_columns_and_name_every_role_with_the_engines_public()
+    {
+        var view = new RelationName("s", "v");
+        var pg = D(AdapterKind.Postgres).Grant(view, new RelationPrivilege[]
+        {
+            new(null, "bi_reader", "SELECT", false), new(null, "bi_reader", "UPDATE", false), new(null, "Admin \"x\"", "SELECT", true),
+            new("a", "clerk", "SELECT", false), new("b", "clerk", "SELECT", false), new("a", "clerk", "UPDATE", false), new(null, null, "SELECT", false),
+        });
+        Assert.Equal(new[]
+        {
+            "GRANT SELECT ON TABLE \"s\".\"v\" TO PUBLIC",
+            "GRANT SELECT ON TABLE \"s\".\"v\" TO \"Admin \"\"x\"\"\" WITH GRANT OPTION",
+            "GRANT SELECT, UPDATE ON TABLE \"s\".\"v\" TO \"bi_reader\"",
+            "GRANT SELECT (\"a\", \"b\"), UPDATE (\"a\") ON TABLE \"s\".\"v\" TO \"clerk\"",
+        }, pg.Select(s => s.Sql));
+        Assert.All(pg, s => Assert.Equal(("GRANT", "s.v"), (s.Kind, s.Target)));
+
+        // SQL Server: DENYs come last, so that a deny still wins over a grant given back with it.
+        var ms = D(AdapterKind.SqlServer).Grant(view, new RelationPrivilege[]
+        {
+            new("a", "intern", "SELECT", false, Denied: true), new(null, "intern", "DELETE", false, Denied: true),
+            new(null, "bi]reader", "SELECT", true), new(null, null, "VIEW DEFINITION", false),
+        });
+        Assert.Equal(new[]
+        {
+            "GRANT VIEW DEFINITION ON OBJECT::[s].[v] TO [public];",
+            "GRANT SELECT ON OBJECT::[s].[v] TO [bi]]reader] WITH GRANT OPTION;",
+            "DENY DELETE ON OBJECT::[s].[v] TO [intern];",
+            "DENY SELECT ([a]) ON OBJECT::[s].[v] TO [intern];",
+        }, ms.Select(s => s.Sql));
+    }
+
+    [Fact]
+    public void A_privilege_keyword_the_engine_does_not_know_never_reaches_sql()
+    {
+        var view = new RelationName("s", "v");
+        var injected = new RelationPrivilege(null, "r", "SELECT ON x TO r; DROP TABLE t; --", false);
+        foreach (var kind in new[] { AdapterKind.Postgres, AdapterKind.SqlServer })
+        {
+            Assert.False(D(kind).CanGrant(injected, RelationKind.Table));
+            Assert.Throws<ArgumentException>(() => D(kind).Grant(view, new[] { injected }));
+            Assert.False(D(kind).CanGrant(new RelationPrivilege("c", "r", "DELETE", false), RelationKind.Table));   // no column DELETE
+        }
+        // PostgreSQL has no DENY; SQL Server's VIEW CHANGE TRACKING is for tables only; PostgreSQL grants TRUNCATE on views.
+        var deny = new RelationPrivilege(null, "r", "SELECT", false, Denied: true);
+        Assert.False(D(AdapterKind.Postgres).CanGrant(deny, RelationKind.View));
+        Assert.Throws<ArgumentException>(() => D(AdapterKind.Postgres).Grant(view, new[] { deny }));
+        Assert.True(D(AdapterKind.SqlServer).CanGrant(deny, RelationKind.View));
+        var tracking = new RelationPrivilege(null, "r", "VIEW CHANGE TRACKING", false);
+        Assert.True(D(AdapterKind.SqlServer).CanGrant(tracking, RelationKind.Table));
+        Assert.False(D(AdapterKind.SqlServer).CanGrant(tracking, RelationKind.View));
+        Assert.True(D(AdapterKind.Postgres).CanGrant(new RelationPrivilege(null, "r", "TRUNCATE", false), RelationKind.View));
+    }
+
+    [Fact]
+    public void DuckDb_has_no_privileges_to_read_or_grant()
+    {
+        var d = D(AdapterKind.DuckDb);
+        Assert.False(d.HasPrivileges);
+        Assert.Throws<NotSupportedException>(() => d.RelationPrivileges(new[] { new RelationName("s", "v") }, Array.Empty<long>(), allColumns: false));
+        Assert.Throws<NotSupportedException>(() => d.Grant(new RelationName("s", "v"), new[] { new RelationPrivilege(null, "r", "SELECT", false) }));
     }
 
     [Fact]

@@ -82,4 +82,8 @@ internal static class DialectText
     }
 
     public static string SchemaListTarget(IReadOnlyList<string> schemas) => string.Join(", ", schemas);
+
+    /// <summary>What a statement over many relations touches, for the log: their schemas and how many relations.</summary>
+    public static string RelationListTarget(IReadOnlyCollection<RelationName> relations) =>
+        $"{string.Join(", ", relations.Select(r => r.Schema).Distinct(StringComparer.Ordinal))} ({relations.Count} relation(s))";
 }

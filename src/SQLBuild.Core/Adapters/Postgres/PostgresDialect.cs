@@ -209,6 +209,55 @@ public sealed class PostgresDialect : AnsiSqlDialect
         ORDER BY a.attnum
         """, new object?[] { Qualify(table) });
 
+    public override bool HasPrivileges => true;
+
+    // Every table privilege can be granted on a view too (PostgreSQL keeps one ACL shape for both); MAINTAIN is 17+.
+    private static readonly IReadOnlySet<string> TablePrivileges =
+        new HashSet<string>(StringComparer.Ordinal) { "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN" };
+    private static readonly IReadOnlySet<string> ColumnPrivileges =
+        new HashSet<string>(StringComparer.Ordinal) { "SELECT", "INSERT", "UPDATE", "REFERENCES" };
+
+    protected override IReadOnlySet<string> RelationPrivilegeKeywords(RelationKind kind) => TablePrivileges;
+    protected override IReadOnlySet<string> ColumnPrivilegeKeywords => ColumnPrivileges;
+
+    /// <summary>
+    /// The relations by name (two parallel text[]: schemas, names) or by oid (bigint[]): the entries of each relation's
+    /// and each column's ACL but the owner's (an owner's rights are implicit, as on SQL Server; a NULL ACL holds nothing
+    /// else), grantee 0 being PUBLIC; with <paramref name="allColumns"/> a row for every column.
+    /// </summary>
+    public override SqlStatement RelationPrivileges(IReadOnlyCollection<RelationName> relations, IReadOnlyCollection<long> ids, bool allColumns) => new(
+        "CATALOG PRIVILEGES", DialectText.RelationListTarget(relations),
+        $"""
+        WITH wanted AS (
+            SELECT c.oid
+            FROM unnest($1::text[], $2::text[]) AS w(schema_name, relation_name)
+            JOIN pg_catalog.pg_namespace AS n ON n.nspname = w.schema_name
+            JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid AND c.relname = w.relation_name
+            UNION
+            SELECT CAST(i AS oid) FROM unnest($3::bigint[]) AS i
+        ), rel AS (
+            SELECT c.oid, n.nspname::text AS schema_name, c.relname::text AS relation_name,
+                   CASE WHEN c.relkind = 'v' THEN 'view' ELSE 'table' END AS kind,
+                   c.relowner, pg_catalog.pg_get_userbyid(c.relowner)::text AS owner, c.relacl
+            FROM wanted
+            JOIN pg_catalog.pg_class AS c ON c.oid = wanted.oid
+            JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+        )
+        SELECT r.oid::bigint, r.schema_name, r.relation_name, r.kind, r.owner, CAST(NULL AS text),
+               CASE WHEN a.grantee <> 0 THEN pg_catalog.pg_get_userbyid(a.grantee)::text END, coalesce(a.grantee = 0, false),
+               a.privilege_type, coalesce(a.is_grantable, false), false, current_user::text
+        FROM rel AS r
+        LEFT JOIN LATERAL (SELECT * FROM pg_catalog.aclexplode(r.relacl) AS x WHERE x.grantee <> r.relowner) AS a ON true
+        UNION ALL
+        SELECT r.oid::bigint, r.schema_name, r.relation_name, r.kind, r.owner, t.attname::text,
+               CASE WHEN a.grantee <> 0 THEN pg_catalog.pg_get_userbyid(a.grantee)::text END, coalesce(a.grantee = 0, false),
+               a.privilege_type, coalesce(a.is_grantable, false), false, current_user::text
+        FROM rel AS r
+        JOIN pg_catalog.pg_attribute AS t ON t.attrelid = r.oid AND t.attnum > 0 AND NOT t.attisdropped{(allColumns ? "" : " AND t.attacl IS NOT NULL")}
+        {(allColumns ? "LEFT JOIN" : "JOIN")} LATERAL (SELECT * FROM pg_catalog.aclexplode(t.attacl) AS x WHERE x.grantee <> r.relowner) AS a ON true
+        """, new object?[] { relations.Select(r => r.Schema).ToArray(), relations.Select(r => r.Name).ToArray(), ids.ToArray() });
+
     public override SqlStatement? SetLockTimeout(int milliseconds) =>
         new("SET", "lock_timeout", $"SET LOCAL lock_timeout = '{milliseconds.ToString(CultureInfo.InvariantCulture)}ms'");
 
