@@ -125,7 +125,10 @@ public sealed class Adoption : LifecycleOperation
             () => Store.OpenStateSession(), Log, () =>
             {
                 repo.UpsertEnvironment(Target, status, null);
-                var refChanges = repo.ReplaceRefs(Target, refs, run.Id);
+                // The adopted relations stand where direct builds put them, after passing those builds' audits: the refs
+                // carry today's audit signatures, so the next build finds nothing to do (a changed audit list later does).
+                var refChanges = repo.ReplaceRefs(Target, refs, run.Id, refs.Keys.Where(k => k.NodeType == NodeTypes.Model)
+                    .ToDictionary(k => k, k => (string?)IdentityCalculator.AuditSignature(Project.Models[k.NodeName])));
                 // Adoption reaches finalized: checkpoint it (upstream writes none), so Restore-SqbCheckpoint can return here.
                 checkpointId = finalized && refs.Count > 0 ? repo.CreateCheckpoint(Target, refs) : null;
                 return refChanges;

@@ -143,7 +143,12 @@ public sealed class CheckpointRestore : EnvironmentOperation
 
         var status = finalized ? EnvironmentStatus.Finalized : EnvironmentStatus.Active;
         run.Step(KillPoints.Rollback.Switch, $"restoring {selected.Count} model(s) of {env} from {checkpointId}");
-        var switched = new EnvironmentSwitch(Store, Names, Log).Apply(env, final, status, null, run, KillPoints.Rollback.Switch, writeCheckpoint: false);
+        // Restored refs carry the audit signatures they had when the checkpoint was written.
+        Dictionary<NodeKey, string?> audits;
+        using (var session = Store.OpenStateSession())
+            audits = new StateRepository(session, Store.Sql).CheckpointAudits(checkpointId);
+        var switched = new EnvironmentSwitch(Store, Names, Log).Apply(env, final, status, null, run, KillPoints.Rollback.Switch, writeCheckpoint: false,
+            audits: audits.Where(a => final.ContainsKey(a.Key)).ToDictionary(a => a.Key, a => a.Value));
         return new SqbRestoreResult
         {
             Environment = env, CheckpointId = checkpointId, Status = EnvironmentStatus.Display(status),

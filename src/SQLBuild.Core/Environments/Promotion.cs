@@ -43,12 +43,14 @@ public sealed class Promotion : EnvironmentOperation
         var project = Store.Project;
         var whole = options.Select is null or { Count: 0 } && options.Exclude is null or { Count: 0 };
         Dictionary<NodeKey, string> source, target;
+        Dictionary<NodeKey, string?> sourceAudits;
         using (var session = Store.OpenStateSession())
         {
             Store.RequireInitialized(session);
             var repo = new StateRepository(session, Store.Sql);
             var srcRow = repo.Environment(options.From);
             source = repo.Refs(options.From);
+            sourceAudits = repo.RefAudits(options.From);
             if (srcRow is null || !source.Keys.Any(k => k.NodeType == NodeTypes.Model))
                 throw new SqbException(ErrorCodes.UnknownSourceEnvironment, "UnknownSourceEnvironment", $"unknown source virtual environment '{options.From}'",
                     SqbErrorKind.ObjectNotFound, options.From, $"Build it first: Invoke-SqbBuild -Environment {options.From}");
@@ -114,7 +116,11 @@ public sealed class Promotion : EnvironmentOperation
         }
         var status = stale.Count == 0 ? EnvironmentStatus.Finalized : EnvironmentStatus.Active;
         run.Step(KillPoints.Promote.Switch, $"{promoted.Count} model(s) from {options.From} to {options.To}");
-        var switched = new EnvironmentSwitch(Store, Names, Log).Apply(options.To, final, status, options.From, run, KillPoints.Promote.Switch, rebuildEnvironment: options.From);
+        // Promoted refs carry the audit signatures their versions passed in the source.
+        var audits = final.Keys.Where(k => source.TryGetValue(k, out var hash) && hash == final[k] && sourceAudits.ContainsKey(k))
+            .ToDictionary(k => k, k => sourceAudits[k]);
+        var switched = new EnvironmentSwitch(Store, Names, Log).Apply(options.To, final, status, options.From, run, KillPoints.Promote.Switch,
+            rebuildEnvironment: options.From, audits: audits);
         return new SqbPromotionResult
         {
             From = options.From, To = options.To, Status = EnvironmentStatus.Display(status), PromotedModels = promoted, RemainingStale = stale,

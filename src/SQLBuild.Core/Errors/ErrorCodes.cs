@@ -55,6 +55,7 @@ public static class ErrorCodes
     public const string BuildFailed = "B001";         // a node failed without a coded error: its ErrorCode reads B001.NodeFailed
     public const string AuditFailed = "B002";         // a node's blocking audit failed: B002.AuditFailed
     public const string TestFailed = "B003";          // a node's tests failed: B003.TestFailed
+    public const string RefreshChangesShape = "B004"; // refreshing <version> would change its columns (a -> b); the version keeps its data
     public const string StaleUpstreams = "S010";      // selected virtual scope is missing stale required upstream models: a, b;
                                                       // also: '<node>' has no version in virtual environment '<vde>'
     public const string ModeGuardDeferTo = "C242";    // <plan|build> does not support -DeferTo when virtual_environments = true

@@ -74,6 +74,22 @@ public static class IdentityCalculator
         return JsonSerializer.Serialize(doc);
     }
 
+    /// <summary>
+    /// What a model's audits are, as one short hash: each audit (name, column, arguments) and its severity, in order.
+    /// Audits are not part of the version hash (they do not change what a relation holds); a ref records the
+    /// signature its version passed, and a different one means "audits changed": run them on the bound version.
+    /// </summary>
+    public static string AuditSignature(ModelNode model)
+    {
+        var audits = model.Config.Audits.Select(a => new SortedDictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["name"] = a.Name, ["column"] = a.Column, ["values"] = a.Values, ["to"] = a.ToModel, ["field"] = a.ToField,
+            ["expression"] = a.Expression, ["arguments"] = new SortedDictionary<string, string>(a.Arguments.ToDictionary(x => x.Key, x => x.Value), StringComparer.Ordinal),
+            ["severity"] = a.Severity.ToString().ToLowerInvariant(),
+        }).ToArray();
+        return Sha256(JsonSerializer.Serialize(audits))[..16];
+    }
+
     /// <summary>Line endings and trailing whitespace do not change a model's identity.</summary>
     public static string NormalizeSql(string sql) =>
         string.Join("\n", sql.Replace("\r\n", "\n").Split('\n').Select(l => l.TrimEnd())).Trim();

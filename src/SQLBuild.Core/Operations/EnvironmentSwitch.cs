@@ -31,10 +31,12 @@ public sealed class EnvironmentSwitch
 
     /// <param name="run">The operation: its id goes on the ref events, its lease fences the transaction, its
     /// cancellation keeps a stopped run from committing.</param>
+    /// <param name="audits">The audit signature each named ref's version passed (see <c>StateRepository.ReplaceRefs</c>).</param>
     /// <param name="step">The kill-point step of this switch (<c>build:switch</c>, ...): its boundaries are
     /// <c>&lt;step&gt;:view:&lt;n&gt;</c> and <c>&lt;step&gt;:before-commit</c>.</param>
     public SwitchResult Apply(string environment, IReadOnlyDictionary<NodeKey, string> finalRefs, string status, string? baseline,
-        OperationContext run, string step, bool forceViews = false, bool writeCheckpoint = true, string? rebuildEnvironment = null)
+        OperationContext run, string step, bool forceViews = false, bool writeCheckpoint = true, string? rebuildEnvironment = null,
+        IReadOnlyDictionary<NodeKey, string?>? audits = null)
     {
         var rebuild = (string node) => rebuildEnvironment is null
             ? $"Invoke-SqbBuild -Select {node}"
@@ -93,7 +95,7 @@ public sealed class EnvironmentSwitch
         {
             checkpointId = null;
             repo.UpsertEnvironment(environment, status, baseline);
-            var refChanges = repo.ReplaceRefs(environment, finalRefs, run.Id);
+            var refChanges = repo.ReplaceRefs(environment, finalRefs, run.Id, audits);
             // A checkpoint marks a new finalized ref set: not a no-op build of an already finalized VDE.
             if (writeCheckpoint && status == EnvironmentStatus.Finalized && finalRefs.Count > 0 && (refChanges.Count > 0 || !wasFinalized))
                 checkpointId = repo.CreateCheckpoint(environment, finalRefs);

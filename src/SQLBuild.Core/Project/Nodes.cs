@@ -44,6 +44,9 @@ public sealed class ModelConfig
     public IncrementalStrategy IncrementalStrategy { get; init; } = IncrementalStrategy.Append;
     public string? Cursor { get; init; }
     public string? Description { get; init; }
+    /// <summary><c>run_despite_unchanged</c> (tables): with <c>-ChangesOnly</c>, an unchanged table is refreshed anyway once
+    /// its last refresh is older than this; <see cref="TimeSpan.Zero"/> for <c>"always"</c>; null when not set.</summary>
+    public TimeSpan? RunDespiteUnchanged { get; init; }
 }
 
 /// <summary>A model: one file under <c>models/</c>. <see cref="Sql"/> is the query after the header,

@@ -70,6 +70,19 @@ public sealed class StateRepository
         return rows.ToDictionary(r => new NodeKey(Str(r[0])!, Str(r[1])!), r => Str(r[2])!);
     }
 
+    /// <summary>The audit signature each ref of the VDE carries (null: unknown).</summary>
+    public Dictionary<NodeKey, string?> RefAudits(string environment)
+    {
+        var rows = _session.Query(_sql.Select(StateSchema.NodeRefs, new[] { "node_type", "node_name", "audit_signature" },
+            Where.Equal("virtual_environment_name", environment)));
+        return rows.ToDictionary(r => new NodeKey(Str(r[0])!, Str(r[1])!), r => Str(r[2]));
+    }
+
+    /// <summary>Every ref of every VDE with its audit signature, in one read: (environment, key, version, signature).</summary>
+    public IReadOnlyList<(string Environment, NodeKey Key, string Hash, string? AuditSignature)> AllRefAudits() =>
+        _session.Query(_sql.Select(StateSchema.NodeRefs, new[] { "virtual_environment_name", "node_type", "node_name", "version_hash", "audit_signature" }))
+            .Select(r => (Str(r[0])!, new NodeKey(Str(r[1])!, Str(r[2])!), Str(r[3])!, Str(r[4]))).ToList();
+
     /// <summary>Refs of every VDE, in one read.</summary>
     public Dictionary<string, Dictionary<NodeKey, string>> AllRefs()
     {
@@ -80,9 +93,12 @@ public sealed class StateRepository
 
     /// <summary>
     /// Makes the VDE's refs exactly <paramref name="refs"/>: deletes refs not in it, writes changed and new
-    /// ones, and appends one ref event per change. Returns the changes.
+    /// ones, and appends one ref event per change. Returns the changes. <paramref name="audits"/> gives the audit
+    /// signature of the refs it names: new and changed refs take it, an unchanged ref whose signature differs is
+    /// updated (no ref event: its version did not move). Refs it does not name keep theirs (new ones: unknown).
     /// </summary>
-    public IReadOnlyList<RefChange> ReplaceRefs(string environment, IReadOnlyDictionary<NodeKey, string> refs, string? operationId)
+    public IReadOnlyList<RefChange> ReplaceRefs(string environment, IReadOnlyDictionary<NodeKey, string> refs, string? operationId,
+        IReadOnlyDictionary<NodeKey, string?>? audits = null)
     {
         var current = Refs(environment);
         var changes = new List<RefChange>();
@@ -98,11 +114,21 @@ public sealed class StateRepository
             foreach (var chunk in byType.Select(c => c.Key.NodeName).Chunk(StateSql.MaxRowsPerStatement))
                 _session.Execute(_sql.Delete(StateSchema.NodeRefs,
                     Where.Equal("virtual_environment_name", environment) & Where.Equal("node_type", byType.Key) & Where.In("node_name", chunk)));
+        string? Signature(NodeKey key) => audits is not null && audits.TryGetValue(key, out var signature) ? signature : null;
         foreach (var statement in _sql.InsertMany(StateSchema.NodeRefs,
-                     new[] { "virtual_environment_name", "node_type", "node_name", "version_hash" },
-                     ordered.Where(c => c.New is not null).Select(c => new object?[] { environment, c.Key.NodeType, c.Key.NodeName, c.New }).ToList(),
+                     new[] { "virtual_environment_name", "node_type", "node_name", "version_hash", "audit_signature" },
+                     ordered.Where(c => c.New is not null).Select(c => new object?[] { environment, c.Key.NodeType, c.Key.NodeName, c.New, Signature(c.Key) }).ToList(),
                      "updated_at"))
             _session.Execute(statement);
+        if (audits is not null)
+        {
+            var moved = changes.Select(c => c.Key).ToHashSet();
+            var known = RefAudits(environment);
+            foreach (var (key, signature) in audits)
+                if (refs.ContainsKey(key) && !moved.Contains(key) && known.TryGetValue(key, out var was) && was != signature)
+                    _session.Execute(_sql.Update(StateSchema.NodeRefs, new[] { Set.To("audit_signature", signature), Set.ToNow("updated_at") },
+                        Where.Equal("virtual_environment_name", environment) & Where.Equal("node_type", key.NodeType) & Where.Equal("node_name", key.NodeName)));
+        }
         foreach (var statement in _sql.InsertMany(StateSchema.RefEvents,
                      new[] { "event_id", "virtual_environment_name", "node_type", "node_name", "previous_version_hash", "new_version_hash", "operation_id" },
                      ordered.Select(c => new object?[] { Ids.NewEventId(), environment, c.Key.NodeType, c.Key.NodeName, c.Previous, c.New, operationId }).ToList(),
@@ -175,6 +201,19 @@ public sealed class StateRepository
         ("database_name", p.DatabaseName), ("schema_name", p.SchemaName), ("relation_name", p.RelationName), ("relation_type", p.RelationType),
     }, "created_at", "updated_at");
 
+    /// <summary>Records that a version was refreshed (its data re-run into it): its <c>updated_at</c>, which
+    /// <c>run_despite_unchanged</c> compares with.</summary>
+    public void MarkRefreshed(NodeKey key, string versionHash) =>
+        _session.Execute(_sql.Update(StateSchema.PhysicalRelations, new[] { Set.ToNow("updated_at") },
+            Where.Equal("artifact_type", key.NodeType) & Where.Equal("artifact_name", key.NodeName) & Where.Equal("version_hash", versionHash)));
+
+    /// <summary>When each tracked version was last built or refreshed (database clock, UTC).</summary>
+    public Dictionary<(NodeKey Key, string Hash), DateTime> RefreshTimes()
+    {
+        var rows = _session.Query(_sql.Select(StateSchema.PhysicalRelations, new[] { "artifact_type", "artifact_name", "version_hash", "updated_at" }));
+        return rows.GroupBy(r => (new NodeKey(Str(r[0])!, Str(r[1])!), Str(r[2])!)).ToDictionary(g => g.Key, g => Dt(g.First()[3]) ?? DateTime.MinValue);
+    }
+
     public void InsertAncestry(string model, string versionHash, string parentVersionHash, string strategy) =>
         InsertIfAbsent(StateSchema.PhysicalRelationAncestry, new (string, object?)[]
         {
@@ -183,15 +222,26 @@ public sealed class StateRepository
 
     // ------------------------------------------------------------------ checkpoints
 
+    /// <summary>A checkpoint of <paramref name="refs"/>, with the audit signatures the VDE's refs carry now (written
+    /// in the same transaction, after the refs), so a rollback brings back what each version was audited against.</summary>
     public string CreateCheckpoint(string environment, IReadOnlyDictionary<NodeKey, string> refs)
     {
         var id = Ids.NewCheckpointId();
+        var audits = RefAudits(environment);
         _session.Execute(_sql.Insert(StateSchema.Checkpoints, new (string, object?)[] { ("checkpoint_id", id), ("virtual_environment_name", environment) }, "created_at"));
-        foreach (var statement in _sql.InsertMany(StateSchema.CheckpointRefs, new[] { "checkpoint_id", "node_type", "node_name", "version_hash" },
+        foreach (var statement in _sql.InsertMany(StateSchema.CheckpointRefs, new[] { "checkpoint_id", "node_type", "node_name", "version_hash", "audit_signature" },
                      refs.OrderBy(r => r.Key.NodeType, StringComparer.Ordinal).ThenBy(r => r.Key.NodeName, StringComparer.Ordinal)
-                         .Select(r => new object?[] { id, r.Key.NodeType, r.Key.NodeName, r.Value }).ToList()))
+                         .Select(r => new object?[] { id, r.Key.NodeType, r.Key.NodeName, r.Value, audits.GetValueOrDefault(r.Key) }).ToList()))
             _session.Execute(statement);
         return id;
+    }
+
+    /// <summary>The audit signatures a checkpoint's refs carry.</summary>
+    public Dictionary<NodeKey, string?> CheckpointAudits(string checkpointId)
+    {
+        var rows = _session.Query(_sql.Select(StateSchema.CheckpointRefs, new[] { "node_type", "node_name", "audit_signature" },
+            Where.Equal("checkpoint_id", checkpointId)));
+        return rows.ToDictionary(r => new NodeKey(Str(r[0])!, Str(r[1])!), r => Str(r[2]));
     }
 
     /// <summary>Checkpoints of one VDE (or all), newest first (upstream: created_at DESC, checkpoint_id DESC).</summary>

@@ -52,8 +52,10 @@ public static class StateSchema
         new[] { T("virtual_environment_name"), T("status"), T("baseline_virtual_environment_name"), Ts("created_at"), Ts("updated_at"), Ts("finalized_at") },
         new[] { "virtual_environment_name" });
 
+    /// <summary>A VDE's refs. <c>audit_signature</c> (ours, additive) names the audit list and severities the ref's
+    /// version passed in this environment; NULL when unknown (written by upstream, or before this column existed).</summary>
     public static readonly StateTable NodeRefs = new("virtual_environment_node_refs",
-        new[] { T("virtual_environment_name"), T("node_type"), T("node_name"), T("version_hash"), Ts("updated_at") },
+        new[] { T("virtual_environment_name"), T("node_type"), T("node_name"), T("version_hash"), Ts("updated_at"), T("audit_signature") },
         new[] { "virtual_environment_name", "node_type", "node_name" });
 
     public static readonly StateTable Checkpoints = new("virtual_environment_checkpoints",
@@ -61,7 +63,7 @@ public static class StateSchema
         new[] { "checkpoint_id" });
 
     public static readonly StateTable CheckpointRefs = new("virtual_environment_checkpoint_refs",
-        new[] { T("checkpoint_id"), T("node_type"), T("node_name"), T("version_hash") },
+        new[] { T("checkpoint_id"), T("node_type"), T("node_name"), T("version_hash"), T("audit_signature") },
         new[] { "checkpoint_id", "node_type", "node_name" });
 
     public static readonly StateTable RefEvents = new("virtual_environment_ref_events",

@@ -108,7 +108,7 @@ public class VirtualBuildTests
     [SkippableTheory]
     [InlineData("duckdb")]
     [InlineData("postgres")]
-    public void Second_build_is_a_no_op(string engine)
+    public void Second_build_refreshes_tables_in_their_versions_and_a_changes_only_build_is_a_no_op(string engine)
     {
         TestEngine.SkipUnlessAvailable(engine);
         using var f = new VirtualFixture(engine);
@@ -116,11 +116,13 @@ public class VirtualBuildTests
         var first = f.Build();
         var physical = f.PhysicalRelations();
 
+        // A default build re-runs every table and incremental into its current version (SPEC 4.2): no new version,
+        // no ref move, no checkpoint; views and seeds stay as they are.
         var second = f.Build();
         Assert.Equal("succeeded", second.Status);
         Assert.Equal(EnvironmentStatus.Finalized, second.EnvironmentStatus);
-        Assert.All(VirtualFixture.Nodes, n => Assert.Equal("unchanged", Node(second, n).Action));
-        Assert.DoesNotContain(second.Nodes, n => n.NodeType == "test");
+        Assert.All(new[] { "fct_orders", "dim_customers", "payments_log" }, n => Assert.Equal("refresh", Node(second, n).Action));
+        Assert.All(VirtualFixture.Seeds.Concat(new[] { "stg_customers", "stg_orders", "stg_payments" }), n => Assert.Equal("unchanged", Node(second, n).Action));
         Assert.Null(second.CheckpointId);
         Assert.Equal(physical.Select(p => p.Name), f.PhysicalRelations().Select(p => p.Name));
         Assert.Single(f.Checkpoints("dev"));
@@ -128,14 +130,22 @@ public class VirtualBuildTests
         Assert.Equal(9, f.StateCount("physical_relations"));
         Assert.Equal(first.CheckpointId, f.Checkpoints("dev")[0].Id);
         Assert.Equal(12, f.CountOf(f.View("dev", "fct_orders")));
+        Assert.Equal(2, f.StateCount("state_operations"));
 
-        // The plan says the same, without writing anything.
+        // -ChangesOnly keeps the fast path: nothing is stale, so nothing is selected and nothing runs.
+        var changesOnly = new BuildOptions { ChangesOnly = true };
+        var third = f.Build(changesOnly);
+        Assert.Equal("succeeded", third.Status);
+        Assert.Equal(EnvironmentStatus.Finalized, third.EnvironmentStatus);
+        Assert.Empty(third.Nodes);
+        // The plan says the same, without writing anything; every node of a default plan is unchanged or a refresh.
+        Assert.Empty(f.Plan(changesOnly).Steps);
         var plan = f.Plan();
-        Assert.All(plan.Steps, s => Assert.Equal("unchanged", s.Action));
-        Assert.All(plan.Steps, s => Assert.Null(s.Reason));
+        Assert.All(plan.Steps, s => Assert.Contains(s.Action, new[] { "unchanged", "refresh" }));
+        Assert.All(plan.Steps.Where(s => s.Action == "unchanged"), s => Assert.Null(s.Reason));
         Assert.All(plan.Steps, s => Assert.Equal("finalized", s.EnvironmentStatus));
-        // A build with nothing to do is a read: no lock, no journal row (only the first build is journaled).
-        Assert.Equal(1, f.StateCount("state_operations"));
+        // A build with nothing to do is a read: no lock, no journal row.
+        Assert.Equal(2, f.StateCount("state_operations"));
         Assert.Empty(f.Locks().List());
     }
 
@@ -166,11 +176,14 @@ public class VirtualBuildTests
         Assert.Contains("-  COALESCE(SUM(p.amount), 0) AS amount", step["fct_orders"].QueryDiff);
         Assert.Contains("+  COALESCE(SUM(p.amount), 0) AS amount,", step["fct_orders"].QueryDiff);
         Assert.Null(step["dim_customers"].QueryDiff);
-        foreach (var n in new[] { "raw_orders", "stg_orders", "stg_payments", "payments_log" })
+        foreach (var n in new[] { "raw_orders", "stg_orders", "stg_payments" })
         {
             Assert.Equal("unchanged", step[n].Action);
             Assert.Null(step[n].Reason);
         }
+        // The incremental is unchanged too: a default build refreshes it in its (shared) version.
+        Assert.Equal("refresh", step["payments_log"].Action);
+        Assert.Equal("default build: tables and incrementals are refreshed", step["payments_log"].Reason);
         Assert.Null(f.EnvironmentRow("pr_1"));   // the plan wrote nothing
 
         var r = f.Build(new BuildOptions { Environment = "pr_1" });
@@ -179,8 +192,9 @@ public class VirtualBuildTests
         Assert.Equal(EnvironmentStatus.Finalized, r.EnvironmentStatus);
         Assert.Equal("build", Node(r, "fct_orders").Action);
         Assert.Equal("build", Node(r, "dim_customers").Action);
-        foreach (var n in VirtualFixture.Nodes.Except(new[] { "fct_orders", "dim_customers" }))
+        foreach (var n in VirtualFixture.Nodes.Except(new[] { "fct_orders", "dim_customers", "payments_log" }))
             Assert.Equal("unchanged", Node(r, n).Action);
+        Assert.Equal("refresh", Node(r, "payments_log").Action);
 
         // Two new physical versions; the VDEs share the other seven.
         var physical = f.PhysicalRelations();
@@ -231,7 +245,7 @@ public class VirtualBuildTests
         Assert.Equal("upstream changed", steps["dim_customers"].Reason);
         Assert.Equal("first run", steps["order_ids"].Reason);
         Assert.Null(steps["order_ids"].BoundVersion);
-        Assert.Null(steps["payments_log"].Reason);
+        Assert.Equal("refresh", steps["payments_log"].Action);   // unchanged: refreshed by a default build
         Assert.Equal(new[] { "dim_customers", "fct_orders", "order_ids", "stg_customers" },
             steps.Values.Where(s => s.Action == "build").Select(s => s.Name).OrderBy(n => n, StringComparer.Ordinal));
 

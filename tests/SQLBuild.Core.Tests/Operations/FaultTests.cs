@@ -22,11 +22,12 @@ public class FaultTests
         Assert.Equal("succeeded", f.Build().Status);
         f.Edit("models/staging/stg_orders.sql", s => s.Replace("FROM ", f.Engine == "postgres"
             ? $"FROM (SELECT pg_sleep({seconds})) AS sqb_slow, "
-            : $"FROM (SELECT count(*) AS n FROM range({seconds}000000000) AS t(i) WHERE i % 7 = 3) AS sqb_slow, ", StringComparison.Ordinal));
+            : $"FROM (SELECT count(*) AS n FROM range({seconds}00000000) AS t(i) WHERE i % 7 = 3) AS sqb_slow, ", StringComparison.Ordinal));
     }
 
+    /// <summary>The build of the change only (-ChangesOnly: no refresh of the other tables), on a worker thread.</summary>
     private static Task<SqbBuildResult> BuildInBackground(VirtualFixture f, CancellationToken cancel) =>
-        Task.Run(() => ProjectBuild.Build(f.Compile(), new BuildOptions(), f.Log, cancel));
+        Task.Run(() => ProjectBuild.Build(f.Compile(), new BuildOptions { ChangesOnly = true }, f.Log, cancel));
 
     /// <summary>Waits until the build holds its lock (it is then building).</summary>
     private static LockRow WaitForHolder(VirtualFixture f)

@@ -65,10 +65,14 @@ internal sealed class VdeFixture : IDisposable
 
     public StateStore Store(ISqbLog? log = null) => StateStore.Open(Compile(), log ?? NullLog.Instance);
 
-    public SqbBuildResult Build(string? environment = null, params string[] select)
+    public SqbBuildResult Build(string? environment = null, params string[] select) => Build(environment, changesOnly: false, select);
+
+    /// <summary>A build that must succeed; <paramref name="changesOnly"/> builds only stale models and their descendants.</summary>
+    public SqbBuildResult Build(string? environment, bool changesOnly, params string[] select)
     {
         if (environment is not null) _environments.Add(environment);
-        var result = ProjectBuild.Build(Compile(), new BuildOptions { Environment = environment, Select = select.Length == 0 ? null : select },
+        var result = ProjectBuild.Build(Compile(),
+            new BuildOptions { Environment = environment, Select = select.Length == 0 ? null : select, ChangesOnly = changesOnly },
             NullLog.Instance, CancellationToken.None);
         Assert.True(result.Status == "succeeded",
             "build failed: " + string.Join("; ", result.Nodes.Where(n => n.Error is not null).Select(n => $"{n.Name}: {n.Error}")));

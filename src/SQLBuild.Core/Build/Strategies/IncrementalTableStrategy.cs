@@ -30,9 +30,11 @@ internal sealed class IncrementalTableStrategy : MaterializationStrategy
             var rows = CountRows(session, delta);
             var outcome = new MaterializeOutcome("incremental", rows, request.RunAudits(delta));
             if (outcome.Blocked) return outcome;
+            RequireSameShape(request, delta);
             var columns = session.ColumnsOf(delta).Select(c => c.Name).ToList();
             using var tx = session.BeginTransaction();
             Apply(session, model.Config, target, delta, columns);
+            request.Complete?.Invoke(session, false);
             tx.Commit();
             return outcome;
         }

@@ -24,10 +24,14 @@ internal sealed class MaterializeRequest
     public AuditRunner? Audits { get; init; }
     /// <summary>Direct mode <c>-FullRefresh</c>: rebuild an incremental model from scratch.</summary>
     public bool FullRefresh { get; init; }
+    /// <summary>A refresh of a physical version: its definition is immutable, so new rows whose columns differ from the
+    /// version's (a source that changed shape) fail the node instead of taking the version's place.</summary>
+    public bool KeepShape { get; init; }
     /// <summary>A new incremental version starts as a copy of this prior version (null: from scratch).</summary>
     public RelationName? Prior { get; init; }
-    /// <summary>Records the finished version (its state rows) through the session, inside the transaction that gives the
-    /// version its name. The flag says whether the version was seeded from <see cref="Prior"/> (its ancestry).</summary>
+    /// <summary>Records the finished relation (its state rows) through the session, inside the transaction that makes it
+    /// final: the one that gives a new version its name, or the one that swaps a refresh in. The flag says whether a new
+    /// version was seeded from <see cref="Prior"/> (its ancestry).</summary>
     public Action<IWarehouseSession, bool>? Complete { get; init; }
     public required ISqbLog Log { get; init; }
 
@@ -88,6 +92,20 @@ internal abstract class MaterializationStrategy
         session.Execute(request.Dialect.RenameTable(pending, request.Target.Name));
         request.Complete?.Invoke(session, seededFromPrior);
         tx.Commit();
+    }
+
+    /// <summary>A refresh keeps its version's shape (<see cref="MaterializeRequest.KeepShape"/>): the new rows' columns, names
+    /// and types, must be the version's; otherwise the refresh fails and the version keeps its data.</summary>
+    protected static void RequireSameShape(MaterializeRequest request, RelationName fresh)
+    {
+        if (!request.KeepShape) return;
+        var was = request.Session.ColumnsOf(request.Target).Select(c => $"{c.Name} {c.DataType}").ToList();
+        var now = request.Session.ColumnsOf(fresh).Select(c => $"{c.Name} {c.DataType}").ToList();
+        if (was.SequenceEqual(now, StringComparer.OrdinalIgnoreCase)) return;
+        throw new SqbException(ErrorCodes.RefreshChangesShape, "RefreshChangesShape",
+            $"refreshing {request.Target} would change its columns ({string.Join(", ", was)} -> {string.Join(", ", now)}); the version keeps its data",
+            SqbErrorKind.InvalidData, request.Target.ToString(),
+            $"A physical version never changes shape. If a source's columns changed, change the model (its SQL or config) so it gets a new version, then run Invoke-SqbBuild -Select {request.Name}.");
     }
 
     /// <summary>Drops what a killed build of this version may have left under the pending name.</summary>

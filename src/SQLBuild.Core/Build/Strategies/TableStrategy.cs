@@ -22,7 +22,8 @@ internal sealed class TableStrategy : MaterializationStrategy
                 TryDrop(request, staging, table: true);
                 return outcome with { Action = "replace" };
             }
-            SwapIn(session, staging, target, request.Existing);
+            RequireSameShape(request, staging);
+            SwapIn(session, staging, target, request.Existing, inTransaction: request.Complete is { } complete ? s => complete(s, false) : null);
             return outcome;
         }
         catch
@@ -62,7 +63,9 @@ internal sealed class TableStrategy : MaterializationStrategy
     /// in place, so downstream views keep working; otherwise the old relation is dropped (never with
     /// CASCADE) and the staging table renamed.
     /// </summary>
-    internal static void SwapIn(IWarehouseSession session, RelationName staging, RelationName target, CatalogRelation? existing)
+    /// <param name="inTransaction">Runs inside the swapping transaction (a refresh's state record).</param>
+    internal static void SwapIn(IWarehouseSession session, RelationName staging, RelationName target, CatalogRelation? existing,
+        Action<IWarehouseSession>? inTransaction = null)
     {
         var dialect = session.Dialect;
         if (existing?.Kind == RelationKind.Table && dialect.ViewsBindToRelations)
@@ -75,6 +78,7 @@ internal sealed class TableStrategy : MaterializationStrategy
                 session.Execute(dialect.DeleteAll(target));
                 session.Execute(dialect.InsertFrom(target, staging, newColumns.Select(c => c.Name).ToList()));
                 session.Execute(dialect.DropTableIfExists(staging));
+                inTransaction?.Invoke(session);
                 inPlace.Commit();
                 return;
             }
@@ -83,6 +87,7 @@ internal sealed class TableStrategy : MaterializationStrategy
         if (existing?.Kind == RelationKind.View) session.Execute(dialect.DropViewIfExists(target));
         else if (existing is not null) session.Execute(dialect.DropTableIfExists(target));
         session.Execute(dialect.RenameTable(staging, target.Name));
+        inTransaction?.Invoke(session);
         tx.Commit();
     }
 }

@@ -48,6 +48,10 @@ internal sealed class VersionTracker : IDisposable
     public void TrackAncestry(IWarehouseSession building, string model, string versionHash, string parentVersionHash, string strategy) =>
         Record(building, repo => repo.InsertAncestry(model, versionHash, parentVersionHash, strategy));
 
+    /// <summary>Records a refresh of a version (its <c>updated_at</c>: when it was last refreshed).</summary>
+    public void MarkRefreshed(IWarehouseSession refreshing, NodeKey key, string versionHash) =>
+        Record(refreshing, repo => repo.MarkRefreshed(key, versionHash));
+
     public void Dispose()
     {
         while (_sessions.TryTake(out var session)) session.Dispose();

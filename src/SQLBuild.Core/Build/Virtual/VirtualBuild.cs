@@ -57,7 +57,7 @@ internal sealed class VirtualBuild : EnvironmentOperation
                 Materialized = MaterializedName(name),
                 Action = plan.Actions[name].ToString().ToLowerInvariant(),
                 Relation = Names.Physical(name, expected).ToString(),
-                Reason = plan.StaleReasons[name] ?? (plan.Actions[name] == VirtualAction.Build ? "physical relation missing" : null),
+                Reason = plan.Reasons[name],
                 DependsOn = Project.Parents.TryGetValue(name, out var parents) ? parents : Array.Empty<string>(),
                 BoundVersion = bound, ExpectedVersion = expected, EnvironmentStatus = status, QueryDiff = diff,
             });
@@ -91,25 +91,39 @@ internal sealed class VirtualBuild : EnvironmentOperation
         return RunJournaled(new JournaledRun("build", environment, LockManager.EnvironmentKey(environment), $"build {environment}"), run =>
         {
             var plan = ReadPlan(options);
-            run.Step(KillPoints.Build.Plan, $"{plan.Selected.Count} selected, {plan.Actions.Count(x => x.Value == VirtualAction.Build)} to build");
+            run.Step(KillPoints.Build.Plan, $"{plan.Selected.Count} selected: " +
+                string.Join(", ", plan.Actions.Values.GroupBy(a => a).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}")));
             var results = BuildVersions(plan, run, options);
 
-            // Refs move only for nodes that succeeded (built, reused or unchanged).
+            // Refs move only for nodes that succeeded (built, reused, refreshed, audited or unchanged), with the audit
+            // signature their version passed. A node whose audits failed in a new environment stays unbound there (its
+            // ref is not copied from the baseline), so the environment stays working.
             var final = new Dictionary<NodeKey, string>(plan.StartRefs.Where(r =>
                 r.Key.NodeType == NodeTypes.Seed ? Project.Seeds.ContainsKey(r.Key.NodeName) : Project.Models.ContainsKey(r.Key.NodeName)));
+            var audits = new Dictionary<NodeKey, string?>();
             foreach (var name in plan.Selected)
+            {
+                var key = NodeKey.Of(Project, name);
                 if (results[name].Status is SqbNodeStatus.Succeeded or SqbNodeStatus.Warned)
-                    final[NodeKey.Of(Project, name)] = plan.Identities[name].VersionHash;
+                {
+                    final[key] = plan.Identities[name].VersionHash;
+                    if (plan.AuditSignatures.TryGetValue(name, out var signature) && plan.Actions[name] != VirtualAction.Unchanged) audits[key] = signature;
+                }
+                else if (plan.Actions[name] == VirtualAction.Audit && plan.StartsFromBaseline && plan.StartRefs.GetValueOrDefault(key) == plan.Identities[name].VersionHash)
+                    final.Remove(key);
+            }
             var finalized = Project.TopologicalOrder.All(n =>
                 final.TryGetValue(NodeKey.Of(Project, n), out var hash) && hash == plan.Identities[n].VersionHash);
             var status = finalized ? EnvironmentStatus.Finalized : EnvironmentStatus.Active;
 
             // A stopped build switches nothing: the step stops here (and the switch would not commit after a stop).
             run.Step(KillPoints.Build.Switch, $"moving refs of {environment} to {status}");
-            var switched = new EnvironmentSwitch(Store, Names, Log).Apply(environment, final, status, plan.Baseline, run, KillPoints.Build.Switch);
+            var switched = new EnvironmentSwitch(Store, Names, Log).Apply(environment, final, status, plan.Baseline, run, KillPoints.Build.Switch,
+                audits: audits);
             var nodes = plan.Selected.Select(n => results[n]).Concat(results.Values.Where(r => r.NodeType == "test")).ToList();
             var failed = nodes.Any(n => n.Status is SqbNodeStatus.Failed or SqbNodeStatus.Skipped);
-            summary = $"built {nodes.Count(n => n.Action == "build" && n.Status != SqbNodeStatus.Failed)} of {plan.Selected.Count} selected; " +
+            int Done(string action) => nodes.Count(n => n.Action == action && n.Status != SqbNodeStatus.Failed);
+            summary = $"built {Done("build")}, refreshed {Done("refresh")}, audited {Done("audit")} of {plan.Selected.Count} selected; " +
                       $"{switched.Changes.Count} ref change(s); status {status}";
             return new SqbBuildResult
             {
@@ -147,32 +161,40 @@ internal sealed class VirtualBuild : EnvironmentOperation
             ReferenceResolution.Render(Project, Store.Warehouse.Dialect, sql, references, PhysicalOf);
 
         var results = new Dictionary<string, SqbNodeResult>(StringComparer.Ordinal);
-        foreach (var node in plan.Selected.Where(n => plan.Actions[n] != VirtualAction.Build))
+        foreach (var node in plan.Selected.Where(n => plan.Actions[n] is VirtualAction.Unchanged or VirtualAction.Reuse))
             results[node] = NodeOutcome.Kept(node, NodeKey.Of(Project, node).NodeType, MaterializedName(node),
                 Names.Physical(node, plan.Identities[node].VersionHash), plan.Actions[node].ToString().ToLowerInvariant());
 
-        var toBuild = plan.Selected.Where(n => plan.Actions[n] == VirtualAction.Build).ToList();
-        var tests = Project.Tests.Values.Where(t => TestGate.ReadsBuilt(t, toBuild).Any()).ToList();
-        if (toBuild.Count == 0 && tests.Count == 0) return results;
+        // The work: new versions, refreshes and audits in DAG order; then the data tests that read what changed.
+        var work = plan.Selected.Where(n => plan.Actions[n] is VirtualAction.Build or VirtualAction.Refresh or VirtualAction.Audit).ToList();
+        var tests = Project.Tests.Values.Where(t => TestGate.ReadsBuilt(t, work).Any()).ToList();
+        if (work.Count == 0 && tests.Count == 0) return results;
 
-        using (var session = Store.OpenWarehouseSession())
-            CreateSchemaAlongsideOthers(session, Names.PhysicalSchema);
+        if (work.Any(n => plan.Actions[n] == VirtualAction.Build))
+            using (var session = Store.OpenWarehouseSession())
+                CreateSchemaAlongsideOthers(session, Names.PhysicalSchema);
         var audits = new AuditRunner(Project, PhysicalOf, Render);
         using var tracker = new VersionTracker(Store);
-        var steps = toBuild.Select(node => new BuildStep(node, node, Project.Seeds.ContainsKey(node) ? NodeKind.Seed : NodeKind.Model,
-            MaterializedName(node), BuildDependencies(node, toBuild),
-            session => BuildVersion(session, plan, node, Render, audits, tracker, run.Cancellation))).ToList();
-        steps.AddRange(tests.Select(test => new BuildStep("test:" + test.Name, test.Name, NodeKind.Test, null, TestGate.ReadsBuilt(test, toBuild).ToList(),
+        var steps = work.Select(node => new BuildStep(node, node, Project.Seeds.ContainsKey(node) ? NodeKind.Seed : NodeKind.Model,
+            MaterializedName(node), BuildDependencies(node, work),
+            session => plan.Actions[node] switch
+            {
+                VirtualAction.Build => BuildVersion(session, plan, node, Render, audits, tracker, run.Cancellation),
+                VirtualAction.Refresh => RefreshVersion(session, plan, node, Render, audits, tracker, run.Cancellation),
+                _ => AuditVersion(session, plan, node, audits),
+            })).ToList();
+        steps.AddRange(tests.Select(test => new BuildStep("test:" + test.Name, test.Name, NodeKind.Test, null, TestGate.ReadsBuilt(test, work).ToList(),
             session => DataTestRunner.Run(session, test, () => Render(test.Sql, test.References)))));
-        Log.Section($"Building {toBuild.Count} physical version(s) for {plan.Environment}");
+        Log.Section($"Building {work.Count} physical version(s) for {plan.Environment}");
         // Each worker's session is dedicated: a version's latch lives on the session that runs its DDL.
         foreach (var (key, result) in new BuildExecutor(() => Store.OpenWarehouseSession(dedicated: true), Log)
                      .Run(steps, options.Concurrency ?? Project.Config.Settings.Concurrency, $"Building {plan.Environment}", run.Cancellation))
             results[key] = result;
         run.Cancellation.ThrowIfCancellationRequested();
 
-        TestGate.Apply(Project, plan.Selected, toBuild, tests, results);
-        run.Step(KillPoints.Build.Physical, $"built {results.Values.Count(r => r.Action == "build" && r.Status != SqbNodeStatus.Failed)} physical version(s)");
+        TestGate.Apply(Project, plan.Selected, work, tests, results);
+        int Done(string action) => results.Values.Count(r => r.Action == action && r.Status != SqbNodeStatus.Failed);
+        run.Step(KillPoints.Build.Physical, $"built {Done("build")}, refreshed {Done("refresh")}, audited {Done("audit")} version(s)");
         return results;
     }
 
@@ -198,14 +220,14 @@ internal sealed class VirtualBuild : EnvironmentOperation
         }
     }
 
-    /// <summary>The nodes of this build that must be built before <paramref name="name"/>: its parents, and the model a
-    /// relationships audit of it reads (not a parent, but the audit runs against that model's new version).</summary>
-    private List<string> BuildDependencies(string name, IReadOnlyList<string> toBuild)
+    /// <summary>The nodes of this build's work that must be done before <paramref name="name"/>: its parents, and the model a
+    /// relationships audit of it reads (not a parent, but the audit runs against that model's version).</summary>
+    private List<string> BuildDependencies(string name, IReadOnlyList<string> work)
     {
-        var dependsOn = Project.Parents.TryGetValue(name, out var parents) ? parents.Where(toBuild.Contains).ToList() : new List<string>();
+        var dependsOn = Project.Parents.TryGetValue(name, out var parents) ? parents.Where(work.Contains).ToList() : new List<string>();
         if (Project.Models.TryGetValue(name, out var model))
             dependsOn.AddRange(model.Config.Audits.Select(a => a.ToModel).OfType<string>()
-                .Where(m => m != name && toBuild.Contains(m) && !dependsOn.Contains(m)).Distinct());
+                .Where(m => m != name && work.Contains(m) && !dependsOn.Contains(m)).Distinct());
         return dependsOn;
     }
 
@@ -260,6 +282,58 @@ internal sealed class VirtualBuild : EnvironmentOperation
         catch (Exception ex)
         {
             return NodeOutcome.Failure(name, kind, MaterializedName(name), ex, clock.Elapsed, physical);
+        }
+    }
+
+    /// <summary>
+    /// Re-runs a table or incremental model into its existing version (SPEC 4.2, refresh): a table into a staging
+    /// relation, audited, then swapped into the version's name; an incremental's delta applied to it; either in one
+    /// transaction that also records the refresh. A failing error audit leaves the version's data as it was. Under the
+    /// version's latch, so two environments sharing the version never refresh it at once (the second waits, then
+    /// refreshes it again from the same sources).
+    /// </summary>
+    private SqbNodeResult RefreshVersion(IWarehouseSession session, VirtualPlan plan, string name, Func<string, IReadOnlyList<Reference>, string> render,
+        AuditRunner audits, VersionTracker tracker, CancellationToken cancel)
+    {
+        var model = Project.Models[name];
+        var key = NodeKey.Model(name);
+        var hash = plan.Identities[name].VersionHash;
+        var physical = Names.Physical(name, hash);
+        var clock = Stopwatch.StartNew();
+        using var latch = VersionLatch.Acquire(session, Store, $"physical:{physical}", Log, cancel);
+        try
+        {
+            var request = new MaterializeRequest
+            {
+                Session = session, Target = physical, Existing = plan.PhysicalCatalog.Find(physical), Model = model,
+                Sql = render(model.Sql, model.References), Audits = audits, KeepShape = true, Log = Log,
+                Complete = (refreshing, _) => tracker.MarkRefreshed(refreshing, key, hash),
+            };
+            var outcome = MaterializationStrategy.For(model).Replace(request) with { Action = "refresh" };
+            return NodeOutcome.Materialized(name, NodeKind.Model, MaterializedName(name), physical, outcome, clock.Elapsed,
+                "; the version keeps its data and the ref was not moved");
+        }
+        catch (Exception ex)
+        {
+            return NodeOutcome.Failure(name, NodeKind.Model, MaterializedName(name), ex, clock.Elapsed, physical);
+        }
+    }
+
+    /// <summary>Runs a model's audits against its version without rebuilding it (its audits changed, or a reused version
+    /// has not passed them yet). An error-severity failure fails the node: its ref does not move.</summary>
+    private SqbNodeResult AuditVersion(IWarehouseSession session, VirtualPlan plan, string name, AuditRunner audits)
+    {
+        var model = Project.Models[name];
+        var physical = Names.Physical(name, plan.Identities[name].VersionHash);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var outcome = new MaterializeOutcome("audit", null, audits.Run(session, model, physical));
+            return NodeOutcome.Materialized(name, NodeKind.Model, MaterializedName(name), physical, outcome, clock.Elapsed, "; the ref was not moved");
+        }
+        catch (Exception ex)
+        {
+            return NodeOutcome.Failure(name, NodeKind.Model, MaterializedName(name), ex, clock.Elapsed, physical);
         }
     }
 

@@ -7,14 +7,22 @@ using SQLBuild.Core.State;
 
 namespace SQLBuild.Core.Build.Virtual;
 
-/// <summary>What a virtual build does with a selected node: nothing (its ref already holds the expected version),
-/// point its ref at a version another environment built, or build the version.</summary>
-public enum VirtualAction { Unchanged, Reuse, Build }
+/// <summary>What a virtual build does with a selected node (SPEC 4.2):
+/// <list type="bullet">
+/// <item><c>Build</c>: make the expected version (stale, or its relation is missing);</item>
+/// <item><c>Reuse</c>: point the ref at the expected version another environment built (its audits passed there);</item>
+/// <item><c>Refresh</c>: re-run a table or incremental into its existing version (a default build; a
+/// <c>run_despite_unchanged</c> table that is due; a reused table in a default build);</item>
+/// <item><c>Audit</c>: run the model's audits against the version without rebuilding it (its audit list or severities
+/// changed since the version passed them here, or a reused version never passed this list);</item>
+/// <item><c>Unchanged</c>: nothing.</item>
+/// </list></summary>
+public enum VirtualAction { Unchanged, Reuse, Build, Refresh, Audit }
 
 /// <summary>
 /// What a virtual build of one VDE would do, read from state and the catalog in a fixed number of
 /// set-based queries: bound and expected versions, stale reasons, the selection (with S010), and for
-/// each selected node whether its version is unchanged, reused from another VDE, or built.
+/// each selected node its action and why.
 /// </summary>
 internal sealed class VirtualPlan
 {
@@ -28,6 +36,12 @@ internal sealed class VirtualPlan
     public required Dictionary<string, string?> StaleReasons { get; init; }
     public required IReadOnlyList<string> Selected { get; init; }         // models and seeds, topological order
     public required Dictionary<string, VirtualAction> Actions { get; init; }
+    /// <summary>Why each selected node gets its action (null for <see cref="VirtualAction.Unchanged"/>).</summary>
+    public required Dictionary<string, string?> Reasons { get; init; }
+    /// <summary>The audit signature of each model now (<see cref="IdentityCalculator.AuditSignature"/>).</summary>
+    public required IReadOnlyDictionary<string, string> AuditSignatures { get; init; }
+    /// <summary>Whether the VDE's refs start as a pointer copy of the baseline's (a new VDE).</summary>
+    public bool StartsFromBaseline => OwnRefs.Count == 0 && StartRefs.Count > 0;
     public required Dictionary<(NodeKey, string), PhysicalRelationRow> Physical { get; init; }
     public required CatalogSnapshot PhysicalCatalog { get; init; }
     public required Dictionary<(string, string), ModelVersionRow> BoundVersions { get; init; }
@@ -73,15 +87,40 @@ internal sealed class VirtualPlan
             else reasons[name] = "config changed";
         }
 
-        // Selection.
-        var selected = new HashSet<string>(Selector.Resolve(project, options.Select, options.Exclude), StringComparer.Ordinal);
+        // What the refs' versions were audited against, and what the audits are now.
+        var startAudits = repo.RefAudits(baseline is not null && own.Count == 0 ? baseline : environment);
+        var signatures = project.Models.Values.ToDictionary(m => m.Name, IdentityCalculator.AuditSignature, StringComparer.Ordinal);
+        bool AuditsChanged(string name) =>
+            project.Models.TryGetValue(name, out var model) && startAudits.TryGetValue(NodeKey.Model(name), out var passed) &&
+            passed != signatures[name] && (passed is not null || model.Config.Audits.Count > 0);
         var changesOnly = options.ChangesOnly || project.Config.ActiveTarget.ChangesOnly == true ||
                           (project.Config.ActiveTarget.ChangesOnly is null && project.Config.Settings.ChangesOnly);
+        // run_despite_unchanged: an unchanged table whose version was last refreshed longer ago than its interval.
+        var due = new Dictionary<string, string>(StringComparer.Ordinal);
+        var timed = project.Models.Values.Where(m => m.Config.RunDespiteUnchanged is not null && reasons[m.Name] is null).ToList();
+        if (changesOnly && timed.Count > 0)
+        {
+            var refreshed = repo.RefreshTimes();
+            var now = new RetentionRepository(stateSession, store.Sql).DatabaseNow();
+            foreach (var m in timed)
+            {
+                var interval = m.Config.RunDespiteUnchanged!.Value;
+                var last = refreshed.TryGetValue((NodeKey.Model(m.Name), ids[m.Name].VersionHash), out var at) ? at : DateTime.MinValue;
+                if (interval == TimeSpan.Zero) due[m.Name] = "run_despite_unchanged \"always\"";
+                else if (now - last >= interval) due[m.Name] = $"run_despite_unchanged \"{Interval(interval)}\": last refreshed {Ago(now - last)} ago";
+            }
+        }
+
+        // Selection. A changes-only build takes stale nodes and their descendants, tables due for a refresh, and
+        // models whose audits changed (every build runs changed audits).
+        var selected = new HashSet<string>(Selector.Resolve(project, options.Select, options.Exclude), StringComparer.Ordinal);
         if (changesOnly)
         {
             var closure = new HashSet<string>(reasons.Where(r => r.Value is not null).Select(r => r.Key), StringComparer.Ordinal);
             foreach (var n in project.TopologicalOrder)
                 if (project.Parents.TryGetValue(n, out var ps) && ps.Any(closure.Contains)) closure.Add(n);
+            closure.UnionWith(due.Keys);
+            closure.UnionWith(project.Models.Keys.Where(AuditsChanged));
             selected.IntersectWith(closure);
         }
         var ancestors = project.Ancestors(selected);
@@ -123,21 +162,52 @@ internal sealed class VirtualPlan
             ? new CatalogSnapshot(Array.Empty<string>(), Array.Empty<CatalogRelation>())
             : warehouseSession.ReadCatalog(new[] { names.PhysicalSchema }, viewDefinitions: false);
 
+        // A reused version's audits: passed here already if any environment's ref to it carries today's signature.
+        var verified = ordered.Any(n => reasons[n] is not null) ? VerifiedVersions(repo, signatures) : new HashSet<(NodeKey, string)>();
         var actions = new Dictionary<string, VirtualAction>(StringComparer.Ordinal);
+        var why = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var n in ordered)
         {
             var key = NodeKey.Of(project, n);
             var expected = ids[n].VersionHash;
             var exists = physical.TryGetValue((key, expected), out var p) && catalog.Exists(p.Relation);
-            actions[n] = !exists ? VirtualAction.Build
-                : start.TryGetValue(key, out var b) && b == expected ? VirtualAction.Unchanged : VirtualAction.Reuse;
+            var refreshable = project.Models.TryGetValue(n, out var model) && model.Config.Materialized != Materialization.View;
+            var hasAudits = model is { Config.Audits.Count: > 0 };
+            (actions[n], why[n]) = (reasons[n], exists) switch
+            {
+                (_, false) => (VirtualAction.Build, reasons[n] ?? "physical relation missing"),
+                // Stale, and the version exists (another environment built it): the ref moves to it.
+                (not null, true) when refreshable && !changesOnly => (VirtualAction.Refresh, reasons[n]),
+                (not null, true) when hasAudits && !verified.Contains((key, expected)) => (VirtualAction.Audit, $"{reasons[n]}; audits not yet passed"),
+                (not null, true) => (VirtualAction.Reuse, reasons[n]),
+                (null, true) when refreshable && !changesOnly => (VirtualAction.Refresh, "default build: tables and incrementals are refreshed"),
+                (null, true) when due.TryGetValue(n, out var interval) => (VirtualAction.Refresh, interval),
+                (null, true) when AuditsChanged(n) => (VirtualAction.Audit, "audits changed"),
+                _ => (VirtualAction.Unchanged, (string?)null),
+            };
         }
         return new VirtualPlan
         {
             Environment = environment, Row = row, Baseline = baseline, OwnRefs = own, StartRefs = start, Identities = ids,
-            StaleReasons = reasons, Selected = ordered, Actions = actions, Physical = physical, PhysicalCatalog = catalog,
-            BoundVersions = bound,
+            StaleReasons = reasons, Selected = ordered, Actions = actions, Reasons = why, Physical = physical, PhysicalCatalog = catalog,
+            BoundVersions = bound, AuditSignatures = signatures,
         };
     }
+
+    /// <summary>Versions some environment's ref carries with the model's audit signature of today: they passed these audits.</summary>
+    private static HashSet<(NodeKey, string)> VerifiedVersions(StateRepository repo, IReadOnlyDictionary<string, string> signatures)
+    {
+        var verified = new HashSet<(NodeKey, string)>();
+        foreach (var (_, key, hash, passed) in repo.AllRefAudits())
+            if (key.NodeType == NodeTypes.Model && signatures.TryGetValue(key.NodeName, out var signature) && passed == signature)
+                verified.Add((key, hash));
+        return verified;
+    }
+
+    private static string Interval(TimeSpan interval) =>
+        interval.TotalDays >= 1 && interval.TotalDays == Math.Floor(interval.TotalDays) ? $"{interval.TotalDays:0}d" : $"{interval.TotalHours:0}h";
+
+    private static string Ago(TimeSpan age) =>
+        age.TotalDays >= 2 ? $"{age.TotalDays:0}d" : age.TotalHours >= 1 ? $"{age.TotalHours:0}h" : $"{Math.Max(0, age.TotalMinutes):0}m";
 
 }

@@ -10,7 +10,7 @@ namespace SQLBuild.Core.Project;
 internal sealed class ModelHeader
 {
     /// <summary>The MODEL keys, in the order an unknown-key error lists them.</summary>
-    public static readonly string[] Keys = { "materialized", "tags", "audits", "unique_key", "incremental_strategy", "cursor", "description" };
+    public static readonly string[] Keys = { "materialized", "tags", "audits", "unique_key", "incremental_strategy", "cursor", "description", "run_despite_unchanged" };
 
     private readonly string _file;
     private readonly HeaderEntries _entries;
@@ -36,8 +36,10 @@ internal sealed class ModelHeader
         var tags = model.ReadTags();
         var description = model.ReadDescription();
         var audits = model.ReadAudits(text, genericAudits);
+        var runDespiteUnchanged = model.ReadRunDespiteUnchanged(materialized);
         var config = new ModelConfig
         {
+            RunDespiteUnchanged = runDespiteUnchanged,
             Materialized = materialized,
             Tags = tags,
             Audits = audits,
@@ -112,6 +114,20 @@ internal sealed class ModelHeader
         if (!_entries.TryGet("description", out var entry)) return null;
         return entry.Value is HeaderString text ? text.Text
             : throw Invalid(entry.Value.Line, $"description: expected a quoted string 'text', got {entry.Value.Describe()}");
+    }
+
+    /// <summary><c>run_despite_unchanged "always" | "&lt;N&gt;h" | "&lt;N&gt;d"</c>: tables only (upstream).</summary>
+    private TimeSpan? ReadRunDespiteUnchanged(Materialization materialized)
+    {
+        if (!_entries.TryGet("run_despite_unchanged", out var entry)) return null;
+        var text = entry.Value is HeaderString quoted ? quoted.Text : entry.Value.AsWord();
+        if (materialized != Materialization.Table)
+            throw Invalid(entry.Value.Line, "run_despite_unchanged applies to table models only");
+        if (string.Equals(text, "always", StringComparison.Ordinal)) return TimeSpan.Zero;
+        if (text is { Length: > 1 } && (text[^1] is 'h' or 'd') &&
+            int.TryParse(text[..^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0)
+            return text[^1] == 'h' ? TimeSpan.FromHours(n) : TimeSpan.FromDays(n);
+        throw Invalid(entry.Value.Line, $"run_despite_unchanged: expected \"always\", \"<N>h\" or \"<N>d\", got {entry.Value.Describe()}");
     }
 
     private IReadOnlyList<AuditSpec> ReadAudits(string text, IReadOnlySet<string> genericAudits)
