@@ -27,7 +27,9 @@ public abstract class SqlDialect
     /// <summary><c>SELECT * FROM relation</c>: the body of every logical view, and of a table copied whole.</summary>
     public string SelectAll(RelationName relation) => $"SELECT * FROM {Qualify(relation)}";
 
-    public string Qualify(RelationName relation) =>
+    /// <summary>The relation as the engine must name it in a statement: <c>"schema"."name"</c> (DuckDB adds its catalog
+    /// where a two-part name would be ambiguous, see <see cref="DuckDbDialect"/>).</summary>
+    public virtual string Qualify(RelationName relation) =>
         QuoteIdentifier(relation.Schema) + "." + QuoteIdentifier(relation.Name);
 
     /// <summary>Placeholder for the 1-based positional parameter <paramref name="index"/>.</summary>

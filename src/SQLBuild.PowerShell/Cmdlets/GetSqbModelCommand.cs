@@ -36,7 +36,7 @@ public sealed class GetSqbModelCommand : SqbCmdlet
         var project = CompileProject();
         var identities = IdentityCalculator.Compute(project);
         var selected = Select is null && Exclude is null ? null : Selector.Resolve(project, Select, Exclude);
-        var dialect = WarehouseFactory.Dialect(project.Config.Adapter);
+        var dialect = WarehouseFactory.Dialect(project.Config.ActiveTarget.Connection);
         var schema = project.Config.ActiveTarget.Schema;
         var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
         bool Wanted(string name, string type) =>
