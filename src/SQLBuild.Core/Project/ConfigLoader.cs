@@ -299,6 +299,7 @@ internal static class ConfigLoader
                     if (child.Value is not string) throw Invalid(child, $"expected a string, got {child.TypeName}");
                     connectionString = text;
                     RegisterSecret(text);
+                    RegisterConnectionStringSecrets(text);
                     break;
                 case "port":
                     var unresolved = !strict && EnvReference.IsMatch(text);
@@ -341,6 +342,22 @@ internal static class ConfigLoader
     private static void RegisterSecret(string text)
     {
         if (!EnvReference.IsMatch(text)) Redaction.RegisterSecret(text);
+    }
+
+    /// <summary>The password inside a connection string is a secret of its own: a driver message may quote it alone.</summary>
+    private static void RegisterConnectionStringSecrets(string text)
+    {
+        if (EnvReference.IsMatch(text)) return;
+        try
+        {
+            var builder = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = text };
+            foreach (var key in new[] { "password", "pwd" })
+                if (builder.TryGetValue(key, out var value) && value is string secret) Redaction.RegisterSecret(secret);
+        }
+        catch (ArgumentException)
+        {
+            // Not parseable as key=value pairs: the whole string is registered; the driver will refuse it.
+        }
     }
 
     private static bool IsPort(string text) =>

@@ -22,6 +22,8 @@ internal sealed class PipelineLog : ISqbLog
 
     public void Verbose(string message) => Post(c => c.WriteVerbose(message));
     public void Warning(string message) => Post(c => c.WriteSqbWarning(message));
+    /// <summary>To the warning stream only: the error record written for the same failure is its one logissue.</summary>
+    public void Failure(string message) => Post(c => c.WriteWarning(message));
 
     public void Progress(string activity, string status, int done, int total) => Post(c =>
     {
@@ -50,6 +52,10 @@ internal sealed class PipelineLog : ISqbLog
     /// <summary>Runs queued writes on the calling (pipeline) thread until <see cref="Complete"/>.</summary>
     public void Pump(SqbCmdlet cmdlet)
     {
-        foreach (var action in _queue.GetConsumingEnumerable()) action(cmdlet);
+        foreach (var action in _queue.GetConsumingEnumerable())
+        {
+            cmdlet.AnnounceSecrets();
+            action(cmdlet);
+        }
     }
 }
