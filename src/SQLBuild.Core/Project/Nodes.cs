@@ -63,17 +63,22 @@ public enum SeedColumnType { Integer, Decimal, Boolean, Date, Timestamp, Text }
 
 public sealed record SeedColumn(string Name, SeedColumnType Type);
 
-/// <summary>A CSV under <c>seeds/</c>. Values are parsed to .NET values of the inferred column type
-/// (long, decimal, bool, DateOnly, DateTime, string) or null for an empty field.</summary>
+/// <summary>A CSV under <c>seeds/</c>: its columns with their inferred types and its hash, from one streaming read at
+/// compile time. The rows stay in the file until a load asks for them (<see cref="ReadRows"/>).</summary>
 public sealed class SeedNode
 {
     public required string Name { get; init; }
     public required string RelativePath { get; init; }
     public required string FullPath { get; init; }
     public required IReadOnlyList<SeedColumn> Columns { get; init; }
-    public required IReadOnlyList<object?[]> Rows { get; init; }
+    /// <summary>The data rows (the header row not counted).</summary>
+    public required long RowCount { get; init; }
     /// <summary>SHA-256 hex of the file bytes.</summary>
     public required string ContentHash { get; init; }
+
+    /// <summary>Reads the rows from the file as they are consumed, each value parsed to the column's type (long,
+    /// decimal, bool, DateOnly, DateTime, string) or null for an empty field.</summary>
+    public IEnumerable<object?[]> ReadRows() => CsvSeedReader.ReadRows(this);
 }
 
 /// <summary>A raw relation declared in <c>sources/*.yml</c>.</summary>
