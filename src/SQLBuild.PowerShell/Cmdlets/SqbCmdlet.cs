@@ -50,6 +50,7 @@ public abstract class SqbCmdlet : PSCmdlet
         if (_compiled is { } c && c.Dir == dir && c.Target == Target) return c.Project;
         var project = Run(_ => ProjectCompiler.Compile(dir, Target, Credential?.GetNetworkCredential()));
         AnnounceSecrets();
+        foreach (var warning in project.Warnings) WriteSqbWarning(warning.Message, warning.ErrorId);
         _compiled = (dir, Target, project);
         return project;
     }
@@ -125,9 +126,10 @@ public abstract class SqbCmdlet : PSCmdlet
         WriteError(ErrorMapping.ToRecord(ex));
     }
 
-    internal void WriteSqbWarning(string message)
+    /// <summary>A warning, and under Azure DevOps its logissue (coded when <paramref name="code"/> is given).</summary>
+    internal void WriteSqbWarning(string message, string? code = null)
     {
-        WriteAzureDevOpsIssue("warning", null, message);
+        WriteAzureDevOpsIssue("warning", code, message);
         WriteWarning(message);
     }
 
