@@ -14,11 +14,7 @@ internal sealed class ProjectVariables
 {
     /// <summary>The <c>@@CTX:</c> keys a hook may use; the longest one that matches is taken, so
     /// <c>@@CTX:destination.schema.x</c> is the schema followed by <c>.x</c>.</summary>
-    public static readonly string[] ContextKeys =
-    {
-        "destination.qualified", "destination.database", "destination.schema", "destination.table",
-        "model.name", "model.schema", "run.target",
-    };
+    public static readonly string[] ContextKeys = { "destination.qualified", "destination.schema", "destination.table", "model.name" };
 
     private static readonly HashSet<string> SqlServerGlobals = new(StringComparer.OrdinalIgnoreCase)
     {

@@ -6,7 +6,7 @@ namespace SQLBuild.Core.Build.Strategies;
 /// <summary>Seeds: a table created with the inferred column types and loaded with the CSV rows, read from the file in batches.</summary>
 internal sealed class SeedStrategy : MaterializationStrategy
 {
-    public override MaterializeOutcome Replace(MaterializeRequest request)
+    protected internal override MaterializeOutcome ReplaceCore(MaterializeRequest request)
     {
         var session = request.Session;
         var staging = StagingNames.Staging(request.Target);
@@ -25,7 +25,7 @@ internal sealed class SeedStrategy : MaterializationStrategy
     }
 
     /// <summary>The rows load into the pending table (in batches); only the publishing transaction gives it the version's name.</summary>
-    public override MaterializeOutcome CreateVersion(MaterializeRequest request)
+    protected internal override MaterializeOutcome CreateVersionCore(MaterializeRequest request)
     {
         var pending = ClearPending(request);
         try
