@@ -151,6 +151,20 @@ function New-SqbTestProject {
     (Resolve-Path -LiteralPath $root).Path
 }
 
+function Set-SqbTestPgConnection([string] $Toml) {
+    <# The toml with its [connections.local] table pointed at the test PostgreSQL: every value but the port
+       through ${ENV:SQB_TEST_PG_*}, so no project file holds them. #>
+    $connection = @(
+        '[connections.local]'
+        'host = "${ENV:SQB_TEST_PG_HOST}"'
+        "port = $([int]$env:SQB_TEST_PG_PORT)"
+        'user = "${ENV:SQB_TEST_PG_USER}"'
+        'password = "${ENV:SQB_TEST_PG_PASSWORD}"'
+        'dbname = "${ENV:SQB_TEST_PG_DATABASE}"'
+    ) -join "`n"
+    [regex]::Replace($Toml, '(?ms)^\[connections\.local\]\n.*?(?=^\[)', "$connection`n`n")
+}
+
 function New-SqbTestTemplateProject {
     <#
     .SYNOPSIS
@@ -191,17 +205,7 @@ function New-SqbTestTemplateProject {
     $toml = Join-Path $path 'sqlbuild_project.toml'
     $text = [IO.File]::ReadAllText($toml).Replace('schema = "dev"', "schema = `"t_$id`"").Replace('schema = "prod"', "schema = `"p_$id`"").
         Replace('schema = "sqlbuild_state', "schema = `"st_$id")
-    if ($Engine -eq 'postgres') {
-        $connection = @(
-            '[connections.local]'
-            'host = "${ENV:SQB_TEST_PG_HOST}"'
-            "port = $([int]$env:SQB_TEST_PG_PORT)"
-            'user = "${ENV:SQB_TEST_PG_USER}"'
-            'password = "${ENV:SQB_TEST_PG_PASSWORD}"'
-            'dbname = "${ENV:SQB_TEST_PG_DATABASE}"'
-        ) -join "`n"
-        $text = [regex]::Replace($text, '(?ms)^\[connections\.local\]\n.*?(?=^\[)', "$connection`n`n")
-    }
+    if ($Engine -eq 'postgres') { $text = Set-SqbTestPgConnection $text }
     if ($AllowReset) { $text = $text.Replace('allow_reset = false', 'allow_reset = true') }
     [IO.File]::WriteAllText($toml, $text, [Text.UTF8Encoding]::new($false))
 
@@ -275,17 +279,7 @@ function New-SqbTestFixtureProject {
     $utf8 = [Text.UTF8Encoding]::new($false)
     $toml = Join-Path $path 'sqlbuild_project.toml'
     $text = [IO.File]::ReadAllText($toml).Replace('schema = "upstream_shop"', "schema = `"u_$id`"")
-    if ($Engine -eq 'postgres') {
-        $connection = @(
-            '[connections.local]'
-            'host = "${ENV:SQB_TEST_PG_HOST}"'
-            "port = $([int]$env:SQB_TEST_PG_PORT)"
-            'user = "${ENV:SQB_TEST_PG_USER}"'
-            'password = "${ENV:SQB_TEST_PG_PASSWORD}"'
-            'dbname = "${ENV:SQB_TEST_PG_DATABASE}"'
-        ) -join "`n"
-        $text = [regex]::Replace($text.Replace('adapter = "duckdb"', 'adapter = "postgres"'), '(?ms)^\[connections\.local\]\n.*?(?=^\[)', "$connection`n`n")
-    }
+    if ($Engine -eq 'postgres') { $text = Set-SqbTestPgConnection $text.Replace('adapter = "duckdb"', 'adapter = "postgres"') }
     if ($Virtual) {
         $text = $text.Replace('virtual_environments = false', 'virtual_environments = true').
             Replace('[targets.dev.vars]', "[targets.dev.state]`nbackend = `"$Engine`"`nschema = `"st_$id`"`nunsuffixed_virtual_env = `"dev`"`n`n[targets.dev.vars]")
