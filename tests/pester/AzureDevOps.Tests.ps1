@@ -51,8 +51,12 @@ Describe 'A failing direct build under Azure DevOps' {
         $errors | Should -Contain "##vso[task.logissue type=error;code=B002.AuditFailed]model 'audited' failed: audit not_null(id) on 'audited' found 1 failing row(s)"
     }
 
-    It 'writes warnings as warning logissues' {
-        @($Logging | Where-Object { $_ -like "##vso``[task.logissue type=warning]model 'audited' failed:*" }).Count | Should -Be 1
+    It 'writes exactly one logissue per failure: the coded error, not also the in-flight warning' {
+        foreach ($node in 'audited', 'bad') {
+            @($Logging | Where-Object { $_ -like '##vso`[task.logissue *' -and $_ -like "*model '$node' failed*" }).Count | Should -Be 1 -Because $node
+        }
+        @($Logging | Where-Object { $_ -like '##vso`[task.logissue type=warning*' }) | Should -BeNullOrEmpty
+        @($Run.Lines | Where-Object { $_ -like "WARNING: model 'audited' failed:*" }).Count | Should -Be 1 -Because 'the warning stream still shows it as the build goes'
     }
 
     It 'escapes %, CR and LF so that a multi-line message stays one logging command' {
@@ -73,6 +77,80 @@ Get-SqbEnvironment -Path '$($Direct -replace "'", "''")'
         $errors = @(Select-Logging $run.Lines | Where-Object { $_ -like '##vso`[task.logissue type=error;*' })
         $errors.Count | Should -Be 1
         $errors[0] | Should -Match '^##vso\[task\.logissue type=error;code=E001\.StateRequiresVirtualMode\]State commands require virtual_environments = true$'
+    }
+}
+
+Describe 'Error codes under Azure DevOps' {
+    BeforeAll { Import-SqbTestModule }
+
+    It 'gives an unexpected error its own code, X001, never the mode guard''s E001' {
+        $mapping = (Get-Command Get-SqbModel).ImplementingType.Assembly.GetType('SQLBuild.PowerShell.Hosting.ErrorMapping', $true)
+        $record = $mapping.GetMethod('Unexpected').Invoke($null, @([InvalidOperationException]::new('something nobody expected'), $null))
+        $record.FullyQualifiedErrorId | Should -Be 'X001.UnexpectedError'
+        $record.ErrorDetails.Message | Should -Be 'something nobody expected'
+    }
+
+    It 'codes a compiler warning: an upstream key SQLBuild ignores is P030' {
+        $dir = New-SqbTestProject @{
+            'sqlbuild_project.toml' = $toml + "[settings]`nsql_analysis = true`n"
+            'models/one.sql'        = 'SELECT 1 AS id'
+        }
+        $run = Invoke-UnderAgent "`$null = Get-SqbModel -Path '$($dir -replace "'", "''")'"
+        Select-Logging $run.Lines | Should -Be @(
+            "##vso[task.logissue type=warning;code=P030.UpstreamKeyIgnored]sqlbuild_project.toml:10: [settings] 'sql_analysis' is an upstream key SQLBuild does not implement; it is ignored")
+    }
+}
+
+Describe 'Secrets under Azure DevOps' {
+    BeforeAll {
+        $script:Secrets = New-SqbTestProject @{
+            'sqlbuild_project.toml' = @'
+name = "secrets"
+adapter = "postgres"
+default_target = "dev"
+
+[settings]
+sql_analysis = true
+
+[connections.wh]
+host = "db.invalid"
+user = "app"
+password = "${ENV:SQB_ADO_TEST_PW}"
+dbname = "shop"
+
+[connections.ops]
+connection_string = "Host=ops.invalid;Username=ops;Password=cs-Secret-2"
+
+[targets.dev]
+connection = "wh"
+schema = "dev"
+
+[targets.prod]
+connection = "ops"
+schema = "prod"
+'@
+            'models/one.sql'        = 'SELECT 1 AS id'
+        }
+    }
+
+    It 'announces every secret value with task.setsecret before it writes anything else' {
+        $run = Invoke-SqbChildScript -ImportModule -Script "`$null = Get-SqbModel -Path '$($Secrets -replace "'", "''")'" `
+            -Environment @{ TF_BUILD = 'True'; NO_COLOR = '1'; SQB_ADO_TEST_PW = 's3cret-Pw_1' }
+        $run.ExitCode | Should -Be 0 -Because $run.Output
+        $lines = @($run.Lines | Where-Object { $_ -ne '' })
+        @($lines[0..2] | Sort-Object) | Should -Be @(@(
+                '##vso[task.setsecret]Host=ops.invalid;Username=ops;Password=cs-Secret-2'
+                '##vso[task.setsecret]cs-Secret-2'
+                '##vso[task.setsecret]s3cret-Pw_1'
+            ) | Sort-Object)
+        $lines[3] | Should -BeLike '##vso`[task.logissue type=warning;code=P030.UpstreamKeyIgnored]*'
+        @($lines | Where-Object { $_ -like '*task.setsecret*' }).Count | Should -Be 3 -Because 'each secret is announced once'
+    }
+
+    It 'announces nothing outside Azure DevOps' {
+        $run = Invoke-SqbChildScript -ImportModule -Script "`$null = Get-SqbModel -Path '$($Secrets -replace "'", "''")' -WarningAction SilentlyContinue" `
+            -Environment @{ TF_BUILD = ''; SQB_ADO_TEST_PW = 's3cret-Pw_1' }
+        $run.Output | Should -Not -Match 'setsecret'
     }
 }
 

@@ -151,6 +151,20 @@ function New-SqbTestProject {
     (Resolve-Path -LiteralPath $root).Path
 }
 
+function Set-SqbTestPgConnection([string] $Toml) {
+    <# The toml with its [connections.local] table pointed at the test PostgreSQL: every value but the port
+       through ${ENV:SQB_TEST_PG_*}, so no project file holds them. #>
+    $connection = @(
+        '[connections.local]'
+        'host = "${ENV:SQB_TEST_PG_HOST}"'
+        "port = $([int]$env:SQB_TEST_PG_PORT)"
+        'user = "${ENV:SQB_TEST_PG_USER}"'
+        'password = "${ENV:SQB_TEST_PG_PASSWORD}"'
+        'dbname = "${ENV:SQB_TEST_PG_DATABASE}"'
+    ) -join "`n"
+    [regex]::Replace($Toml, '(?ms)^\[connections\.local\]\n.*?(?=^\[)', "$connection`n`n")
+}
+
 function New-SqbTestTemplateProject {
     <#
     .SYNOPSIS
@@ -191,17 +205,7 @@ function New-SqbTestTemplateProject {
     $toml = Join-Path $path 'sqlbuild_project.toml'
     $text = [IO.File]::ReadAllText($toml).Replace('schema = "dev"', "schema = `"t_$id`"").Replace('schema = "prod"', "schema = `"p_$id`"").
         Replace('schema = "sqlbuild_state', "schema = `"st_$id")
-    if ($Engine -eq 'postgres') {
-        $connection = @(
-            '[connections.local]'
-            'host = "${ENV:SQB_TEST_PG_HOST}"'
-            "port = $([int]$env:SQB_TEST_PG_PORT)"
-            'user = "${ENV:SQB_TEST_PG_USER}"'
-            'password = "${ENV:SQB_TEST_PG_PASSWORD}"'
-            'dbname = "${ENV:SQB_TEST_PG_DATABASE}"'
-        ) -join "`n"
-        $text = [regex]::Replace($text, '(?ms)^\[connections\.local\]\n.*?(?=^\[)', "$connection`n`n")
-    }
+    if ($Engine -eq 'postgres') { $text = Set-SqbTestPgConnection $text }
     if ($AllowReset) { $text = $text.Replace('allow_reset = false', 'allow_reset = true') }
     [IO.File]::WriteAllText($toml, $text, [Text.UTF8Encoding]::new($false))
 
@@ -250,6 +254,61 @@ function New-SqbTestTemplateProject {
         LockKey        = $lockKey
         BackupId       = $backupId
     }
+}
+
+function New-SqbTestFixtureProject {
+    <#
+    .SYNOPSIS
+        A copy of tests/fixtures/<Fixture> in a fresh folder, pointed at the engine with schemas of its
+        own: the target schema (upstream_shop in the fixture) -> u_<id> (physical versions in
+        u_<id>__sqb_physical), the raw schema of sources/*.yml -> raw_<id>, holding the raw tables the
+        fixture's sources read (created here), and with -Virtual virtual mode with dev's state store in
+        st_<id> (unsuffixed VDE dev, initialized). On PostgreSQL the connection comes through
+        ${ENV:SQB_TEST_PG_*}. Remove it with Remove-SqbTestProject.
+    #>
+    param(
+        [string] $Fixture = 'upstream_shop',
+        [ValidateSet('duckdb', 'postgres')] [string] $Engine = 'duckdb',
+        [switch] $Virtual,
+        # Only the files: no raw tables, no state store (nothing is opened or created).
+        [switch] $FilesOnly
+    )
+    $id = [Guid]::NewGuid().ToString('N').Substring(0, 10)
+    $path = Join-Path (Get-SqbTestParent) "${Fixture}_$id"
+    Copy-Item -LiteralPath (Join-Path $script:RepoRoot 'tests' 'fixtures' $Fixture) -Destination $path -Recurse
+    $utf8 = [Text.UTF8Encoding]::new($false)
+    $toml = Join-Path $path 'sqlbuild_project.toml'
+    $text = [IO.File]::ReadAllText($toml).Replace('schema = "upstream_shop"', "schema = `"u_$id`"")
+    if ($Engine -eq 'postgres') { $text = Set-SqbTestPgConnection $text.Replace('adapter = "duckdb"', 'adapter = "postgres"') }
+    if ($Virtual) {
+        $text = $text.Replace('virtual_environments = false', 'virtual_environments = true').
+            Replace('[targets.dev.vars]', "[targets.dev.state]`nbackend = `"$Engine`"`nschema = `"st_$id`"`nunsuffixed_virtual_env = `"dev`"`n`n[targets.dev.vars]")
+    }
+    [IO.File]::WriteAllText($toml, $text, $utf8)
+    foreach ($yml in Get-ChildItem -LiteralPath (Join-Path $path 'sources') -Filter *.yml) {
+        [IO.File]::WriteAllText($yml.FullName, [IO.File]::ReadAllText($yml.FullName).Replace('schema: raw', "schema: raw_$id"), $utf8)
+    }
+    $project = [pscustomobject]@{
+        PSTypeName     = 'SQLBuild.Tests.Project'
+        Path           = (Resolve-Path -LiteralPath $path).Path
+        Engine         = $Engine
+        Id             = $id
+        Schema         = "u_$id"
+        ProdSchema     = "u_${id}_prod"
+        StateSchema    = "st_$id"
+        PhysicalSchema = "u_${id}__sqb_physical"
+        RawSchema      = "raw_$id"
+        Database       = if ($Engine -eq 'duckdb') { Join-Path $path 'shop.duckdb' } else { $null }
+    }
+    if ($FilesOnly) { return $project }
+    Invoke-SqbTestSql -Project $project -NonQuery (@(
+            "CREATE SCHEMA raw_$id"
+            "CREATE TABLE raw_$id.orders (id INTEGER, customer_id INTEGER, amount DECIMAL(10, 2), status VARCHAR(20), ordered_at TIMESTAMP)"
+            ("INSERT INTO raw_$id.orders VALUES (1, 1, 25.00, 'paid', '2024-01-01 10:00:00'), (2, 2, 5.00, 'new', '2024-01-01 11:00:00'), " +
+            "(3, 1, 40.50, 'shipped', '2024-01-02 09:00:00'), (4, 3, 12.00, 'paid', '2024-01-02 12:00:00')")
+        ) -join ";`n")
+    if ($Virtual) { $null = Initialize-SqbState -Path $project.Path -Confirm:$false -WarningAction SilentlyContinue }
+    $project
 }
 
 function Remove-SqbTestProject {
@@ -401,7 +460,7 @@ function Get-SqbTestSchemas {
     <# The existing schemas of the project: its target, prod and state schemas and every schema named after them. #>
     param([Parameter(Mandatory)] $Session, [Parameter(Mandatory)] $Project)
     $stmt = Get-SqbType 'SQLBuild.Core.Adapters.SqlStatement'
-    $prefixes = @($Project.Schema, $Project.ProdSchema, $Project.StateSchema)
+    $prefixes = @($Project.Schema, $Project.ProdSchema, $Project.StateSchema) + @($Project.PSObject.Properties['RawSchema'] | ForEach-Object Value)
     @($Session.Query($stmt::new('TEST', 'schemata', 'SELECT schema_name FROM information_schema.schemata', $null)) |
             ForEach-Object { [string]$_[0] } | Where-Object { $s = $_; @($prefixes | Where-Object { $s.StartsWith($_) }).Count -gt 0 })
 }
@@ -931,7 +990,7 @@ function Format-SqbCommandSurface {
 
 Export-ModuleMember -Function Get-SqbRepoRoot, Get-SqbModuleManifestPath, Import-SqbTestModule, Get-SqbType,
     New-SqbTestSchemaName, Get-SqbTestPostgres, Get-SqbTestEngine,
-    New-SqbTestProject, New-SqbTestTemplateProject, Remove-SqbTestProject, Set-SqbTestModel, Edit-SqbTestStgCustomers, Get-SqbTestLogicalSchema,
+    New-SqbTestProject, New-SqbTestTemplateProject, New-SqbTestFixtureProject, Remove-SqbTestProject, Set-SqbTestModel, Edit-SqbTestStgCustomers, Get-SqbTestLogicalSchema,
     Open-SqbTestSession, Invoke-SqbTestSql, Get-SqbTestReaderValue, Get-SqbTestRelation, Get-SqbTestPhysical, Get-SqbTestSnapshot,
     Enter-SqbTestLock, Stop-SqbTestPgQuery,
     Invoke-SqbDuckDbQuery, Get-SqbDuckDbSnapshot,

@@ -27,7 +27,9 @@ public abstract class SqlDialect
     /// <summary><c>SELECT * FROM relation</c>: the body of every logical view, and of a table copied whole.</summary>
     public string SelectAll(RelationName relation) => $"SELECT * FROM {Qualify(relation)}";
 
-    public string Qualify(RelationName relation) =>
+    /// <summary>The relation as the engine must name it in a statement: <c>"schema"."name"</c> (DuckDB adds its catalog
+    /// where a two-part name would be ambiguous, see <see cref="DuckDbDialect"/>).</summary>
+    public virtual string Qualify(RelationName relation) =>
         QuoteIdentifier(relation.Schema) + "." + QuoteIdentifier(relation.Name);
 
     /// <summary>Placeholder for the 1-based positional parameter <paramref name="index"/>.</summary>
@@ -94,14 +96,23 @@ public abstract class SqlDialect
         new("DELETE", table.ToString(), $"DELETE FROM {Qualify(table)}");
 
     /// <summary>The rows of <paramref name="selectSql"/> newer than the target's current maximum cursor
-    /// (all rows while the target is empty).</summary>
-    public virtual string IncrementalDelta(string selectSql, string cursor, RelationName target)
+    /// (all rows while the target is empty); with a <paramref name="grain"/>, the rows from the start of the grain the
+    /// maximum falls in (the last hour, day, ... again).</summary>
+    public virtual string IncrementalDelta(string selectSql, string cursor, RelationName target, CursorGrain? grain = null)
     {
         var c = QuoteIdentifier(cursor);
+        var bound = grain is { } g
+            ? $">= (SELECT {TruncateTo(g, $"MAX({c})")} FROM {Qualify(target)})"
+            : $"> (SELECT MAX({c}) FROM {Qualify(target)})";
         // The user's query may end in a -- comment: keep it on its own lines.
-        return $"SELECT * FROM (\n{selectSql}\n) AS sqb_src WHERE sqb_src.{c} > (SELECT MAX({c}) FROM {Qualify(target)}) " +
+        return $"SELECT * FROM (\n{selectSql}\n) AS sqb_src WHERE sqb_src.{c} {bound} " +
                $"OR NOT EXISTS (SELECT 1 FROM {Qualify(target)} WHERE {c} IS NOT NULL)";
     }
+
+    /// <summary>A timestamp expression truncated to the start of its <paramref name="grain"/> (<c>date_trunc</c>;
+    /// SQL Server 2022 <c>DATETRUNC</c>).</summary>
+    public virtual string TruncateTo(CursorGrain grain, string expression) =>
+        $"date_trunc('{EnumNames.Snake(grain)}', {expression})";
 
     // ---- Additive members (adapters branch). Virtual, so existing subclasses keep compiling. ----
 

@@ -31,6 +31,14 @@ public static class WarehouseFactory
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown adapter"),
     };
 
+    /// <summary>The dialect of one connection, for SQL generation without a connection: on DuckDB it knows the
+    /// database's catalog name (see <see cref="DuckDbDialect"/>). Never loads a driver.</summary>
+    public static SqlDialect Dialect(ConnectionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return settings.Adapter == AdapterKind.DuckDb ? DuckDbDatabase.Dialect(settings) : Dialect(settings.Adapter);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static IWarehouse CreateDuckDb(ConnectionSettings settings, ISqbLog log) => new DuckDbWarehouse(settings, log);
 

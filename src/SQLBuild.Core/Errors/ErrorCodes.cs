@@ -4,7 +4,7 @@ namespace SQLBuild.Core.Errors;
 /// Every error code the product raises, each with the shape of its message. Upstream owns S0xx,
 /// C2xx, C9xx and D0xx (see UPSTREAM-NOTES); this product adds P0xx (project files and
 /// configuration), W0xx (warehouse and connections), E0xx (state store lifecycle), B0xx (build),
-/// R0xx (reconcile findings that upstream has no code for) and J0xx (janitor). Where upstream gives one code two
+/// R0xx (reconcile findings that upstream has no code for), J0xx (janitor), L0xx (leases) and X0xx (an error nobody expected). Where upstream gives one code two
 /// meanings (S028), there is one constant per meaning.
 /// </summary>
 public static class ErrorCodes
@@ -12,7 +12,8 @@ public static class ErrorCodes
     // Project files
     public const string ConfigSyntax = "P001";        // sqlbuild_project.toml / sqlbuild_local.toml does not parse
     public const string ConfigInvalid = "P002";       // a key has a wrong type, an unknown value, or is missing; also
-                                                      // "retention_days must be 0 or more" / "max_checkpoints must be at least 1"
+                                                      // "retention_days must be 0 or more" / "max_checkpoints must be at least 1";
+                                                      // <file>:<line>: unknown key '<k>' in [<table>]; did you mean '<closest>'?
     public const string UnknownTarget = "P003";       // unknown target '<t>' (from <origin>); known targets: a, b
     public const string MissingEnvVar = "P004";       // <file>:<line>: <key>: environment variable '<name>' is not set
     public const string ProjectNotFound = "P005";     // no sqlbuild_project.toml in '<dir>' / project folder '<dir>' does not exist
@@ -24,7 +25,9 @@ public static class ErrorCodes
     public const string SeedInvalid = "P015";         // <file>:<line>: <what is wrong with the CSV>
     public const string SourceInvalid = "P016";       // <file>:<line>: <what is wrong with the source>
     public const string AuditInvalid = "P017";        // <file>:<line>: <what is wrong with the audit>
+    public const string VariableUndefined = "P018";   // <file>:<line>: undefined variable '@@<name>'; defined: a, b (or an unset @@ENV:NAME)
     public const string SelectorInvalid = "P020";     // a -Select / -Exclude term that names nothing or does not parse
+    public const string UpstreamKeyIgnored = "P030";  // a warning, not an error: <where> '<key>' is an upstream key SQLBuild does not implement; ignored
 
     // Warehouse
     public const string ConnectionFailed = "W001";    // cannot connect to <description>: <reason>
@@ -55,7 +58,9 @@ public static class ErrorCodes
     public const string BuildFailed = "B001";         // a node failed without a coded error: its ErrorCode reads B001.NodeFailed
     public const string AuditFailed = "B002";         // a node's blocking audit failed: B002.AuditFailed
     public const string TestFailed = "B003";          // a node's tests failed: B003.TestFailed
-    public const string RefreshChangesShape = "B004"; // refreshing <version> would change its columns (a -> b); the version keeps its data
+    public const string HookFailed = "B004";          // <pre_hooks|post_hooks>[<n>] of '<model>' failed: <driver message>
+    public const string ContractViolated = "B005";    // contract of '<model>' not met: missing column 'c'; undeclared column 'd'; column 'e' is x, declared y
+    public const string RefreshChangesShape = "B006"; // refreshing <version> would change its columns (a -> b); the version keeps its data
     public const string StaleUpstreams = "S010";      // selected virtual scope is missing stale required upstream models: a, b;
                                                       // also: '<node>' has no version in virtual environment '<vde>'
     public const string ModeGuardDeferTo = "C242";    // <plan|build> does not support -DeferTo when virtual_environments = true
@@ -111,4 +116,8 @@ public static class ErrorCodes
     public const string LeaseLost = "L001";           // lost the lock '<key>' while <operation> ran (another process took it over, or it was cleared); nothing was switched
     public const string SwitchBlocked = "L002";       // could not switch <vde>: <relation> is in use by session <pid> (<application>, <user>, <state> since <t>): <query>
     public const string OrphanStillRunning = "L003";  // <key> was held by <owner>, whose statements still run on the server: <pids>
+
+    // Unexpected: a failure no code describes (a bug, or an environment the product did not foresee). Never E001,
+    // which is the state mode guard.
+    public const string Unexpected = "X001";          // the exception's own message, redacted
 }

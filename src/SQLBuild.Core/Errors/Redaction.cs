@@ -22,6 +22,12 @@ public static class Redaction
         lock (Gate) KnownSecrets.Add(secret);
     }
 
+    /// <summary>Every secret registered so far (for a host that must announce them, such as an Azure DevOps agent).</summary>
+    public static IReadOnlyList<string> Secrets
+    {
+        get { lock (Gate) return KnownSecrets.ToArray(); }
+    }
+
     public static string Redact(string? text)
     {
         if (string.IsNullOrEmpty(text)) return text ?? string.Empty;

@@ -43,19 +43,46 @@ public static class IdentityCalculator
         return result;
     }
 
-    /// <summary>The config that changes what a model's relation holds. Tags, description and audits do not.</summary>
+    /// <summary>
+    /// The config that changes what a model's relation holds, and so its version:
+    /// <list type="bullet">
+    /// <item>the materialization and, for an incremental, how its rows accumulate: strategy, unique key, cursor,
+    /// <c>cursor_type</c> and <c>cursor_grain</c> (which rows each run rewrites) and <c>full_refresh</c> (whether it
+    /// accumulates at all);</item>
+    /// <item>an enforced contract with its declared columns and types: a version is proof of that shape, so a changed
+    /// declaration is a new version that is checked again;</item>
+    /// <item>the hooks' SQL: a hook may write to the relation (a post-hook runs on a new version before it is published),
+    /// and which ones do cannot be told from the text, so every hook is part of the version (as upstream).</item>
+    /// </list>
+    /// Not in it: tags, description, column descriptions and nullability (metadata), declared columns without an
+    /// enforced contract (nothing checks or casts them), audits (they judge a version, they do not make it; a changed
+    /// audit is "audits changed" in a plan), <c>run_despite_unchanged</c> (when to refresh, not what),
+    /// <c>row_diff_*</c> (how to compare) and the upstream keys SQLBuild ignores. A key left unset adds nothing, so a
+    /// model that sets none of the newer keys keeps the version it had.
+    /// </summary>
     public static string ModelMetadata(ModelNode model)
     {
+        var c = model.Config;
         var config = new SortedDictionary<string, object?>(StringComparer.Ordinal)
         {
-            ["materialized"] = model.Config.Materialized.ToString().ToLowerInvariant(),
+            ["materialized"] = c.Materialized.ToString().ToLowerInvariant(),
         };
-        if (model.Config.Materialized == Materialization.Incremental)
+        if (c.Materialized == Materialization.Incremental)
         {
-            config["incremental_strategy"] = EnumNames.Snake(model.Config.IncrementalStrategy);
-            config["unique_key"] = model.Config.UniqueKey;
-            config["cursor"] = model.Config.Cursor;
+            config["incremental_strategy"] = EnumNames.Snake(c.IncrementalStrategy);
+            config["unique_key"] = c.UniqueKey;
+            config["cursor"] = c.Cursor;
+            if (c.CursorType is { } cursorType) config["cursor_type"] = EnumNames.Snake(cursorType);
+            if (c.CursorGrain is { } grain) config["cursor_grain"] = EnumNames.Snake(grain);
+            if (c.FullRefresh is { } fullRefresh) config["full_refresh"] = fullRefresh;
         }
+        if (c.Contract == ContractMode.Enforced)
+        {
+            config["contract"] = "enforced";
+            config["columns"] = c.Columns.Select(col => new[] { col.Name, col.Type ?? "" }).ToArray();
+        }
+        if (c.PreHooks.Count > 0) config["pre_hooks"] = c.PreHooks.Select(h => h.Sql).ToArray();
+        if (c.PostHooks.Count > 0) config["post_hooks"] = c.PostHooks.Select(h => h.Sql).ToArray();
         var doc = new SortedDictionary<string, object?>(StringComparer.Ordinal)
         {
             ["config"] = config,

@@ -11,6 +11,9 @@ public interface ISqbLog
 {
     void Verbose(string message);
     void Warning(string message);
+    /// <summary>A failure the caller also reports as an error once the work ends (a failed node of a build): shown
+    /// now, as a warning, but it must not make a second pipeline annotation beside the error.</summary>
+    void Failure(string message) => Warning(message);
     /// <summary>Long work: <paramref name="done"/> of <paramref name="total"/> items.</summary>
     void Progress(string activity, string status, int done, int total);
     /// <summary>A phase of the work starts (seeds, models, tests); shown as a section header in pipelines.</summary>

@@ -22,6 +22,10 @@ public sealed class CompiledProject
     /// <summary>Direct downstream models of each model or seed.</summary>
     public required IReadOnlyDictionary<string, IReadOnlyList<string>> Children { get; init; }
 
+    /// <summary>What the compiler accepted but the user should know: upstream keys SQLBuild does not implement (P030),
+    /// one warning per key.</summary>
+    public IReadOnlyList<ProjectWarning> Warnings { get; init; } = Array.Empty<ProjectWarning>();
+
     /// <summary>Every model and seed upstream of <paramref name="nodes"/>, transitively (the nodes themselves excluded unless upstream of another).</summary>
     public HashSet<string> Ancestors(IEnumerable<string> nodes)
     {

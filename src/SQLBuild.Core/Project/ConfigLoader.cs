@@ -7,8 +7,9 @@ using Tomlyn;
 namespace SQLBuild.Core.Project;
 
 /// <summary>
-/// Reads <c>sqlbuild_project.toml</c>, merges <c>sqlbuild_local.toml</c> over it, interpolates
-/// <c>${ENV:NAME}</c>, validates every key of SPEC §2 and chooses the active target.
+/// Reads <c>sqlbuild_project.toml</c>, merges <c>sqlbuild_local.toml</c> over it, checks every key
+/// (<see cref="ConfigSchema"/>: an unknown key is an error before anything else is read), interpolates
+/// <c>${ENV:NAME}</c>, validates every value of SPEC §2 and chooses the active target.
 /// </summary>
 internal static class ConfigLoader
 {
@@ -29,6 +30,8 @@ internal static class ConfigLoader
         var localPath = Path.Combine(projectDirectory, LocalFileName);
         if (File.Exists(localPath))
             root = ConfigNode.Merge(root, ConfigNode.Parse(File.ReadAllText(localPath), LocalFileName));
+        var warnings = new List<ProjectWarning>();
+        ConfigSchema.Check(root, warnings);
 
         var name = RequireString(root, "name", "the project name");
         if (name.Trim().Length == 0)
@@ -44,6 +47,8 @@ internal static class ConfigLoader
 
         var settings = ReadSettings(OptionalTable(root, "settings"));
         var janitor = ReadJanitor(OptionalTable(root, "janitor"));
+        var layers = ModelLayers.Read(OptionalTable(root, "defaults"), OptionalTable(root, "path_defaults"), warnings);
+        var projectVars = ReadVars(OptionalTable(root, "vars"), strict: true);
 
         var connections = OptionalTable(root, "connections");
         if (connections is not null)
@@ -103,6 +108,14 @@ internal static class ConfigLoader
             targets[targetName] = targetSettings;
         }
 
+        var vars = new Dictionary<string, string>(projectVars, StringComparer.Ordinal);
+        foreach (var (targetName, targetNode) in targetsNode.Table!)
+        {
+            var targetVars = ReadVars(OptionalTable(targetNode, "vars"), strict: targetName == activeName);
+            if (targetName == activeName)
+                foreach (var (key, value) in targetVars) vars[key] = value;
+        }
+
         return new ProjectConfig
         {
             Name = name,
@@ -113,6 +126,9 @@ internal static class ConfigLoader
             Janitor = janitor,
             Targets = targets,
             ActiveTarget = targets[activeName],
+            Vars = vars,
+            Layers = layers,
+            Warnings = warnings,
         };
     }
 
@@ -147,11 +163,22 @@ internal static class ConfigLoader
     private static ProjectSettings ReadSettings(ConfigNode? table)
     {
         if (table is null) return new ProjectSettings();
+        var severity = AuditSeverity.Error;
+        if (table.Child("default_audit_severity") is { } severityNode)
+        {
+            severity = Str(severityNode, strict: true).ToLowerInvariant() switch
+            {
+                "error" => AuditSeverity.Error,
+                "warn" => AuditSeverity.Warn,
+                var other => throw Invalid(severityNode, $"expected \"error\" or \"warn\", got '{other}'"),
+            };
+        }
         return new ProjectSettings
         {
             VirtualEnvironments = OptionalBool(table, "virtual_environments") ?? false,
             Concurrency = OptionalInt(table, "concurrency", min: 1) ?? 4,
             ChangesOnly = OptionalBool(table, "changes_only") ?? false,
+            DefaultAuditSeverity = severity,
         };
     }
 
@@ -167,6 +194,27 @@ internal static class ConfigLoader
         };
     }
 
+    /// <summary><c>[vars]</c> (or a target's <c>vars</c>): scalars as the text <c>@@name</c> stands for.</summary>
+    private static Dictionary<string, string> ReadVars(ConfigNode? table, bool strict)
+    {
+        var vars = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (table is null) return vars;
+        foreach (var (key, node) in table.Table!)
+        {
+            if (!IsIdentifier(key))
+                throw Invalid(node, $"invalid variable name '{key}': expected ^[A-Za-z_][A-Za-z0-9_]*$ (used as @@{key})");
+            vars[key] = node.Value switch
+            {
+                string => Str(node, strict),
+                long l => l.ToString(CultureInfo.InvariantCulture),
+                double d => d.ToString("R", CultureInfo.InvariantCulture),
+                bool b => b ? "true" : "false",
+                _ => throw Invalid(node, $"expected a string, number or boolean (@@{key} stands for text in SQL), got {node.TypeName}"),
+            };
+        }
+        return vars;
+    }
+
     private static TargetSettings ReadTarget(string name, ConfigNode node, AdapterKind adapter, ConfigNode? connections,
         ConfigNode? legacyConnection, string projectDirectory, bool strict)
     {
@@ -175,9 +223,15 @@ internal static class ConfigLoader
 
         string connectionName;
         ConfigNode connectionNode;
+        if (node.Child("connection") is { IsTable: true } own)
+        {
+            // Upstream's legacy [targets.NAME.connection] block: a connection of the target's own.
+            var ownConnection = ReadConnection(own, $"{name}.connection", adapter, projectDirectory, strict);
+            return Target(name, node, schema, ownConnection.Name, ownConnection,
+                ReadState(name, OptionalTable(node, "state"), adapter, connections, KnownConnections(connections), projectDirectory, strict));
+        }
         var connRef = OptionalString(node, "connection", strict);
-        var knownConnections = connections is null ? "none" :
-            connections.Table!.Count == 0 ? "none" : string.Join(", ", connections.Table!.Keys.OrderBy(k => k, StringComparer.Ordinal));
+        var knownConnections = KnownConnections(connections);
         if (connRef is not null)
         {
             connectionNode = connections?.Child(connRef)
@@ -203,17 +257,22 @@ internal static class ConfigLoader
         var connection = ReadConnection(connectionNode, connectionName, adapter, projectDirectory, strict);
 
         var state = ReadState(name, OptionalTable(node, "state"), adapter, connections, knownConnections, projectDirectory, strict);
-
-        return new TargetSettings
-        {
-            Name = name,
-            Schema = schema,
-            ConnectionName = connectionName,
-            Connection = connection,
-            State = state,
-            ChangesOnly = OptionalBool(node, "changes_only"),
-        };
+        return Target(name, node, schema, connectionName, connection, state);
     }
+
+    private static TargetSettings Target(string name, ConfigNode node, string schema, string connectionName,
+        ConnectionSettings connection, StateSettings state) => new()
+    {
+        Name = name,
+        Schema = schema,
+        ConnectionName = connectionName,
+        Connection = connection,
+        State = state,
+        ChangesOnly = OptionalBool(node, "changes_only"),
+    };
+
+    private static string KnownConnections(ConfigNode? connections) =>
+        connections is null || connections.Table!.Count == 0 ? "none" : string.Join(", ", connections.Table!.Keys.OrderBy(k => k, StringComparer.Ordinal));
 
     private static StateSettings ReadState(string targetName, ConfigNode? node, AdapterKind adapter, ConfigNode? connections,
         string knownConnections, string projectDirectory, bool strict)
@@ -281,6 +340,7 @@ internal static class ConfigLoader
         string? connectionString = null;
         foreach (var (key, child) in node.Table!)
         {
+            if (!ConfigSchema.ConnectionKey(child, key, adapter, $"[{ConnectionPath(node, name)}]")) continue;
             string text = child.Value switch
             {
                 string => Str(child, strict),
@@ -300,6 +360,7 @@ internal static class ConfigLoader
                     if (child.Value is not string) throw Invalid(child, $"expected a string, got {child.TypeName}");
                     connectionString = text;
                     RegisterSecret(text);
+                    RegisterConnectionStringSecrets(text);
                     break;
                 case "port":
                     var unresolved = !strict && EnvReference.IsMatch(text);
@@ -319,8 +380,9 @@ internal static class ConfigLoader
             {
                 AdapterKind.DuckDb => ("database", "a file path relative to the project, or \":memory:\""),
                 AdapterKind.Postgres => ("host", "the server host name"),
-                _ => ("server", "the server name"),
+                _ => ("server", "the server name; or host"),
             };
+            if (adapter == AdapterKind.SqlServer && !values.ContainsKey("server") && values.ContainsKey("host")) required = "host";
             if (!values.TryGetValue(required, out var v) || v.Trim().Length == 0)
                 throw ProjectErrors.ConfigInvalid(node.File, node.Line,
                     $"{ConnectionPath(node, name)}: missing key '{required}' ({meaning}) or connection_string for {AdapterName(adapter)}");
@@ -342,6 +404,22 @@ internal static class ConfigLoader
     private static void RegisterSecret(string text)
     {
         if (!EnvReference.IsMatch(text)) Redaction.RegisterSecret(text);
+    }
+
+    /// <summary>The password inside a connection string is a secret of its own: a driver message may quote it alone.</summary>
+    private static void RegisterConnectionStringSecrets(string text)
+    {
+        if (EnvReference.IsMatch(text)) return;
+        try
+        {
+            var builder = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = text };
+            foreach (var key in new[] { "password", "pwd" })
+                if (builder.TryGetValue(key, out var value) && value is string secret) Redaction.RegisterSecret(secret);
+        }
+        catch (ArgumentException)
+        {
+            // Not parseable as key=value pairs: the whole string is registered; the driver will refuse it.
+        }
     }
 
     private static bool IsPort(string text) =>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -7,7 +6,8 @@ namespace SQLBuild.Core.Project;
 
 /// <summary>
 /// Reads a seed CSV (RFC 4180: quoted fields with embedded commas, quotes and newlines; LF or CRLF;
-/// a header row) and infers each column's type from its non-empty values.
+/// a header row; strict UTF-8) and infers each column's type from its non-empty values, streaming: the
+/// compiler reads each seed once without keeping its rows, and only a load reads the rows again.
 /// </summary>
 internal static class CsvSeedReader
 {
@@ -30,61 +30,32 @@ internal static class CsvSeedReader
 
     private sealed record CsvRecord(int Line, List<string> Fields);
 
+    /// <summary>
+    /// Compiles a seed in one streaming pass: hashes the file, checks that it is UTF-8 and well-formed CSV with the
+    /// header's field count on every row, and infers each column's type. No row is kept: <see cref="ReadRows"/> reads them
+    /// again, only for a command that loads the seed.
+    /// </summary>
     public static SeedNode Read(string fullPath, string relativePath, string name)
     {
-        var bytes = File.ReadAllBytes(fullPath);
-        var hash = System.Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
-        var text = new UTF8Encoding(false).GetString(bytes);
-        if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
-
-        var records = Parse(text, relativePath);
-        if (records.Count == 0)
+        using var text = new SeedText(fullPath, relativePath);
+        using var records = Records(text, relativePath).GetEnumerator();
+        if (!records.MoveNext())
             throw ProjectErrors.SeedInvalid(relativePath, 1, "empty file: a header row with the column names is required");
 
-        var header = records[0];
-        var names = new List<string>();
-        var seen = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-        for (var c = 0; c < header.Fields.Count; c++)
+        var names = HeaderNames(records.Current, relativePath);
+        var types = new SeedColumnType?[names.Count];
+        long rows = 0;
+        while (records.MoveNext())
         {
-            var col = header.Fields[c].Trim();
-            if (col.Length == 0)
-                throw ProjectErrors.SeedInvalid(relativePath, header.Line, $"column {c + 1} of the header row has an empty name");
-            if (seen.TryGetValue(col, out var first))
-                throw ProjectErrors.SeedInvalid(relativePath, header.Line, $"duplicate column name '{col}' in the header row (columns {first + 1} and {c + 1})");
-            seen[col] = c;
-            names.Add(col);
-        }
-
-        var rows = records.Skip(1).ToList();
-        foreach (var r in rows)
-        {
-            if (r.Fields.Count != names.Count)
-                throw ProjectErrors.SeedInvalid(relativePath, r.Line,
-                    $"row has {r.Fields.Count} field{(r.Fields.Count == 1 ? "" : "s")}, expected {names.Count} as in the header row");
-        }
-
-        var types = new SeedColumnType[names.Count];
-        for (var c = 0; c < names.Count; c++)
-        {
-            SeedColumnType? type = null;
-            foreach (var r in rows)
+            var r = CheckWidth(records.Current, names.Count, relativePath);
+            rows++;
+            for (var c = 0; c < names.Count; c++)
             {
                 var v = r.Fields[c];
-                if (v.Length == 0) continue;
+                if (v.Length == 0 || types[c] == SeedColumnType.Text) continue;
                 var t = Classify(v);
-                type = type is null ? t : Widen(type.Value, t);
-                if (type == SeedColumnType.Text) break;
+                types[c] = types[c] is { } known ? Widen(known, t) : t;
             }
-            types[c] = type ?? SeedColumnType.Text;
-        }
-
-        var values = new List<object?[]>(rows.Count);
-        foreach (var r in rows)
-        {
-            var row = new object?[names.Count];
-            for (var c = 0; c < names.Count; c++)
-                row[c] = r.Fields[c].Length == 0 ? null : ToValue(r.Fields[c], types[c]);
-            values.Add(row);
         }
 
         return new SeedNode
@@ -92,10 +63,60 @@ internal static class CsvSeedReader
             Name = name,
             RelativePath = relativePath,
             FullPath = fullPath,
-            Columns = names.Select((n, i) => new SeedColumn(n, types[i])).ToArray(),
-            Rows = values,
-            ContentHash = hash,
+            Columns = names.Select((n, i) => new SeedColumn(n, types[i] ?? SeedColumnType.Text)).ToArray(),
+            RowCount = rows,
+            ContentHash = text.HashHex(),
         };
+    }
+
+    /// <summary>
+    /// The rows of a compiled seed, parsed to values of its column types (null for an empty field), read from the file
+    /// as they are consumed. A file that changed since it was compiled is P015 once the read reaches its end.
+    /// </summary>
+    public static IEnumerable<object?[]> ReadRows(SeedNode seed)
+    {
+        using var text = new SeedText(seed.FullPath, seed.RelativePath);
+        var first = true;
+        foreach (var r in Records(text, seed.RelativePath))
+        {
+            if (first)
+            {
+                first = false;
+                continue;
+            }
+            CheckWidth(r, seed.Columns.Count, seed.RelativePath);
+            var row = new object?[seed.Columns.Count];
+            for (var c = 0; c < row.Length; c++)
+                row[c] = r.Fields[c].Length == 0 ? null : ToValue(r.Fields[c], seed.Columns[c].Type, seed.RelativePath, r.Line);
+            yield return row;
+        }
+        if (text.HashHex() != seed.ContentHash)
+            throw ProjectErrors.SeedInvalid(seed.RelativePath, 1, "the file changed while it was loaded: run the command again");
+    }
+
+    private static List<string> HeaderNames(CsvRecord header, string file)
+    {
+        var names = new List<string>();
+        var seen = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        for (var c = 0; c < header.Fields.Count; c++)
+        {
+            var col = header.Fields[c].Trim();
+            if (col.Length == 0)
+                throw ProjectErrors.SeedInvalid(file, header.Line, $"column {c + 1} of the header row has an empty name");
+            if (seen.TryGetValue(col, out var first))
+                throw ProjectErrors.SeedInvalid(file, header.Line, $"duplicate column name '{col}' in the header row (columns {first + 1} and {c + 1})");
+            seen[col] = c;
+            names.Add(col);
+        }
+        return names;
+    }
+
+    private static CsvRecord CheckWidth(CsvRecord r, int width, string file)
+    {
+        if (r.Fields.Count != width)
+            throw ProjectErrors.SeedInvalid(file, r.Line,
+                $"row has {r.Fields.Count} field{(r.Fields.Count == 1 ? "" : "s")}, expected {width} as in the header row");
+        return r;
     }
 
     /// <summary>The narrowest type one value fits.</summary>
@@ -140,6 +161,16 @@ internal static class CsvSeedReader
     private static bool IsNumber(SeedColumnType t) => t is SeedColumnType.Integer or SeedColumnType.Decimal;
     private static bool IsTemporal(SeedColumnType t) => t is SeedColumnType.Date or SeedColumnType.Timestamp;
 
+    private static object ToValue(string v, SeedColumnType type, string file, int line)
+    {
+        try { return ToValue(v, type); }
+        catch (FormatException) { throw Changed(file, line, v, type); }
+        catch (OverflowException) { throw Changed(file, line, v, type); }
+    }
+
+    private static Errors.SqbException Changed(string file, int line, string v, SeedColumnType type) =>
+        ProjectErrors.SeedInvalid(file, line, $"'{v}' is not a {type.ToString().ToLowerInvariant()}: the file changed while it was loaded; run the command again");
+
     private static object ToValue(string v, SeedColumnType type) => type switch
     {
         SeedColumnType.Integer => long.Parse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture),
@@ -152,63 +183,59 @@ internal static class CsvSeedReader
         _ => v,
     };
 
-    /// <summary>Splits CSV text into records, each with the line it starts on. Blank lines are skipped.</summary>
-    private static List<CsvRecord> Parse(string s, string file)
+    /// <summary>Splits CSV text into records as it reads, each with the line it starts on. Blank lines are skipped.</summary>
+    private static IEnumerable<CsvRecord> Records(SeedText s, string file)
     {
-        var records = new List<CsvRecord>();
-        var i = 0;
         var line = 1;
-        var n = s.Length;
-        while (i < n)
+        var sb = new StringBuilder();
+        while (s.Peek() >= 0)
         {
             // A blank line between records holds no record.
-            if (s[i] == '\n') { i++; line++; continue; }
-            if (s[i] == '\r') { i += i + 1 < n && s[i + 1] == '\n' ? 2 : 1; line++; continue; }
+            if (s.Peek() == '\n') { s.Read(); line++; continue; }
+            if (s.Peek() == '\r') { s.Read(); if (s.Peek() == '\n') s.Read(); line++; continue; }
 
             var recordLine = line;
             var fields = new List<string>();
             while (true)
             {
-                var sb = new StringBuilder();
-                if (i < n && s[i] == '"')
+                sb.Clear();
+                if (s.Peek() == '"')
                 {
                     var quoteLine = line;
-                    i++;
+                    s.Read();
                     while (true)
                     {
-                        if (i >= n)
+                        var ch = s.Read();
+                        if (ch < 0)
                             throw ProjectErrors.SeedInvalid(file, quoteLine, "unterminated quoted field: missing closing '\"'", Errors.SqbErrorKind.ParserError);
-                        var ch = s[i];
                         if (ch == '"')
                         {
-                            if (i + 1 < n && s[i + 1] == '"') { sb.Append('"'); i += 2; continue; }
-                            i++;
+                            if (s.Peek() == '"') { s.Read(); sb.Append('"'); continue; }
                             break;
                         }
                         if (ch == '\n') line++;
-                        else if (ch == '\r' && !(i + 1 < n && s[i + 1] == '\n')) line++;
-                        sb.Append(ch);
-                        i++;
+                        else if (ch == '\r' && s.Peek() != '\n') line++;
+                        sb.Append((char)ch);
                     }
-                    if (i < n && s[i] != ',' && s[i] != '\r' && s[i] != '\n')
-                        throw ProjectErrors.SeedInvalid(file, line, $"unexpected character '{s[i]}' after a closing quote: quote the whole field and double inner quotes (\"\")",
+                    var after = s.Peek();
+                    if (after >= 0 && after != ',' && after != '\r' && after != '\n')
+                        throw ProjectErrors.SeedInvalid(file, line, $"unexpected character '{(char)after}' after a closing quote: quote the whole field and double inner quotes (\"\")",
                             Errors.SqbErrorKind.ParserError);
                 }
                 else
                 {
-                    while (i < n && s[i] != ',' && s[i] != '\r' && s[i] != '\n')
-                        sb.Append(s[i++]);
+                    while (s.Peek() is >= 0 and not ',' and not '\r' and not '\n')
+                        sb.Append((char)s.Read());
                 }
                 fields.Add(sb.ToString());
 
-                if (i < n && s[i] == ',') { i++; continue; }
-                if (i < n && s[i] == '\r') i += i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
-                else if (i < n && s[i] == '\n') i++;
+                if (s.Peek() == ',') { s.Read(); continue; }
+                if (s.Peek() == '\r') { s.Read(); if (s.Peek() == '\n') s.Read(); }
+                else if (s.Peek() == '\n') s.Read();
                 line++;
                 break;
             }
-            records.Add(new CsvRecord(recordLine, fields));
+            yield return new CsvRecord(recordLine, fields);
         }
-        return records;
     }
 }

@@ -3,6 +3,11 @@ namespace SQLBuild.Core.Project;
 public enum Materialization { View, Table, Incremental }
 public enum IncrementalStrategy { Append, DeleteInsert, Merge }
 public enum AuditSeverity { Error, Warn }
+/// <summary><c>contract</c>: unspecified (the default), <c>none</c>, or <c>enforced</c> (the built relation must have exactly
+/// the declared columns and types).</summary>
+public enum ContractMode { Unspecified, None, Enforced }
+public enum CursorType { Timestamp, Integer }
+public enum CursorGrain { Second, Minute, Hour, Day, Month, Year }
 public enum ReferenceKind { Ref, Seed, Source }
 public enum NodeKind { Model, Seed, Source, Test }
 
@@ -35,18 +40,90 @@ public sealed record AuditSpec
     public string Display => Column is null ? Name : $"{Name}({Column})";
 }
 
+/// <summary>
+/// A model's config: its <c>MODEL ( ... )</c> header over the matching <c>[path_defaults]</c> over <c>[defaults]</c>
+/// (tags and row_diff_exclude_columns unioned, row_diff_tolerances merged).
+/// </summary>
 public sealed class ModelConfig
 {
     public Materialization Materialized { get; init; } = Materialization.View;
     public IReadOnlyList<string> Tags { get; init; } = Array.Empty<string>();
+    /// <summary>Model audits and column audits (a column audit has its column set), in written order.</summary>
     public IReadOnlyList<AuditSpec> Audits { get; init; } = Array.Empty<AuditSpec>();
     public IReadOnlyList<string> UniqueKey { get; init; } = Array.Empty<string>();
     public IncrementalStrategy IncrementalStrategy { get; init; } = IncrementalStrategy.Append;
     public string? Cursor { get; init; }
+    public CursorType? CursorType { get; init; }
+    /// <summary>delete_insert and merge rebuild the cursor's last grain (from its start) on every run.</summary>
+    public CursorGrain? CursorGrain { get; init; }
     public string? Description { get; init; }
-    /// <summary><c>run_despite_unchanged</c> (tables): with <c>-ChangesOnly</c>, an unchanged table is refreshed anyway once
-    /// its last refresh is older than this; <see cref="TimeSpan.Zero"/> for <c>"always"</c>; null when not set.</summary>
-    public TimeSpan? RunDespiteUnchanged { get; init; }
+    /// <summary>Declared columns: the model's <c>columns (...)</c>, after those of its <see cref="ModelSchema"/>.</summary>
+    public IReadOnlyList<ModelColumn> Columns { get; init; } = Array.Empty<ModelColumn>();
+    /// <summary>The reusable column schema (<c>schemas/*.sql</c>) the model binds, by name.</summary>
+    public string? ModelSchema { get; init; }
+    public ContractMode Contract { get; init; }
+    /// <summary>Incremental models: true always rebuilds whole, false never (not even with -FullRefresh); null follows the command.</summary>
+    public bool? FullRefresh { get; init; }
+    public IReadOnlyList<ModelHook> PreHooks { get; init; } = Array.Empty<ModelHook>();
+    public IReadOnlyList<ModelHook> PostHooks { get; init; } = Array.Empty<ModelHook>();
+    /// <summary>Tables: refresh even when unchanged, always or once the last refresh is older than an age.</summary>
+    public RunDespiteUnchanged? RunDespiteUnchanged { get; init; }
+    /// <summary>Numeric tolerances of a row-level comparison, by column (values as written; nested blocks as dictionaries).</summary>
+    public IReadOnlyDictionary<string, object> RowDiffTolerances { get; init; } = new Dictionary<string, object>();
+    public IReadOnlyList<string> RowDiffExcludeColumns { get; init; } = Array.Empty<string>();
+    /// <summary>False (<c>enabled false</c>): the model is left out of the project.</summary>
+    public bool Enabled { get; init; } = true;
+    /// <summary>Upstream keys the model sets that SQLBuild accepts without implementing (each warned about once).</summary>
+    public IReadOnlyList<string> IgnoredKeys { get; init; } = Array.Empty<string>();
+}
+
+/// <summary>A declared column: <c>name (type INTEGER, nullable false, description "...", audits [not_null])</c>.</summary>
+public sealed record ModelColumn(string Name, string? Type, bool? Nullable, string? Description)
+{
+    /// <summary>The reusable schema the column comes from (null: the model's own).</summary>
+    public string? FromSchema { get; init; }
+}
+
+/// <summary>
+/// One entry of <c>pre_hooks</c> / <c>post_hooks</c>: SQL run before the model is materialized, or after (and, for a
+/// new virtual version, before it is published). <see cref="Sql"/> has the project variables and a named hook's
+/// arguments substituted; <c>@@CTX:...</c> stays for the run to fill in.
+/// </summary>
+public sealed record ModelHook(string Label, string Sql, SourceLocation Location);
+
+/// <summary><c>run_despite_unchanged</c>: <c>"always"</c>, or <c>"&lt;N&gt;h"</c> / <c>"&lt;N&gt;d"</c> as a maximum age.</summary>
+public sealed record RunDespiteUnchanged
+{
+    private RunDespiteUnchanged(TimeSpan? maxAge, string text)
+    {
+        MaxAge = maxAge;
+        Text = text;
+    }
+
+    public static readonly RunDespiteUnchanged Always = new(null, "always");
+
+    /// <summary>Null: always. Otherwise the age after which an unchanged table is refreshed anyway.</summary>
+    public TimeSpan? MaxAge { get; }
+    public bool IsAlways => MaxAge is null;
+    /// <summary>As written: <c>always</c>, <c>24h</c>, <c>7d</c>.</summary>
+    public string Text { get; }
+
+    /// <summary>Parses <c>always</c>, <c>&lt;N&gt;h</c> or <c>&lt;N&gt;d</c> (N a whole number from 1); null for anything else.</summary>
+    public static RunDespiteUnchanged? Parse(string text)
+    {
+        var t = text.Trim();
+        if (t.Equals("always", StringComparison.OrdinalIgnoreCase)) return Always;
+        if (t.Length < 2 || !int.TryParse(t[..^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1)
+            return null;
+        return char.ToLowerInvariant(t[^1]) switch
+        {
+            'h' => new RunDespiteUnchanged(TimeSpan.FromHours(n), $"{n}h"),
+            'd' => new RunDespiteUnchanged(TimeSpan.FromDays(n), $"{n}d"),
+            _ => null,
+        };
+    }
+
+    public override string ToString() => Text;
 }
 
 /// <summary>A model: one file under <c>models/</c>. <see cref="Sql"/> is the query after the header,
@@ -66,17 +143,22 @@ public enum SeedColumnType { Integer, Decimal, Boolean, Date, Timestamp, Text }
 
 public sealed record SeedColumn(string Name, SeedColumnType Type);
 
-/// <summary>A CSV under <c>seeds/</c>. Values are parsed to .NET values of the inferred column type
-/// (long, decimal, bool, DateOnly, DateTime, string) or null for an empty field.</summary>
+/// <summary>A CSV under <c>seeds/</c>: its columns with their inferred types and its hash, from one streaming read at
+/// compile time. The rows stay in the file until a load asks for them (<see cref="ReadRows"/>).</summary>
 public sealed class SeedNode
 {
     public required string Name { get; init; }
     public required string RelativePath { get; init; }
     public required string FullPath { get; init; }
     public required IReadOnlyList<SeedColumn> Columns { get; init; }
-    public required IReadOnlyList<object?[]> Rows { get; init; }
+    /// <summary>The data rows (the header row not counted).</summary>
+    public required long RowCount { get; init; }
     /// <summary>SHA-256 hex of the file bytes.</summary>
     public required string ContentHash { get; init; }
+
+    /// <summary>Reads the rows from the file as they are consumed, each value parsed to the column's type (long,
+    /// decimal, bool, DateOnly, DateTime, string) or null for an empty field.</summary>
+    public IEnumerable<object?[]> ReadRows() => CsvSeedReader.ReadRows(this);
 }
 
 /// <summary>A raw relation declared in <c>sources/*.yml</c>.</summary>

@@ -27,18 +27,30 @@ public static class ProjectCompiler
             throw ProjectErrors.ProjectNotFound($"no {ConfigLoader.ProjectFileName} in '{dir}'", dir);
 
         var config = ConfigLoader.Load(dir, target, credential);
+        var variables = new ProjectVariables(config.Vars, config.Adapter);
 
-        var audits = LoadAudits(dir);
+        var audits = LoadAudits(dir, variables);
         var seeds = LoadSeeds(dir);
         var sources = LoadSources(dir);
-        var models = LoadModels(dir, new HashSet<string>(audits.Keys, StringComparer.Ordinal));
-        var tests = LoadTests(dir);
+        var genericAudits = new HashSet<string>(audits.Keys, StringComparer.Ordinal);
+        var context = new ModelContext
+        {
+            GenericAudits = genericAudits,
+            DefaultSeverity = config.Settings.DefaultAuditSeverity,
+            Layers = config.Layers,
+            Variables = variables,
+            Schemas = ColumnSchemas.Load(Files(dir, "schemas", true, ".sql").Select(f => (f.Relative, ReadText(f.Full))),
+                genericAudits, config.Settings.DefaultAuditSeverity),
+            Hooks = LoadHooks(dir),
+        };
+        var (models, disabled) = LoadModels(dir, context);
+        var tests = LoadTests(dir, variables);
 
         CheckNamespace(models, seeds, sources);
 
         foreach (var model in models.Values)
         {
-            CheckReferences(model.RelativePath, model.Sql, model.References, models, seeds, sources);
+            CheckReferences(model.RelativePath, model.Sql, model.References, models, seeds, sources, disabled);
             foreach (var audit in model.Config.Audits.Where(spec => spec.ToModel is not null))
             {
                 var to = audit.ToModel!;
@@ -48,9 +60,9 @@ public static class ProjectCompiler
             }
         }
         foreach (var test in tests.Values)
-            CheckReferences(test.RelativePath, test.Sql, test.References, models, seeds, sources);
+            CheckReferences(test.RelativePath, test.Sql, test.References, models, seeds, sources, disabled);
         foreach (var audit in audits.Values)
-            CheckReferences(audit.RelativePath, audit.Sql, audit.References, models, seeds, sources);
+            CheckReferences(audit.RelativePath, audit.Sql, audit.References, models, seeds, sources, disabled);
 
         var graph = Dag.Build(models, seeds);
 
@@ -65,6 +77,7 @@ public static class ProjectCompiler
             TopologicalOrder = graph.TopologicalOrder,
             Parents = graph.Parents,
             Children = graph.Children,
+            Warnings = config.Warnings.Concat(context.Warnings()).ToList(),
         };
     }
 
@@ -93,7 +106,7 @@ public static class ProjectCompiler
         return name;
     }
 
-    private static SortedDictionary<string, GenericAuditDefinition> LoadAudits(string dir)
+    private static SortedDictionary<string, GenericAuditDefinition> LoadAudits(string dir, ProjectVariables variables)
     {
         var result = new SortedDictionary<string, GenericAuditDefinition>(StringComparer.Ordinal);
         foreach (var (full, rel) in Files(dir, "audits", false, ".sql"))
@@ -103,7 +116,7 @@ public static class ProjectCompiler
                 throw ProjectErrors.AuditInvalid(rel, 0, $"'{name}' is a built-in audit: give the generic audit another name");
             var text = ReadText(full);
             var header = HeaderReader.Read(text, rel, "AUDIT", ProjectErrors.AuditSyntax);
-            var body = Body.Extract(text, header?.BodyStart ?? 0, rel, "audit", ProjectErrors.AuditInvalid);
+            var body = Body.Extract(text, header?.BodyStart ?? 0, rel, "audit", ProjectErrors.AuditInvalid, variables);
             result[name] = new GenericAuditDefinition
             {
                 Name = name,
@@ -143,17 +156,24 @@ public static class ProjectCompiler
         return result;
     }
 
-    private static SortedDictionary<string, ModelNode> LoadModels(string dir, IReadOnlySet<string> genericAudits)
+    /// <summary>The models, and the files of those switched off with <c>enabled false</c> (by name).</summary>
+    private static (SortedDictionary<string, ModelNode> Models, Dictionary<string, string> Disabled) LoadModels(string dir, ModelContext context)
     {
         var result = new SortedDictionary<string, ModelNode>(StringComparer.Ordinal);
+        var disabled = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (full, rel) in Files(dir, "models", true, ".sql"))
         {
             var name = NameOf(rel, "model");
-            if (result.TryGetValue(name, out var other))
-                throw ProjectErrors.DuplicateName($"duplicate name '{name}': {other.RelativePath} and {rel}", name);
+            if (result.TryGetValue(name, out var other) || disabled.ContainsKey(name))
+                throw ProjectErrors.DuplicateName($"duplicate name '{name}': {other?.RelativePath ?? disabled[name]} and {rel}", name);
             var text = ReadText(full);
-            var (config, bodyStart) = ModelHeader.Parse(text, rel, genericAudits);
-            var body = Body.Extract(text, bodyStart, rel, "model", ProjectErrors.ModelHeader);
+            var (config, bodyStart) = ModelHeader.Parse(text, rel, context);
+            if (!config.Enabled)
+            {
+                disabled[name] = rel;
+                continue;
+            }
+            var body = Body.Extract(text, bodyStart, rel, "model", ProjectErrors.ModelHeader, context.Variables);
             result[name] = new ModelNode
             {
                 Name = name,
@@ -165,17 +185,35 @@ public static class ProjectCompiler
                 References = body.References,
             };
         }
+        return (result, disabled);
+    }
+
+    /// <summary>The reusable SQL hooks under <c>hooks/sql/</c> (folders below it only organize them).</summary>
+    private static Dictionary<string, NamedHook> LoadHooks(string dir)
+    {
+        var result = new Dictionary<string, NamedHook>(StringComparer.Ordinal);
+        foreach (var (full, rel) in Files(dir, Path.Combine("hooks", "sql"), true, ".sql"))
+        {
+            var name = NameOf(rel, "hook");
+            if (result.TryGetValue(name, out var other))
+                throw ProjectErrors.DuplicateName($"duplicate SQL hook '{name}': {other.RelativePath} and {rel}", name);
+            var text = ReadText(full);
+            var start = SqlLexer.NextCode(text, 0);
+            if (start < 0) throw ProjectErrors.ModelHeader(rel, 1, "hook has no SQL");
+            var sql = text.Trim();
+            result[name] = new NamedHook(name, sql, rel, new LineMap(text).LineOf(text.IndexOf(sql[0])));
+        }
         return result;
     }
 
-    private static SortedDictionary<string, DataTestNode> LoadTests(string dir)
+    private static SortedDictionary<string, DataTestNode> LoadTests(string dir, ProjectVariables variables)
     {
         var result = new SortedDictionary<string, DataTestNode>(StringComparer.Ordinal);
         foreach (var (full, rel) in Files(dir, "tests", false, ".sql"))
         {
             var name = NameOf(rel, "test");
             var text = ReadText(full);
-            var body = Body.Extract(text, 0, rel, "test", ProjectErrors.ModelHeader);
+            var body = Body.Extract(text, 0, rel, "test", ProjectErrors.ModelHeader, variables);
             result[name] = new DataTestNode
             {
                 Name = name,
@@ -208,7 +246,7 @@ public static class ProjectCompiler
 
     private static void CheckReferences(string file, string sql, IReadOnlyList<Reference> refs,
         IReadOnlyDictionary<string, ModelNode> models, IReadOnlyDictionary<string, SeedNode> seeds,
-        IReadOnlyDictionary<string, SourceNode> sources)
+        IReadOnlyDictionary<string, SourceNode> sources, IReadOnlyDictionary<string, string> disabled)
     {
         foreach (var r in refs)
         {
@@ -224,6 +262,7 @@ public static class ProjectCompiler
                 r.Kind != ReferenceKind.Ref && models.ContainsKey(r.Name) ? $": '{r.Name}' is a model, use __ref(\"{r.Name}\")" :
                 r.Kind != ReferenceKind.Seed && seeds.ContainsKey(r.Name) ? $": '{r.Name}' is a seed, use __seed(\"{r.Name}\")" :
                 r.Kind != ReferenceKind.Source && sources.ContainsKey(r.Name) ? $": '{r.Name}' is a source, use __source(\"{r.Name}\")" :
+                r.Kind == ReferenceKind.Ref && disabled.TryGetValue(r.Name, out var off) ? $": {off} sets enabled false" :
                 "";
             throw ProjectErrors.UnknownReference(file, r.Location.Line, $"unknown {what} '{r.Name}' in {call}{hint}");
         }
@@ -232,7 +271,8 @@ public static class ProjectCompiler
     /// <summary>The SQL after a header: one query, one trailing ';' removed, whitespace trimmed; and its reference calls.</summary>
     private sealed record Body(string Sql, int StartLine, IReadOnlyList<Reference> References)
     {
-        public static Body Extract(string text, int bodyStart, string file, string what, Func<string, int, string, SqbException> error)
+        public static Body Extract(string text, int bodyStart, string file, string what, Func<string, int, string, SqbException> error,
+            ProjectVariables variables)
         {
             var fileLines = new LineMap(text);
             var body = text[bodyStart..];
@@ -252,9 +292,10 @@ public static class ProjectCompiler
             }
             var lead = 0;
             while (char.IsWhiteSpace(body[lead])) lead++;
-            var sql = body.Trim();
             var offset = bodyStart + lead;
             var startLine = fileLines.LineOf(offset);
+            var sql = body.Trim();
+            sql = variables.Substitute(sql, file, new LineMap(sql, startLine, fileLines.ColumnOf(offset)));
             return new Body(sql, startLine, ReferenceScanner.Scan(sql, file, new LineMap(sql, startLine, fileLines.ColumnOf(offset))));
         }
     }

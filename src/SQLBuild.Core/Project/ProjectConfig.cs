@@ -83,7 +83,7 @@ public sealed class JanitorSettings
 {
     public int MaxCheckpoints { get; init; } = 20;
     public int RetentionDays { get; init; } = 30;
-    /// <summary>Journal, ref event and reconcile rows older than this many days are pruned by the janitor.</summary>
+    /// <summary>Journal, event and reconcile rows older than this many days are pruned (at least 1).</summary>
     public int HistoryDays { get; init; } = 90;
 }
 
@@ -92,6 +92,8 @@ public sealed class ProjectSettings
     public bool VirtualEnvironments { get; init; }
     public int Concurrency { get; init; } = 4;
     public bool ChangesOnly { get; init; }
+    /// <summary>The severity of an audit that sets none (SPEC §2: error).</summary>
+    public AuditSeverity DefaultAuditSeverity { get; init; } = AuditSeverity.Error;
 }
 
 /// <summary>
@@ -108,4 +110,10 @@ public sealed class ProjectConfig
     public JanitorSettings Janitor { get; init; } = new();
     public required IReadOnlyDictionary<string, TargetSettings> Targets { get; init; }
     public required TargetSettings ActiveTarget { get; init; }
+    /// <summary><c>[vars]</c> with the active target's <c>vars</c> over them: what <c>@@name</c> stands for in SQL.</summary>
+    public IReadOnlyDictionary<string, string> Vars { get; init; } = new Dictionary<string, string>();
+    /// <summary>Upstream keys the files set that SQLBuild accepts without implementing (P030 warnings).</summary>
+    public IReadOnlyList<ProjectWarning> Warnings { get; init; } = Array.Empty<ProjectWarning>();
+    /// <summary><c>[defaults]</c> and <c>[path_defaults]</c>, read and checked.</summary>
+    internal ModelLayers Layers { get; init; } = ModelLayers.None;
 }

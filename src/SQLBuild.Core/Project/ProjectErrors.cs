@@ -91,5 +91,5 @@ internal static class ProjectErrors
 
     public static SqbException Selector(string message, SqbErrorKind kind, string value) =>
         new(ErrorCodes.SelectorInvalid, "SelectorInvalid", message, kind, value,
-            "Use a model or seed name, tag:x, path:models/x, seed:x, with optional + before or after.");
+            "Use a model or seed name, tag:x, path:models/x, seed:x or source:x, with optional + before or after, or a path a~b.");
 }

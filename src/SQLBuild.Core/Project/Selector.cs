@@ -2,8 +2,10 @@ using SQLBuild.Core.Errors;
 
 namespace SQLBuild.Core.Project;
 
-/// <summary>Selectors of SPEC §2 (<c>name</c>, <c>tag:x</c>, <c>path:models/x</c>, <c>seed:x</c>, <c>+x</c>, <c>x+</c>, <c>+x+</c>,
-/// several values = union, <c>a,b</c> = intersection), minus excludes.</summary>
+/// <summary>Selectors of SPEC §2 (<c>name</c>, <c>tag:x</c>, <c>path:models/x</c>, <c>seed:x</c>, <c>source:x</c>, <c>+x</c>,
+/// <c>x+</c>, <c>+x+</c>, path-between <c>a~b</c> and <c>+a~b+</c>, several values = union, <c>a,b</c> = intersection),
+/// minus excludes. A source is selectable (<c>source:raw+</c> is every model that reads it, transitively) but is never
+/// built itself: what a selection yields is models and seeds.</summary>
 public static class Selector
 {
     /// <summary>Returns the selected model and seed names (sorted). Null or empty <paramref name="select"/> = every model and seed.
@@ -11,6 +13,7 @@ public static class Selector
     public static IReadOnlySet<string> Resolve(CompiledProject project, IReadOnlyList<string>? select, IReadOnlyList<string>? exclude)
     {
         ArgumentNullException.ThrowIfNull(project);
+        var graph = new Graph(project);
         var result = new SortedSet<string>(StringComparer.Ordinal);
         if (select is null || select.Count == 0)
         {
@@ -19,31 +22,84 @@ public static class Selector
         }
         else
         {
-            foreach (var value in select) result.UnionWith(Evaluate(project, value));
+            foreach (var value in select) result.UnionWith(Evaluate(graph, value));
         }
         if (exclude is not null)
-            foreach (var value in exclude) result.ExceptWith(Evaluate(project, value));
+            foreach (var value in exclude) result.ExceptWith(Evaluate(graph, value));
+        result.RemoveWhere(name => !project.Models.ContainsKey(name) && !project.Seeds.ContainsKey(name));
         return result;
     }
 
-    private static HashSet<string> Evaluate(CompiledProject project, string? value)
+    /// <summary>The project's graph with its sources in it: a source's children are the models that read it.</summary>
+    private sealed class Graph
+    {
+        public Graph(CompiledProject project)
+        {
+            Project = project;
+            var children = project.Children.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+            foreach (var source in project.Sources.Keys)
+                children[source] = project.Models.Values
+                    .Where(m => m.References.Any(r => r.Kind == ReferenceKind.Source && r.Name == source))
+                    .Select(m => m.Name).ToArray();
+            Children = children;
+        }
+
+        public CompiledProject Project { get; }
+        public IReadOnlyDictionary<string, IReadOnlyList<string>> Children { get; }
+        public IReadOnlyDictionary<string, IReadOnlyList<string>> Parents => Project.Parents;
+    }
+
+    private static HashSet<string> Evaluate(Graph graph, string? value)
     {
         if (string.IsNullOrWhiteSpace(value))
-            throw ProjectErrors.Selector("empty selector: expected a name, tag:x, path:models/x or seed:x", SqbErrorKind.InvalidArgument, value ?? "");
+            throw ProjectErrors.Selector("empty selector: expected a name, tag:x, path:models/x, seed:x or source:x", SqbErrorKind.InvalidArgument, value ?? "");
         var terms = value.Split(',').Select(t => t.Trim()).ToList();
         if (terms.Any(t => t.Length == 0))
             throw ProjectErrors.Selector($"invalid selector '{value}': empty term around ','", SqbErrorKind.InvalidArgument, value);
         HashSet<string>? result = null;
         foreach (var term in terms)
         {
-            var set = Term(project, term);
+            var set = term.Contains('~') ? PathBetween(graph, term) : Term(graph, term);
             if (result is null) result = set;
             else result.IntersectWith(set);
         }
         return result!;
     }
 
-    private static HashSet<string> Term(CompiledProject project, string term)
+    /// <summary>
+    /// <c>a~b</c>: every node on a path from <c>a</c> down to <c>b</c>, both included; <c>+a~b+</c> adds the ancestors of
+    /// <c>a</c> and the descendants of <c>b</c>. Either end may be any single selector (<c>source:raw~fct_orders</c>).
+    /// </summary>
+    private static HashSet<string> PathBetween(Graph graph, string term)
+    {
+        var tilde = term.IndexOf('~');
+        var left = term[..tilde].Trim();
+        var right = term[(tilde + 1)..].Trim();
+        var upstream = left.StartsWith('+');
+        var downstream = right.EndsWith('+');
+        var from = upstream ? left[1..].Trim() : left;
+        var to = downstream ? right[..^1].Trim() : right;
+        if (from.Length == 0 || to.Length == 0 || to.Contains('~'))
+            throw ProjectErrors.Selector($"path selector '{term}' requires names on both sides of '~'", SqbErrorKind.InvalidArgument, term);
+        if (from.Contains('+') || to.Contains('+'))
+            throw ProjectErrors.Selector($"invalid selector '{term}': expected [+]a~b[+]", SqbErrorKind.InvalidArgument, term);
+
+        var starts = Core(graph, from, term);
+        var ends = Core(graph, to, term);
+        var below = Walk(starts, graph.Children);
+        below.UnionWith(starts);
+        var above = Walk(ends, graph.Parents);
+        above.UnionWith(ends);
+        below.IntersectWith(above);
+        if (below.Count == 0)
+            throw ProjectErrors.Selector($"no path from '{from}' to '{to}': '{to}' does not read '{from}', directly or indirectly",
+                SqbErrorKind.ObjectNotFound, term);
+        if (upstream) below.UnionWith(Walk(starts, graph.Parents));
+        if (downstream) below.UnionWith(Walk(ends, graph.Children));
+        return below;
+    }
+
+    private static HashSet<string> Term(Graph graph, string term)
     {
         var ancestors = term.StartsWith('+');
         var descendants = term.EndsWith('+') && term.Length > 1;
@@ -51,6 +107,16 @@ public static class Selector
         if (core.Length == 0 || core.Contains('+'))
             throw ProjectErrors.Selector($"invalid selector '{term}': expected [+]name[+]", SqbErrorKind.InvalidArgument, term);
 
+        var set = Core(graph, core, term);
+        if (ancestors) set.UnionWith(Walk(set, graph.Parents));
+        if (descendants) set.UnionWith(Walk(set, graph.Children));
+        return set;
+    }
+
+    /// <summary>One selector without graph operators: a name, a path, or method:argument.</summary>
+    private static HashSet<string> Core(Graph graph, string core, string term)
+    {
+        var project = graph.Project;
         var set = new HashSet<string>(StringComparer.Ordinal);
         var colon = core.IndexOf(':');
         if (colon > 0)
@@ -74,8 +140,13 @@ public static class Selector
                         throw ProjectErrors.Selector($"unknown selector name '{arg}': no seed has that name", SqbErrorKind.ObjectNotFound, arg);
                     set.Add(arg);
                     break;
+                case "source":
+                    if (!project.Sources.ContainsKey(arg))
+                        throw ProjectErrors.Selector($"unknown selector name '{arg}': no source has that name", SqbErrorKind.ObjectNotFound, arg);
+                    set.Add(arg);
+                    break;
                 default:
-                    throw ProjectErrors.Selector($"unknown selector method '{method}:' in '{term}'; expected tag:, path: or seed:",
+                    throw ProjectErrors.Selector($"unknown selector method '{method}:' in '{term}'; expected tag:, path:, seed: or source:",
                         SqbErrorKind.InvalidArgument, term);
             }
         }
@@ -89,9 +160,6 @@ public static class Selector
                 throw ProjectErrors.Selector($"unknown selector name '{core}'", SqbErrorKind.ObjectNotFound, core);
             set.Add(core);
         }
-
-        if (ancestors) set.UnionWith(Walk(set, project.Parents));
-        if (descendants) set.UnionWith(Walk(set, project.Children));
         return set;
     }
 

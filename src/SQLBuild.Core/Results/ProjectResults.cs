@@ -15,6 +15,12 @@ public sealed class SqbModel
     public string? VersionHash { get; init; }
     public string? Relation { get; init; }
     public string? CompiledSql { get; init; }
+    /// <summary>Models: the description (the header's, else its model_schema's).</summary>
+    public string? Description { get; init; }
+    /// <summary>Models: the declared columns as <c>name TYPE</c> (the type left out where none is declared).</summary>
+    public IReadOnlyList<string> Columns { get; init; } = Array.Empty<string>();
+    /// <summary>Models: <c>enforced</c>, <c>none</c>, or null when the header sets no contract.</summary>
+    public string? Contract { get; init; }
 }
 
 /// <summary>One step of a direct-mode plan.</summary>

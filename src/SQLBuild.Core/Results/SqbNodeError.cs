@@ -17,7 +17,10 @@ public sealed record SqbNodeError(string Code, string ErrorName, SqbErrorKind Ki
     /// <summary>A data test returned failing rows.</summary>
     public static readonly SqbNodeError TestFailed = new(ErrorCodes.TestFailed, "TestFailed", SqbErrorKind.InvalidData);
 
-    private static readonly SqbNodeError[] DataFailures = { AuditFailed, TestFailed };
+    /// <summary>An enforced contract was not met: the output's columns or types differ from the declared ones.</summary>
+    public static readonly SqbNodeError ContractViolated = new(ErrorCodes.ContractViolated, "ContractViolated", SqbErrorKind.InvalidData);
+
+    private static readonly SqbNodeError[] DataFailures = { AuditFailed, TestFailed, ContractViolated };
 
     /// <summary>Code first, then the short name: <c>B002.AuditFailed</c>.</summary>
     public string ErrorId => $"{Code}.{ErrorName}";

@@ -36,7 +36,7 @@ public sealed class GetSqbModelCommand : SqbCmdlet
         var project = CompileProject();
         var identities = IdentityCalculator.Compute(project);
         var selected = Select is null && Exclude is null ? null : Selector.Resolve(project, Select, Exclude);
-        var dialect = WarehouseFactory.Dialect(project.Config.Adapter);
+        var dialect = WarehouseFactory.Dialect(project.Config.ActiveTarget.Connection);
         var schema = project.Config.ActiveTarget.Schema;
         var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
         bool Wanted(string name, string type) =>
@@ -61,6 +61,9 @@ public sealed class GetSqbModelCommand : SqbCmdlet
                     Audits = model.Config.Audits.Select(audit => audit.Display).ToList(), Path = model.RelativePath,
                     LocalHash = id.LocalHash, VersionHash = id.VersionHash, Relation = $"{schema}.{name}",
                     CompiledSql = Render(model.Sql, model.References),
+                    Description = model.Config.Description,
+                    Columns = model.Config.Columns.Select(c => c.Type is null ? c.Name : $"{c.Name} {c.Type}").ToList(),
+                    Contract = model.Config.Contract == ContractMode.Unspecified ? null : EnumNames.Snake(model.Config.Contract),
                 });
             }
             else if (project.Seeds.TryGetValue(name, out var seed) && Wanted(name, "seed"))

@@ -89,5 +89,5 @@ public sealed class RepairSqbViewCommand : SqbCmdlet
     }
 
     private static Core.Adapters.SqlDialect WarehouseDialect(Core.Project.CompiledProject project) =>
-        Core.Adapters.WarehouseFactory.Dialect(project.Config.ActiveTarget.Connection.Adapter);
+        Core.Adapters.WarehouseFactory.Dialect(project.Config.ActiveTarget.Connection);
 }

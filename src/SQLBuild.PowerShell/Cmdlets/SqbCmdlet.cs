@@ -49,6 +49,8 @@ public abstract class SqbCmdlet : PSCmdlet
         var dir = ProjectDirectory;
         if (_compiled is { } c && c.Dir == dir && c.Target == Target) return c.Project;
         var project = Run(_ => ProjectCompiler.Compile(dir, Target, Credential?.GetNetworkCredential()));
+        AnnounceSecrets();
+        foreach (var warning in project.Warnings) WriteSqbWarning(warning.Message, warning.ErrorId);
         _compiled = (dir, Target, project);
         return project;
     }
@@ -133,19 +135,27 @@ public abstract class SqbCmdlet : PSCmdlet
         WriteError(ErrorMapping.ToRecord(ex));
     }
 
-    internal void WriteSqbWarning(string message)
+    /// <summary>A warning, and under Azure DevOps its logissue (coded when <paramref name="code"/> is given).</summary>
+    internal void WriteSqbWarning(string message, string? code = null)
     {
-        WriteAzureDevOpsIssue("warning", null, message);
+        WriteAzureDevOpsIssue("warning", code, message);
         WriteWarning(message);
     }
 
     internal void WriteAzureDevOps(string line)
     {
-        if (AzureDevOps.IsAgent) Host.UI.WriteLine(line);
+        if (!AzureDevOps.IsAgent) return;
+        AnnounceSecrets();
+        Host.UI.WriteLine(line);
     }
 
-    private void WriteAzureDevOpsIssue(string type, string? code, string message)
+    private void WriteAzureDevOpsIssue(string type, string? code, string message) => WriteAzureDevOps(AzureDevOps.Issue(type, code, message));
+
+    /// <summary>Under Azure DevOps, a <c>task.setsecret</c> line for every secret value the project gave (passwords,
+    /// connection-string secrets) not announced yet, before anything else reaches the job log.</summary>
+    internal void AnnounceSecrets()
     {
-        if (AzureDevOps.IsAgent) Host.UI.WriteLine(AzureDevOps.Issue(type, code, message));
+        if (!AzureDevOps.IsAgent) return;
+        foreach (var line in AzureDevOps.NewSecretLines()) Host.UI.WriteLine(line);
     }
 }

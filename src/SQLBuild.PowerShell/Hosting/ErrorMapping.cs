@@ -32,7 +32,7 @@ internal static class ErrorMapping
     public static ErrorRecord Unexpected(Exception ex, object? target)
     {
         var message = Redaction.Redact(ex.Message);
-        var record = new ErrorRecord(new InvalidOperationException(message, ex), "E001.UnexpectedError", ErrorCategory.NotSpecified, target);
+        var record = new ErrorRecord(new InvalidOperationException(message, ex), ErrorCodes.Unexpected + ".UnexpectedError", ErrorCategory.NotSpecified, target);
         record.ErrorDetails = new ErrorDetails(message);
         return record;
     }

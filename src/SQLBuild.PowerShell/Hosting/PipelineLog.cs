@@ -22,6 +22,8 @@ internal sealed class PipelineLog : ISqbLog
 
     public void Verbose(string message) => Post(c => c.WriteVerbose(message));
     public void Warning(string message) => Post(c => c.WriteSqbWarning(message));
+    /// <summary>To the warning stream only: the error record written for the same failure is its one logissue.</summary>
+    public void Failure(string message) => Post(c => c.WriteWarning(message));
 
     public void Progress(string activity, string status, int done, int total) => Post(c =>
     {
@@ -58,7 +60,11 @@ internal sealed class PipelineLog : ISqbLog
         foreach (var action in _queue.GetConsumingEnumerable())
         {
             if (stopped) continue;
-            try { action(cmdlet); }
+            try
+            {
+                cmdlet.AnnounceSecrets();
+                action(cmdlet);
+            }
             catch (PipelineStoppedException) { stopped = true; }
         }
     }

@@ -48,6 +48,18 @@ public class SqlServerDialectTests
         Assert.NotEmpty(quoteErrors);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData(CursorGrain.Day)]
+    [InlineData(CursorGrain.Hour)]
+    public void An_incremental_delta_parses_with_and_without_a_cursor_grain(CursorGrain? grain)
+    {
+        var target = new RelationName("s", "daily");
+        var delta = D.IncrementalDelta("SELECT order_day, n FROM [s].[src]", "order_day", target, grain);
+        Parse(delta);
+        if (grain is { } g) Assert.Contains($">= (SELECT DATETRUNC({EnumNames.Snake(g)}, MAX([order_day])) FROM [s].[daily])", delta);
+    }
+
     [Fact]
     public void Batched_seed_inserts_parse()
     {

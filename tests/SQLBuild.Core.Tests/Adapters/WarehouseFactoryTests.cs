@@ -49,10 +49,15 @@ public class WarehouseFactoryTests
             // Every dialect, and SQL from it: no driver at all.
             foreach (var kind in Enum.GetValues<AdapterKind>())
             {
-                var dialect = factory.GetMethod("Dialect")!.Invoke(null, new[] { Enum.ToObject(adapterType, (int)kind) })!;
+                var dialect = factory.GetMethod("Dialect", new[] { adapterType })!.Invoke(null, new[] { Enum.ToObject(adapterType, (int)kind) })!;
                 var quoted = (string)dialect.GetType().GetMethod("QuoteIdentifier")!.Invoke(dialect, new object[] { "x" })!;
                 Assert.Contains("x", quoted);
             }
+            // The dialect of one connection (DuckDB's knows its catalog from the file name) loads no driver either.
+            var settingsType = core.GetType("SQLBuild.Core.Project.ConnectionSettings", throwOnError: true)!;
+            var duckDialect = factory.GetMethod("Dialect", new[] { settingsType })!
+                .Invoke(null, new[] { Settings(core, AdapterKind.DuckDb, new() { ["database"] = "jaffle.duckdb" }) })!;
+            Assert.Equal("jaffle", duckDialect.GetType().GetProperty("Catalog")!.GetValue(duckDialect));
             Assert.Empty(context.Loaded(Drivers));
 
             // A DuckDB warehouse: DuckDB's assemblies at most, never the server drivers.

@@ -128,8 +128,10 @@ public class CompilerTests
             new SeedColumn("active", SeedColumnType.Boolean), new SeedColumn("joined", SeedColumnType.Date),
             new SeedColumn("updated_at", SeedColumnType.Timestamp), new SeedColumn("rate", SeedColumnType.Decimal),
         }, seed.Columns);
-        Assert.Equal(new object?[] { "US", "United States", true, new DateOnly(2024, 1, 5), new DateTime(2024, 1, 5, 10, 0, 0), 1.5m }, seed.Rows[0]);
-        Assert.Equal(new object?[] { "DE", "Germany, \"Federal\" Republic", false, new DateOnly(2023, 12, 31), new DateTime(2024, 2, 1, 8, 30, 0, 125), 2m }, seed.Rows[1]);
+        var rows = seed.ReadRows().ToList();
+        Assert.Equal(2, seed.RowCount);
+        Assert.Equal(new object?[] { "US", "United States", true, new DateOnly(2024, 1, 5), new DateTime(2024, 1, 5, 10, 0, 0), 1.5m }, rows[0]);
+        Assert.Equal(new object?[] { "DE", "Germany, \"Federal\" Republic", false, new DateOnly(2023, 12, 31), new DateTime(2024, 2, 1, 8, 30, 0, 125), 2m }, rows[1]);
         Assert.Equal(Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(ShopProject.CountryCodes))).ToLowerInvariant(), seed.ContentHash);
 
         // sources

@@ -114,7 +114,8 @@ public class ModelHeaderTests
     // ---- errors ------------------------------------------------------------------------------
 
     [Theory]
-    [InlineData("MODEL (\n  materialised table\n);\nselect 1", "models/m.sql:2: unknown MODEL key 'materialised'; expected one of materialized, tags, audits, unique_key, incremental_strategy, cursor, description")]
+    [InlineData("MODEL (\n  materialised table\n);\nselect 1", "models/m.sql:2: unknown MODEL key 'materialised'; did you mean 'materialized'?")]
+    [InlineData("MODEL (\n  frobnicate table\n);\nselect 1", "models/m.sql:2: unknown MODEL key 'frobnicate'; expected one of materialized, tags, audits, unique_key, incremental_strategy, cursor, cursor_type, cursor_grain, description, columns, model_schema, contract, full_refresh, pre_hooks, post_hooks, run_despite_unchanged, row_diff_tolerances, row_diff_exclude_columns, enabled")]
     [InlineData("MODEL (\n  materialized tabel\n);\nselect 1", "models/m.sql:2: materialized: expected view, table or incremental, got 'tabel'")]
     [InlineData("MODEL (\n  materialized [table]\n);\nselect 1", "models/m.sql:2: materialized: expected view, table or incremental, got a list [...]")]
     [InlineData("MODEL (materialized table,\n materialized view);\nselect 1", "models/m.sql:2: duplicate MODEL key 'materialized' (first set on line 1)")]

@@ -9,10 +9,19 @@ namespace SQLBuild.Core.Tests.Project;
 
 public class SeedTests
 {
-    private static SeedNode Seed(string csv)
+    /// <summary>A compiled seed and the rows a load reads from its file.</summary>
+    private sealed record Loaded(SeedNode Node, IReadOnlyList<object?[]> Rows)
+    {
+        public IReadOnlyList<SeedColumn> Columns => Node.Columns;
+    }
+
+    private static Loaded Seed(string csv)
     {
         using var fx = ProjectFixture.With(("seeds/s.csv", csv));
-        return fx.Compile().Seeds["s"];
+        var seed = fx.Compile().Seeds["s"];
+        var rows = seed.ReadRows().ToList();
+        Assert.Equal(rows.Count, seed.RowCount);
+        return new Loaded(seed, rows);
     }
 
     private static SqbException Fails(string csv)
@@ -142,5 +151,55 @@ public class SeedTests
         Assert.Equal(ErrorCodes.SeedInvalid, ex.Code);
         Assert.Equal(SqbErrorKind.ParserError, ex.Kind);
         Assert.StartsWith(prefix, ex.Message);
+    }
+
+    // ---- encoding and streaming --------------------------------------------------------------------
+
+    [Theory]
+    [InlineData(new byte[] { (byte)'a', (byte)'\n', (byte)'1', 0xFF, (byte)'\n' }, 2, "0xFF")]
+    [InlineData(new byte[] { (byte)'a', (byte)',', (byte)'b', (byte)'\n', (byte)'x', (byte)',', (byte)'"', (byte)'q', (byte)'\n', 0xC3, (byte)'"', (byte)'\n' }, 3, "0xC3")]
+    [InlineData(new byte[] { (byte)'n', (byte)'\n', 0xE2, 0x82 }, 2, "0xE2")]
+    public void Invalid_utf8_is_P015_with_the_line(byte[] bytes, int line, string badByte)
+    {
+        using var fx = new ProjectFixture().WriteBytes("seeds/s.csv", bytes);
+        var ex = fx.Fails();
+        Assert.Equal(ErrorCodes.SeedInvalid, ex.Code);
+        Assert.Equal($"seeds/s.csv:{line}: invalid UTF-8: byte {badByte} is not part of a UTF-8 character; save the file as UTF-8", ex.Message);
+    }
+
+    [Fact]
+    public void Utf8_characters_split_across_read_blocks_decode_whole()
+    {
+        // 64 KiB blocks: put multi-byte characters across every block boundary of a 300 KiB file.
+        var sb = new StringBuilder("name\n");
+        while (sb.Length < 300_000) sb.Append("é€😀x\n");
+        var s = Seed(sb.ToString());
+        Assert.All(s.Rows, r => Assert.Equal("é€😀x", r[0]));
+        Assert.Equal(SeedColumnType.Text, s.Columns[0].Type);
+    }
+
+    [Fact]
+    public void Compiling_keeps_no_rows_a_load_reads_them_from_the_file()
+    {
+        using var fx = ProjectFixture.With(("seeds/s.csv", "id,name\n1,a\n2,b\n"));
+        var seed = fx.Compile().Seeds["s"];
+        Assert.Equal(2, seed.RowCount);
+        fx.Write("seeds/s.csv", "id,name\n7,z\n8,y\n");
+        var rows = new List<object?[]>();
+        var ex = Assert.Throws<SqbException>(() => { foreach (var r in seed.ReadRows()) rows.Add(r); });
+        Assert.Equal(new object?[] { 7L, "z" }, rows[0]);
+        Assert.Equal("seeds/s.csv:1: the file changed while it was loaded: run the command again", ex.Message);
+    }
+
+    [Fact]
+    public void A_compiled_seed_holds_its_shape_not_its_rows()
+    {
+        using var fx = ProjectFixture.With(("seeds/s.csv", "id,at\n1,2024-01-01\n2,2024-01-02\n"));
+        var seed = fx.Compile().Seeds["s"];
+        File.Delete(Path.Combine(fx.Dir, "seeds", "s.csv"));
+        Assert.Equal(new[] { SeedColumnType.Integer, SeedColumnType.Date }, seed.Columns.Select(c => c.Type));
+        Assert.Equal(2, seed.RowCount);
+        Assert.Equal(64, seed.ContentHash.Length);
+        Assert.Throws<FileNotFoundException>(() => seed.ReadRows().ToList());
     }
 }

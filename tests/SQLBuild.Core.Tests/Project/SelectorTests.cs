@@ -55,6 +55,18 @@ public class SelectorTests : IDisposable
     [InlineData("path:models/marts/dim_customers", new[] { "dim_customers" })]
     [InlineData("path:seeds", new[] { "country_codes" })]
     [InlineData("path:models", new[] { "dim_customers", "fct_orders", "stg_customers", "stg_orders" })]
+    [InlineData("source:raw_orders", new string[0])]
+    [InlineData("source:raw_orders+", new[] { "fct_orders", "stg_orders" })]
+    [InlineData("source:raw_customers+", new[] { "dim_customers", "fct_orders", "stg_customers" })]
+    [InlineData("+source:raw_customers+", new[] { "dim_customers", "fct_orders", "stg_customers" })]
+    [InlineData("source:raw_customers+,tag:finance", new[] { "dim_customers", "fct_orders" })]
+    [InlineData("stg_customers~fct_orders", new[] { "dim_customers", "fct_orders", "stg_customers" })]
+    [InlineData("country_codes~dim_customers", new[] { "country_codes", "dim_customers", "stg_customers" })]
+    [InlineData("+stg_customers~dim_customers+", new[] { "country_codes", "dim_customers", "fct_orders", "stg_customers" })]
+    [InlineData("stg_orders~fct_orders", new[] { "fct_orders", "stg_orders" })]
+    [InlineData("source:raw_customers~dim_customers", new[] { "dim_customers", "stg_customers" })]
+    [InlineData("fct_orders~fct_orders", new[] { "fct_orders" })]
+    [InlineData("stg_customers~fct_orders,tag:finance", new[] { "dim_customers", "fct_orders" })]
     public void Single_values(string value, string[] expected) => Assert.Equal(expected, Select(new[] { value }));
 
     [Fact]
@@ -82,6 +94,10 @@ public class SelectorTests : IDisposable
     [InlineData("path:models/mart", "no models found under path 'models/mart'")]
     [InlineData("models/other/x", "no models found under path 'models/other/x'")]
     [InlineData("fct_orders,nope", "unknown selector name 'nope'")]
+    [InlineData("source:nope+", "unknown selector name 'nope': no source has that name")]
+    [InlineData("source:stg_orders", "unknown selector name 'stg_orders': no source has that name")]
+    [InlineData("nope~fct_orders", "unknown selector name 'nope'")]
+    [InlineData("fct_orders~stg_orders", "no path from 'fct_orders' to 'stg_orders': 'stg_orders' does not read 'fct_orders', directly or indirectly")]
     public void Unknown_names_are_P020_object_not_found(string value, string message)
     {
         var ex = Assert.Throws<SqbException>(() => Select(new[] { value }));
@@ -101,11 +117,25 @@ public class SelectorTests : IDisposable
     [InlineData("tag:")]
     [InlineData("a,,b")]
     [InlineData("fct+orders")]
-    [InlineData("source:raw_orders")]
+    [InlineData("src:raw_orders")]
+    [InlineData("a~b~c")]
+    [InlineData("stg_customers+~fct_orders")]
     public void Malformed_values_are_P020_invalid_argument(string value)
     {
         var ex = Assert.Throws<SqbException>(() => Select(new[] { value }));
         Assert.Equal(ErrorCodes.SelectorInvalid, ex.Code);
         Assert.Equal(SqbErrorKind.InvalidArgument, ex.Kind);
+    }
+
+    [Theory]
+    [InlineData("fct_orders~", "path selector 'fct_orders~' requires names on both sides of '~'")]
+    [InlineData("~fct_orders", "path selector '~fct_orders' requires names on both sides of '~'")]
+    [InlineData("+~+", "path selector '+~+' requires names on both sides of '~'")]
+    [InlineData("src:x", "unknown selector method 'src:' in 'src:x'; expected tag:, path:, seed: or source:")]
+    public void Malformed_values_say_what_upstream_says(string value, string message)
+    {
+        var ex = Assert.Throws<SqbException>(() => Select(new[] { value }));
+        Assert.Equal(SqbErrorKind.InvalidArgument, ex.Kind);
+        Assert.Equal(message, ex.Message);
     }
 }

@@ -6,10 +6,35 @@ namespace SQLBuild.Core.Adapters;
 /// DuckDB SQL. Identifiers have no practical length limit. Parameters are <c>$n</c> (bound
 /// positionally by DuckDB.NET). Catalog reads use <c>duckdb_tables()</c> / <c>duckdb_views()</c> /
 /// <c>duckdb_columns()</c> of the current database, non-internal only; the schema list is one LIST parameter.
+/// <para>
+/// Names. DuckDB reads a two-part name <c>a.b</c> as schema.relation or as catalog.relation, and refuses it
+/// (<c>Ambiguous reference to catalog or schema "a"</c>) when a catalog and a schema are both called <c>a</c>. The
+/// catalog of a database file is named after the file (<c>jaffle.duckdb</c> is <c>jaffle</c>), and the system
+/// catalogs are <c>system</c> and <c>temp</c>: a target, physical or state schema of such a name made every statement
+/// on it fail. A dialect made for a database (<see cref="DuckDbDatabase.Dialect"/>) knows its <see cref="Catalog"/> and
+/// names a relation in such a schema with three parts, <c>"jaffle"."jaffle"."orders"</c>; every other relation keeps
+/// its two-part name, so a view's stored definition does not name the file it was made in.
+/// </para>
 /// </summary>
 public sealed class DuckDbDialect : AnsiSqlDialect
 {
-    public static readonly DuckDbDialect Instance = new();
+    /// <summary>The dialect without a database: two-part names only (SQL generation and its tests).</summary>
+    public static readonly DuckDbDialect Instance = new(null);
+
+    /// <param name="catalog">The catalog name of the database the statements run in (null: unknown).</param>
+    public DuckDbDialect(string? catalog) => Catalog = catalog;
+
+    /// <summary>The catalog of the database this dialect writes for; null for <see cref="Instance"/>.</summary>
+    public string? Catalog { get; }
+
+    /// <summary>Whether a two-part name in <paramref name="schema"/> could also read as a catalog's (case-insensitively, as DuckDB compares).</summary>
+    public bool SchemaNamesCatalog(string schema) =>
+        Catalog is not null && (string.Equals(schema, Catalog, StringComparison.OrdinalIgnoreCase) ||
+                                string.Equals(schema, "system", StringComparison.OrdinalIgnoreCase) ||
+                                string.Equals(schema, "temp", StringComparison.OrdinalIgnoreCase));
+
+    public override string Qualify(RelationName relation) =>
+        SchemaNamesCatalog(relation.Schema) ? QuoteIdentifier(Catalog!) + "." + base.Qualify(relation) : base.Qualify(relation);
 
     public override AdapterKind Kind => AdapterKind.DuckDb;
     protected override string EngineName => "duckdb";
@@ -115,7 +140,7 @@ public sealed class DuckDbDialect : AnsiSqlDialect
         """);
 
     public SqlStatement DropIndex(string schema, string index) =>
-        new("DROP INDEX", $"{schema}.{index}", $"DROP INDEX {QuoteIdentifier(schema)}.{QuoteIdentifier(index)}");
+        new("DROP INDEX", $"{schema}.{index}", $"DROP INDEX {Qualify(new RelationName(schema, index))}");
 
     public override bool WritersConflictInsteadOfWaiting => true;
 }

@@ -8,8 +8,8 @@ internal sealed class DuckDbSession : DbWarehouseSession
 {
     private readonly Action? _onDispose;
 
-    public DuckDbSession(DuckDBConnection connection, ISqbLog log, SessionOptions? options, Action? onDispose = null)
-        : base(connection, DuckDbDialect.Instance, log, commandTimeoutSeconds: 0, options) => _onDispose = onDispose;
+    public DuckDbSession(DuckDBConnection connection, DuckDbDialect dialect, ISqbLog log, SessionOptions? options, Action? onDispose = null)
+        : base(connection, dialect, log, commandTimeoutSeconds: 0, options) => _onDispose = onDispose;
 
     protected override void OnDispose() => _onDispose?.Invoke();
 

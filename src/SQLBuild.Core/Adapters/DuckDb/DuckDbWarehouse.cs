@@ -39,27 +39,19 @@ internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
     {
         ArgumentNullException.ThrowIfNull(settings);
         _log = log ?? NullLog.Instance;
-        var database = settings.Get("database") ?? settings.Get("path");
-        if (string.IsNullOrWhiteSpace(database) && !string.IsNullOrWhiteSpace(settings.ConnectionString))
-            database = new DuckDBConnectionStringBuilder { ConnectionString = settings.ConnectionString }.DataSource;
-        if (string.IsNullOrWhiteSpace(database))
-            throw WarehouseErrors.ConnectionFailed("duckdb", $"connection '{settings.Name}' has no 'database' (a file path or \":memory:\")");
-
-        InMemory = string.Equals(database.Trim(), ":memory:", StringComparison.OrdinalIgnoreCase);
-        if (InMemory)
-        {
-            DatabasePath = ":memory:";
-        }
-        else
-        {
-            if (database.Contains(';') || database.Contains('\0'))
-                throw WarehouseErrors.ConnectionFailed($"duckdb(database={database})", "the database path must not contain ';'");
-            var baseDir = string.IsNullOrEmpty(settings.ProjectDirectory) ? Directory.GetCurrentDirectory() : settings.ProjectDirectory;
-            DatabasePath = Path.GetFullPath(Path.Combine(baseDir, database));
-        }
+        var database = DuckDbDatabase.PathOf(settings)
+            ?? throw WarehouseErrors.ConnectionFailed("duckdb", $"connection '{settings.Name}' has no 'database' (a file path or \":memory:\")");
+        InMemory = database == DuckDbDatabase.InMemory;
+        if (!InMemory && (database.Contains(';') || database.Contains('\0')))
+            throw WarehouseErrors.ConnectionFailed($"duckdb(database={database})", "the database path must not contain ';'");
+        DatabasePath = database;
+        _dialect = new DuckDbDialect(DuckDbDatabase.CatalogName(database));
     }
 
-    public SqlDialect Dialect => DuckDbDialect.Instance;
+    private readonly DuckDbDialect _dialect;
+
+    /// <summary>Knows the database's catalog name, so relations in a schema named like it get three-part names.</summary>
+    public SqlDialect Dialect => _dialect;
     public bool InMemory { get; }
     /// <summary>Full path of the database file, or ":memory:".</summary>
     public string DatabasePath { get; }
@@ -98,7 +90,7 @@ internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
             return OpenFileSession(options);
         }
         Open(connection);
-        return new DuckDbSession(connection, _log, options);
+        return new DuckDbSession(connection, _dialect, _log, options);
     }
 
     // Sessions this process has open per database file (all warehouses share DuckDB.NET's instance cache).
@@ -114,7 +106,7 @@ internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
             var connection = new DuckDBConnection("Data Source=" + DatabasePath);
             Open(connection);
             OpenFileSessions[DatabasePath] = OpenFileSessions.GetValueOrDefault(DatabasePath) + 1;
-            var session = new DuckDbSession(connection, _log, options, Released);
+            var session = new DuckDbSession(connection, _dialect, _log, options, Released);
             if (!leftOverLog) return session;
             try
             {
@@ -142,7 +134,7 @@ internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
     /// <summary>Drops and recreates every index from its own definition (see the class remarks).</summary>
     private void RebuildIndexes(DuckDbSession session)
     {
-        var d = DuckDbDialect.Instance;
+        var d = _dialect;
         var indexes = session.Query(d.Indexes());
         if (indexes.Count == 0) return;
         // DuckDB keeps a dropped index's name taken until the drop commits: drop all, then create all.

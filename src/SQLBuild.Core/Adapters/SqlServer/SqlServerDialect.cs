@@ -21,6 +21,9 @@ public sealed class SqlServerDialect : SqlDialect
     public static readonly SqlServerDialect Instance = new();
     public const int MaxIdentifierChars = 128;
 
+    public override string TruncateTo(CursorGrain grain, string expression) =>
+        $"DATETRUNC({EnumNames.Snake(grain)}, {expression})";
+
     public override AdapterKind Kind => AdapterKind.SqlServer;
     public override int MaxIdentifierLength => MaxIdentifierChars;
 

@@ -128,7 +128,8 @@ internal sealed class DirectBuild
                     (Materialization.Table, RelationKind.View) => ("replace", "a view stands where the table belongs"),
                     (Materialization.Table, _) => ("replace", "tables are rebuilt through a staging table"),
                     (Materialization.Incremental, RelationKind.View) => ("full_refresh", "a view stands where the table belongs"),
-                    (Materialization.Incremental, _) when options.FullRefresh => ("full_refresh", "-FullRefresh"),
+                    (Materialization.Incremental, _) when config.FullRefresh == true => ("full_refresh", "full_refresh true"),
+                    (Materialization.Incremental, _) when options.FullRefresh && config.FullRefresh is null => ("full_refresh", "-FullRefresh"),
                     _ => ("incremental", config.Cursor is null
                         ? $"{EnumNames.Snake(config.IncrementalStrategy)} of all query rows"
                         : $"{EnumNames.Snake(config.IncrementalStrategy)} of rows newer than max({config.Cursor})"),

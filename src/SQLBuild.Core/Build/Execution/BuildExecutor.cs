@@ -64,7 +64,7 @@ internal sealed class BuildExecutor
                     results[key] = result;
                     var done = Interlocked.Increment(ref finished);
                     _log.Progress(activity, $"{step.Name}: {result.Status.ToString().ToLowerInvariant()} ({done}/{total})", done, total);
-                    if (result.Status == SqbNodeStatus.Failed) _log.Warning($"{result.NodeType} '{step.Name}' failed: {result.Error}");
+                    if (result.Status == SqbNodeStatus.Failed) _log.Failure($"{result.NodeType} '{step.Name}' failed: {result.Error}");
                     return result.Status != SqbNodeStatus.Failed;
                 },
                 (key, because) =>

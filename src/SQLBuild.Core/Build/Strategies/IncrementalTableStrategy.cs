@@ -10,12 +10,12 @@ namespace SQLBuild.Core.Build.Strategies;
 /// </summary>
 internal sealed class IncrementalTableStrategy : MaterializationStrategy
 {
-    public override MaterializeOutcome Replace(MaterializeRequest request)
+    protected internal override MaterializeOutcome ReplaceCore(MaterializeRequest request)
     {
         var existing = request.Existing;
-        if (existing is null || existing.Kind == RelationKind.View || request.FullRefresh)
+        if (existing is null || existing.Kind == RelationKind.View || request.RebuildsWhole)
         {
-            var whole = Table.Replace(request);
+            var whole = Table.ReplaceCore(request);
             return existing is null ? whole : whole with { Action = "full_refresh" };
         }
         var session = request.Session;
@@ -50,9 +50,10 @@ internal sealed class IncrementalTableStrategy : MaterializationStrategy
     /// longer match the prior version's (a query change that adds, drops or renames a column, or a cursor the prior
     /// version lacks), the prior rows do not fit: the version is built from scratch instead, with no ancestry row.
     /// </summary>
-    public override MaterializeOutcome CreateVersion(MaterializeRequest request)
+    protected internal override MaterializeOutcome CreateVersionCore(MaterializeRequest request)
     {
-        if (request.Prior is not { } prior) return Table.CreateVersion(request);
+        // full_refresh true: every version is built whole, never seeded from the prior one.
+        if (request.Prior is not { } prior || request.Model!.Config.FullRefresh == true) return Table.CreateVersionCore(request);
         var session = request.Session;
         var dialect = request.Dialect;
         var model = request.Model!;
@@ -93,9 +94,13 @@ internal sealed class IncrementalTableStrategy : MaterializationStrategy
         return TableStrategy.AuditAndPublish(request, pending, seededFromPrior: false);
     }
 
-    /// <summary>The rows the model adds: all of its query without a cursor, else those newer than the target's maximum.</summary>
+    /// <summary>The rows the model adds: all of its query without a cursor, else those newer than the target's maximum;
+    /// with a <c>cursor_grain</c> and a strategy that rewrites rows by key (delete_insert, merge), those from the start of
+    /// the grain the maximum falls in, so the last, possibly partial, hour or day is built again.</summary>
     private static string DeltaQuery(SqlDialect dialect, ModelNode model, string sql, RelationName target) =>
-        model.Config.Cursor is null ? sql : dialect.IncrementalDelta(sql, model.Config.Cursor, target);
+        model.Config.Cursor is null ? sql
+            : dialect.IncrementalDelta(sql, model.Config.Cursor, target,
+                model.Config.IncrementalStrategy == IncrementalStrategy.Append ? null : model.Config.CursorGrain);
 
     private static void Apply(IWarehouseSession session, ModelConfig config, RelationName target, RelationName delta, IReadOnlyList<string> columns)
     {

@@ -38,8 +38,21 @@ internal sealed class MaterializeRequest
     public string Name => Model?.Name ?? Seed!.Name;
     public SqlDialect Dialect => Session.Dialect;
 
-    public IReadOnlyList<SqbAuditResult> RunAudits(RelationName relation) =>
-        Audits is not null && Model is { Config.Audits.Count: > 0 } ? Audits.Run(Session, Model, relation) : Array.Empty<SqbAuditResult>();
+    /// <summary>Whether a built relation is checked before it takes its place: an enforced contract, or audits to run.</summary>
+    public bool Verifies => Model is { } model && (model.Config.Contract == ContractMode.Enforced || Audits is not null && model.Config.Audits.Count > 0);
+
+    /// <summary>
+    /// The gate a built relation (staging, pending, delta) passes before it takes its place: the model's enforced contract
+    /// (a mismatch throws B005, failing the node), then its audits (a blocking one is in the outcome).
+    /// </summary>
+    public IReadOnlyList<SqbAuditResult> RunAudits(RelationName relation)
+    {
+        if (Model is not null) ContractCheck.Verify(Session, Model, relation);
+        return Audits is not null && Model is { Config.Audits.Count: > 0 } ? Audits.Run(Session, Model, relation) : Array.Empty<SqbAuditResult>();
+    }
+
+    /// <summary>An incremental rebuilt whole: the model's own <c>full_refresh</c> when it sets one, else the command's.</summary>
+    public bool RebuildsWhole => Model?.Config.FullRefresh ?? FullRefresh;
 }
 
 /// <summary>What a materialization did: <c>create | replace | incremental | full_refresh | load | build</c>, the rows it
@@ -54,13 +67,16 @@ internal sealed record MaterializeOutcome(string Action, long? Rows, IReadOnlyLi
 /// <c>_evaluation_strategy()</c>):
 /// <list type="bullet">
 /// <item><see cref="Replace"/>: bring the relation at a name up to date in place, so that a failing audit leaves what
-/// stands there untouched (direct mode).</item>
+/// stands there untouched (direct mode, and the refresh of a virtual version).</item>
 /// <item><see cref="CreateVersion"/>: make a new, immutable physical version at its versioned name (virtual mode).
 /// Complete or absent: the version is built and audited under a temporary name (<see cref="StagingNames.Pending"/>), then
 /// renamed into its version name and recorded in state in ONE transaction (a view, cheap to make, is created and
 /// recorded in that transaction directly). A killed build leaves at most a pending relation, which the next build of the
 /// version drops; whatever stands at a version's name is a finished version.</item>
 /// </list>
+/// Both run the model's hooks (<see cref="ModelHooks"/>): pre-hooks before anything is built; post-hooks after the
+/// relation passed its contract and audits: on the replaced relation, or on a new version's pending relation before it
+/// is published (a view version: inside the transaction that creates it), so a failing hook publishes nothing.
 /// Stateless; safe to use from several workers at once, each with its own session.
 /// </summary>
 internal abstract class MaterializationStrategy
@@ -77,16 +93,34 @@ internal abstract class MaterializationStrategy
         _ => Incremental,
     };
 
-    public abstract MaterializeOutcome Replace(MaterializeRequest request);
+    public MaterializeOutcome Replace(MaterializeRequest request)
+    {
+        ModelHooks.RunPre(request, request.Target);
+        var outcome = ReplaceCore(request);
+        if (!outcome.Blocked) ModelHooks.RunPost(request, request.Target);
+        return outcome;
+    }
 
-    public abstract MaterializeOutcome CreateVersion(MaterializeRequest request);
+    public MaterializeOutcome CreateVersion(MaterializeRequest request)
+    {
+        ModelHooks.RunPre(request, request.Target);
+        return CreateVersionCore(request);
+    }
+
+    /// <summary><see cref="Replace"/> without the hooks.</summary>
+    protected internal abstract MaterializeOutcome ReplaceCore(MaterializeRequest request);
+
+    /// <summary><see cref="CreateVersion"/> without the pre-hooks; it runs the post-hooks where it publishes.</summary>
+    protected internal abstract MaterializeOutcome CreateVersionCore(MaterializeRequest request);
 
     /// <summary>
-    /// The last step of every new version: in one transaction, the pending relation takes the version's name and the
-    /// version is recorded (<see cref="MaterializeRequest.Complete"/>). Nothing before this makes the version exist.
+    /// The last step of every new version: the post-hooks on the pending relation, then in one transaction the pending
+    /// relation takes the version's name and the version is recorded (<see cref="MaterializeRequest.Complete"/>). Nothing
+    /// before this makes the version exist.
     /// </summary>
     protected static void Publish(MaterializeRequest request, RelationName pending, bool seededFromPrior)
     {
+        ModelHooks.RunPost(request, pending);
         var session = request.Session;
         using var tx = session.BeginTransaction();
         session.Execute(request.Dialect.RenameTable(pending, request.Target.Name));

@@ -3,10 +3,10 @@ using SQLBuild.Core.Project;
 
 namespace SQLBuild.Core.Build.Strategies;
 
-/// <summary>Seeds: a table created with the inferred column types and loaded with the CSV rows.</summary>
+/// <summary>Seeds: a table created with the inferred column types and loaded with the CSV rows, read from the file in batches.</summary>
 internal sealed class SeedStrategy : MaterializationStrategy
 {
-    public override MaterializeOutcome Replace(MaterializeRequest request)
+    protected internal override MaterializeOutcome ReplaceCore(MaterializeRequest request)
     {
         var session = request.Session;
         var staging = StagingNames.Staging(request.Target);
@@ -15,7 +15,7 @@ internal sealed class SeedStrategy : MaterializationStrategy
             session.Execute(request.Dialect.DropTableIfExists(staging));
             Load(session, request.Seed!, staging);
             TableStrategy.SwapIn(session, staging, request.Target, request.Existing);
-            return new MaterializeOutcome("load", request.Seed!.Rows.Count, Array.Empty<SqbAuditResult>());
+            return new MaterializeOutcome("load", request.Seed!.RowCount, Array.Empty<SqbAuditResult>());
         }
         catch
         {
@@ -25,14 +25,14 @@ internal sealed class SeedStrategy : MaterializationStrategy
     }
 
     /// <summary>The rows load into the pending table (in batches); only the publishing transaction gives it the version's name.</summary>
-    public override MaterializeOutcome CreateVersion(MaterializeRequest request)
+    protected internal override MaterializeOutcome CreateVersionCore(MaterializeRequest request)
     {
         var pending = ClearPending(request);
         try
         {
             Load(request.Session, request.Seed!, pending);
             Publish(request, pending, seededFromPrior: false);
-            return new MaterializeOutcome("build", request.Seed!.Rows.Count, Array.Empty<SqbAuditResult>());
+            return new MaterializeOutcome("build", request.Seed!.RowCount, Array.Empty<SqbAuditResult>());
         }
         catch
         {
@@ -41,9 +41,13 @@ internal sealed class SeedStrategy : MaterializationStrategy
         }
     }
 
+    /// <summary>Rows a load holds in memory at once: the file is read batch by batch as it is inserted.</summary>
+    private const int LoadBatch = 10_000;
+
     private static void Load(IWarehouseSession session, SeedNode seed, RelationName table)
     {
         session.Execute(session.Dialect.CreateTable(table, seed.Columns));
-        session.InsertRows(table, seed.Columns.Select(c => c.Name).ToList(), seed.Rows);
+        var columns = seed.Columns.Select(c => c.Name).ToList();
+        foreach (var batch in seed.ReadRows().Chunk(LoadBatch)) session.InsertRows(table, columns, batch);
     }
 }

@@ -5,7 +5,7 @@ namespace SQLBuild.Core.Build.Strategies;
 /// <summary>Tables: built whole from the model's query, audited before they take the target's place.</summary>
 internal sealed class TableStrategy : MaterializationStrategy
 {
-    public override MaterializeOutcome Replace(MaterializeRequest request)
+    protected internal override MaterializeOutcome ReplaceCore(MaterializeRequest request)
     {
         var session = request.Session;
         var target = request.Target;
@@ -33,7 +33,7 @@ internal sealed class TableStrategy : MaterializationStrategy
         }
     }
 
-    public override MaterializeOutcome CreateVersion(MaterializeRequest request)
+    protected internal override MaterializeOutcome CreateVersionCore(MaterializeRequest request)
     {
         var pending = ClearPending(request);
         try

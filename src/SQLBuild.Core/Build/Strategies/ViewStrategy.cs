@@ -6,16 +6,16 @@ namespace SQLBuild.Core.Build.Strategies;
 /// <summary>Views: audited before readers see the new definition.</summary>
 internal sealed class ViewStrategy : MaterializationStrategy
 {
-    public override MaterializeOutcome Replace(MaterializeRequest request)
+    protected internal override MaterializeOutcome ReplaceCore(MaterializeRequest request)
     {
         var session = request.Session;
         var dialect = request.Dialect;
         var target = request.Target;
         var existing = request.Existing;
         IReadOnlyList<SqbAuditResult> audits = Array.Empty<SqbAuditResult>();
-        if (request.Audits is not null && request.Model!.Config.Audits.Count > 0)
+        if (request.Verifies)
         {
-            // Audit the new definition through a staging view, so a failing audit leaves the old view in place.
+            // Check the new definition through a staging view, so a failing contract or audit leaves the old view in place.
             var staging = StagingNames.Staging(target);
             session.Execute(dialect.DropViewIfExists(staging));
             session.Execute(dialect.CreateOrReplaceView(staging, request.Sql));
@@ -43,14 +43,15 @@ internal sealed class ViewStrategy : MaterializationStrategy
         return new MaterializeOutcome(existing is null ? "create" : "replace", null, audits);
     }
 
-    /// <summary>A view version is created and recorded in one transaction. Its audits run first, on the same definition
-    /// under the pending name (outside that transaction, so an audit that cannot run does not doom it).</summary>
-    public override MaterializeOutcome CreateVersion(MaterializeRequest request)
+    /// <summary>A view version is created and recorded in one transaction, with its post-hooks. Its contract and audits are
+    /// checked first, on the same definition under the pending name (outside that transaction, so an audit that cannot
+    /// run does not doom it).</summary>
+    protected internal override MaterializeOutcome CreateVersionCore(MaterializeRequest request)
     {
         var session = request.Session;
         var dialect = request.Dialect;
         IReadOnlyList<SqbAuditResult> audits = Array.Empty<SqbAuditResult>();
-        if (request.Audits is not null && request.Model!.Config.Audits.Count > 0)
+        if (request.Verifies)
         {
             var pending = StagingNames.Pending(request.Target);
             session.Execute(dialect.DropViewIfExists(pending));
@@ -62,6 +63,7 @@ internal sealed class ViewStrategy : MaterializationStrategy
         if (outcome.Blocked) return outcome;
         using var tx = session.BeginTransaction();
         session.Execute(dialect.CreateOrReplaceView(request.Target, request.Sql));
+        ModelHooks.RunPost(request, request.Target);
         request.Complete?.Invoke(session, false);
         tx.Commit();
         return outcome;

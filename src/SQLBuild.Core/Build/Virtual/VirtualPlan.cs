@@ -104,10 +104,10 @@ internal sealed class VirtualPlan
             var now = new RetentionRepository(stateSession, store.Sql).DatabaseNow();
             foreach (var m in timed)
             {
-                var interval = m.Config.RunDespiteUnchanged!.Value;
+                var rule = m.Config.RunDespiteUnchanged!;
                 var last = refreshed.TryGetValue((NodeKey.Model(m.Name), ids[m.Name].VersionHash), out var at) ? at : DateTime.MinValue;
-                if (interval == TimeSpan.Zero) due[m.Name] = "run_despite_unchanged \"always\"";
-                else if (now - last >= interval) due[m.Name] = $"run_despite_unchanged \"{Interval(interval)}\": last refreshed {Ago(now - last)} ago";
+                if (rule.MaxAge is not { } interval) due[m.Name] = "run_despite_unchanged \"always\"";
+                else if (now - last >= interval) due[m.Name] = $"run_despite_unchanged \"{rule.Text}\": last refreshed {Ago(now - last)} ago";
             }
         }
 
@@ -203,9 +203,6 @@ internal sealed class VirtualPlan
                 verified.Add((key, hash));
         return verified;
     }
-
-    private static string Interval(TimeSpan interval) =>
-        interval.TotalDays >= 1 && interval.TotalDays == Math.Floor(interval.TotalDays) ? $"{interval.TotalDays:0}d" : $"{interval.TotalHours:0}h";
 
     private static string Ago(TimeSpan age) =>
         age.TotalDays >= 2 ? $"{age.TotalDays:0}d" : age.TotalHours >= 1 ? $"{age.TotalHours:0}h" : $"{Math.Max(0, age.TotalMinutes):0}m";

@@ -3,12 +3,16 @@ namespace SQLBuild.Core.Project;
 /// <summary>
 /// One item of a MODEL header's <c>audits [...]</c> list as an <see cref="AuditSpec"/>: a built-in audit with its
 /// column and arguments checked, or a generic audit from <c>audits/NAME.sql</c> with its named arguments as written.
+/// A column's audits (<c>columns ( id (audits [not_null, unique]) )</c>) name no column: theirs is implied.
 /// </summary>
 internal static class AuditSpecReader
 {
     public static readonly string[] BuiltInAudits = { "not_null", "unique", "accepted_values", "relationships", "expression_is_true" };
 
-    public static AuditSpec Read(HeaderValue item, string text, string file, IReadOnlySet<string> genericAudits)
+    /// <param name="defaultSeverity">The severity of an audit that sets none ([settings] default_audit_severity).</param>
+    /// <param name="impliedColumn">The column of a column audit; null for a model audit.</param>
+    public static AuditSpec Read(HeaderValue item, string text, string file, IReadOnlySet<string> genericAudits,
+        AuditSeverity defaultSeverity = AuditSeverity.Error, string? impliedColumn = null)
     {
         var (name, args) = item switch
         {
@@ -30,7 +34,7 @@ internal static class AuditSpecReader
                 throw ProjectErrors.AuditInvalid(file, arg.Line, $"{name}: duplicate argument '{arg.Name}'");
         }
 
-        var severity = AuditSeverity.Error;
+        var severity = defaultSeverity;
         if (named.Remove("severity", out var severityArg))
         {
             severity = severityArg.Value.AsWord()?.ToLowerInvariant() switch
@@ -43,6 +47,13 @@ internal static class AuditSpecReader
 
         string RequireColumn()
         {
+            if (impliedColumn is not null)
+            {
+                if (positional.Count > 0)
+                    throw ProjectErrors.AuditInvalid(file, positional[0].Line,
+                        $"{name}: an audit of column '{impliedColumn}' names no column, got {positional[0].Value.Describe()}");
+                return impliedColumn;
+            }
             if (positional.Count == 0)
                 throw ProjectErrors.AuditInvalid(file, item.Line, $"{name} needs a column: {name}(column{(name == "accepted_values" ? ", values [...]" : name == "relationships" ? ", to \"model\", field \"col\"" : "")})");
             if (positional.Count > 1)
@@ -118,12 +129,13 @@ internal static class AuditSpecReader
                 }
             default:
                 {
-                    string? column = null;
+                    var column = impliedColumn;
                     if (named.Remove("column", out var colArg))
                         column = NameOf(colArg.Value) ?? throw ProjectErrors.AuditInvalid(file, colArg.Line, $"{name}: column: expected a column name, got {colArg.Value.Describe()}");
                     if (positional.Count > (column is null ? 1 : 0))
-                        throw ProjectErrors.AuditInvalid(file, positional[^1].Line,
-                            $"{name}: expected at most one positional argument (the column); pass the others as key value");
+                        throw ProjectErrors.AuditInvalid(file, positional[^1].Line, impliedColumn is null
+                            ? $"{name}: expected at most one positional argument (the column); pass the others as key value"
+                            : $"{name}: an audit of column '{impliedColumn}' names no column; pass the other arguments as key value");
                     if (column is null && positional.Count == 1)
                         column = NameOf(positional[0].Value) ?? throw ProjectErrors.AuditInvalid(file, positional[0].Line,
                             $"{name}: expected a column name, got {positional[0].Value.Describe()}");

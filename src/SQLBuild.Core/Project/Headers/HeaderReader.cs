@@ -20,13 +20,29 @@ internal sealed class HeaderReader
     private int _keywordLine;
     private int _lastEnd;
 
-    private HeaderReader(string text, string file, string keyword, Func<string, int, string, SqbException> error)
+    private HeaderReader(string text, string file, string keyword, Func<string, int, string, SqbException> error, int firstLine = 1)
     {
         _text = text;
         _file = file;
         _keyword = keyword;
         _error = error;
-        _lines = new LineMap(text);
+        _lines = new LineMap(text, firstLine);
+    }
+
+    /// <summary>
+    /// Reads one header value written on its own, such as a TOML string of a <c>[path_defaults]</c> table that holds
+    /// header syntax (<c>"not_null(id)"</c>); <paramref name="line"/> is where the string stands in <paramref name="file"/>.
+    /// </summary>
+    public static HeaderValue ReadValueText(string text, string file, int line, string owner, Func<string, int, string, SqbException> error)
+    {
+        var reader = new HeaderReader(text, file, "MODEL", error, line);
+        reader._keywordLine = line;
+        reader._tokens = new HeaderTokenizer(text, reader._lines, 0, "MODEL", reader.Error);
+        var value = reader.ReadValue(owner);
+        var rest = reader.Next();
+        if (rest.Kind != HeaderTokenKind.Eof)
+            throw reader.Error(rest.Line, $"expected one value for {owner}, got more after it: {rest.Describe()}");
+        return value;
     }
 
     /// <summary>Reads the header at the top of <paramref name="text"/>, or returns null when the file has none.</summary>
@@ -65,7 +81,7 @@ internal sealed class HeaderReader
                 if (after.Kind is HeaderTokenKind.Comma or HeaderTokenKind.RParen)
                     throw Error(key.Line, $"key '{key.Text}' has no value");
                 var value = ReadValue($"'{key.Text}'");
-                entries.Add(new HeaderEntry(key.Text, value, key.Line));
+                entries.Add(new HeaderEntry(key.Text, value, key.Line, _file, _text));
 
                 var separator = Next();
                 if (separator.Kind == HeaderTokenKind.RParen) break;
@@ -155,6 +171,7 @@ internal sealed class HeaderReader
             if (next.Kind == HeaderTokenKind.Word && Peek(1).Kind is not (HeaderTokenKind.Comma or HeaderTokenKind.RParen or HeaderTokenKind.LParen))
             {
                 Next();
+                if (Peek().Kind == HeaderTokenKind.Colon) Next();
                 args.Add(new HeaderArgument(next.Text, ReadValue($"'{next.Text}' in {owner}"), next.Line));
             }
             else

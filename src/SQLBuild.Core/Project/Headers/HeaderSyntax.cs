@@ -4,8 +4,17 @@ namespace SQLBuild.Core.Project;
 /// keyword, and where the body after the closing <c>);</c> starts.</summary>
 internal sealed record ParsedHeader(IReadOnlyList<HeaderEntry> Entries, int KeywordLine, int BodyStart);
 
-/// <summary>One <c>key value</c> entry of a header; <see cref="Line"/> is the key's.</summary>
-internal sealed record HeaderEntry(string Key, HeaderValue Value, int Line);
+/// <summary>One <c>key value</c> entry of a header; <see cref="Line"/> is the key's, in <see cref="File"/>.
+/// <see cref="Text"/> is the text the value's offsets index (the model file, or the TOML string a layer's value was
+/// parsed from). <see cref="Layer"/> names the layer an inherited entry comes from (<c>[defaults]</c>,
+/// <c>[path_defaults."staging"]</c>); null for the model's own header.</summary>
+internal sealed record HeaderEntry(string Key, HeaderValue Value, int Line, string File, string Text, string? Layer = null)
+{
+    public bool Inherited => Layer is not null;
+
+    /// <summary>Where the entry was written, for messages: <c>models/a.sql:3</c> or <c>sqlbuild_project.toml:12 [defaults]</c>.</summary>
+    public string Origin => Layer is null ? $"{File}:{Line}" : $"{File}:{Line} {Layer}";
+}
 
 /// <summary>A value in a header. <see cref="Start"/>..<see cref="End"/> index the value as written in the file.</summary>
 internal abstract record HeaderValue(int Line, int Start, int End)

@@ -3,7 +3,7 @@ using SQLBuild.Core.Errors;
 
 namespace SQLBuild.Core.Project;
 
-internal enum HeaderTokenKind { Word, String, Number, LParen, RParen, LBracket, RBracket, Comma, Eof }
+internal enum HeaderTokenKind { Word, String, Number, LParen, RParen, LBracket, RBracket, Comma, Colon, Eof }
 
 internal readonly record struct HeaderToken(HeaderTokenKind Kind, string Text, int Start, int End, int Line)
 {
@@ -17,7 +17,8 @@ internal readonly record struct HeaderToken(HeaderTokenKind Kind, string Text, i
 
 /// <summary>
 /// Splits a header into tokens: words, numbers, strings (<c>'..'</c> or <c>".."</c>, doubled quote or backslash
-/// escapes) and <c>( ) [ ] ,</c>. Whitespace and comments between tokens are skipped.
+/// escapes) and <c>( ) [ ] , :</c> (a colon only after a call argument's name, upstream's <c>role: "analyst"</c>).
+/// Whitespace and comments between tokens are skipped.
 /// </summary>
 internal sealed class HeaderTokenizer
 {
@@ -53,6 +54,7 @@ internal sealed class HeaderTokenizer
             '[' => HeaderTokenKind.LBracket,
             ']' => HeaderTokenKind.RBracket,
             ',' => HeaderTokenKind.Comma,
+            ':' => HeaderTokenKind.Colon,
             _ => null,
         };
         if (single is not null)

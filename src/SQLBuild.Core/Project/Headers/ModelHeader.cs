@@ -1,141 +1,331 @@
+using System.Globalization;
 using SQLBuild.Core.Errors;
 
 namespace SQLBuild.Core.Project;
 
 /// <summary>
-/// What a <c>MODEL ( ... );</c> header means: its entries (read by <see cref="HeaderReader"/>) become a
-/// <see cref="ModelConfig"/>, one Read method per key, each checking its value and how it combines with the keys read
-/// before it. A new key is a name in <see cref="Keys"/>, a method here and a <see cref="ModelConfig"/> property.
+/// What a model's config means: its <c>MODEL ( ... );</c> header (read by <see cref="HeaderReader"/>) over the project's
+/// layers (<see cref="ModelLayers"/>) becomes a <see cref="ModelConfig"/>, one Read method per key, each checking its value
+/// and how it combines with the keys read before it. A key of the model's own header that does not apply to its
+/// materialization is an error; one inherited from a layer is simply not used. A new key is a name in
+/// <see cref="ModelKeys.Implemented"/>, a method here and a <see cref="ModelConfig"/> property.
 /// </summary>
 internal sealed class ModelHeader
 {
-    /// <summary>The MODEL keys, in the order an unknown-key error lists them.</summary>
-    public static readonly string[] Keys = { "materialized", "tags", "audits", "unique_key", "incremental_strategy", "cursor", "description", "run_despite_unchanged" };
-
     private readonly string _file;
-    private readonly HeaderEntries _entries;
+    private readonly ModelContext _context;
+    private readonly HeaderEntries _own;
+    /// <summary>The layers, highest precedence first: the header, then the nearest path default, then [defaults].</summary>
+    private readonly IReadOnlyList<HeaderEntries> _layers;
 
-    private ModelHeader(string file, HeaderEntries entries)
+    private ModelHeader(string file, ModelContext context, HeaderEntries own, IReadOnlyList<HeaderEntries> layers)
     {
         _file = file;
-        _entries = entries;
+        _context = context;
+        _own = own;
+        _layers = layers;
     }
 
-    /// <summary>Parses the header of a model file. Returns the config (defaults when there is no header)
-    /// and the offset where the SQL body starts.</summary>
-    public static (ModelConfig Config, int BodyStart) Parse(string text, string file, IReadOnlySet<string> genericAudits)
+    /// <summary>Parses the header of a model file over the project's layers. Returns the config and the offset where
+    /// the SQL body starts.</summary>
+    public static (ModelConfig Config, int BodyStart) Parse(string text, string file, ModelContext context)
     {
         var header = HeaderReader.Read(text, file, "MODEL", ProjectErrors.ModelHeaderSyntax);
-        if (header is null) return (new ModelConfig(), 0);
+        var ignored = new List<string>();
+        var own = new HeaderEntries(header?.Entries ?? Array.Empty<HeaderEntry>(), "MODEL key", null, ModelKeys.Implemented, ModelKeys.Upstream,
+            (entry, message) => ProjectErrors.ModelHeader(file, entry.Line, message),
+            entry =>
+            {
+                ignored.Add(entry.Key);
+                context.Ignore($"MODEL key '{entry.Key}'", $"{file}:{entry.Line}",
+                    $"MODEL key '{entry.Key}' is an upstream key SQLBuild does not implement; it is ignored{ModelKeys.IgnoredNote(entry.Key)}");
+            });
+        var layers = new List<HeaderEntries> { own };
+        foreach (var layer in context.Layers.For(file).Reverse())
+            layers.Add(new HeaderEntries(layer, "key", null, ModelKeys.Implemented, Array.Empty<string>(), (e, m) => ProjectErrors.ModelHeader(e.File, e.Line, m)));
 
-        var model = new ModelHeader(file, new HeaderEntries(header, "MODEL", Keys, (line, message) => ProjectErrors.ModelHeader(file, line, message)));
-        var materialized = model.ReadMaterialized();
-        var strategy = model.ReadIncrementalStrategy(materialized);
-        var cursor = model.ReadCursor(materialized);
-        var uniqueKey = model.ReadUniqueKey(materialized, strategy);
-        var tags = model.ReadTags();
-        var description = model.ReadDescription();
-        var audits = model.ReadAudits(text, genericAudits);
-        var runDespiteUnchanged = model.ReadRunDespiteUnchanged(materialized);
-        var config = new ModelConfig
+        var model = new ModelHeader(file, context, own, layers);
+        var config = model.Read(ignored);
+        return (config, header?.BodyStart ?? 0);
+    }
+
+    private ModelConfig Read(IReadOnlyList<string> ignored)
+    {
+        var materialized = ReadMaterialized();
+        var incremental = materialized == Materialization.Incremental;
+        var strategy = ReadIncrementalStrategy(incremental);
+        var cursor = ReadCursor(incremental);
+        var cursorType = ReadCursorType(cursor);
+        var cursorGrain = ReadCursorGrain(cursor, cursorType);
+        var uniqueKey = ReadUniqueKey(incremental, strategy);
+        var (columns, columnAudits, schemaDescription, modelSchema) = ReadColumns();
+        var contract = ReadContract(columns);
+        return new ModelConfig
         {
-            RunDespiteUnchanged = runDespiteUnchanged,
             Materialized = materialized,
-            Tags = tags,
-            Audits = audits,
+            Tags = Union("tags", "a list of tags [a, b]"),
+            Audits = columnAudits.Concat(ReadAudits()).ToList(),
             UniqueKey = uniqueKey,
             IncrementalStrategy = strategy,
             Cursor = cursor,
-            Description = description,
+            CursorType = cursorType,
+            CursorGrain = cursorGrain,
+            Description = ReadDescription() ?? schemaDescription,
+            Columns = columns,
+            ModelSchema = modelSchema,
+            Contract = contract,
+            FullRefresh = ReadFullRefresh(),
+            PreHooks = ReadHooks("pre_hooks"),
+            PostHooks = ReadHooks("post_hooks"),
+            RunDespiteUnchanged = ReadRunDespiteUnchanged(materialized),
+            RowDiffTolerances = ReadRowDiffTolerances(),
+            RowDiffExcludeColumns = Union("row_diff_exclude_columns", "a list of column names [a, b]"),
+            IgnoredKeys = ignored,
+            Enabled = ReadEnabled(),
         };
-        return (config, header.BodyStart);
     }
+
+    // ---- keys ----------------------------------------------------------------------------------
 
     private Materialization ReadMaterialized()
     {
-        if (!_entries.TryGet("materialized", out var entry)) return Materialization.View;
+        if (!TryGet("materialized", out var entry)) return Materialization.View;
         return entry.Value.AsWord()?.ToLowerInvariant() switch
         {
             "view" => Materialization.View,
             "table" => Materialization.Table,
             "incremental" => Materialization.Incremental,
-            _ => throw Invalid(entry.Value.Line, $"materialized: expected view, table or incremental, got {entry.Value.Describe()}"),
+            _ => throw Invalid(entry, entry.Value.Line, $"materialized: expected view, table or incremental, got {entry.Value.Describe()}"),
         };
     }
 
-    private IncrementalStrategy ReadIncrementalStrategy(Materialization materialized)
+    private IncrementalStrategy ReadIncrementalStrategy(bool incremental)
     {
-        if (!_entries.TryGet("incremental_strategy", out var entry)) return IncrementalStrategy.Append;
+        if (!TryGet("incremental_strategy", out var entry)) return IncrementalStrategy.Append;
         var strategy = entry.Value.AsWord()?.ToLowerInvariant() switch
         {
             "append" => IncrementalStrategy.Append,
             "delete_insert" => IncrementalStrategy.DeleteInsert,
             "merge" => IncrementalStrategy.Merge,
-            _ => throw Invalid(entry.Value.Line,
-                $"incremental_strategy: expected append, delete_insert or merge, got {entry.Value.Describe()}"),
+            _ => throw Invalid(entry, entry.Value.Line, $"incremental_strategy: expected append, delete_insert or merge, got {entry.Value.Describe()}"),
         };
-        if (materialized != Materialization.Incremental)
-            throw Invalid(entry.Line, "incremental_strategy only applies to materialized incremental");
-        return strategy;
+        return Applies(entry, incremental, "incremental_strategy only applies to materialized incremental") ? strategy : IncrementalStrategy.Append;
     }
 
-    private string? ReadCursor(Materialization materialized)
+    private string? ReadCursor(bool incremental)
     {
-        if (!_entries.TryGet("cursor", out var entry)) return null;
-        var cursor = entry.Value.AsWord() ?? throw Invalid(entry.Value.Line, $"cursor: expected a column name, got {entry.Value.Describe()}");
-        if (materialized != Materialization.Incremental)
-            throw Invalid(entry.Line, "cursor only applies to materialized incremental");
-        return cursor;
+        if (!TryGet("cursor", out var entry)) return null;
+        var cursor = entry.Value.AsWord() ?? throw Invalid(entry, entry.Value.Line, $"cursor: expected a column name, got {entry.Value.Describe()}");
+        return Applies(entry, incremental, "cursor only applies to materialized incremental") ? cursor : null;
     }
 
-    private IReadOnlyList<string> ReadUniqueKey(Materialization materialized, IncrementalStrategy strategy)
+    private CursorType? ReadCursorType(string? cursor)
+    {
+        if (!TryGet("cursor_type", out var entry)) return null;
+        var type = entry.Value.AsWord()?.ToLowerInvariant() switch
+        {
+            "timestamp" => CursorType.Timestamp,
+            "integer" => CursorType.Integer,
+            _ => throw Invalid(entry, entry.Value.Line, $"cursor_type: expected timestamp or integer, got {entry.Value.Describe()}"),
+        };
+        return Applies(entry, cursor is not null, "cursor_type needs a cursor column (cursor NAME)") ? type : null;
+    }
+
+    private CursorGrain? ReadCursorGrain(string? cursor, CursorType? cursorType)
+    {
+        if (!TryGet("cursor_grain", out var entry)) return null;
+        var grain = entry.Value.AsWord()?.ToLowerInvariant() switch
+        {
+            "second" => CursorGrain.Second,
+            "minute" => CursorGrain.Minute,
+            "hour" => CursorGrain.Hour,
+            "day" => CursorGrain.Day,
+            "month" => CursorGrain.Month,
+            "year" => CursorGrain.Year,
+            _ => throw Invalid(entry, entry.Value.Line, $"cursor_grain: expected second, minute, hour, day, month or year, got {entry.Value.Describe()}"),
+        };
+        if (!Applies(entry, cursor is not null, "cursor_grain needs a cursor column (cursor NAME)")) return null;
+        if (cursorType == CursorType.Integer)
+            throw Invalid(entry, entry.Line, "cursor_grain applies to a timestamp cursor, not cursor_type integer");
+        return grain;
+    }
+
+    private IReadOnlyList<string> ReadUniqueKey(bool incremental, IncrementalStrategy strategy)
     {
         IReadOnlyList<string> uniqueKey = Array.Empty<string>();
-        if (_entries.TryGet("unique_key", out var entry))
+        if (TryGet("unique_key", out var entry))
         {
             uniqueKey = NameList(entry, "a column name or a list [a, b] of column names");
-            if (uniqueKey.Count == 0) throw Invalid(entry.Value.Line, "unique_key: expected at least one column");
+            if (uniqueKey.Count == 0) throw Invalid(entry, entry.Value.Line, "unique_key: expected at least one column");
         }
-        if (materialized == Materialization.Incremental && strategy != IncrementalStrategy.Append && uniqueKey.Count == 0)
+        if (incremental && strategy != IncrementalStrategy.Append && uniqueKey.Count == 0)
         {
-            _entries.TryGet("incremental_strategy", out var strategyEntry);
-            throw Invalid(strategyEntry!.Line, $"incremental_strategy {EnumNames.Snake(strategy)} needs unique_key (a column or [a, b])");
+            TryGet("incremental_strategy", out var strategyEntry);
+            var from = strategyEntry!.Inherited ? $" (from {strategyEntry.Origin})" : "";
+            throw ProjectErrors.ModelHeader(_file, strategyEntry.Inherited ? 0 : strategyEntry.Line,
+                $"incremental_strategy {EnumNames.Snake(strategy)}{from} needs unique_key (a column or [a, b])");
         }
         return uniqueKey;
     }
 
-    private IReadOnlyList<string> ReadTags() =>
-        _entries.TryGet("tags", out var entry)
-            ? NameList(entry, "a list of tags [a, b]").Distinct(StringComparer.Ordinal).ToArray()
-            : Array.Empty<string>();
-
     private string? ReadDescription()
     {
-        if (!_entries.TryGet("description", out var entry)) return null;
+        if (!TryGet("description", out var entry)) return null;
         return entry.Value is HeaderString text ? text.Text
-            : throw Invalid(entry.Value.Line, $"description: expected a quoted string 'text', got {entry.Value.Describe()}");
+            : throw Invalid(entry, entry.Value.Line, $"description: expected a quoted string 'text', got {entry.Value.Describe()}");
     }
 
-    /// <summary><c>run_despite_unchanged "always" | "&lt;N&gt;h" | "&lt;N&gt;d"</c>: tables only (upstream).</summary>
-    private TimeSpan? ReadRunDespiteUnchanged(Materialization materialized)
+    private IReadOnlyList<AuditSpec> ReadAudits()
     {
-        if (!_entries.TryGet("run_despite_unchanged", out var entry)) return null;
-        var text = entry.Value is HeaderString quoted ? quoted.Text : entry.Value.AsWord();
-        if (materialized != Materialization.Table)
-            throw Invalid(entry.Value.Line, "run_despite_unchanged applies to table models only");
-        if (string.Equals(text, "always", StringComparison.Ordinal)) return TimeSpan.Zero;
-        if (text is { Length: > 1 } && (text[^1] is 'h' or 'd') &&
-            int.TryParse(text[..^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0)
-            return text[^1] == 'h' ? TimeSpan.FromHours(n) : TimeSpan.FromDays(n);
-        throw Invalid(entry.Value.Line, $"run_despite_unchanged: expected \"always\", \"<N>h\" or \"<N>d\", got {entry.Value.Describe()}");
-    }
-
-    private IReadOnlyList<AuditSpec> ReadAudits(string text, IReadOnlySet<string> genericAudits)
-    {
-        if (!_entries.TryGet("audits", out var entry)) return new List<AuditSpec>();
+        if (!TryGet("audits", out var entry)) return Array.Empty<AuditSpec>();
         if (entry.Value is not HeaderList list)
-            throw ProjectErrors.AuditInvalid(_file, entry.Value.Line, $"audits: expected a list [not_null(col), ...], got {entry.Value.Describe()}");
-        return list.Items.Select(item => AuditSpecReader.Read(item, text, _file, genericAudits)).ToList();
+            throw ProjectErrors.AuditInvalid(entry.File, entry.Value.Line, $"audits: expected a list [not_null(col), ...], got {entry.Value.Describe()}");
+        return list.Items.Select(item => AuditSpecReader.Read(item, entry.Text, entry.File, _context.GenericAudits, _context.DefaultSeverity)).ToList();
+    }
+
+    /// <summary>
+    /// The declared columns: those of the bound <c>model_schema</c> first, then the model's own. A model may add audits to
+    /// a schema's column (<c>order_id (audits [unique])</c>) but not change its type, nullability or description.
+    /// </summary>
+    private (IReadOnlyList<ModelColumn> Columns, IReadOnlyList<AuditSpec> Audits, string? Description, string? Schema) ReadColumns()
+    {
+        var declarations = new List<ColumnDeclaration>();
+        string? schemaName = null;
+        string? description = null;
+        if (TryGet("model_schema", out var schemaEntry))
+        {
+            schemaName = schemaEntry.Value.AsWord() ?? throw Invalid(schemaEntry, schemaEntry.Value.Line,
+                $"model_schema: expected a schema name, got {schemaEntry.Value.Describe()}");
+            var schema = _context.Schemas.GetValueOrDefault(schemaName) ?? throw Invalid(schemaEntry, schemaEntry.Value.Line,
+                $"model_schema: unknown schema '{schemaName}'" + (_context.Schemas.Count == 0
+                    ? "; declare it with SCHEMA (name ..., columns (...)); in a file under schemas/"
+                    : $"; schemas: {string.Join(", ", _context.Schemas.Keys.Order(StringComparer.Ordinal))}"));
+            declarations.AddRange(schema.Columns);
+            description = schema.Description;
+        }
+        if (TryGet("columns", out var columnsEntry))
+        {
+            foreach (var own in ColumnReader.Read(columnsEntry, _context.GenericAudits, _context.DefaultSeverity,
+                         e => _context.Ignore($"column key '{e.Key}'", $"{e.File}:{e.Line}",
+                             $"column key '{e.Key}' is an upstream key SQLBuild does not implement; it is ignored")))
+            {
+                var index = declarations.FindIndex(d => string.Equals(d.Column.Name, own.Column.Name, StringComparison.OrdinalIgnoreCase));
+                if (index < 0)
+                {
+                    declarations.Add(own);
+                    continue;
+                }
+                if (own.HasMetadata)
+                    throw Invalid(columnsEntry, own.Line,
+                        $"column '{own.Column.Name}' comes from model_schema '{schemaName}': the model may only add audits to it");
+                declarations[index] = declarations[index] with { Audits = declarations[index].Audits.Concat(own.Audits).ToList() };
+            }
+        }
+        return (declarations.Select(d => d.Column).ToList(), declarations.SelectMany(d => d.Audits).ToList(), description, schemaName);
+    }
+
+    private ContractMode ReadContract(IReadOnlyList<ModelColumn> columns)
+    {
+        if (!TryGet("contract", out var entry)) return ContractMode.Unspecified;
+        var contract = entry.Value.AsWord()?.ToLowerInvariant() switch
+        {
+            "enforced" => ContractMode.Enforced,
+            "none" => ContractMode.None,
+            _ => throw Invalid(entry, entry.Value.Line, $"contract: expected enforced or none, got {entry.Value.Describe()}"),
+        };
+        if (contract == ContractMode.Enforced && columns.Count == 0)
+            throw ProjectErrors.ModelHeader(_file, entry.Inherited ? 0 : entry.Line,
+                $"contract enforced{(entry.Inherited ? $" (from {entry.Origin})" : "")} needs the output's columns: columns (name (type ...), ...) or model_schema NAME");
+        return contract;
+    }
+
+    private bool ReadEnabled()
+    {
+        if (!TryGet("enabled", out var entry)) return true;
+        return ColumnReader.Bool(entry.Value) ?? throw Invalid(entry, entry.Value.Line, $"enabled: expected true or false, got {entry.Value.Describe()}");
+    }
+
+    private bool? ReadFullRefresh()
+    {
+        if (!TryGet("full_refresh", out var entry)) return null;
+        return ColumnReader.Bool(entry.Value) ?? throw Invalid(entry, entry.Value.Line, $"full_refresh: expected true or false, got {entry.Value.Describe()}");
+    }
+
+    private IReadOnlyList<ModelHook> ReadHooks(string key) =>
+        TryGet(key, out var entry) ? HookReader.Read(entry, _context) : Array.Empty<ModelHook>();
+
+    private RunDespiteUnchanged? ReadRunDespiteUnchanged(Materialization materialized)
+    {
+        if (!TryGet("run_despite_unchanged", out var entry)) return null;
+        var value = (entry.Value.AsWord() is { } text ? RunDespiteUnchanged.Parse(text) : null)
+            ?? throw Invalid(entry, entry.Value.Line, $"run_despite_unchanged: expected \"always\", \"<N>h\" or \"<N>d\" (N from 1), got {entry.Value.Describe()}");
+        return Applies(entry, materialized == Materialization.Table, "run_despite_unchanged only applies to materialized table") ? value : null;
+    }
+
+    /// <summary>Column tolerances (<c>amount 0.01</c> or a block such as <c>amount (absolute 0.01)</c>), deep-merged over the layers.</summary>
+    private IReadOnlyDictionary<string, object> ReadRowDiffTolerances()
+    {
+        var merged = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var layer in _layers.Reverse())
+        {
+            if (!layer.TryGet("row_diff_tolerances", out var entry)) continue;
+            if (entry.Value is not HeaderCall { Name.Length: 0 } block)
+                throw Invalid(entry, entry.Value.Line, $"row_diff_tolerances: expected a block (column 0.01, ...), got {entry.Value.Describe()}");
+            MergeInto(merged, Tolerances(block, entry));
+        }
+        return merged;
+    }
+
+    private Dictionary<string, object> Tolerances(HeaderCall block, HeaderEntry entry)
+    {
+        var result = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var arg in block.Args)
+        {
+            var (name, value) = arg.Name is not null ? (arg.Name, arg.Value)
+                : arg.Value is HeaderCall { Name.Length: > 0 } call ? (call.Name, (HeaderValue)(call with { Name = "" }))
+                : throw Invalid(entry, arg.Line, $"row_diff_tolerances: expected column value, got {arg.Value.Describe()}");
+            result[name] = value switch
+            {
+                HeaderNumber n when decimal.TryParse(n.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= 0 => n.Text,
+                HeaderCall { Name.Length: 0 } nested => Tolerances(nested, entry),
+                _ => throw Invalid(entry, arg.Line, $"row_diff_tolerances: {name}: expected a number from 0 or a block, got {value.Describe()}"),
+            };
+        }
+        return result;
+    }
+
+    private static void MergeInto(Dictionary<string, object> into, Dictionary<string, object> over)
+    {
+        foreach (var (key, value) in over)
+        {
+            if (value is Dictionary<string, object> nested && into.GetValueOrDefault(key) is Dictionary<string, object> existing)
+                MergeInto(existing, nested);
+            else into[key] = value;
+        }
+    }
+
+    // ---- layers --------------------------------------------------------------------------------
+
+    /// <summary>The entry of the highest layer that sets <paramref name="key"/>.</summary>
+    private bool TryGet(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out HeaderEntry? entry)
+    {
+        foreach (var layer in _layers)
+            if (layer.TryGet(key, out entry)) return true;
+        entry = null;
+        return false;
+    }
+
+    /// <summary>A list key unioned over every layer ([defaults] first), without repeats.</summary>
+    private IReadOnlyList<string> Union(string key, string expected) =>
+        _layers.Reverse().SelectMany(layer => layer.TryGet(key, out var entry) ? NameList(entry, expected) : Array.Empty<string>())
+            .Distinct(StringComparer.Ordinal).ToArray();
+
+    /// <summary>Whether a key is used: when it does not apply, the model's own header is wrong; a layer simply does not apply.</summary>
+    private bool Applies(HeaderEntry entry, bool applies, string message)
+    {
+        if (applies) return true;
+        if (!entry.Inherited) throw Invalid(entry, entry.Line, message);
+        return false;
     }
 
     /// <summary>A word, a string or a list of them.</summary>
@@ -143,11 +333,13 @@ internal sealed class ModelHeader
     {
         if (entry.Value.AsWord() is { } single) return new[] { single };
         if (entry.Value is not HeaderList list)
-            throw Invalid(entry.Value.Line, $"{entry.Key}: expected {expected}, got {entry.Value.Describe()}");
+            throw Invalid(entry, entry.Value.Line, $"{entry.Key}: expected {expected}, got {entry.Value.Describe()}");
         return list.Items
-            .Select(item => item.AsWord() ?? throw Invalid(item.Line, $"{entry.Key}: expected {expected}, got {item.Describe()}"))
+            .Select(item => item.AsWord() ?? throw Invalid(entry, item.Line, $"{entry.Key}: expected {expected}, got {item.Describe()}"))
             .ToList();
     }
 
-    private SqbException Invalid(int line, string message) => ProjectErrors.ModelHeader(_file, line, message);
+    /// <summary>P010 at the entry's file (a layer's error names its table: <c>[defaults] materialized: ...</c>).</summary>
+    private static SqbException Invalid(HeaderEntry entry, int line, string message) =>
+        ProjectErrors.ModelHeader(entry.File, line, entry.Layer is null ? message : $"{entry.Layer} {message}");
 }
