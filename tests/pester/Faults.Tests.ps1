@@ -39,7 +39,7 @@ Save-Result @{ Outcome = 'finished' }
             $stmt = Get-SqbType 'SQLBuild.Core.Adapters.SqlStatement'
             @($s.ReadCatalog([string[]]@($Schema), $false).Relations | Sort-Object Name -CaseSensitive | ForEach-Object {
                     $rows = @($s.Query($stmt::new('TEST', 'checksum', "SELECT * FROM $($s.Dialect.Qualify($_.Relation))", $null)) |
-                            ForEach-Object { (@($_) | ForEach-Object { Format-SqbTestValue $_ }) -join [char]31 } | Sort-Object -CaseSensitive)
+                            ForEach-Object { (@($_) | ForEach-Object { if ($_ -is [DBNull]) { '<null>' } else { [Convert]::ToString($_, [Globalization.CultureInfo]::InvariantCulture) } }) -join [char]31 } | Sort-Object -CaseSensitive)
                     $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($rows -join [char]30))).Substring(0, 12)
                     "$($_.Name)=$($rows.Count):$hash"
                 }) -join '; '
@@ -169,5 +169,68 @@ Describe 'A build refused by another build''s lock on <Engine> (issue 9, case 7)
         @($repaired | ForEach-Object { "$($_.Name):$($_.Result)" }) | Should -Be @('fct_orders:repaired')
         @(Get-SqbReconcile) | Should -BeNullOrEmpty
         @(Get-SqbOperation -Status Failed) | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'An adopt killed between its two moves, then the janitor, on <Engine> (issue 9, case 1)' -ForEach $Engines {
+    BeforeEach {
+        if ($Skip) { return }
+        # A direct project with tables aaa and bbb, built, then switched to virtual mode (state initialized, not adopted).
+        $script:p = New-SqbTestTemplateProject -Engine $Engine -Template direct
+        foreach ($dir in 'models', 'seeds', 'tests', 'audits') { Remove-Item -LiteralPath (Join-Path $p.Path $dir) -Recurse -Force -ErrorAction Ignore }
+        Set-SqbTestModel -Project $p -Folder 'core' -Name 'aaa' -Sql "MODEL (materialized table);`nSELECT 1 AS id, 'a1' AS label UNION ALL SELECT 2, 'a2' UNION ALL SELECT 3, 'a3'"
+        Set-SqbTestModel -Project $p -Folder 'core' -Name 'bbb' -Sql "MODEL (materialized table);`nSELECT 10 AS id, 'b10' AS label UNION ALL SELECT 20, 'b20'"
+        (Invoke-SqbBuild -Path $p.Path).Status | Should -Be 'succeeded'
+        $toml = Join-Path $p.Path 'sqlbuild_project.toml'
+        $state = "[targets.dev.state]`nbackend = `"$Engine`"`nschema = `"$($p.StateSchema)`"`nunsuffixed_virtual_env = `"dev`"`n"
+        [IO.File]::WriteAllText($toml, [IO.File]::ReadAllText($toml).Replace('virtual_environments = false', 'virtual_environments = true').Replace('[targets.prod]', "$state`n[targets.prod]"))
+        $null = Initialize-SqbState -Path $p.Path -Confirm:$false
+        Push-Location -LiteralPath $p.Path
+        $script:child = $null
+    }
+    AfterEach {
+        if ($Skip) { return }
+        Stop-SqbTestChild -Child $script:child
+        Pop-Location
+        Remove-SqbTestProject -Project $script:p
+    }
+
+    It 'the janitor refuses with J001 and removes nothing; adopting again leaves dev.aaa and dev.bbb with their rows' -Skip:$Skip {
+        $rows = Get-FaultChecksums $p $p.Schema
+        $rows | Should -Match '^aaa=3:[0-9A-F]+; bbb=2:[0-9A-F]+$'
+        $script:child = Start-SqbTestChild -Project $p -Name 'adopt' -Environment @{ SQB_TEST_KILL_AT = 'adopt:move:bbb' } `
+            -Body "ConvertTo-SqbVirtualEnvironment -AllowCopy -Confirmation 'adopt dev'`nSave-Result @{ Outcome = 'finished' }"
+        $killed = Wait-SqbTestChild -Child $child -TimeoutSeconds 120
+        $killed.Result | Should -BeNullOrEmpty -Because $killed.Output
+        $killed.ExitCode | Should -Not -Be 0
+
+        # aaa is moved (dev.aaa is a view of its physical version), bbb is not: readers see the same rows.
+        "$((Get-SqbTestRelation $p $p.Schema 'aaa').Kind)" | Should -Be 'View'
+        "$((Get-SqbTestRelation $p $p.Schema 'bbb').Kind)" | Should -Be 'Table'
+        $moved = @(Get-FaultRelations $p $p.PhysicalSchema)
+        $moved | Should -HaveCount 1
+        $moved[0] | Should -BeLike 'aaa__v_* Table'
+        Get-FaultChecksums $p $p.Schema | Should -BeExactly $rows
+        $adopt = Get-SqbOperation -Type adopt
+        $adopt.Status | Should -Be 'failed'
+        $adopt.Reason | Should -Be 'interrupted'
+
+        # The janitor refuses while the adopt is unfinished, listing it, and removes nothing.
+        $snapshot = Get-SqbTestSnapshot -Project $p
+        $e = { Invoke-SqbJanitor -Force -ErrorAction Stop } | Should -Throw -PassThru
+        Assert-SqbTestError $e -ErrorId 'J001.UnfinishedOperations' -Category InvalidOperation -ActionLike '*ConvertTo-SqbVirtualEnvironment*' `
+            -MessageLike "janitor refuses while an adopt, detach, promote or rollback is unfinished: $($adopt.Id) (dev, interrupted)"
+        Get-SqbTestSnapshot -Project $p | Should -BeExactly $snapshot
+        Get-FaultChecksums $p $p.Schema | Should -BeExactly $rows
+
+        # The documented recovery: adopt again. It finishes, and the janitor then keeps everything dev reads.
+        $retry = ConvertTo-SqbVirtualEnvironment -AllowCopy -Confirmation 'adopt dev'
+        $retry.Status | Should -Be 'finalized'
+        foreach ($n in 'aaa', 'bbb') { "$((Get-SqbTestRelation $p $p.Schema $n).Kind)" | Should -Be 'View' -Because "$n is adopted" }
+        Get-FaultChecksums $p $p.Schema | Should -BeExactly $rows
+        @(Invoke-SqbJanitor -Force | Where-Object Kind -EQ 'PhysicalRelation') | Should -BeNullOrEmpty
+        Get-FaultChecksums $p $p.Schema | Should -BeExactly $rows
+        @(Get-SqbReconcile) | ForEach-Object { "$($_.Kind):$($_.Name)" } | Should -BeNullOrEmpty
+        @(Get-SqbLock) | Should -BeNullOrEmpty
     }
 }
