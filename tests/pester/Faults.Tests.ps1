@@ -234,3 +234,123 @@ Describe 'An adopt killed between its two moves, then the janitor, on <Engine> (
         @(Get-SqbLock) | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Eight processes racing for one VDE on <Engine> (issue 9)' -ForEach $Postgres {
+    BeforeAll {
+        if ($Skip) { return }
+        $script:p = New-SqbTestTemplateProject -Engine $Engine -Build
+        Push-Location -LiteralPath $p.Path
+        $script:children = @()
+        # Every build of dev refreshes this table, which takes 3 s: a round's winner holds the lock that long.
+        Set-SqbTestModel -Project $p -Name 'slow' -Sql "MODEL (materialized table);`nWITH pause AS (SELECT pg_sleep(3)) SELECT 1 AS id FROM pause"
+        (Invoke-SqbBuild).Status | Should -Be 'succeeded'
+        $script:Clean = Get-FaultChecksums $p $p.Schema
+
+        # Eight workers, started once. Round r: each waits for go-<r>, which holds one command per worker (a script text, or
+        # empty to sit the round out), runs it and records the outcome; "exit" ends them.
+        $script:shared = Join-Path $p.Path '.race'
+        $null = New-Item -ItemType Directory -Path $shared -Force
+        $body = @"
+`$null = Get-SqbModel   # module loaded and project compiled before the first round
+`$all = @()
+for (`$r = 1; ; `$r++) {
+    `$null = New-Item -ItemType File -Path (Join-Path '$shared' "ready-`$r-`$env:SQB_RACER") -Force
+    `$go = Join-Path '$shared' "go-`$r"
+    while (-not (Test-Path -LiteralPath `$go)) { Start-Sleep -Milliseconds 10 }
+    `$command = @(Get-Content -LiteralPath `$go)[[int]`$env:SQB_RACER - 1]
+    if (`$command -eq 'exit') { break }
+    if (-not `$command) { continue }
+    `$watch = [Diagnostics.Stopwatch]::StartNew()
+    try { `$o = & ([scriptblock]::Create(`$command)); `$res = [ordered]@{ Outcome = `$o.Status; OperationId = `$o.OperationId; Slow = (`$o.Nodes | Where-Object Name -EQ 'slow').Action } }
+    catch { `$res = ConvertFrom-Err `$_ }
+    `$res.Seconds = `$watch.Elapsed.TotalSeconds
+    `$res.Round = `$r
+    `$res.Racer = [int]`$env:SQB_RACER
+    `$all += [pscustomobject]`$res
+    [IO.File]::WriteAllText((Join-Path '$shared' "done-`$r-`$env:SQB_RACER"), (`$res | ConvertTo-Json -Compress))
+}
+Save-Result @{ Outcome = 'done'; Rounds = `$all }
+"@
+        $script:children = @(1..8 | ForEach-Object { Start-SqbTestChild -Project $p -Name "racer-$_" -Body $body -Environment @{ SQB_RACER = "$_" } })
+        $script:round = 0
+
+        function Invoke-RaceRound([string[]] $Commands) {
+            <# Runs one round: worker i runs $Commands[i-1] (all at once); returns the outcomes of those that ran. #>
+            $script:round++
+            $r = $script:round
+            $null = Wait-SqbTestCondition -TimeoutSeconds 120 -Because "8 racers ready for round $r" -Condition {
+                foreach ($c in $children) { if ($c.Process.HasExited) { throw "racer $($c.Id) exited`n$(Get-SqbTestChildOutput -Child $c)" } }
+                @(Get-ChildItem -LiteralPath $shared -Filter "ready-$r-*").Count -eq 8
+            }
+            [IO.File]::WriteAllText((Join-Path $shared "go-$r.tmp"), ($Commands -join "`n") + "`n")
+            Move-Item -LiteralPath (Join-Path $shared "go-$r.tmp") -Destination (Join-Path $shared "go-$r")
+            $running = @($Commands | Where-Object { $_ -and $_ -ne 'exit' }).Count
+            if ($running -eq 0) { return }
+            $null = Wait-SqbTestCondition -TimeoutSeconds 180 -Because "round $r to finish" -Condition {
+                foreach ($c in $children) { if ($c.Process.HasExited) { throw "racer $($c.Id) exited`n$(Get-SqbTestChildOutput -Child $c)" } }
+                @(Get-ChildItem -LiteralPath $shared -Filter "done-$r-*").Count -eq $running
+            }
+            Get-ChildItem -LiteralPath $shared -Filter "done-$r-*" | ForEach-Object { Get-Content -LiteralPath $_.FullName -Raw | ConvertFrom-Json } | Sort-Object Racer
+        }
+    }
+    AfterAll {
+        if ($Skip) { return }
+        foreach ($c in $script:children) { Stop-SqbTestChild -Child $c }
+        Pop-Location
+        Remove-SqbTestProject -Project $script:p
+    }
+
+    It '8 processes x 10 rounds of builds and promotes: one winner a round, S014 at once for the rest, one shared version built once, nothing left behind' -Skip:$Skip {
+        # Rounds 1-8: all eight build dev; exactly one wins, the other seven are refused at once.
+        $winners = @()
+        for ($i = 1; $i -le 8; $i++) {
+            $outcomes = @(Invoke-RaceRound (@('Invoke-SqbBuild -ErrorAction Stop') * 8))
+            $why = $outcomes | ConvertTo-Json -Compress
+            $outcomes | Should -HaveCount 8
+            $won = @($outcomes | Where-Object Outcome -EQ 'succeeded')
+            $won | Should -HaveCount 1 -Because $why
+            foreach ($l in $outcomes | Where-Object Outcome -NE 'succeeded') {
+                $l.ErrorId | Should -BeLike 'S014.EnvironmentLocked,*' -Because $why
+                # Refused naming the round's winner, and no second winner: nobody waited for the holder (a waiter would
+                # have taken the lock once it was released), so every refusal came at once.
+                $l.Message | Should -BeLike "virtual environment 'dev' is locked by $($won[0].OperationId) *" -Because $why
+            }
+            $winners += $won
+        }
+        Get-FaultChecksums $p $p.Schema | Should -BeExactly $Clean
+
+        # Round 9: a new version of slow (3 s to build), needed by pr_a and pr_b at once: built once, both succeed.
+        Set-SqbTestModel -Project $p -Name 'slow' -Sql "MODEL (materialized table);`nWITH pause AS (SELECT pg_sleep(3)) SELECT 2 AS id FROM pause"
+        $built = @(Invoke-RaceRound (@('Invoke-SqbBuild -Environment pr_a -ErrorAction Stop', 'Invoke-SqbBuild -Environment pr_b -ErrorAction Stop') + @('') * 6))
+        $why = $built | ConvertTo-Json -Compress
+        @($built.Outcome) | Should -Be @('succeeded', 'succeeded') -Because $why
+        @($built.Slow | Sort-Object) | Should -Be @('build', 'reuse') -Because $why
+        $version = Get-SqbTestPhysical $p 'slow' 'pr_a'
+        Get-SqbTestPhysical $p 'slow' 'pr_b' | Should -Be $version
+        [long](Invoke-SqbTestSql $p ("SELECT COUNT(*) FROM `"$($p.StateSchema)`".physical_relations WHERE relation_name = '$($version.Split('.')[1])'") -Scalar) | Should -Be 1
+        foreach ($env in 'pr_a', 'pr_b') { Get-SqbTestReaderValue -Project $p -Environment $env -Model slow -Column id -Where '1 = 1' | Should -Be 2 }
+
+        # Round 10: all eight promote pr_a into dev at once: each promotes or is refused with S014, nothing else.
+        $promoted = @(Invoke-RaceRound (@('Publish-SqbEnvironment -From pr_a -To dev -ErrorAction Stop') * 8))
+        $why = $promoted | ConvertTo-Json -Compress
+        $promoted | Should -HaveCount 8
+        @($promoted | Where-Object Outcome -EQ 'finalized').Count | Should -BeGreaterOrEqual 1 -Because $why
+        foreach ($r in $promoted | Where-Object Outcome -NE 'finalized') { $r.ErrorId | Should -BeLike 'S014.EnvironmentLocked,*' -Because $why }
+        $null = Invoke-RaceRound (@('exit') * 8)
+        foreach ($c in $children) { (Wait-SqbTestChild -Child $c -TimeoutSeconds 60).Result.Outcome | Should -Be 'done' }
+
+        # Nothing left behind: no lock, no running or failed run, every winner journaled, reconcile clean, every view right.
+        Get-SqbTestPhysical $p 'slow' 'dev' | Should -Be $version
+        @(Get-SqbLock) | Should -BeNullOrEmpty
+        @(Get-SqbOperation | Where-Object Status -NE 'succeeded') | Should -BeNullOrEmpty
+        foreach ($w in $winners) { (Get-SqbOperation -Id $w.OperationId).Status | Should -Be 'succeeded' }
+        $slowBefore = $Clean -replace '^.*\b(slow=1:[0-9A-F]+).*$', '$1'
+        foreach ($env in 'dev', 'pr_a', 'pr_b') {
+            @(Get-SqbReconcile -Environment $env) | ForEach-Object { "$($_.Kind):$($_.Name)" } | Should -BeNullOrEmpty
+            $checksums = Get-FaultChecksums $p (Get-SqbTestLogicalSchema -Project $p -Environment $env)
+            $slowNow = $checksums -replace '^.*\b(slow=1:[0-9A-F]+).*$', '$1'
+            $slowNow | Should -Not -Be $slowBefore
+            $checksums.Replace($slowNow, $slowBefore) | Should -BeExactly $Clean
+        }
+    }
+}
