@@ -354,3 +354,126 @@ Save-Result @{ Outcome = 'done'; Rounds = `$all }
         }
     }
 }
+
+Describe 'The fault matrix on <Engine> (issue 9)' -ForEach $Engines {
+    BeforeAll {
+        if ($Skip) { return }
+        # Each scenario: how to prepare a project, the command (run killed, then again as the recovery), the status it
+        # ends with, and the environments whose logical views it changes.
+        $script:Scenarios = @{
+            build   = @{
+                Prepare = { param($E) $x = New-SqbTestTemplateProject -Engine $E -Build; Edit-SqbTestStgCustomers -Project $x; $x }
+                Command = 'Invoke-SqbBuild -ErrorAction Stop'; Status = 'succeeded'; Environments = @('dev')
+            }
+            promote = @{
+                Prepare = {
+                    param($E) $x = New-SqbTestTemplateProject -Engine $E -Build; Edit-SqbTestStgCustomers -Project $x
+                    $null = Invoke-SqbBuild -Path $x.Path -Environment pr_1 -ErrorAction Stop; $x
+                }
+                Command = 'Publish-SqbEnvironment -From pr_1 -To dev -ErrorAction Stop'; Status = 'finalized'; Environments = @('dev', 'pr_1')
+            }
+            adopt   = @{
+                Prepare = { param($E) New-SqbTestTemplateProject -Engine $E -ReadyToAdopt }
+                Command = "ConvertTo-SqbVirtualEnvironment -AllowCopy -Confirmation 'adopt dev' -ErrorAction Stop"; Status = 'finalized'; Environments = @('dev')
+            }
+        }
+
+        function New-MatrixProject([string] $Scenario) {
+            <# A prepared project; on DuckDB a copy of one prepared folder (its database file holds everything). #>
+            if ($Engine -ne 'duckdb') { return & $Scenarios[$Scenario].Prepare $Engine }
+            if (-not $script:Prepared) { $script:Prepared = @{} }
+            if (-not $Prepared[$Scenario]) { $Prepared[$Scenario] = & $Scenarios[$Scenario].Prepare $Engine }
+            $source = $Prepared[$Scenario]
+            $copy = $source.PSObject.Copy()
+            $copy.Path = Join-Path (Split-Path -Parent $source.Path) ("$(Split-Path -Leaf $source.Path)_" + [Guid]::NewGuid().ToString('N').Substring(0, 6))
+            Copy-Item -LiteralPath $source.Path -Destination $copy.Path -Recurse
+            Get-ChildItem -LiteralPath $copy.Path -Filter '.children' -Directory | Remove-Item -Recurse -Force
+            $copy.Database = Join-Path $copy.Path 'shop.duckdb'
+            $copy
+        }
+
+        function Invoke-MatrixChild($P, [string] $Command, [hashtable] $Environment) {
+            $child = Start-SqbTestChild -Project $P -Name 'matrix' -Environment $Environment -Body "`$null = $Command`nSave-Result @{ Outcome = 'finished' }"
+            try { Wait-SqbTestChild -Child $child -TimeoutSeconds 300 } finally { Stop-SqbTestChild -Child $child }
+        }
+
+        function Get-MatrixState($P, [string[]] $Environments) {
+            <# What readers see: every logical view of each environment, with a checksum of its rows. #>
+            ($Environments | ForEach-Object { "$_ [$(Get-FaultChecksums $P (Get-SqbTestLogicalSchema -Project $P -Environment $_))]" }) -join ' '
+        }
+
+        function Select-MatrixPoint([string[]] $Trace) {
+            <# Every declared step and named boundary of the trace; of each step's statement boundaries the first, the
+               middle and the last (all of them with SQB_FAULT_MATRIX=all). #>
+            $all = $env:SQB_FAULT_MATRIX -eq 'all'
+            $Trace | Select-Object -Unique | Group-Object { $_ -replace '#\d+$', '' } | ForEach-Object {
+                $named = @($_.Group | Where-Object { $_ -notmatch '#\d+$' })
+                $numbered = @($_.Group | Where-Object { $_ -match '#\d+$' })
+                $named
+                if ($all) { $numbered }
+                elseif ($numbered.Count) { @($numbered[0], $numbered[[int][Math]::Floor(($numbered.Count - 1) / 2)], $numbered[-1]) | Select-Object -Unique }
+            }
+        }
+
+        function Test-MatrixScenario([string] $Scenario) {
+            $s = $Scenarios[$Scenario]
+            # The clean run, traced: the kill points it reaches, in order, and what readers see after it.
+            $clean = New-MatrixProject $Scenario
+            try {
+                $trace = Join-Path $clean.Path 'kill-trace.txt'
+                $run = Invoke-MatrixChild $clean $s.Command @{ SQB_TEST_KILL_TRACE = $trace }
+                $run.Result.Outcome | Should -Be 'finished' -Because $run.Output
+                $points = @(Get-Content -LiteralPath $trace)
+                $expected = Get-MatrixState $clean $s.Environments
+            }
+            finally { Remove-SqbTestProject $clean }
+            # The trace is the registry's: every point it reached is declared (KillPoints.IsDeclared).
+            $registry = Get-SqbType 'SQLBuild.Core.Faults.KillPoints'
+            @($points | Where-Object { -not $registry::IsDeclared($_) }) | Should -BeNullOrEmpty
+            @($points | Where-Object { $_ -notmatch '#\d+$' }) | Should -Contain "${Scenario}:start"
+            $selected = @(Select-MatrixPoint $points)
+            Write-Host "  $Scenario on ${Engine}: $($points.Count) kill points traced, $($selected.Count) killed"
+
+            $failures = [Collections.Generic.List[string]]::new()
+            foreach ($point in $selected) {
+                $p = New-MatrixProject $Scenario
+                try {
+                    Push-Location -LiteralPath $p.Path
+                    try {
+                        $killed = Invoke-MatrixChild $p $s.Command @{ SQB_TEST_KILL_AT = $point }
+                        $killed.Result | Should -BeNullOrEmpty -Because "the run is killed at $point`n$($killed.Output)"
+                        $killed.ExitCode | Should -Not -Be 0
+                        # Reconcile explains the state: a run killed after its journal row is a FailedOperation (interrupted).
+                        $interrupted = @(Get-SqbOperation -Type $Scenario | Where-Object Reason -EQ 'interrupted')
+                        $found = @(foreach ($e in $s.Environments) { Get-SqbReconcile -Environment $e })
+                        foreach ($op in $interrupted) { @($found | Where-Object Kind -EQ 'FailedOperation').Name | Should -Contain $op.Id }
+
+                        # The documented recovery: run the command again (the killed run's lock is orphaned: its process is gone).
+                        $retry = & ([scriptblock]::Create($s.Command))
+                        $retry.Status | Should -Be $s.Status -Because "the retry after a kill at $point"
+                        foreach ($e in $s.Environments) { @(Get-SqbReconcile -Environment $e) | ForEach-Object { "$($_.Kind):$($_.Name)" } | Should -BeNullOrEmpty -Because "$e after a kill at $point" }
+                        Get-MatrixState $p $s.Environments | Should -BeExactly $expected -Because "readers after a kill at $point"
+                        @(Get-FaultRelations $p $p.PhysicalSchema | Where-Object { $_ -like '*__sqb_tmp *' }) | Should -BeNullOrEmpty -Because "a kill at $point"
+                        @(Get-SqbLock) | Should -BeNullOrEmpty
+                        # The janitor afterwards removes nothing a view reads.
+                        $null = Invoke-SqbJanitor -Force -ErrorAction Stop
+                        Get-MatrixState $p $s.Environments | Should -BeExactly $expected -Because "readers after the janitor, after a kill at $point"
+                        foreach ($e in $s.Environments) { @(Get-SqbReconcile -Environment $e) | ForEach-Object { "$($_.Kind):$($_.Name)" } | Should -BeNullOrEmpty -Because "$e after the janitor, after a kill at $point" }
+                    }
+                    finally { Pop-Location }
+                }
+                catch { $failures.Add("$point`: $($_.Exception.Message)") }
+                finally { Remove-SqbTestProject $p }
+            }
+            $failures | Should -BeNullOrEmpty -Because "$($failures.Count) of $($selected.Count) kill points failed"
+        }
+    }
+    AfterAll {
+        if ($script:Prepared) { foreach ($x in $script:Prepared.Values) { Remove-SqbTestProject $x } }
+        $script:Prepared = $null
+    }
+
+    It 'a build killed at each of its kill points recovers by running it again' -Skip:$Skip { Test-MatrixScenario build }
+    It 'a promote killed at each of its kill points recovers by running it again' -Skip:$Skip { Test-MatrixScenario promote }
+    It 'an adopt killed at each of its kill points recovers by running it again' -Skip:$Skip { Test-MatrixScenario adopt }
+}
