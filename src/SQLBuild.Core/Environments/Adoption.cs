@@ -55,16 +55,25 @@ public sealed class Adoption : LifecycleOperation
         RequireConfirmation(options.Confirmation);
         if (adoptedAlready)
         {
-            // A run after a completed adoption: nothing to move, no lock, no journal row.
-            var modelCount = first.Count(step => step.Key.NodeType == NodeTypes.Model);
-            return new SqbAdoptionResult
-            {
-                Target = Target, Environment = Target, Status = EnvironmentStatus.Display(EnvironmentStatus.Finalized), ModelCount = modelCount,
-                SeedCount = first.Count - modelCount, Relations = first.Select(ToMove).ToList(), OperationId = null, Duration = clock.Elapsed,
-                Message = $"Virtual environment {Target} is adopted already: nothing to do.",
-            };
+            // A run after a completed adoption: nothing to move, no lock, no journal row. Unless a run was killed after its
+            // last step but before its journal said so: then this retry runs journaled (doing nothing), so it takes over the
+            // dead run's lock row and records the success that settles the interrupted run for reconcile and the janitor.
+            if (!new OperationQueries(Store, Log).Unfinished(new[] { Command }).Any(o => o.Environment == Target))
+                return AdoptedAlready(first, clock, null);
+            return RunJournaled(Run(), run => AdoptedAlready(first, clock, run.Id), _ => "adopted already: nothing to do");
         }
         return RunJournaled(Run(), run => Adopt(options, run, clock), result => $"adopted {result.ModelCount} models");
+    }
+
+    private SqbAdoptionResult AdoptedAlready(IReadOnlyList<Step> plan, Stopwatch clock, string? operationId)
+    {
+        var modelCount = plan.Count(step => step.Key.NodeType == NodeTypes.Model);
+        return new SqbAdoptionResult
+        {
+            Target = Target, Environment = Target, Status = EnvironmentStatus.Display(EnvironmentStatus.Finalized), ModelCount = modelCount,
+            SeedCount = plan.Count - modelCount, Relations = plan.Select(ToMove).ToList(), OperationId = operationId, Duration = clock.Elapsed,
+            Message = $"Virtual environment {Target} is adopted already: nothing to do.",
+        };
     }
 
     private SqbAdoptionResult Adopt(AdoptOptions options, OperationContext run, Stopwatch clock)
