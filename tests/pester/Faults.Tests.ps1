@@ -372,6 +372,13 @@ Describe 'The fault matrix on <Engine> (issue 9)' -ForEach $Engines {
                 }
                 Command = 'Publish-SqbEnvironment -From pr_1 -To dev -ErrorAction Stop'; Status = 'finalized'; Environments = @('dev', 'pr_1')
             }
+            detach  = @{
+                Prepare = {
+                    param($E) $x = New-SqbTestTemplateProject -Engine $E -ReadyToAdopt
+                    $null = ConvertTo-SqbVirtualEnvironment -Path $x.Path -AllowCopy -Confirmation 'adopt dev' -ErrorAction Stop; $x
+                }
+                Command = "ConvertFrom-SqbVirtualEnvironment -AllowCopy -Confirmation 'detach dev' -ErrorAction Stop"; Status = 'detached'; Environments = @('dev')
+            }
             adopt   = @{
                 Prepare = { param($E) New-SqbTestTemplateProject -Engine $E -ReadyToAdopt }
                 Command = "ConvertTo-SqbVirtualEnvironment -AllowCopy -Confirmation 'adopt dev' -ErrorAction Stop"; Status = 'finalized'; Environments = @('dev')
@@ -417,7 +424,8 @@ Describe 'The fault matrix on <Engine> (issue 9)' -ForEach $Engines {
 
         function Test-MatrixScenario([string] $Scenario) {
             $s = $Scenarios[$Scenario]
-            # The clean run, traced: the kill points it reaches, in order, and what readers see after it.
+            # The clean run, traced: the kill points it reaches, in order, and what readers see after it. Its points are the
+            # matrix: a step added to the registry (KillPoints) joins it without a change here.
             $clean = New-MatrixProject $Scenario
             try {
                 $trace = Join-Path $clean.Path 'kill-trace.txt'
@@ -432,6 +440,8 @@ Describe 'The fault matrix on <Engine> (issue 9)' -ForEach $Engines {
             @($points | Where-Object { -not $registry::IsDeclared($_) }) | Should -BeNullOrEmpty
             @($points | Where-Object { $_ -notmatch '#\d+$' }) | Should -Contain "${Scenario}:start"
             $selected = @(Select-MatrixPoint $points)
+            # SQB_FAULT_MATRIX_ONLY (a regex) narrows the run to some points, to look into one.
+            if ($env:SQB_FAULT_MATRIX_ONLY) { $selected = @($selected | Where-Object { $_ -match $env:SQB_FAULT_MATRIX_ONLY }) }
             Write-Host "  $Scenario on ${Engine}: $($points.Count) kill points traced, $($selected.Count) killed"
 
             $failures = [Collections.Generic.List[string]]::new()
@@ -445,7 +455,11 @@ Describe 'The fault matrix on <Engine> (issue 9)' -ForEach $Engines {
                         $killed.ExitCode | Should -Not -Be 0
                         # Reconcile explains the state: a run killed after its journal row is a FailedOperation (interrupted).
                         $interrupted = @(Get-SqbOperation -Type $Scenario | Where-Object Reason -EQ 'interrupted')
-                        $found = @(foreach ($e in $s.Environments) { Get-SqbReconcile -Environment $e })
+                        # (Killed before its journal row and its environment, an adopt leaves nothing to explain: S020.)
+                        $found = @(foreach ($e in $s.Environments) {
+                                try { Get-SqbReconcile -Environment $e -ErrorAction Stop }
+                                catch { if ($interrupted -or $_.FullyQualifiedErrorId -notlike 'S020.UnknownEnvironment,*') { throw } }
+                            })
                         foreach ($op in $interrupted) { @($found | Where-Object Kind -EQ 'FailedOperation').Name | Should -Contain $op.Id }
 
                         # The documented recovery: run the command again (the killed run's lock is orphaned: its process is gone).
@@ -454,7 +468,12 @@ Describe 'The fault matrix on <Engine> (issue 9)' -ForEach $Engines {
                         foreach ($e in $s.Environments) { @(Get-SqbReconcile -Environment $e) | ForEach-Object { "$($_.Kind):$($_.Name)" } | Should -BeNullOrEmpty -Because "$e after a kill at $point" }
                         Get-MatrixState $p $s.Environments | Should -BeExactly $expected -Because "readers after a kill at $point"
                         @(Get-FaultRelations $p $p.PhysicalSchema | Where-Object { $_ -like '*__sqb_tmp *' }) | Should -BeNullOrEmpty -Because "a kill at $point"
-                        @(Get-SqbLock) | Should -BeNullOrEmpty
+                        # No live lock is left. A run killed after its work was done but before it released its lock leaves an
+                        # orphaned row when the retry had nothing to do (an adopt): the next run takes it over, and
+                        # Clear-SqbLock -Orphaned (safe for automation) clears it.
+                        @(Get-SqbLock | Where-Object { -not $_.IsOrphaned }) | Should -BeNullOrEmpty -Because "a kill at $point"
+                        $null = Clear-SqbLock -Orphaned -Confirm:$false
+                        @(Get-SqbLock) | Should -BeNullOrEmpty -Because "a kill at $point, after Clear-SqbLock -Orphaned"
                         # The janitor afterwards removes nothing a view reads.
                         $null = Invoke-SqbJanitor -Force -ErrorAction Stop
                         Get-MatrixState $p $s.Environments | Should -BeExactly $expected -Because "readers after the janitor, after a kill at $point"
@@ -476,4 +495,5 @@ Describe 'The fault matrix on <Engine> (issue 9)' -ForEach $Engines {
     It 'a build killed at each of its kill points recovers by running it again' -Skip:$Skip { Test-MatrixScenario build }
     It 'a promote killed at each of its kill points recovers by running it again' -Skip:$Skip { Test-MatrixScenario promote }
     It 'an adopt killed at each of its kill points recovers by running it again' -Skip:$Skip { Test-MatrixScenario adopt }
+    It 'a detach killed at each of its kill points recovers by running it again' -Skip:$Skip { Test-MatrixScenario detach }
 }

@@ -46,14 +46,48 @@ public sealed class Detachment : LifecycleOperation
         public string Name => Key.NodeName;
     }
 
-    public IReadOnlyList<SqbRelationMove> Plan(bool allowCopy) => Analyze(allowCopy).Select(ToMove).ToList();
+    /// <summary>What detach would do, read-only; nothing when a killed run already detached the VDE (the retry only settles it).</summary>
+    public IReadOnlyList<SqbRelationMove> Plan(bool allowCopy) =>
+        DetachedByAnInterruptedRun() ? Array.Empty<SqbRelationMove>() : Analyze(allowCopy).Select(ToMove).ToList();
 
     public SqbDetachResult Detach(DetachOptions options)
     {
         var clock = Stopwatch.StartNew();
+        if (DetachedByAnInterruptedRun())
+        {
+            // A run was killed after its last step (the VDE is marked detached) but before its journal said so: the retry
+            // runs journaled and does nothing, so it takes over the dead run's lock row and records the success that settles
+            // the interrupted run for reconcile and the janitor (which otherwise refused for good).
+            RequireConfirmation(options.Confirmation);
+            return RunJournaled(Run(), run => DetachedAlready(run, clock), _ => "detached already: nothing to do");
+        }
         Analyze(options.AllowCopy);
         RequireConfirmation(options.Confirmation);
         return RunJournaled(Run(), run => Detach(options, run, clock), result => $"detached {result.ModelCount} models");
+    }
+
+    private bool DetachedByAnInterruptedRun()
+    {
+        RequireUnsuffixed();
+        using (var session = Store.OpenStateSession())
+        {
+            Store.RequireInitialized(session);
+            if (new StateRepository(session, Store.Sql).Environment(Target)?.Status != EnvironmentStatus.Detached) return false;
+        }
+        return new OperationQueries(Store, Log).Unfinished(new[] { Command }).Any(o => o.Environment == Target);
+    }
+
+    private SqbDetachResult DetachedAlready(OperationContext run, Stopwatch clock)
+    {
+        using var session = Store.OpenStateSession();
+        var refs = new StateRepository(session, Store.Sql).Refs(Target);
+        var models = refs.Keys.Count(k => k.NodeType == NodeTypes.Model);
+        return new SqbDetachResult
+        {
+            Target = Target, Environment = Target, Status = EnvironmentStatus.Detached, ModelCount = models, SeedCount = refs.Count - models,
+            Relations = Array.Empty<SqbRelationMove>(), OperationId = run.Id, Duration = clock.Elapsed,
+            Message = $"Virtual environment {Target} is detached already: nothing to do.",
+        };
     }
 
     private SqbDetachResult Detach(DetachOptions options, OperationContext run, Stopwatch clock)
