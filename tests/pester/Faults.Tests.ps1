@@ -411,15 +411,20 @@ Describe 'The fault matrix on <Engine> (issue 9)' -ForEach $Engines {
 
         function Select-MatrixPoint([string[]] $Trace) {
             <# Every declared step and named boundary of the trace; of each step's statement boundaries the first, the
-               middle and the last (all of them with SQB_FAULT_MATRIX=all). #>
-            $all = $env:SQB_FAULT_MATRIX -eq 'all'
-            $Trace | Select-Object -Unique | Group-Object { $_ -replace '#\d+$', '' } | ForEach-Object {
-                $named = @($_.Group | Where-Object { $_ -notmatch '#\d+$' })
-                $numbered = @($_.Group | Where-Object { $_ -match '#\d+$' })
-                $named
-                if ($all) { $numbered }
-                elseif ($numbered.Count) { @($numbered[0], $numbered[[int][Math]::Floor(($numbered.Count - 1) / 2)], $numbered[-1]) | Select-Object -Unique }
-            }
+               middle and the last, and the two after each :before-commit (the commit, and the first statement after it:
+               the work is done but the journal does not say so yet). All of them with SQB_FAULT_MATRIX=all. #>
+            $Trace = @($Trace | Select-Object -Unique)
+            if ($env:SQB_FAULT_MATRIX -eq 'all') { return $Trace }
+            $afterCommit = @(for ($i = 0; $i -lt $Trace.Count; $i++) {
+                    if ($Trace[$i].EndsWith(':before-commit')) { $Trace[($i + 1)..($i + 2)] | Where-Object { $_ -match '#\d+$' } }
+                })
+            $picked = @($Trace | Group-Object { $_ -replace '#\d+$', '' } | ForEach-Object {
+                    $_.Group | Where-Object { $_ -notmatch '#\d+$' }
+                    $numbered = @($_.Group | Where-Object { $_ -match '#\d+$' })
+                    if ($numbered.Count) { $numbered[0], $numbered[[int][Math]::Floor(($numbered.Count - 1) / 2)], $numbered[-1] }
+                }) + $afterCommit
+            # In the order the run reaches them.
+            $Trace | Where-Object { $_ -in $picked }
         }
 
         function Test-MatrixScenario([string] $Scenario) {
