@@ -112,6 +112,10 @@ internal sealed class VirtualBuild : EnvironmentOperation
                 else if (plan.Actions[name] == VirtualAction.Audit && plan.StartsFromBaseline && plan.StartRefs.GetValueOrDefault(key) == plan.Identities[name].VersionHash)
                     final.Remove(key);
             }
+            // A ref kept from the start (a pointer copy from the baseline, or a node not built) keeps what its version passed.
+            foreach (var (key, hash) in final)
+                if (!audits.ContainsKey(key) && plan.StartRefs.GetValueOrDefault(key) == hash && plan.StartAudits.TryGetValue(key, out var passed))
+                    audits[key] = passed;
             var finalized = Project.TopologicalOrder.All(n =>
                 final.TryGetValue(NodeKey.Of(Project, n), out var hash) && hash == plan.Identities[n].VersionHash);
             var status = finalized ? EnvironmentStatus.Finalized : EnvironmentStatus.Active;
