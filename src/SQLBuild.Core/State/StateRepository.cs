@@ -201,6 +201,29 @@ public sealed class StateRepository
         ("database_name", p.DatabaseName), ("schema_name", p.SchemaName), ("relation_name", p.RelationName), ("relation_type", p.RelationType),
     }, "created_at", "updated_at");
 
+    /// <summary>Which of <paramref name="versions"/> have a physical_relations row, in one read per node type (set-based
+    /// <see cref="IsTracked"/>).</summary>
+    public HashSet<(NodeKey Key, string Hash)> Tracked(IReadOnlyCollection<(NodeKey Key, string Hash)> versions)
+    {
+        var tracked = new HashSet<(NodeKey, string)>();
+        foreach (var byType in versions.GroupBy(v => v.Key.NodeType))
+            foreach (var chunk in byType.Select(v => (object?)v.Key.NodeName).Distinct().Chunk(_sql.MaxInValues))
+                foreach (var r in _session.Query(_sql.Select(StateSchema.PhysicalRelations, new[] { "artifact_name", "version_hash" },
+                             Where.Equal("artifact_type", byType.Key) & Where.In("artifact_name", chunk))))
+                    tracked.Add((new NodeKey(byType.Key, Str(r[0])!), Str(r[1])!));
+        return tracked.Where(versions.Contains).ToHashSet();
+    }
+
+    /// <summary>The statements that record many model versions and their physical relations (each unless recorded already):
+    /// one per state table where arrays bind. The caller runs them in the transaction that makes the versions exist.</summary>
+    public IEnumerable<SqlStatement> RecordModelVersions(IReadOnlyList<ModelVersionRow> versions, IReadOnlyList<PhysicalRelationRow> relations) =>
+        _sql.InsertManyIfAbsent(StateSchema.ModelVersions, new[] { "model_name", "version_hash", "local_hash", "compiled_sql", "metadata_json", "status" },
+                versions.Select(v => new object?[] { v.ModelName, v.VersionHash, v.LocalHash, v.CompiledSql, v.MetadataJson, v.Status }).ToList(),
+                "created_at", "updated_at")
+            .Concat(_sql.InsertManyIfAbsent(StateSchema.PhysicalRelations, PhysColumns,
+                relations.Select(p => new object?[] { p.ArtifactType, p.ArtifactName, p.VersionHash, p.DatabaseName, p.SchemaName, p.RelationName, p.RelationType })
+                    .ToList(), "created_at", "updated_at"));
+
     /// <summary>Records that a version was refreshed (its data re-run into it): its <c>updated_at</c>, which
     /// <c>run_despite_unchanged</c> compares with.</summary>
     public void MarkRefreshed(NodeKey key, string versionHash) =>

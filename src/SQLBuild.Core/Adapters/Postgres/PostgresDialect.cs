@@ -53,6 +53,13 @@ public sealed class PostgresDialect : AnsiSqlDialect
         return new("MOVE TABLE", table.ToString(), $"ALTER TABLE {Qualify(table)} SET SCHEMA {QuoteIdentifier(newSchema)}");
     }
 
+    public override bool BindsArrays => true;
+
+    public override string UnnestRows(IReadOnlyList<(int Parameter, string TypeName)> columns) =>
+        $"unnest({string.Join(", ", columns.Select(c => $"CAST({Parameter(c.Parameter)} AS {c.TypeName}[])"))})";
+
+    public override string EqualsAny(int parameter, string typeName) => $"= ANY(CAST({Parameter(parameter)} AS {typeName}[]))";
+
     public override string UtcNow => "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')";
 
     public override string UtcNowPlus(int seconds) =>
@@ -88,6 +95,16 @@ public sealed class PostgresDialect : AnsiSqlDialect
         new("ADVISORY UNLOCK", resource, "SELECT pg_advisory_unlock($1)", new object?[] { AdvisoryLockId(resource) });
 
     public override bool AdvisoryLockTaken(object? result) => result is true;
+
+    public override SqlStatement? TryAdvisoryLocks(IReadOnlyList<string> resources) =>
+        new("ADVISORY LOCK", $"{resources.Count} resource(s)",
+            "SELECT u.i, pg_try_advisory_lock(u.k) FROM unnest(CAST($1 AS BIGINT[])) WITH ORDINALITY AS u(k, i) ORDER BY u.i",
+            new object?[] { resources.Select(AdvisoryLockId).ToArray() });
+
+    public override SqlStatement? ReleaseAdvisoryLocks(IReadOnlyList<string> resources) =>
+        new("ADVISORY UNLOCK", $"{resources.Count} resource(s)",
+            "SELECT count(*) FROM (SELECT pg_advisory_unlock(u.k) FROM unnest(CAST($1 AS BIGINT[])) AS u(k) OFFSET 0) AS d",
+            new object?[] { resources.Select(AdvisoryLockId).ToArray() });
 
     /// <summary>
     /// Reads <c>pg_locks</c>: a granted advisory lock of this database on the resource's id, which PostgreSQL shows split

@@ -48,6 +48,37 @@ internal sealed class VersionTracker : IDisposable
     public void TrackAncestry(IWarehouseSession building, string model, string versionHash, string parentVersionHash, string strategy) =>
         Record(building, repo => repo.InsertAncestry(model, versionHash, parentVersionHash, strategy));
 
+    /// <summary>Runs a session's state reads where state lives: the building session when they share it, else a pooled state session.</summary>
+    public T Read<T>(IWarehouseSession building, Func<StateRepository, T> read)
+    {
+        var result = default(T)!;
+        Record(building, repo => result = read(repo));
+        return result;
+    }
+
+    /// <summary>
+    /// Creates a wave of view versions and records them, set-based: the views' DDL and the state rows (one multi-row
+    /// statement per state table) go in ONE batch on the building session, inside the caller's transaction, which
+    /// makes them exist and recorded at once. With a separate state store the state rows go in one batch of their own
+    /// just before that transaction commits (as <see cref="TrackModel"/> does for one version).
+    /// </summary>
+    public void CreateAndTrackViews(IWarehouseSession building, IReadOnlyList<SqlStatement> ddl,
+        IReadOnlyList<(ModelNode Model, NodeIdentity Identity, RelationName Physical)> versions)
+    {
+        IReadOnlyList<SqlStatement> Records(StateRepository repo) => repo.RecordModelVersions(
+            versions.Select(v => new ModelVersionRow(v.Model.Name, v.Identity.VersionHash, v.Identity.LocalHash,
+                IdentityCalculator.NormalizeSql(v.Model.Sql), v.Identity.MetadataJson, "ready")).ToList(),
+            versions.Select(v => new PhysicalRelationRow(NodeTypes.Model, v.Model.Name, v.Identity.VersionHash, null, v.Physical.Schema, v.Physical.Name, "view"))
+                .ToList()).ToList();
+        if (_store.SharesWarehouse)
+        {
+            building.ExecuteBatch(ddl.Concat(Records(new StateRepository(building, _store.Sql))).ToList());
+            return;
+        }
+        building.ExecuteBatch(ddl);
+        Record(building, repo => repo.Session.ExecuteBatch(Records(repo)));
+    }
+
     /// <summary>Records a refresh of a version (its <c>updated_at</c>: when it was last refreshed).</summary>
     public void MarkRefreshed(IWarehouseSession refreshing, NodeKey key, string versionHash) =>
         Record(refreshing, repo => repo.MarkRefreshed(key, versionHash));
