@@ -41,6 +41,10 @@ public abstract class SqlDialect
     public abstract SqlStatement CreateSchemaIfNotExists(string schema);
     public abstract SqlStatement CreateOrReplaceView(RelationName view, string selectSql);
     public abstract SqlStatement CreateTableAs(RelationName table, string selectSql);
+
+    /// <summary>Whether <see cref="CreateTableAs"/> reports the rows it wrote as its affected rows (PostgreSQL's
+    /// <c>SELECT n</c> tag), so no COUNT(*) needs to follow it.</summary>
+    public virtual bool CreateTableAsCountsRows => false;
     public abstract SqlStatement CreateTable(RelationName table, IReadOnlyList<SeedColumn> columns);
     public abstract SqlStatement DropTableIfExists(RelationName table);
     public abstract SqlStatement DropViewIfExists(RelationName view);

@@ -108,7 +108,8 @@ public class StateStoreTests
             Assert.Empty(s.ReadCatalog(new[] { f.Schema, f.PhysicalSchema }).Relations);
         }
         Assert.True(File.Exists(Path.Combine(f.Dir, "state.duckdb")));
-        Assert.Equal(new[] { "build", "build", "promote", "rollback" }, f.Operations().Select(o => o.Type));
+        // The journal lists newest first.
+        Assert.Equal(new[] { "rollback", "promote", "build", "build" }, f.Operations().Select(o => o.Type));
         Assert.All(f.Operations(), o => Assert.Equal("succeeded", o.Status));
         Assert.Empty(f.Locks().List());
     }

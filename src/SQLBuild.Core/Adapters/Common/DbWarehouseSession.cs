@@ -80,6 +80,9 @@ internal abstract class DbWarehouseSession : IWarehouseSession
     protected virtual void BindParameters(DbBatchCommand command, IReadOnlyList<object?> parameters) =>
         throw new NotSupportedException("this engine does not send batches");
 
+    /// <summary>The rows one command of a batch wrote or returned (a CREATE TABLE AS: the rows it wrote).</summary>
+    protected virtual int RowsOf(DbBatchCommand command) => Math.Max(0, command.RecordsAffected);
+
     public IReadOnlyList<int> ExecuteBatch(IReadOnlyList<SqlStatement> statements)
     {
         ArgumentNullException.ThrowIfNull(statements);
@@ -106,7 +109,7 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         try
         {
             batch.ExecuteNonQuery();
-            return batch.BatchCommands.Cast<DbBatchCommand>().Select(c => Math.Max(0, c.RecordsAffected)).ToList();
+            return batch.BatchCommands.Cast<DbBatchCommand>().Select(RowsOf).ToList();
         }
         catch (Exception e) when (_cancel.IsCancellationRequested && e is not OperationCanceledException)
         {
@@ -114,9 +117,11 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         }
         catch (Exception e) when (IsDriverError(e))
         {
-            // The statement the server refused (the batch stopped there; nothing after it ran).
+            // The statement the server refused, where the driver says which (the batch stopped there; nothing after it ran);
+            // otherwise the batch, with the kinds it held (the driver's message names the object).
             var at = e is DbException { BatchCommand: { } failed } ? batch.BatchCommands.IndexOf(failed) : -1;
-            throw Failed(at >= 0 ? statements[at] : new SqlStatement("BATCH", $"{statements.Count} statements", ""), e);
+            throw Failed(at >= 0 ? statements[at] : new SqlStatement("BATCH",
+                $"of {statements.Count} ({string.Join(", ", statements.GroupBy(s => s.Kind).Select(g => $"{g.Count()} {g.Key}"))})", ""), e);
         }
     }
 

@@ -53,6 +53,8 @@ public sealed class PostgresDialect : AnsiSqlDialect
         return new("MOVE TABLE", table.ToString(), $"ALTER TABLE {Qualify(table)} SET SCHEMA {QuoteIdentifier(newSchema)}");
     }
 
+    public override bool CreateTableAsCountsRows => true;
+
     public override bool BindsArrays => true;
 
     public override string UnnestRows(IReadOnlyList<(int Parameter, string TypeName)> columns) =>

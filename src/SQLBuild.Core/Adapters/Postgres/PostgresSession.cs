@@ -32,6 +32,9 @@ internal sealed class PostgresSession : DbWarehouseSession
     // NpgsqlBatch: the statements go in one round trip (and run as one implicit transaction outside an explicit one).
     protected override bool SendsBatches => true;
 
+    // RecordsAffected leaves out a SELECT tag; CREATE TABLE AS reports its rows as "SELECT n".
+    protected override int RowsOf(DbBatchCommand command) => (int)Math.Min(int.MaxValue, ((NpgsqlBatchCommand)command).Rows);
+
     protected override void BindParameters(DbBatchCommand command, IReadOnlyList<object?> parameters)
     {
         foreach (var value in parameters)

@@ -129,13 +129,16 @@ internal abstract class MaterializationStrategy
     }
 
     /// <summary>A refresh keeps its version's shape (<see cref="MaterializeRequest.KeepShape"/>): the new rows' columns, names
-    /// and types, must be the version's; otherwise the refresh fails and the version keeps its data.</summary>
-    protected static void RequireSameShape(MaterializeRequest request, RelationName fresh)
+    /// and types, must be the version's; otherwise the refresh fails and the version keeps its data. Returns the columns it
+    /// read (of the target, then of the fresh rows), so a swap that follows need not read them again; null when not a refresh.</summary>
+    protected static (IReadOnlyList<CatalogColumn> Target, IReadOnlyList<CatalogColumn> Fresh)? RequireSameShape(MaterializeRequest request, RelationName fresh)
     {
-        if (!request.KeepShape) return;
-        var was = request.Session.ColumnsOf(request.Target).Select(c => $"{c.Name} {c.DataType}").ToList();
-        var now = request.Session.ColumnsOf(fresh).Select(c => $"{c.Name} {c.DataType}").ToList();
-        if (was.SequenceEqual(now, StringComparer.OrdinalIgnoreCase)) return;
+        if (!request.KeepShape) return null;
+        var target = request.Session.ColumnsOf(request.Target);
+        var columns = request.Session.ColumnsOf(fresh);
+        var was = target.Select(c => $"{c.Name} {c.DataType}").ToList();
+        var now = columns.Select(c => $"{c.Name} {c.DataType}").ToList();
+        if (was.SequenceEqual(now, StringComparer.OrdinalIgnoreCase)) return (target, columns);
         throw new SqbException(ErrorCodes.RefreshChangesShape, "RefreshChangesShape",
             $"refreshing {request.Target} would change its columns ({string.Join(", ", was)} -> {string.Join(", ", now)}); the version keeps its data",
             SqbErrorKind.InvalidData, request.Target.ToString(),
@@ -152,6 +155,18 @@ internal abstract class MaterializationStrategy
 
     protected static long CountRows(IWarehouseSession session, RelationName relation) =>
         Convert.ToInt64(session.ExecuteScalar(session.Dialect.CountRows(relation)) ?? 0L);
+
+    /// <summary>
+    /// Creates <paramref name="table"/> from <paramref name="sql"/> after dropping what a killed build left there, in one round
+    /// trip where the engine takes a batch, and returns its rows: as the engine reported them
+    /// (<see cref="SqlDialect.CreateTableAsCountsRows"/>), else counted.
+    /// </summary>
+    protected static long CreateTableAs(IWarehouseSession session, RelationName table, string sql)
+    {
+        var dialect = session.Dialect;
+        var affected = session.ExecuteBatch(new[] { dialect.DropTableIfExists(table), dialect.CreateTableAs(table, sql) });
+        return dialect.CreateTableAsCountsRows ? affected[1] : CountRows(session, table);
+    }
 
     /// <summary>Drops a relation the build made, when what it was made for failed; a failed drop is only reported.</summary>
     protected static void TryDrop(MaterializeRequest request, RelationName relation, bool table)

@@ -32,12 +32,11 @@ internal sealed class VersionTracker : IDisposable
         finally { _sessions.Add(session); }
     }
 
+    /// <summary>Records one model version (its two rows in one round trip).</summary>
     public void TrackModel(IWarehouseSession building, ModelNode model, NodeIdentity identity, RelationName physical, string relationType) => Record(building, repo =>
-    {
-        repo.InsertModelVersion(new ModelVersionRow(model.Name, identity.VersionHash, identity.LocalHash,
-            IdentityCalculator.NormalizeSql(model.Sql), identity.MetadataJson, "ready"));
-        repo.InsertPhysicalRelation(new PhysicalRelationRow(NodeTypes.Model, model.Name, identity.VersionHash, null, physical.Schema, physical.Name, relationType));
-    });
+        repo.Session.ExecuteBatch(repo.RecordModelVersions(
+            new[] { new ModelVersionRow(model.Name, identity.VersionHash, identity.LocalHash, IdentityCalculator.NormalizeSql(model.Sql), identity.MetadataJson, "ready") },
+            new[] { new PhysicalRelationRow(NodeTypes.Model, model.Name, identity.VersionHash, null, physical.Schema, physical.Name, relationType) }).ToList()));
 
     public void TrackSeed(IWarehouseSession building, SeedNode seed, string versionHash, RelationName physical) => Record(building, repo =>
     {
