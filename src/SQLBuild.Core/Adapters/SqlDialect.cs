@@ -78,6 +78,10 @@ public abstract class SqlDialect
     /// catalog read may then trip over a relation dropped mid-scan).</summary>
     public abstract SqlStatement RelationColumns(RelationName relation);
 
+    /// <summary>The columns of several relations in ONE query: rows (schema, relation, column, type, ordinal). Null where the
+    /// dialect has no such form (then one <see cref="RelationColumns"/> each).</summary>
+    public virtual SqlStatement? RelationsColumns(IReadOnlyList<RelationName> relations) => null;
+
     /// <summary>
     /// ONE query over the whole database: every view, in any schema, that reads one of the relations <paramref name="names"/>
     /// of <paramref name="schema"/>, with the relation it reads: rows (view_schema, view_name, relation_schema, relation_name).

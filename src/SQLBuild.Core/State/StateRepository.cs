@@ -247,6 +247,27 @@ public sealed class StateRepository
                 relations.Select(p => new object?[] { p.ArtifactType, p.ArtifactName, p.VersionHash, p.DatabaseName, p.SchemaName, p.RelationName, p.RelationType })
                     .ToList(), "created_at", "updated_at"));
 
+    /// <summary>The statements that record one seed version and its physical relation (each unless recorded already).</summary>
+    public IReadOnlyList<SqlStatement> RecordSeedVersion(string seed, string versionHash, string contentHash, PhysicalRelationRow relation) =>
+        _sql.InsertManyIfAbsent(StateSchema.SeedVersions, new[] { "seed_name", "version_hash", "content_hash", "status" },
+                new[] { new object?[] { seed, versionHash, contentHash, "ready" } }, "created_at", "updated_at")
+            .Concat(_sql.InsertManyIfAbsent(StateSchema.PhysicalRelations, PhysColumns,
+                new[] { new object?[] { relation.ArtifactType, relation.ArtifactName, relation.VersionHash, relation.DatabaseName, relation.SchemaName, relation.RelationName, relation.RelationType } },
+                "created_at", "updated_at"))
+            .ToList();
+
+    /// <summary>The statement of <see cref="InsertAncestry"/>.</summary>
+    public SqlStatement AncestryRecord(string model, string versionHash, string parentVersionHash, string strategy) =>
+        _sql.InsertIfAbsent(StateSchema.PhysicalRelationAncestry, new (string, object?)[]
+        {
+            ("model_name", model), ("version_hash", versionHash), ("parent_version_hash", parentVersionHash), ("seed_strategy", strategy),
+        }, "created_at");
+
+    /// <summary>The statement of <see cref="MarkRefreshed"/>.</summary>
+    public SqlStatement RefreshedRecord(NodeKey key, string versionHash) =>
+        _sql.Update(StateSchema.PhysicalRelations, new[] { Set.ToNow("updated_at") },
+            Where.Equal("artifact_type", key.NodeType) & Where.Equal("artifact_name", key.NodeName) & Where.Equal("version_hash", versionHash));
+
     /// <summary>Records that a version was refreshed (its data re-run into it): its <c>updated_at</c>, which
     /// <c>run_despite_unchanged</c> compares with.</summary>
     public void MarkRefreshed(NodeKey key, string versionHash) =>

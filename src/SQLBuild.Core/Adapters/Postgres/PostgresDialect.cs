@@ -218,6 +218,19 @@ public sealed class PostgresDialect : AnsiSqlDialect
         ORDER BY a.attnum
         """, new object?[] { relation.Schema, relation.Name });
 
+    public override SqlStatement? RelationsColumns(IReadOnlyList<RelationName> relations) => new(
+        "CATALOG COLUMNS", string.Join(", ", relations),
+        """
+        SELECT n.nspname::text, c.relname::text, a.attname::text AS column_name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type,
+               CAST(row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum) AS integer) AS ordinal
+        FROM unnest(CAST($1 AS text[]), CAST($2 AS text[])) AS w(s, r)
+        JOIN pg_catalog.pg_namespace AS n ON n.nspname = w.s
+        JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid AND c.relname = w.r
+        JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid
+        WHERE a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY 1, 2, a.attnum
+        """, new object?[] { relations.Select(r => r.Schema).ToArray(), relations.Select(r => r.Name).ToArray() });
+
     /// <summary>Column names and types of one table, for typed seed inserts. Parameter: the quoted qualified name.</summary>
     internal SqlStatement TableColumnTypes(RelationName table) => new(
         "CATALOG COLUMNS", table.ToString(),

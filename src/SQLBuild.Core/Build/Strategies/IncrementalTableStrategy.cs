@@ -32,7 +32,7 @@ internal sealed class IncrementalTableStrategy : MaterializationStrategy
             var columns = (shape?.Fresh ?? session.ColumnsOf(delta)).Select(c => c.Name).ToList();
             using var tx = session.BeginTransaction();
             Apply(session, model.Config, target, delta, columns);
-            request.Complete?.Invoke(session, false);
+            session.ExecuteBatch(request.Records(false));
             tx.Commit();
             return outcome;
         }

@@ -21,7 +21,7 @@ internal sealed class TableStrategy : MaterializationStrategy
                 return outcome with { Action = "replace" };
             }
             var shape = RequireSameShape(request, staging);
-            SwapIn(session, staging, target, request.Existing, inTransaction: request.Complete is { } complete ? s => complete(s, false) : null, columns: shape);
+            SwapIn(session, staging, target, request.Existing, records: request.Complete is null ? null : () => request.Records(false), columns: shape);
             return outcome;
         }
         catch
@@ -62,10 +62,10 @@ internal sealed class TableStrategy : MaterializationStrategy
     /// in place, so downstream views keep working; otherwise the old relation is dropped (never with
     /// CASCADE) and the staging table renamed.
     /// </summary>
-    /// <param name="inTransaction">Runs inside the swapping transaction (a refresh's state record).</param>
+    /// <param name="records">The statements that record the swap (a refresh's state row), sent in the swap's batch.</param>
     /// <param name="columns">The columns of the target and of the staging table when the caller read them already.</param>
     internal static void SwapIn(IWarehouseSession session, RelationName staging, RelationName target, CatalogRelation? existing,
-        Action<IWarehouseSession>? inTransaction = null, (IReadOnlyList<CatalogColumn> Target, IReadOnlyList<CatalogColumn> Fresh)? columns = null)
+        Func<IReadOnlyList<SqlStatement>>? records = null, (IReadOnlyList<CatalogColumn> Target, IReadOnlyList<CatalogColumn> Fresh)? columns = null)
     {
         var dialect = session.Dialect;
         if (existing?.Kind == RelationKind.Table && dialect.ViewsBindToRelations)
@@ -74,13 +74,12 @@ internal sealed class TableStrategy : MaterializationStrategy
             var newColumns = (columns?.Fresh ?? session.ColumnsOf(staging)).Select(c => (c.Name, c.DataType)).ToList();
             if (oldColumns.Count > 0 && oldColumns.SequenceEqual(newColumns))
             {
-                // One round trip for the swap's statements, then the caller's record, then the commit.
+                // One round trip for the swap's statements and the record, then the commit.
                 using var inPlace = session.BeginTransaction();
                 session.ExecuteBatch(new[]
                 {
                     dialect.DeleteAll(target), dialect.InsertFrom(target, staging, newColumns.Select(c => c.Name).ToList()), dialect.DropTableIfExists(staging),
-                });
-                inTransaction?.Invoke(session);
+                }.Concat(records?.Invoke() ?? Array.Empty<SqlStatement>()).ToList());
                 inPlace.Commit();
                 return;
             }
@@ -90,8 +89,8 @@ internal sealed class TableStrategy : MaterializationStrategy
         if (existing?.Kind == RelationKind.View) swap.Add(dialect.DropViewIfExists(target));
         else if (existing is not null) swap.Add(dialect.DropTableIfExists(target));
         swap.Add(dialect.RenameTable(staging, target.Name));
+        swap.AddRange(records?.Invoke() ?? Array.Empty<SqlStatement>());
         session.ExecuteBatch(swap);
-        inTransaction?.Invoke(session);
         tx.Commit();
     }
 }

@@ -332,15 +332,11 @@ internal sealed class VirtualBuild : EnvironmentOperation
                 Seed = model is null ? Project.Seeds[name] : null,
                 Sql = model is null ? "" : render(model.Sql, model.References),
                 Audits = audits, Prior = model is null ? null : PriorVersion(plan, model, identity.VersionHash), Log = Log,
-                Complete = (building, seededFromPrior) =>
-                {
-                    if (model is null) tracker.TrackSeed(building, Project.Seeds[name], identity.VersionHash, physical);
-                    else
-                    {
-                        tracker.TrackModel(building, model, identity, physical, model.Config.Materialized == Materialization.View ? "view" : "table");
-                        if (seededFromPrior) tracker.TrackAncestry(building, name, identity.VersionHash, plan.StartRefs[key], "copy");
-                    }
-                },
+                Complete = (building, seededFromPrior) => model is null
+                    ? tracker.SeedRecords(building, Project.Seeds[name], identity.VersionHash, physical)
+                    : tracker.ModelRecords(building, model, identity, physical, model.Config.Materialized == Materialization.View ? "view" : "table")
+                        .Concat(seededFromPrior ? tracker.AncestryRecords(building, name, identity.VersionHash, plan.StartRefs[key], "copy") : Array.Empty<SqlStatement>())
+                        .ToList(),
             };
             var outcome = (model is null ? MaterializationStrategy.Seed : MaterializationStrategy.For(model)).CreateVersion(request);
             return NodeOutcome.Materialized(name, kind, MaterializedName(name), physical, outcome, clock.Elapsed, "; the ref was not moved");
@@ -373,7 +369,7 @@ internal sealed class VirtualBuild : EnvironmentOperation
             {
                 Session = session, Target = physical, Existing = plan.PhysicalCatalog.Find(physical), Model = model,
                 Sql = render(model.Sql, model.References), Audits = audits, KeepShape = true, Log = Log,
-                Complete = (refreshing, _) => tracker.MarkRefreshed(refreshing, key, hash),
+                Complete = (refreshing, _) => tracker.RefreshRecords(refreshing, key, hash),
             };
             var outcome = MaterializationStrategy.For(model).Replace(request) with { Action = "refresh" };
             return NodeOutcome.Materialized(name, NodeKind.Model, MaterializedName(name), physical, outcome, clock.Elapsed,
