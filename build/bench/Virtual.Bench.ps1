@@ -318,6 +318,23 @@ function Add-Row([int] $Size, $Measured, [double] $Floor, [string] $FloorNote) {
 $failed = $false
 $breakdown = @()
 try {
+    # One switch (and its raw floor) locks every logical view and the version it reads in ONE transaction: PostgreSQL's
+    # shared lock table must hold about three locks a model (max_locks_per_transaction x max_connections).
+    $probe = New-BenchProject 10 'view' $false 'probe'
+    try {
+        $statement = Get-CoreType 'SQLBuild.Core.Adapters.SqlStatement'
+        $session = Open-RawSession $probe
+        try {
+            $slots = [long]$session.ExecuteScalar($statement::new('BENCH', 'settings',
+                    "SELECT current_setting('max_locks_per_transaction')::bigint * (current_setting('max_connections')::bigint + current_setting('max_prepared_transactions')::bigint)", $null))
+        }
+        finally { $session.Dispose() }
+    }
+    finally { Remove-Item -LiteralPath $probe.Root -Recurse -Force -ErrorAction SilentlyContinue }
+    $tooLarge = @($Models | Where-Object { 3 * $_ -gt $slots })
+    if ($tooLarge.Count) {
+        throw "PostgreSQL's lock table holds $slots locks; one switch of $($tooLarge[0]) models needs about $(3 * $tooLarge[0]) (set max_locks_per_transaction to at least $([Math]::Ceiling(3 * $tooLarge[0] / 100)) for 100 connections, or run fewer models)"
+    }
     foreach ($size in $Models) {
         Write-Output "Virtual.Bench: $size models in $Layers layers, 3 seeds, PostgreSQL $($env:SQB_TEST_PG_HOST):$($env:SQB_TEST_PG_PORT)"
 
