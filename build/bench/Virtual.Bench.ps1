@@ -43,6 +43,8 @@ param(
     # Sizes; the first is the baseline the growth checks compare with.
     [ValidateRange(10, 100000)] [int[]] $Models = (@(100, 1000) + @(if ($env:SQB_BENCH_LARGE -eq '1') { 10000 })),
     [ValidateRange(1, 100)] [int] $Layers = 10,
+    # Which projects to run: views (a, b, c, r, m), tables (e), direct (f).
+    [ValidateSet('views', 'tables', 'direct')] [string[]] $Projects = @('views', 'tables', 'direct'),
     # Keep the project folders and the schemas (for a closer look); default: drop them.
     [switch] $Keep
 )
@@ -307,6 +309,9 @@ function Assert-Succeeded($Measured) {
 
 $rows = [System.Collections.Generic.List[object]]::new()
 function Add-Row([int] $Size, $Measured, [double] $Floor, [string] $FloorNote) {
+    # Each figure is printed as soon as it is measured (a long run stopped half way keeps what it measured).
+    Write-Output ("  {0,6} {1,-40} {2,7:0.00} s  floor {3,6:0.00} s  trips {4,6}  statements {5,6}  state {6,5}  ddl {7,6}" -f
+        $Size, $Measured.Work, $Measured.Seconds, $Floor, $Measured.Trips, $Measured.Statements, $Measured.State, $Measured.DDL)
     $rows.Add([pscustomobject]@{
             Models = $Size; Work = $Measured.Work; Seconds = [Math]::Round($Measured.Seconds, 2)
             Floor = $FloorNote ? $FloorNote : ($Floor -gt 0 ? [Math]::Round($Floor, 2).ToString([cultureinfo]::InvariantCulture) : '-')
@@ -339,9 +344,11 @@ try {
         Write-Output "Virtual.Bench: $size models in $Layers layers, 3 seeds, PostgreSQL $($env:SQB_TEST_PG_HOST):$($env:SQB_TEST_PG_PORT)"
 
         # --- views, virtual -------------------------------------------------------------------------
+        if ('views' -in $Projects) {
         $v = New-BenchProject $size 'view' $true 'views'
         try {
             $fresh = Measure-FreshCompile $v
+            Write-Output ("  {0,6} {1,-40} {2,7:0.00} s" -f $size, '(m) compile, fresh pwsh', $fresh)
             $rows.Add([pscustomobject]@{ Models = $size; Work = '(m) compile, fresh pwsh'; Seconds = [Math]::Round($fresh, 2); Floor = '-'; Ratio = $null; Trips = 0; Stmts = 0; State = 0; DDL = 0 })
             Push-Location -LiteralPath $v.Root; try { $null = Initialize-SqbState } finally { Pop-Location }
 
@@ -371,8 +378,10 @@ try {
             Add-Row $size $pr 0 ''
         }
         finally { Remove-BenchProject $v }
+        }
 
         # --- tables, virtual: refresh ----------------------------------------------------------------
+        if ('tables' -in $Projects) {
         $t = New-BenchProject $size 'table' $true 'tables'
         try {
             Push-Location -LiteralPath $t.Root; try { $null = Initialize-SqbState } finally { Pop-Location }
@@ -388,8 +397,10 @@ try {
             Add-Row $size $first 0 ''
         }
         finally { Remove-BenchProject $t }
+        }
 
         # --- tables, direct: rebuild ----------------------------------------------------------------
+        if ('direct' -in $Projects) {
         $d = New-BenchProject $size 'table' $false 'direct'
         try {
             $null = Assert-Succeeded (Measure-Sqb $d 'direct build (setup)' { Invoke-SqbBuild -Verbose })
@@ -400,6 +411,7 @@ try {
             Add-Row $size $f (Measure-Raw $d @(Get-StagedReplaceDdl $d $relation) -PerTransaction 2000)
         }
         finally { Remove-BenchProject $d }
+        }
     }
 }
 catch {
