@@ -21,7 +21,8 @@
 
     The floors go through one session of the same driver. Statements are counted from the verbose stream (each line is
     "<KIND> <target>"; "BATCH <n>" heads n statements sent in one round trip): Trips = round trips (a batch is one; BEGIN
-    travels with the next statement), Stmts = statements, State = those sent to the state store, DDL = CREATE/DROP/ALTER.
+    travels with the next statement), Stmts = statements, State = those sent to the state store, DDL = CREATE/DROP/ALTER,
+    Renew = the lease's lock renewals (a heartbeat every few seconds on its own session; counted apart, as time drives them).
 
     Fails (exit 1) when a step fails, or when a count grows with the model count where it should not: the round trips
     and state statements of (a), (b), (c) and (r), and the round trips per model of (e) and (f).
@@ -157,7 +158,7 @@ function Get-ModelQuery($Project, [string] $Name, [scriptblock] $Render) {
 $statementLine = [regex]'^(?<kind>[A-Z]{2,}(?: [A-Z]{2,})*) (?<target>\S.*)$'
 # Counts what a verbose stream sent: round trips, statements, state statements, DDL statements.
 function Get-Counts([string[]] $Lines, [string] $StateSchema) {
-    $trips = 0; $statements = 0; $state = 0; $ddl = 0; $inBatch = 0
+    $trips = 0; $statements = 0; $state = 0; $ddl = 0; $inBatch = 0; $renewals = 0
     foreach ($line in $Lines) {
         $m = $statementLine.Match($line)
         if (-not $m.Success) { continue }
@@ -165,12 +166,16 @@ function Get-Counts([string[]] $Lines, [string] $StateSchema) {
         if ($kind -eq 'BATCH') { $trips++; $inBatch = [int]$target; continue }
         if ($kind -eq 'BEGIN') { continue }                      # sent with the next statement
         if ($kind -in 'COMMIT', 'ROLLBACK') { $trips++; continue }
-        if ($inBatch -gt 0) { $inBatch-- } else { $trips++ }
+        if ($inBatch -gt 0) { $inBatch-- } else {
+            # The lease's heartbeat renews the lock row every few seconds on its own session: time, not work, drives it.
+            if ($kind -eq 'UPDATE' -and $target -eq "$StateSchema.locks") { $renewals++; continue }
+            $trips++
+        }
         $statements++
         if ($target -like "$StateSchema.*" -or $target -eq $StateSchema -or $kind -like 'ADVISORY*') { $state++ }
         elseif ($kind -match '^(CREATE|DROP|ALTER)') { $ddl++ }
     }
-    [pscustomobject]@{ Trips = $trips; Statements = $statements; State = $state; DDL = $ddl }
+    [pscustomobject]@{ Trips = $trips; Statements = $statements; State = $state; DDL = $ddl; Renewals = $renewals }
 }
 
 # Runs a cmdlet call with -Verbose; its time, output and counts.
@@ -187,7 +192,7 @@ function Measure-Sqb($Project, [string] $Work, [scriptblock] $Call) {
     $counts = Get-Counts $lines $Project.StateSchema
     [pscustomobject]@{
         Work = $Work; Seconds = $watch.Elapsed.TotalSeconds; Trips = $counts.Trips; Statements = $counts.Statements
-        State = $counts.State; DDL = $counts.DDL; Output = $output; Lines = $lines
+        State = $counts.State; DDL = $counts.DDL; Renewals = $counts.Renewals; Output = $output; Lines = $lines
     }
 }
 
@@ -317,6 +322,7 @@ function Add-Row([int] $Size, $Measured, [double] $Floor, [string] $FloorNote) {
             Floor = $FloorNote ? $FloorNote : ($Floor -gt 0 ? [Math]::Round($Floor, 2).ToString([cultureinfo]::InvariantCulture) : '-')
             Ratio = $Floor -gt 0 ? [Math]::Round($Measured.Seconds / $Floor, 2) : $null
             Trips = $Measured.Trips; Stmts = $Measured.Statements; State = $Measured.State; DDL = $Measured.DDL
+            Renew = $Measured.PSObject.Properties['Renewals'] ? $Measured.Renewals : 0
         })
 }
 
@@ -420,7 +426,7 @@ catch {
     Write-Output $_.ScriptStackTrace
 }
 
-$rows | Sort-Object Models, Work | Format-Table -AutoSize -Property Models, Work, Seconds, Floor, Ratio, Trips, Stmts, State, DDL |
+$rows | Sort-Object Models, Work | Format-Table -AutoSize -Property Models, Work, Seconds, Floor, Ratio, Trips, Stmts, State, DDL, Renew |
     Out-String -Width 200 | Write-Output
 if ($breakdown) {
     Write-Output "Statements of the no-op -ChangesOnly build at $($Models[-1]) models (count, kind, target):"
