@@ -90,6 +90,13 @@ public sealed class OperationJournal : IDisposable
 
     public void Fail(string message) => End(Failed, "fail", message);
 
+    /// <summary>The run failed before it changed anything, provably (a switch blocked by a reader and rolled back, L002):
+    /// failed, with the end event <see cref="RefusedAction"/>, so it leaves nothing unfinished (<see cref="OperationQueries.Unfinished"/>).</summary>
+    public void Refuse(string message) => End(Failed, RefusedAction, message);
+
+    /// <summary>The end event of a run that failed having changed nothing.</summary>
+    public const string RefusedAction = "refused";
+
     /// <summary>The run was stopped (Ctrl+C): nothing was switched after the stop.</summary>
     public void Cancel(string message) => End(Cancelled, "cancel", message);
 

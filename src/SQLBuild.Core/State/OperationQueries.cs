@@ -93,7 +93,8 @@ public sealed class OperationQueries
         var unfinished = open.Where(op => !succeeded.Any(s => s.Type == op.Type && s.Environment == op.Environment &&
                                                               (s.CreatedAt > op.CreatedAt || (s.CreatedAt == op.CreatedAt && string.CompareOrdinal(s.Id, op.Id) > 0))))
             .ToList();
-        return WithEvents(session, unfinished);
+        // A run that failed having provably changed nothing (refused by a blocked switch) leaves nothing to finish.
+        return WithEvents(session, unfinished).Where(op => op.Events.LastOrDefault()?.Action != OperationJournal.RefusedAction).ToList();
     }
 
     /// <summary>Operation rows (no events yet), newest first, with the reported status.</summary>
