@@ -78,7 +78,7 @@ public static class JournaledRuns
             var result = body(new JournaledScope(operationId, scoped, journal, lease, stop.Token));
             // A run that ends without an exception may still have failed in part (a build whose nodes failed): its
             // journal row says failed, as its result does, so Get-SqbOperation -Status Failed finds it.
-            if (failed?.Invoke(result) == true) journal?.Fail(outcome(result));
+            if (failed?.Invoke(result) == true) journal?.FinishFailed(outcome(result));
             else journal?.Succeed(outcome(result));
             return result;
         }
