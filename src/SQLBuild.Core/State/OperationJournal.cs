@@ -90,6 +90,20 @@ public sealed class OperationJournal : IDisposable
 
     public void Fail(string message) => End(Failed, "fail", message);
 
+    /// <summary>The run failed before it changed anything, provably (a switch blocked by a reader and rolled back, L002):
+    /// failed, with the end event <see cref="RefusedAction"/>, so it leaves nothing unfinished (<see cref="OperationQueries.Unfinished"/>).</summary>
+    public void Refuse(string message) => End(Failed, RefusedAction, message);
+
+    /// <summary>The end event of a run that failed having changed nothing.</summary>
+    public const string RefusedAction = "refused";
+
+    /// <summary>The run reached its end, but failed in part (a build whose nodes failed: what succeeded was switched):
+    /// failed, with the end event <see cref="FinishAction"/> of a run that finished, so it leaves nothing unfinished.</summary>
+    public void FinishFailed(string message) => End(Failed, FinishAction, message);
+
+    /// <summary>The end event of a run that reached its end (succeeded, or failed in part).</summary>
+    public const string FinishAction = "finish";
+
     /// <summary>The run was stopped (Ctrl+C): nothing was switched after the stop.</summary>
     public void Cancel(string message) => End(Cancelled, "cancel", message);
 

@@ -96,8 +96,9 @@ internal sealed class VirtualBuild : EnvironmentOperation
             var results = BuildVersions(plan, run, options);
 
             // Refs move only for nodes that succeeded (built, reused, refreshed, audited or unchanged), with the audit
-            // signature their version passed. A node whose audits failed in a new environment stays unbound there (its
-            // ref is not copied from the baseline), so the environment stays working.
+            // signature their version passed. A node that failed (its audits, or its refresh) or was skipped in a new
+            // environment stays unbound there (its ref is not copied from the baseline): the environment stays working
+            // and is not finalized, so it cannot be promoted whole past the failure.
             var final = new Dictionary<NodeKey, string>(plan.StartRefs.Where(r =>
                 r.Key.NodeType == NodeTypes.Seed ? Project.Seeds.ContainsKey(r.Key.NodeName) : Project.Models.ContainsKey(r.Key.NodeName)));
             var audits = new Dictionary<NodeKey, string?>();
@@ -109,7 +110,7 @@ internal sealed class VirtualBuild : EnvironmentOperation
                     final[key] = plan.Identities[name].VersionHash;
                     if (plan.AuditSignatures.TryGetValue(name, out var signature) && plan.Actions[name] != VirtualAction.Unchanged) audits[key] = signature;
                 }
-                else if (plan.Actions[name] == VirtualAction.Audit && plan.StartsFromBaseline && plan.StartRefs.GetValueOrDefault(key) == plan.Identities[name].VersionHash)
+                else if (plan.StartsFromBaseline && plan.StartRefs.GetValueOrDefault(key) == plan.Identities[name].VersionHash)
                     final.Remove(key);
             }
             // A ref kept from the start (a pointer copy from the baseline, or a node not built) keeps what its version passed.
@@ -135,7 +136,7 @@ internal sealed class VirtualBuild : EnvironmentOperation
                 Status = failed ? "failed" : "succeeded", Nodes = nodes, Duration = clock.Elapsed,
                 EnvironmentStatus = status, CheckpointId = switched.CheckpointId, OperationId = run.Id,
             };
-        }, _ => summary);
+        }, _ => summary, result => result.Status == "failed");
     }
 
     /// <summary>Nothing to do: the VDE exists with its own refs, every selected node is unchanged, and the
@@ -323,9 +324,11 @@ internal sealed class VirtualBuild : EnvironmentOperation
         var kind = key.NodeType == NodeTypes.Seed ? NodeKind.Seed : NodeKind.Model;
         // A relation at the version's name that state does not record (the state was reset or restored from an older
         // backup, or a separate state store missed the record): versions take their name only once complete, so it
-        // is this version, finished. It is taken over (audited, then recorded), never dropped: views may read it.
+        // is this version, finished, but its rows are as old as that build. It is taken over, never dropped (views may
+        // read it): a view or seed audited and recorded, a table or incremental refreshed first (recorded in the
+        // refresh's transaction), so the build's rows are today's.
         if (plan.PhysicalCatalog.Find(physical) is { } untracked)
-            return TakeOver(session, name, kind, identity, untracked, audits, tracker, clock);
+            return TakeOver(session, name, kind, identity, untracked, render, audits, tracker, clock);
 
         Project.Models.TryGetValue(name, out var model);
         try
@@ -423,16 +426,29 @@ internal sealed class VirtualBuild : EnvironmentOperation
         return !plan.Physical.ContainsKey((key, hash)) || session.ReadCatalog(new[] { physical.Schema }).Exists(physical);
     }
 
-    /// <summary>Tracks an existing, untracked relation of the wanted version after running the model's audits on it.
-    /// A blocking audit fails the node and leaves the relation alone (views may still read it).</summary>
+    /// <summary>Tracks an existing, untracked relation of the wanted version: a table or incremental model after refreshing
+    /// it (staged, audited, swapped in, or its delta applied, and recorded in that transaction), a view or seed after
+    /// running its audits. A blocking audit fails the node and leaves the relation as it was (views may still read it).</summary>
     private SqbNodeResult TakeOver(IWarehouseSession session, string name, NodeKind kind, NodeIdentity identity, CatalogRelation existing,
-        AuditRunner audits, VersionTracker tracker, Stopwatch clock)
+        Func<string, IReadOnlyList<Reference>, string> render, AuditRunner audits, VersionTracker tracker, Stopwatch clock)
     {
         var physical = existing.Relation;
         var isView = existing.Kind == RelationKind.View;
         Log.Verbose($"{name}: taking over untracked physical relation {physical}");
         try
         {
+            if (!isView && Project.Models.TryGetValue(name, out var refreshed) && refreshed.Config.Materialized != Materialization.View)
+            {
+                var request = new MaterializeRequest
+                {
+                    Session = session, Target = physical, Existing = existing, Model = refreshed,
+                    Sql = render(refreshed.Sql, refreshed.References), Audits = audits, KeepShape = true, Log = Log,
+                    Complete = (taking, _) => tracker.TrackModel(taking, refreshed, identity, physical, "table"),
+                };
+                var taken = MaterializationStrategy.For(refreshed).Replace(request) with { Action = "build" };
+                return NodeOutcome.Materialized(name, kind, MaterializedName(name), physical, taken, clock.Elapsed,
+                    "; the relation keeps its data and the ref was not moved");
+            }
             long? rows = isView ? null : Convert.ToInt64(session.ExecuteScalar(session.Dialect.CountRows(physical)) ?? 0L);
             if (Project.Seeds.TryGetValue(name, out var seed))
             {
