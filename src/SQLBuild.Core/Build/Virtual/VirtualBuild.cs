@@ -443,7 +443,7 @@ internal sealed class VirtualBuild : EnvironmentOperation
                 {
                     Session = session, Target = physical, Existing = existing, Model = refreshed,
                     Sql = render(refreshed.Sql, refreshed.References), Audits = audits, KeepShape = true, Log = Log,
-                    Complete = (taking, _) => tracker.TrackModel(taking, refreshed, identity, physical, "table"),
+                    Complete = (taking, _) => tracker.ModelRecords(taking, refreshed, identity, physical, "table"),
                 };
                 var taken = MaterializationStrategy.For(refreshed).Replace(request) with { Action = "build" };
                 return NodeOutcome.Materialized(name, kind, MaterializedName(name), physical, taken, clock.Elapsed,
