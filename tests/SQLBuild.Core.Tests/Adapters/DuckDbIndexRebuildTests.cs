@@ -272,6 +272,9 @@ public class DuckDbIndexRebuildTests
         Assert.Contains("rebuilding its indexes after a process killed with the file open", ex.Message);
         Assert.Contains("nothing was changed", ex.Message);
         Assert.Contains("duplicate rows", ex.RecommendedAction);
+        // The evidence of the crash stays: the next open tries again.
+        Assert.True(File.Exists(crashed.FullPath + ".sqb-open"));
+        Assert.Contains("nothing was changed", Assert.Throws<SqbException>(() => crashed.CreateWarehouse().OpenSession()).Message);
 
         // The first table was rebuilt inside the transaction that failed: both keep their indexes and rows.
         using var again = new DuckDBConnection("Data Source=" + crashed.FullPath);

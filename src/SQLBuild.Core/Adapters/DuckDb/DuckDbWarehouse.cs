@@ -104,6 +104,8 @@ internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
     // Sessions this process has open per database file (all warehouses share DuckDB.NET's instance cache).
     private static readonly Dictionary<string, int> OpenFileSessions = new(StringComparer.Ordinal);
     private static readonly object FileGate = new();
+    // Open markers this process wrote (a leftover one it failed to act on stays as the evidence of the crash).
+    private static readonly HashSet<string> OwnMarkers = new(StringComparer.Ordinal);
 
     /// <summary>
     /// DuckDB versions that replay a write-ahead log into tables but not into their indexes (see the class remarks):
@@ -171,6 +173,7 @@ internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
         try
         {
             File.WriteAllText(OpenMarkerPath, $"sqlbuild process {Environment.ProcessId} has this database open; a marker left behind makes the next open rebuild its indexes{Environment.NewLine}");
+            OwnMarkers.Add(OpenMarkerPath);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -190,8 +193,10 @@ internal sealed class DuckDbWarehouse : IWarehouse, IDisposable
                 return;
             }
             OpenFileSessions.Remove(DatabasePath);
-            // A log still there was not checkpointed: keep the marker, the next open rebuilds anyway.
-            if (File.Exists(DatabasePath + ".wal")) return;
+            // Keep a marker this process did not write (a crash's, whose rebuild failed) and one beside a log that
+            // was not checkpointed (the next open rebuilds anyway).
+            if (!OwnMarkers.Contains(OpenMarkerPath) || File.Exists(DatabasePath + ".wal")) return;
+            OwnMarkers.Remove(OpenMarkerPath);
             try { File.Delete(OpenMarkerPath); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
