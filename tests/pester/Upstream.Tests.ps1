@@ -207,6 +207,51 @@ Describe 'Bad input changes nothing (<Engine>)' -ForEach $Engines {
     }
 }
 
+Describe 'A seed that is not UTF-8 in a built project (DuckDB)' {
+    # Issue 12: seeds are parsed only by the cmdlets that load them. A bad data file stops the commands that build,
+    # plan or show versions (P015 with file and line, before anything runs), never the lock, journal, environment,
+    # state and diagnosis commands, which do not need a seed's content.
+    BeforeAll {
+        $script:P = New-SqbTestTemplateProject -Engine duckdb -Build
+        # One Latin-1 byte in a committed seed, as an editor on another machine writes it.
+        $seed = Join-Path $P.Path 'seeds/raw_customers.csv'
+        $bytes = [IO.File]::ReadAllBytes($seed)
+        $at = [Text.Encoding]::ASCII.GetString($bytes).IndexOf('Grace')
+        $bytes[$at + 2] = 0xE9
+        [IO.File]::WriteAllBytes($seed, $bytes)
+        $script:Line = 1 + @([Text.Encoding]::ASCII.GetString($bytes, 0, $at).ToCharArray() | Where-Object { $_ -eq "`n" }).Count
+    }
+    AfterAll { Remove-SqbTestProject -Project $script:P }
+
+    It '<Command> still works' -ForEach @(
+        @{ Command = 'Get-SqbLock' }
+        @{ Command = 'Clear-SqbLock -Orphaned' }
+        @{ Command = 'Get-SqbOperation' }
+        @{ Command = 'Get-SqbEnvironment' }
+        @{ Command = 'Get-SqbCheckpoint' }
+        @{ Command = 'Get-SqbStateBackup' }
+        @{ Command = 'Initialize-SqbState -Confirm:$false' }
+        @{ Command = 'Get-SqbReconcile' }
+    ) {
+        $path = $P.Path -replace "'", "''"
+        { Invoke-Expression "$Command -Path '$path' -ErrorAction Stop" | Out-Null } | Should -Not -Throw
+    }
+
+    It '<Command> fails with P015 at the file and line, and nothing runs' -ForEach @(
+        @{ Command = 'Invoke-SqbBuild' }
+        @{ Command = 'Get-SqbPlan' }
+        @{ Command = 'Get-SqbModel' }
+    ) {
+        $before = @(Get-SqbOperation -Path $P.Path).Count
+        $path = $P.Path -replace "'", "''"
+        $err = $null
+        try { Invoke-Expression "$Command -Path '$path' -ErrorAction Stop" | Out-Null } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'P015.SeedInvalid,*'
+        $err.Exception.Message | Should -Be "seeds/raw_customers.csv:$($Line): invalid UTF-8: byte 0xE9 is not part of a UTF-8 character; save the file as UTF-8"
+        @(Get-SqbOperation -Path $P.Path).Count | Should -Be $before -Because 'nothing was journaled, so nothing ran'
+    }
+}
+
 Describe 'A DuckDB file named like a schema it holds (<Case>)' -ForEach @(
     @{ Case = 'the target schema'; File = 'jaffle.duckdb'; Schema = 'jaffle'; State = 'sqlbuild_state' }
     @{ Case = 'the physical schema'; File = 'jaffle__sqb_physical.duckdb'; Schema = 'jaffle'; State = 'sqlbuild_state' }

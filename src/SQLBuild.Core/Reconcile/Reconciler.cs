@@ -92,7 +92,7 @@ public sealed class Reconciler : EnvironmentOperation
         var physical = repo.PhysicalRelationIndex();
         var logicalSchema = Names.LogicalSchema(env);
         var catalog = ReconcileCatalog.Read(warehouse, logicalSchema, Names.PhysicalSchema);
-        var ids = IdentityCalculator.Compute(project);
+        var ids = IdentityCalculator.ComputeReadable(project);   // a seed that is not UTF-8 CSV: no expected version, no failure
 
         var nodes = project.Models.Keys.Select(NodeKey.Model).OrderBy(k => k.NodeName, StringComparer.Ordinal)
             .Concat(project.Seeds.Keys.Select(NodeKey.Seed).OrderBy(k => k.NodeName, StringComparer.Ordinal))

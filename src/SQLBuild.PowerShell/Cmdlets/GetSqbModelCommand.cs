@@ -11,6 +11,9 @@ namespace SQLBuild.PowerShell;
 [OutputType(typeof(SqbModel))]
 public sealed class GetSqbModelCommand : SqbCmdlet
 {
+    /// <summary>True: shows every node's version hash, which a seed's content decides.</summary>
+    protected override bool ReadsSeeds => true;
+
     /// <summary>Names to show; wildcards allowed.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Model")]

@@ -43,12 +43,21 @@ public abstract class SqbCmdlet : PSCmdlet
 
     private (string Dir, string? Target, CompiledProject Project)? _compiled;
 
+    /// <summary>
+    /// True for a cmdlet that builds, plans or loads seeds (or shows their columns): every seed is read and checked when
+    /// the project compiles, so a seed that is not UTF-8 CSV is P015 before anything runs. Other cmdlets read a seed only
+    /// if they come to need its content (a version hash), so a bad data file cannot stop lock, journal, environment and
+    /// state commands (issue 12).
+    /// </summary>
+    protected virtual bool ReadsSeeds => false;
+
     /// <summary>Compiles the project once per (folder, target) for the whole pipeline, not once per input object.</summary>
     protected CompiledProject CompileProject()
     {
         var dir = ProjectDirectory;
         if (_compiled is { } c && c.Dir == dir && c.Target == Target) return c.Project;
-        var project = Run(_ => ProjectCompiler.Compile(dir, Target, Credential?.GetNetworkCredential()));
+        var readSeeds = ReadsSeeds;
+        var project = Run(_ => ProjectCompiler.Compile(dir, Target, Credential?.GetNetworkCredential(), readSeeds));
         AnnounceSecrets();
         foreach (var warning in project.Warnings) WriteSqbWarning(warning.Message, warning.ErrorId);
         _compiled = (dir, Target, project);
