@@ -144,6 +144,22 @@ public abstract class SqbCmdlet : PSCmdlet
         WriteError(ErrorMapping.ToRecord(ex));
     }
 
+    /// <summary>
+    /// Several non-terminating errors of one command (every failed node of a build): under Azure DevOps every logissue
+    /// line is written first, then the errors, each with <paramref name="before"/> (its output object) first. Under
+    /// -ErrorAction Stop the first WriteError ends the command, and every failure must still get its one logissue.
+    /// </summary>
+    protected void WriteSqbErrors<T>(IReadOnlyList<(T Item, SqbException? Error)> items, Action<T> before)
+    {
+        foreach (var (_, ex) in items)
+            if (ex is not null) WriteAzureDevOpsIssue("error", ex.ErrorId, ex.Message);
+        foreach (var (item, ex) in items)
+        {
+            before(item);
+            if (ex is not null) WriteError(ErrorMapping.ToRecord(ex));
+        }
+    }
+
     /// <summary>A warning, and under Azure DevOps its logissue (coded when <paramref name="code"/> is given).</summary>
     internal void WriteSqbWarning(string message, string? code = null)
     {
