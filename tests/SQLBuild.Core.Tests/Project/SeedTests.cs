@@ -178,7 +178,7 @@ public class SeedTests
         var ex = Assert.Throws<SqbException>(() => seed.Columns);
         Assert.Equal(("P015", "seeds/s.csv:2: invalid UTF-8: byte 0xE9 is not part of a UTF-8 character; save the file as UTF-8"), (ex.Code, ex.Message));
         // Reconcile's identities leave the unreadable seed out instead of failing.
-        Assert.DoesNotContain("s", Identity.IdentityCalculator.ComputeReadable(project).Keys);
+        Assert.DoesNotContain("s", SQLBuild.Core.Identity.IdentityCalculator.ComputeReadable(project).Keys);
 
         // A good file: the deferred read gives exactly what the eager one gives.
         fx.Write("seeds/s.csv", "a,b\n1,x\n");
