@@ -176,6 +176,20 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             Get-SqbTestSnapshot -Project $p | Should -Be $before
         }
 
+        It 'Get-SqbPlan -ChangesOnly emits one step per node, unchanged ones included, as the default plan does' -Skip:$Skip {
+            $null = Invoke-SqbBuild
+            $all = @(Get-SqbPlan)
+            $quiet = @(Get-SqbPlan -ChangesOnly)
+            @($quiet.Name) | Should -Be @($all.Name) -Because 'nothing is due, and every node is still one step'
+            @($quiet.Action | Sort-Object -Unique) | Should -Be 'unchanged'
+
+            Edit-SqbTestStgCustomers -Project $p
+            $due = @(Get-SqbPlan -ChangesOnly)
+            @($due.Name) | Should -Be @($all.Name)
+            @($due | Where-Object Action -NE 'unchanged' | ForEach-Object Name | Sort-Object) | Should -Be @('dim_customers', 'stg_customers')
+            @(Get-SqbPlan -ChangesOnly -Select stg_customers).Name | Should -Be @('stg_customers') -Because 'the selection still bounds the plan'
+        }
+
         It '-Select with a stale upstream fails with S010 unless -IncludeStaleUpstreams' -Skip:$Skip {
             $null = Invoke-SqbBuild
             Edit-SqbTestStgCustomers -Project $p

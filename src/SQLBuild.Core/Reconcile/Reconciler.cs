@@ -69,6 +69,13 @@ public sealed class Reconciler : EnvironmentOperation
             // An operation that died before it created the environment (an interrupted adopt) still has to be
             // explained: report its journal; without one, the environment is simply unknown.
             var failed = model is null ? FailedOperations(env).ToList() : new List<SqbReconcileFinding>();
+            // The target's own VDE before its first build: nothing is built, so nothing can be wrong (a pipeline's
+            // "throw on any finding" check passes on a fresh target). Any other name is a typo or a VDE never built.
+            if (failed.Count == 0 && env == Store.TargetName)
+            {
+                Log.Verbose($"virtual environment '{env}' has not been built yet: nothing to reconcile");
+                return failed;
+            }
             if (failed.Count == 0)
                 throw EnvironmentErrors.Unknown(env);
             repo.InsertReconcileEvent(env, "report", "succeeded", $"report for {env}");
@@ -98,7 +105,7 @@ public sealed class Reconciler : EnvironmentOperation
         var physical = repo.PhysicalRelationIndex();
         var logicalSchema = Names.LogicalSchema(env);
         var catalog = ReconcileCatalog.Read(warehouse, logicalSchema, Names.PhysicalSchema);
-        var ids = IdentityCalculator.Compute(project);
+        var ids = IdentityCalculator.ComputeReadable(project);   // a seed that is not UTF-8 CSV: no expected version, no failure
 
         var nodes = project.Models.Keys.Select(NodeKey.Model).OrderBy(k => k.NodeName, StringComparer.Ordinal)
             .Concat(project.Seeds.Keys.Select(NodeKey.Seed).OrderBy(k => k.NodeName, StringComparer.Ordinal))

@@ -139,9 +139,12 @@ public class VirtualBuildTests
         Assert.Equal("succeeded", third.Status);
         Assert.Equal(EnvironmentStatus.Finalized, third.EnvironmentStatus);
         Assert.Empty(third.Nodes);
-        // The plan says the same, without writing anything; every node of a default plan is unchanged or a refresh.
-        Assert.Empty(f.Plan(changesOnly).Steps);
+        // The plan says the same, without writing anything: one step per node (as Get-SqbPlan's help says), all
+        // unchanged; every node of a default plan is unchanged or a refresh.
+        var quiet = f.Plan(changesOnly);
+        Assert.All(quiet.Steps, s => Assert.Equal(("unchanged", (string?)null), (s.Action, s.Reason)));
         var plan = f.Plan();
+        Assert.Equal(plan.Steps.Select(s => s.Name), quiet.Steps.Select(s => s.Name));
         Assert.All(plan.Steps, s => Assert.Contains(s.Action, new[] { "unchanged", "refresh" }));
         Assert.All(plan.Steps.Where(s => s.Action == "unchanged"), s => Assert.Null(s.Reason));
         Assert.All(plan.Steps, s => Assert.Equal("finalized", s.EnvironmentStatus));

@@ -42,7 +42,11 @@ internal sealed class VirtualBuild : EnvironmentOperation
         var status = plan.Row is null ? "new" : EnvironmentStatus.Display(plan.Row.Status);
         var steps = new List<SqbPlanStep>();
         var order = 0;
-        foreach (var name in plan.Selected)
+        // One step per node of the selection, as the default plan: a changes-only build leaves out what is not due,
+        // and the plan shows those nodes as unchanged instead of not at all (an empty plan is never a silent one).
+        var inPlan = plan.Selected.ToHashSet(StringComparer.Ordinal);
+        var chosen = new HashSet<string>(Selector.Resolve(Project, options.Select, options.Exclude), StringComparer.Ordinal);
+        foreach (var name in Project.TopologicalOrder.Where(n => inPlan.Contains(n) || chosen.Contains(n)))
         {
             var key = NodeKey.Of(Project, name);
             plan.StartRefs.TryGetValue(key, out var bound);
@@ -55,9 +59,9 @@ internal sealed class VirtualBuild : EnvironmentOperation
             {
                 Target = Store.TargetName, Environment = plan.Environment, Order = ++order, Name = name, NodeType = key.NodeType,
                 Materialized = MaterializedName(name),
-                Action = plan.Actions[name].ToString().ToLowerInvariant(),
+                Action = (plan.Actions.TryGetValue(name, out var action) ? action : VirtualAction.Unchanged).ToString().ToLowerInvariant(),
                 Relation = Names.Physical(name, expected).ToString(),
-                Reason = plan.Reasons[name],
+                Reason = plan.Reasons.GetValueOrDefault(name),
                 DependsOn = Project.Parents.TryGetValue(name, out var parents) ? parents : Array.Empty<string>(),
                 BoundVersion = bound, ExpectedVersion = expected, EnvironmentStatus = status, QueryDiff = diff,
             });
