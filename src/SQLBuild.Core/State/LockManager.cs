@@ -425,6 +425,16 @@ public sealed class LockManager
     internal void Release(IWarehouseSession session, string key, string owner) =>
         session.Execute(Sql.Delete(StateSchema.Locks, Held(key, owner)));
 
+    /// <summary>Deletes <paramref name="owner"/>'s row through a session of its own: for a lease whose session has ended.</summary>
+    internal void ReleaseThroughNewSession(string key, string owner)
+    {
+        using var session = _store.OpenBookkeepingSession(dedicated: false);
+        Release(session, key, owner);
+    }
+
+    /// <summary>One round trip on the lease's session: it answers only while it (and its session lock) lives.</summary>
+    internal void Ping(IWarehouseSession session) => session.ExecuteScalar(new SqlStatement("PING", "lease session", "SELECT 1"));
+
     internal ISqbLog Log => _log;
 
     /// <summary>One server session of a lock holder, as <see cref="SqlDialect.SessionsOfApplication"/> shows it.</summary>
