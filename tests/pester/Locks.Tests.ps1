@@ -101,6 +101,7 @@ Describe 'A server with idle_session_timeout on <Engine>' -ForEach $Postgres {
         { $script:result = Invoke-SqbBuild -Path $p.Path -ErrorAction Stop 3>$null } | Should -Not -Throw
         $script:result.Status | Should -Be 'succeeded'
         Get-ColumnCount $p $p.Schema 'fct_orders' 'z' | Should -Be 1
+        (Get-SqbOperation -Path $p.Path -Id $script:result.OperationId).RecordedStatus | Should -Be 'succeeded'
         @(Get-SqbLock -Path $p.Path) | Should -BeNullOrEmpty
     }
 }
