@@ -54,7 +54,7 @@ public static class JournaledRuns
     /// <c>succeeded</c> with <paramref name="outcome"/>'s message (<c>failed</c> with it when <paramref name="failed"/> says the
     /// result failed); <c>cancelled</c> when <paramref name="cancellation"/> stopped
     /// it; <c>failed</c> with the error's (rethrown), or with L001 when the lease was lost meanwhile (its loss also cancelled
-    /// the run's statements). Every run has an id of its own, which is also its lock owner, and names its server sessions.
+    /// the run's statements; a failure because the server ended the run's sessions is checked against the lease at once). Every run has an id of its own, which is also its lock owner, and names its server sessions.
     /// The outcome is recorded before the lock is released, so no reader sees a running row without its lock.
     /// </summary>
     public static T Run<T>(StateStore store, ISqbLog log, JournaledRun run, CancellationToken cancellation,
@@ -82,7 +82,9 @@ public static class JournaledRuns
             else journal?.Succeed(outcome(result));
             return result;
         }
-        catch (Exception ex) when (lease is { IsLost: true } && ex is OperationCanceledException or SqbException { Code: ErrorCodes.LeaseLost })
+        // L001 also when the failure is the loss seen from the other side: a statement whose session the server ended
+        // (Clear-SqbLock -Force ends the holder's sessions) fails before the next renewal would notice the loss.
+        catch (Exception ex) when (lease is not null && lease.ExplainsFailure(ex))
         {
             var lost = lease.LostError();
             journal?.Fail(lost.Message);

@@ -83,6 +83,9 @@ internal sealed class PostgresSession : DbWarehouseSession
         }
         if (driverError is NpgsqlException { InnerException: IOException or System.Net.Sockets.SocketException } || driverError is NpgsqlException { IsTransient: true })
             return WarehouseErrorClass.Connection;
+        // A command on a connection that broke earlier (the server ended it) fails without a server error.
+        if (_npgsql.FullState.HasFlag(System.Data.ConnectionState.Broken) || _npgsql.FullState == System.Data.ConnectionState.Closed)
+            return WarehouseErrorClass.Connection;
         return WarehouseErrorClass.Other;
     }
 
