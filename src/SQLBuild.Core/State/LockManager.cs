@@ -107,10 +107,11 @@ public sealed class LockManager
     public LockLease Acquire(LockRequest request, CancellationToken cancellation = default)
     {
         var session = _store.OpenBookkeepingSession(dedicated: true);
+        bool? advisory = null;
         try
         {
             var key = request.Key;
-            var advisory = TryAdvisory(session, key);
+            advisory = TryAdvisory(session, key);
             var row = Read(session, key).SingleOrDefault();
             if (row is not null) advisory = TakeOver(session, row, advisory, request, cancellation);
             else if (advisory == false) throw Locked(session, key, request.Code, holderMayLag: true);
@@ -131,6 +132,11 @@ public sealed class LockManager
         }
         catch
         {
+            // Refused after taking the session lock (the other side of the exclusion, or a row that appeared): give it
+            // back before closing, since the server drops a closed session's locks a moment later and the next
+            // acquire would find it still taken.
+            if (advisory == true)
+                try { ReleaseAdvisory(session, request.Key); } catch (Exception) { /* the session ends anyway */ }
             session.Dispose();
             throw;
         }
