@@ -177,7 +177,9 @@ function Invoke-TestTask($Context) {
 
 # Every build/bench/*.Bench.ps1, each in a fresh `pwsh -NoProfile` against the built module, with a
 # throwaway PostgreSQL (SQB_TEST_PG_*) as in the Test task. A bench script takes -ModuleManifest and
-# prints its own results; a non-zero exit code marks it failed.
+# prints its own results; a non-zero exit code marks it failed. Virtual.Bench.ps1 runs 100 and 1,000
+# models; SQB_BENCH_LARGE=1 (inherited by the child) adds 10,000, which takes several minutes and a
+# PostgreSQL whose max_locks_per_transaction holds one switch of 10,000 views (the bench says so).
 function Invoke-BenchTask($Context) {
     $watch = [Diagnostics.Stopwatch]::StartNew()
     $benchDir = Join-Path $Context.RepoRoot 'build' 'bench'

@@ -91,7 +91,7 @@ Set-Content -LiteralPath $fct -Value ($sql -replace '(?m)^(\s*)o\.status,\s*$', 
 Show 'Get-SqbPlan -Environment pr_1 | Where-Object Action -NE unchanged   (after adding status_label to fct_orders)' {
     Get-SqbPlan -Path $vshop -Environment pr_1 | Where-Object Action -NE 'unchanged' | Format-Table Name, Action, Reason
 }
-Show 'Invoke-SqbBuild -Environment pr_1   (new versions only for what changed)' {
+Show 'Invoke-SqbBuild -Environment pr_1   (new versions for what changed; the other tables refreshed in their versions)' {
     (Invoke-SqbBuild -Path $vshop -Environment pr_1).Nodes | Format-Table Name, Action, Status, Relation
 }
 Show 'Compare-SqbEnvironment -Reference dev -Difference pr_1' { Compare-SqbEnvironment -Path $vshop -Reference dev -Difference pr_1 }
@@ -103,5 +103,5 @@ Show 'Restore-SqbCheckpoint -Environment dev   (back to before the promotion)' {
 Show 'Compare-SqbEnvironment -Reference dev -Difference pr_1   (the change is in pr_1 only again)' {
     Compare-SqbEnvironment -Path $vshop -Reference dev -Difference pr_1
 }
-Show 'Get-SqbOperation | Select-Object -Last 4' { Get-SqbOperation -Path $vshop | Select-Object -Last 4 }
+Show 'Get-SqbOperation -First 4' { Get-SqbOperation -Path $vshop -First 4 }
 

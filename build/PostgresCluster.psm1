@@ -72,7 +72,7 @@ function Start-TestPostgres($State) {
     Write-Step "PostgreSQL: initdb in $($State.Root) (port $($State.Port), $($State.BinDir)$($State.AsPostgresUser ? ', as user postgres' : ''))"
     $null = Invoke-PgTool $State 'initdb' @('-D', $State.Data, '-U', 'postgres', '--auth=scram-sha-256', "--pwfile=$pwfile",
         '--encoding=UTF8', '--no-locale', '--no-sync')
-    $options = "-p $($State.Port) -k $($State.Socket) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    $options = "-p $($State.Port) -k $($State.Socket) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_locks_per_transaction=1024"   # a 10,000-model switch takes ~3 locks per model
     $State.Started = $true
     $null = Invoke-PgTool $State 'pg_ctl' @('-D', $State.Data, '-l', $State.Log, '-w', '-t', '60', '-o', $options, 'start')
     $null = Invoke-PgTool $State 'pg_isready' @('-h', '127.0.0.1', '-p', "$($State.Port)", '-t', '30')

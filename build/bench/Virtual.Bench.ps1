@@ -1,35 +1,52 @@
 #Requires -Version 7.4
 <#
 .SYNOPSIS
-    Virtual mode at 1,000 models on PostgreSQL: full build, no-op -ChangesOnly build and a 1,000-model
-    promote, each beside the same DDL sent raw through one session in one transaction.
+    SQLBuild at scale on PostgreSQL, each figure beside its raw-DDL floor: virtual build, promote, direct rebuild,
+    refresh, no-op -ChangesOnly build, reconcile and compile, with round trips, statement counts and peak memory.
 
 .DESCRIPTION
-    Generates a project of -Models view models (3 seeds; 10 layers, each model reading one to three
-    models of the layer below) on the PostgreSQL of SQB_TEST_PG_* (build.ps1 -Task Bench starts one),
-    with its own target and state schemas, and measures:
+    For each size in -Models (default 100 and 1,000; SQB_BENCH_LARGE=1 adds 10,000) three projects of that many models
+    are generated (3 seeds; -Layers layers, each model reading one to three models of the layer below) on the PostgreSQL
+    of SQB_TEST_PG_* (build.ps1 -Task Bench starts one), each with its own schemas:
 
-      (a) full virtual build       Invoke-SqbBuild of dev from nothing
-      (b) no-op -ChangesOnly build Invoke-SqbBuild -ChangesOnly with every model unchanged
-      (c) promote                  Publish-SqbEnvironment of pr_1 (every model changed) into dev
+      views, virtual   (a) virtual build of dev from nothing       floor: the same DDL raw in one transaction
+                       (b) no-op -ChangesOnly build                 floor: nothing to send
+                       (c) promote pr_1 -> dev (every model changed) floor: one CREATE OR REPLACE VIEW per logical view, one transaction
+                       (r) Get-SqbReconcile of dev
+                       (m) compile (Get-SqbModel) in a fresh pwsh
+      tables, virtual  (e) refresh: a default virtual build with nothing changed, which re-runs every table into its
+                           version (staged, swapped in place)   floor: the same staged replace raw (CREATE TABLE AS
+                           staging; DELETE; INSERT .. SELECT; DROP staging per model), in transactions of 500 models
+      tables, direct   (f) direct rebuild of every table            floor: the same staged replace raw
 
-    Beside each: (d) the same DDL (CREATE SCHEMA, seed tables and rows, one CREATE VIEW per physical
-    version and one per logical view; for the promote one CREATE OR REPLACE VIEW per logical view),
-    generated here and sent raw through one session in one transaction, as the floor no tool can beat.
+    The floors go through one session of the same driver. Statements are counted from the verbose stream (each line is
+    "<KIND> <target>"; "BATCH <n>" heads n statements sent in one round trip): Trips = round trips (a batch is one; BEGIN
+    travels with the next statement), Stmts = statements, State = those sent to the state store, DDL = CREATE/DROP/ALTER,
+    Renew = the lease's lock renewals (a heartbeat every few seconds on its own session; counted apart, as time drives them).
 
-    Statements are counted from the verbose stream (each line is "<KIND> <target>"); "state" is the
-    part sent to the state store (targets in the state schema, and its advisory locks).
-    Prints a table; exits 1 when a step fails or PostgreSQL is missing and CI is set.
+    Fails (exit 1) when a step fails, or when a count grows with the model count where it should not: the round trips
+    and state statements of (a), (b), (c) and (r), and the round trips per model of (e) and (f).
+    Prints the pwsh process's peak working set at the end.
+
+    10,000 models take several minutes here (three projects, each built at least twice): opt in with SQB_BENCH_LARGE=1
+    or -Models 100,1000,10000. PostgreSQL then needs max_locks_per_transaction high enough for one switch of 10,000
+    views (the raw floor needs the same).
 
 .EXAMPLE
     dotnet tool run pwsh -NoProfile -File ./build.ps1 -Task Bench
+
+.EXAMPLE
+    $env:SQB_BENCH_LARGE = '1'; dotnet tool run pwsh -NoProfile -File ./build.ps1 -Task Bench
 #>
 [CmdletBinding()]
 param(
     [string] $ModuleManifest = (Join-Path $PSScriptRoot '..' '..' 'out' 'SQLBuild' 'SQLBuild.psd1'),
-    [ValidateRange(10, 100000)] [int] $Models = 1000,
+    # Sizes; the first is the baseline the growth checks compare with.
+    [ValidateRange(10, 100000)] [int[]] $Models = (@(100, 1000) + @(if ($env:SQB_BENCH_LARGE -eq '1') { 10000 })),
     [ValidateRange(1, 100)] [int] $Layers = 10,
-    # Keep the project folder and the schemas (for a closer look); default: drop them.
+    # Which projects to run: views (a, b, c, r, m), tables (e), direct (f).
+    [ValidateSet('views', 'tables', 'direct')] [string[]] $Projects = @('views', 'tables', 'direct'),
+    # Keep the project folders and the schemas (for a closer look); default: drop them.
     [switch] $Keep
 )
 
@@ -45,34 +62,40 @@ if ($missing.Count) {
     exit ([bool]$env:CI ? 1 : 0)
 }
 
-Import-Module -Name $ModuleManifest
-# Core types live in the module's private load context (for the raw-DDL baseline only).
+$manifest = (Resolve-Path -LiteralPath $ModuleManifest).Path
+Import-Module -Name $manifest
+# Core types live in the module's private load context (for the raw-DDL floors only).
 $alc = [System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -EQ 'SQLBuild' | Select-Object -First 1
 function Get-CoreType([string] $Name) {
     foreach ($a in $alc.Assemblies) { $t = $a.GetType($Name, $false); if ($t) { return $t } }
     throw "type $Name not found"
 }
+$utf8 = [Text.UTF8Encoding]::new($false)
+$seedNames = 'seed_0', 'seed_1', 'seed_2'
 
 #region project -----------------------------------------------------------------------------------
 
-$id = [Guid]::NewGuid().ToString('N').Substring(0, 8)
-$schema = "bench_$id"
-$stateSchema = "bench_state_$id"
-$root = Join-Path ([IO.Path]::GetTempPath()) "sqb-bench-$id"
-$utf8 = [Text.UTF8Encoding]::new($false)
-function Write-ProjectFile([string] $Relative, [string] $Text) {
-    $path = Join-Path $root $Relative
-    $null = New-Item -ItemType Directory -Path (Split-Path -Parent $path) -Force
-    [IO.File]::WriteAllText($path, $Text, $utf8)
-}
+# A project of $Count models of one materialization; the DAG is the same for every project of a size (seeded random).
+function New-BenchProject([int] $Count, [string] $Materialized, [bool] $Virtual, [string] $Tag) {
+    $id = [Guid]::NewGuid().ToString('N').Substring(0, 8)
+    $p = [pscustomobject]@{
+        Root = Join-Path ([IO.Path]::GetTempPath()) "sqb-bench-$Tag-$id"; Schema = "bench_$id"; StateSchema = "bench_state_$id"; Id = $id
+        Names = @(0..($Count - 1) | ForEach-Object { 'm_{0:d5}' -f $_ }); Sql = [ordered]@{}
+    }
+    $state = $Virtual ? @"
 
-Write-ProjectFile 'sqlbuild_project.toml' @"
+[targets.dev.state]
+backend = "postgres"
+schema = "$($p.StateSchema)"
+unsuffixed_virtual_env = "dev"
+"@ : ''
+    Write-ProjectFile $p 'sqlbuild_project.toml' @"
 name = "bench"
 adapter = "postgres"
 default_target = "dev"
 
 [settings]
-virtual_environments = true
+virtual_environments = $($Virtual.ToString().ToLowerInvariant())
 concurrency = 4
 
 [connections.local]
@@ -84,42 +107,43 @@ dbname = "`${ENV:SQB_TEST_PG_DATABASE}"
 
 [targets.dev]
 connection = "local"
-schema = "$schema"
-
-[targets.dev.state]
-backend = "postgres"
-schema = "$stateSchema"
-unsuffixed_virtual_env = "dev"
+schema = "$($p.Schema)"
+$state
 "@
+    Write-Seeds $p 20
+    $perLayer = [int][Math]::Ceiling($Count / $Layers)
+    $random = [Random]::new(42)
+    for ($i = 0; $i -lt $Count; $i++) {
+        $layer = [int][Math]::Floor($i / $perLayer)
+        if ($layer -eq 0) { $p.Sql[$p.Names[$i]] = @{ Refs = @(); Seed = $seedNames[$i % 3]; Layer = 0 }; continue }
+        $below = @((($layer - 1) * $perLayer)..([Math]::Min($layer * $perLayer, $Count) - 1))
+        $n = 1 + $random.Next(3)
+        $refs = @(1..$n | ForEach-Object { $p.Names[$below[$random.Next($below.Count)]] } | Select-Object -Unique)
+        $p.Sql[$p.Names[$i]] = @{ Refs = $refs; Seed = $null; Layer = $layer }
+    }
+    foreach ($name in $p.Names) {
+        $sql = Get-ModelQuery $p $name { param($ref, $isSeed) $isSeed ? "__seed(`"$ref`")" : "__ref(`"$ref`")" }
+        Write-ProjectFile $p "models/layer_$($p.Sql[$name].Layer)/$name.sql" "MODEL (materialized $Materialized);`n$sql`n"
+    }
+    $p
+}
 
-$seedNames = 'seed_0', 'seed_1', 'seed_2'
-function Write-Seeds([int] $Rows) {
+function Write-ProjectFile($Project, [string] $Relative, [string] $Text) {
+    $path = Join-Path $Project.Root $Relative
+    $null = New-Item -ItemType Directory -Path (Split-Path -Parent $path) -Force
+    [IO.File]::WriteAllText($path, $Text, $utf8)
+}
+
+function Write-Seeds($Project, [int] $Rows) {
     foreach ($s in $seedNames) {
         $lines = @('id,amount') + (1..$Rows | ForEach-Object { "$_,$($_ * 3 % 17).25" })
-        Write-ProjectFile "seeds/$s.csv" (($lines -join "`n") + "`n")
+        Write-ProjectFile $Project "seeds/$s.csv" (($lines -join "`n") + "`n")
     }
 }
-Write-Seeds -Rows 20
 
-# Layered DAG: layer 0 reads the seeds, layer k reads one to three models of layer k - 1.
-$perLayer = [int][Math]::Ceiling($Models / $Layers)
-$random = [Random]::new(42)
-$names = @(0..($Models - 1) | ForEach-Object { 'm_{0:d4}' -f $_ })
-$modelSql = [ordered]@{}   # name -> (sql with the refs as names, refs in order)
-for ($i = 0; $i -lt $Models; $i++) {
-    $layer = [int][Math]::Floor($i / $perLayer)
-    if ($layer -eq 0) {
-        $modelSql[$names[$i]] = @{ Refs = @(); Seed = $seedNames[$i % 3] }
-        continue
-    }
-    $below = @((($layer - 1) * $perLayer)..([Math]::Min($layer * $perLayer, $Models) - 1))
-    $count = 1 + $random.Next(3)
-    $refs = @(1..$count | ForEach-Object { $names[$below[$random.Next($below.Count)]] } | Select-Object -Unique)
-    $modelSql[$names[$i]] = @{ Refs = $refs; Seed = $null }
-}
-# The model SQL with each reference rendered by $Render (a scriptblock: name -> relation text).
-function Get-ModelQuery([string] $Name, [scriptblock] $Render) {
-    $m = $modelSql[$Name]
+# The model SQL with each reference rendered by $Render (name, is-seed -> relation text).
+function Get-ModelQuery($Project, [string] $Name, [scriptblock] $Render) {
+    $m = $Project.Sql[$Name]
     if ($m.Seed) { return "SELECT id, amount AS v FROM $(& $Render $m.Seed $true)" }
     $aliases = 'a', 'b', 'c'
     $select = 'SELECT a.id, ' + (@(0..($m.Refs.Count - 1) | ForEach-Object { "$($aliases[$_]).v" }) -join ' + ') + ' AS v'
@@ -127,146 +151,139 @@ function Get-ModelQuery([string] $Name, [scriptblock] $Render) {
     for ($r = 1; $r -lt $m.Refs.Count; $r++) { $from += " JOIN $(& $Render $m.Refs[$r] $false) AS $($aliases[$r]) ON $($aliases[$r]).id = a.id" }
     "$select $from"
 }
-foreach ($n in $names) {
-    $sql = Get-ModelQuery $n { param($ref, $isSeed) $isSeed ? "__seed(`"$ref`")" : "__ref(`"$ref`")" }
-    Write-ProjectFile "models/layer_$([Math]::Floor([array]::IndexOf($names, $n) / $perLayer))/$n.sql" "MODEL (materialized view);`n$sql`n"
-}
 
 #endregion
 #region measuring -------------------------------------------------------------------------------
 
 $statementLine = [regex]'^(?<kind>[A-Z]{2,}(?: [A-Z]{2,})*) (?<target>\S.*)$'
-# Runs a cmdlet call with -Verbose and counts the statements it sent (total, state store, DDL).
-function Measure-Sqb([string] $Operation, [scriptblock] $Call) {
-    $watch = [Diagnostics.Stopwatch]::StartNew()
-    $records = @(& $Call 4>&1)
-    $watch.Stop()
-    $output = @($records | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
-    $lines = @($records | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
-    $total = 0; $state = 0; $ddl = 0
-    foreach ($line in $lines) {
+# Counts what a verbose stream sent: round trips, statements, state statements, DDL statements.
+function Get-Counts([string[]] $Lines, [string] $StateSchema) {
+    $trips = 0; $statements = 0; $state = 0; $ddl = 0; $inBatch = 0; $renewals = 0
+    foreach ($line in $Lines) {
         $m = $statementLine.Match($line)
         if (-not $m.Success) { continue }
-        $total++
         $kind = $m.Groups['kind'].Value; $target = $m.Groups['target'].Value
-        if ($target -like "$stateSchema.*" -or $target -eq $stateSchema -or $kind -like 'ADVISORY*') { $state++ }
+        if ($kind -eq 'BATCH') { $trips++; $inBatch = [int]$target; continue }
+        if ($kind -eq 'BEGIN') { continue }                      # sent with the next statement
+        if ($kind -in 'COMMIT', 'ROLLBACK') { $trips++; continue }
+        if ($inBatch -gt 0) { $inBatch-- } else {
+            # The lease's heartbeat renews the lock row every few seconds on its own session: time, not work, drives it.
+            if ($kind -eq 'UPDATE' -and $target -eq "$StateSchema.locks") { $renewals++; continue }
+            $trips++
+        }
+        $statements++
+        if ($target -like "$StateSchema.*" -or $target -eq $StateSchema -or $kind -like 'ADVISORY*') { $state++ }
         elseif ($kind -match '^(CREATE|DROP|ALTER)') { $ddl++ }
     }
+    [pscustomobject]@{ Trips = $trips; Statements = $statements; State = $state; DDL = $ddl; Renewals = $renewals }
+}
+
+# Runs a cmdlet call with -Verbose; its time, output and counts.
+function Measure-Sqb($Project, [string] $Work, [scriptblock] $Call) {
+    Push-Location -LiteralPath $Project.Root
+    try {
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $records = @(& $Call 4>&1)
+        $watch.Stop()
+    }
+    finally { Pop-Location }
+    $output = @($records | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+    $lines = [string[]]@($records | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+    $counts = Get-Counts $lines $Project.StateSchema
     [pscustomobject]@{
-        Operation = $Operation; Seconds = [Math]::Round($watch.Elapsed.TotalSeconds, 2)
-        Statements = $total; State = $state; DDL = $ddl; Output = $output; Lines = $lines
+        Work = $Work; Seconds = $watch.Elapsed.TotalSeconds; Trips = $counts.Trips; Statements = $counts.Statements
+        State = $counts.State; DDL = $counts.DDL; Renewals = $counts.Renewals; Output = $output; Lines = $lines
     }
 }
 
-# The raw baseline: the statements through one session of the same driver, in one transaction.
-function Measure-Raw([string] $Operation, [string[]] $Sql) {
-    $compiled = (Get-CoreType 'SQLBuild.Core.Project.ProjectCompiler')::Compile($root, [NullString]::Value, $null)
+function Open-RawSession($Project) {
+    $compiled = (Get-CoreType 'SQLBuild.Core.Project.ProjectCompiler')::Compile($Project.Root, [NullString]::Value, $null)
     $log = (Get-CoreType 'SQLBuild.Core.Logging.NullLog')::Instance
+    (Get-CoreType 'SQLBuild.Core.Adapters.WarehouseFactory')::Create($compiled.Config.ActiveTarget.Connection, $log).OpenSession()
+}
+
+# The floor: $Sql through one session of the same driver, one statement per round trip, in transactions of $PerTransaction
+# statements (0: all in one).
+function Measure-Raw($Project, [string[]] $Sql, [int] $PerTransaction = 0) {
     $statement = Get-CoreType 'SQLBuild.Core.Adapters.SqlStatement'
-    $session = (Get-CoreType 'SQLBuild.Core.Adapters.WarehouseFactory')::Create($compiled.Config.ActiveTarget.Connection, $log).OpenSession()
+    $session = Open-RawSession $Project
     try {
         $prepared = @($Sql | ForEach-Object { $statement::new('RAW', 'bench', $_, $null) })
+        $size = $PerTransaction -gt 0 ? $PerTransaction : [Math]::Max(1, $prepared.Count)
         $watch = [Diagnostics.Stopwatch]::StartNew()
-        $tx = $session.BeginTransaction()
-        foreach ($s in $prepared) { $null = $session.Execute($s) }
-        $tx.Commit()
+        for ($start = 0; $start -lt $prepared.Count; $start += $size) {
+            $tx = $session.BeginTransaction()
+            for ($i = $start; $i -lt [Math]::Min($prepared.Count, $start + $size); $i++) { $null = $session.Execute($prepared[$i]) }
+            $tx.Commit()
+        }
         $watch.Stop()
     }
     finally { $session.Dispose() }
-    [pscustomobject]@{ Operation = $Operation; Seconds = [Math]::Round($watch.Elapsed.TotalSeconds, 2); Statements = $Sql.Count; State = 0; DDL = $Sql.Count }
+    $watch.Elapsed.TotalSeconds
 }
 
-function Get-SeedDdl([string] $PhysicalSchema, [int] $Rows, [string] $Suffix) {
+function Get-SeedDdl([string] $Schema, [int] $Rows, [string] $Suffix) {
     foreach ($s in $seedNames) {
-        "CREATE TABLE `"$PhysicalSchema`".`"$s$Suffix`" (id BIGINT, amount DECIMAL(38,10))"
-        "INSERT INTO `"$PhysicalSchema`".`"$s$Suffix`" (id, amount) VALUES " + (@(1..$Rows | ForEach-Object { "($_, $($_ * 3 % 17).25)" }) -join ', ')
+        "CREATE TABLE `"$Schema`".`"$s$Suffix`" (id BIGINT, amount DECIMAL(38,10))"
+        "INSERT INTO `"$Schema`".`"$s$Suffix`" (id, amount) VALUES " + (@(1..$Rows | ForEach-Object { "($_, $($_ * 3 % 17).25)" }) -join ', ')
     }
 }
 
 # Same shape as a virtual build: physical versions (views over views), then one logical view each.
-function Get-BuildDdl([string] $PhysicalSchema, [string] $LogicalSchema, [int] $Rows, [string] $Suffix) {
+function Get-BuildDdl($Project, [string] $PhysicalSchema, [string] $LogicalSchema, [int] $Rows, [string] $Suffix) {
     "CREATE SCHEMA `"$PhysicalSchema`""
     Get-SeedDdl $PhysicalSchema $Rows $Suffix
-    foreach ($n in $names) {
-        $query = Get-ModelQuery $n { param($ref, $isSeed) "`"$PhysicalSchema`".`"$ref$Suffix`"" }
+    foreach ($n in $Project.Names) {
+        $query = Get-ModelQuery $Project $n { param($ref, $isSeed) "`"$PhysicalSchema`".`"$ref$Suffix`"" }
         "CREATE VIEW `"$PhysicalSchema`".`"$n$Suffix`" AS $query"
     }
-    "CREATE SCHEMA `"$LogicalSchema`""
-    foreach ($n in @($seedNames) + $names) { "CREATE VIEW `"$LogicalSchema`".`"$n`" AS SELECT * FROM `"$PhysicalSchema`".`"$n$Suffix`"" }
+    if ($LogicalSchema) {
+        "CREATE SCHEMA `"$LogicalSchema`""
+        foreach ($n in @($seedNames) + $Project.Names) { "CREATE VIEW `"$LogicalSchema`".`"$n`" AS SELECT * FROM `"$PhysicalSchema`".`"$n$Suffix`"" }
+    }
 }
 
-#endregion
-#region run -------------------------------------------------------------------------------------
-
-$rows = [System.Collections.Generic.List[object]]::new()
-$failed = $false
-try {
-    Push-Location -LiteralPath $root
-    Write-Output "Virtual.Bench: $Models view models in $Layers layers, 3 seeds, PostgreSQL $($env:SQB_TEST_PG_HOST):$($env:SQB_TEST_PG_PORT), schemas $schema / $stateSchema"
-    $compileWatch = [Diagnostics.Stopwatch]::StartNew()
-    $null = @(Get-SqbModel)
-    $compileWatch.Stop()
-    $null = Initialize-SqbState
-
-    # (a) full virtual build, beside the same DDL raw.
-    $a = Measure-Sqb '(a) full virtual build' { Invoke-SqbBuild -Verbose }
-    if ($a.Output[0].Status -ne 'succeeded') { throw "the full build failed: $(@($a.Output[0].Nodes | Where-Object Status -EQ 'Failed' | Select-Object -First 3 | ForEach-Object Error) -join '; ')" }
-    $rows.Add($a)
-    $rows.Add((Measure-Raw '(d) same DDL raw, one transaction' @(Get-BuildDdl "${schema}__raw_physical" "${schema}__raw" 20 '__v_raw1')))
-
-    # (b) no-op -ChangesOnly build of the unchanged models.
-    $b = Measure-Sqb '(b) no-op -ChangesOnly build' { Invoke-SqbBuild -ChangesOnly -Verbose }
-    if ($b.Output[0].Status -ne 'succeeded' -or @($b.Output[0].Nodes).Count -ne 0) { throw 'the no-op build built something' }
-    $rows.Add($b)
-    $rows.Add([pscustomobject]@{ Operation = '(d) same DDL raw (none to send)'; Seconds = 0; Statements = 0; State = 0; DDL = 0 })
-
-    # (c) promote of a VDE in which every model changed (the seeds got a row).
-    Write-Seeds -Rows 21
-    $pr = Measure-Sqb '    build of pr_1 (every model changed)' { Invoke-SqbBuild -Environment pr_1 -Verbose }
-    if ($pr.Output[0].Status -ne 'succeeded') { throw 'the pr_1 build failed' }
-    $c = Measure-Sqb '(c) promote pr_1 -> dev' { Publish-SqbEnvironment -From pr_1 -To dev -Verbose }
-    if ($c.Output[0].RefChanges -lt $Models) { throw "the promote changed $($c.Output[0].RefChanges) refs" }
-    $rows.Add($c)
-    $rawSwitch = @(Get-BuildDdl "${schema}__raw_physical2" "${schema}__raw_unused" 21 '__v_raw2' | Where-Object { $_ -notlike "*__raw_unused*" })
-    $null = Measure-Raw 'setup' $rawSwitch
-    $swap = @(foreach ($n in @($seedNames) + $names) { "CREATE OR REPLACE VIEW `"${schema}__raw`".`"$n`" AS SELECT * FROM `"${schema}__raw_physical2`".`"$($n)__v_raw2`"" })
-    $rows.Add((Measure-Raw '(d) same view swaps raw, one transaction' $swap))
-    $rows.Add($pr)
-
-    # Where the no-op build's statements went, and what a project compile alone costs.
-    $breakdown = $b.Lines | ForEach-Object { $m = $statementLine.Match($_); if ($m.Success) { $m.Groups['kind'].Value + ' ' + ($m.Groups['target'].Value -replace "^$stateSchema\.", 'state.') } } |
-        Group-Object | Sort-Object Count -Descending | ForEach-Object { '{0,5}  {1}' -f $_.Count, $_.Name }
-}
-catch {
-    $failed = $true
-    Write-Output "Virtual.Bench FAILED: $_"
-    Write-Output $_.ScriptStackTrace
-}
-finally {
-    Pop-Location -ErrorAction SilentlyContinue
+# The staged replace of every table, as SQLBuild does it on PostgreSQL: a staging table from the model's query, then the
+# rows replaced in place (views keep reading the table), then the staging table dropped. $Relation: name -> "schema"."name".
+function Get-StagedReplaceDdl($Project, [hashtable] $Relation) {
+    foreach ($n in $Project.Names) {
+        $target = $Relation[$n]
+        $staging = $target -replace '"$', '__raw_staging"'
+        $query = Get-ModelQuery $Project $n { param($ref, $isSeed) $Relation[$ref] }
+        "CREATE TABLE $staging AS $query"
+        "DELETE FROM $target"
+        "INSERT INTO $target SELECT * FROM $staging"
+        "DROP TABLE $staging"
+    }
 }
 
-$rows | Format-Table -AutoSize -Property Operation, Seconds, Statements, @{ n = 'State'; e = { $_.State } }, @{ n = 'DDL'; e = { $_.DDL } } |
-    Out-String -Width 200 | Write-Output
-if (-not $failed) {
-    Write-Output ("Project compile (Get-SqbModel, {0} models): {1:0.00} s" -f $Models, $compileWatch.Elapsed.TotalSeconds)
-    Write-Output "Statements of the no-op -ChangesOnly build (count, kind, target):"
-    $breakdown | Write-Output
+function Get-Quoted([string] $Relation) { ($Relation -split '\.', 2 | ForEach-Object { "`"$_`"" }) -join '.' }
+
+# Compile in a fresh pwsh: the time of Get-SqbModel alone (after Import-Module), as the child measures it.
+function Measure-FreshCompile($Project) {
+    $process = [Environment]::ProcessPath
+    $prefix = @()
+    if ([IO.Path]::GetFileNameWithoutExtension($process) -ne 'pwsh') {
+        $dll = Join-Path $PSHOME 'pwsh.dll'
+        if (Test-Path -LiteralPath $dll) { $prefix = @($dll) } else { $process = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh') }
+    }
+    $command = "Import-Module '$($manifest -replace "'", "''")'; `$w = [Diagnostics.Stopwatch]::StartNew(); `$null = @(Get-SqbModel -Path '$($Project.Root -replace "'", "''")'); " +
+        "[Console]::Out.Write(`$w.Elapsed.TotalSeconds.ToString([cultureinfo]::InvariantCulture))"
+    $out = & $process @prefix -NoProfile -NonInteractive -Command $command
+    if ($LASTEXITCODE -ne 0) { throw "the fresh compile failed: $out" }
+    [double]::Parse((@($out)[-1].Trim() -split '\s+')[-1], [cultureinfo]::InvariantCulture)
 }
 
-#endregion
-#region cleanup ---------------------------------------------------------------------------------
-
-if (-not $Keep) {
+function Remove-BenchProject($Project) {
+    if (-not $Project) { return }
+    if ($Keep) { Write-Output "Kept: $($Project.Root) (schemas bench_*$($Project.Id)*)"; return }
     try {
-        $compiled = (Get-CoreType 'SQLBuild.Core.Project.ProjectCompiler')::Compile($root, [NullString]::Value, $null)
-        $log = (Get-CoreType 'SQLBuild.Core.Logging.NullLog')::Instance
         $statement = Get-CoreType 'SQLBuild.Core.Adapters.SqlStatement'
-        $session = (Get-CoreType 'SQLBuild.Core.Adapters.WarehouseFactory')::Create($compiled.Config.ActiveTarget.Connection, $log).OpenSession()
+        $session = Open-RawSession $Project
         try {
             $d = $session.Dialect
             $schemas = @($session.Query($statement::new('BENCH', 'schemata', 'SELECT schema_name FROM information_schema.schemata', $null)) |
-                    ForEach-Object { [string]$_[0] } | Where-Object { $_ -like "bench_*$id*" })
+                    ForEach-Object { [string]$_[0] } | Where-Object { $_ -like "bench_*$($Project.Id)*" })
             # Logical views first, then physical views (upper layers first), then tables; no CASCADE.
             # Autocommit: one transaction would need a lock per relation (out of shared memory).
             $catalog = $session.ReadCatalog([string[]]$schemas, $false)
@@ -280,9 +297,171 @@ if (-not $Keep) {
         finally { $session.Dispose() }
     }
     catch { Write-Output "Virtual.Bench: cleanup of the bench schemas failed: $_" }
-    Remove-Item -LiteralPath $root -Recurse -Force -ErrorAction SilentlyContinue
+    Remove-Item -LiteralPath $Project.Root -Recurse -Force -ErrorAction SilentlyContinue
 }
-else { Write-Output "Kept: $root (schemas bench_*$id*)" }
+
+function Assert-Succeeded($Measured) {
+    $result = $Measured.Output | Where-Object { $_.PSObject.Properties['Status'] } | Select-Object -First 1
+    if ($null -eq $result -or $result.Status -notin 'succeeded', 'finalized') {
+        $why = if ($result -and $result.PSObject.Properties['Nodes']) { @($result.Nodes | Where-Object Status -EQ 'Failed' | Select-Object -First 3 | ForEach-Object Error) -join '; ' } else { '' }
+        throw "$($Measured.Work) failed: $why"
+    }
+    $result
+}
+
+#endregion
+#region run -------------------------------------------------------------------------------------
+
+$rows = [System.Collections.Generic.List[object]]::new()
+function Add-Row([int] $Size, $Measured, [double] $Floor, [string] $FloorNote) {
+    # Each figure is printed as soon as it is measured (a long run stopped half way keeps what it measured).
+    Write-Output ("  {0,6} {1,-40} {2,7:0.00} s  floor {3,6:0.00} s  trips {4,6}  statements {5,6}  state {6,5}  ddl {7,6}" -f
+        $Size, $Measured.Work, $Measured.Seconds, $Floor, $Measured.Trips, $Measured.Statements, $Measured.State, $Measured.DDL)
+    $rows.Add([pscustomobject]@{
+            Models = $Size; Work = $Measured.Work; Seconds = [Math]::Round($Measured.Seconds, 2)
+            Floor = $FloorNote ? $FloorNote : ($Floor -gt 0 ? [Math]::Round($Floor, 2).ToString([cultureinfo]::InvariantCulture) : '-')
+            Ratio = $Floor -gt 0 ? [Math]::Round($Measured.Seconds / $Floor, 2) : $null
+            Trips = $Measured.Trips; Stmts = $Measured.Statements; State = $Measured.State; DDL = $Measured.DDL
+            Renew = $Measured.PSObject.Properties['Renewals'] ? $Measured.Renewals : 0
+        })
+}
+
+$failed = $false
+$breakdown = @()
+try {
+    # One switch (and its raw floor) locks every logical view and the version it reads in ONE transaction: PostgreSQL's
+    # shared lock table must hold about three locks a model (max_locks_per_transaction x max_connections).
+    $probe = New-BenchProject 10 'view' $false 'probe'
+    try {
+        $statement = Get-CoreType 'SQLBuild.Core.Adapters.SqlStatement'
+        $session = Open-RawSession $probe
+        try {
+            $slots = [long]$session.ExecuteScalar($statement::new('BENCH', 'settings',
+                    "SELECT current_setting('max_locks_per_transaction')::bigint * (current_setting('max_connections')::bigint + current_setting('max_prepared_transactions')::bigint)", $null))
+        }
+        finally { $session.Dispose() }
+    }
+    finally { Remove-Item -LiteralPath $probe.Root -Recurse -Force -ErrorAction SilentlyContinue }
+    $tooLarge = @($Models | Where-Object { 3 * $_ -gt $slots })
+    if ($tooLarge.Count) {
+        throw "PostgreSQL's lock table holds $slots locks; one switch of $($tooLarge[0]) models needs about $(3 * $tooLarge[0]) (set max_locks_per_transaction to at least $([Math]::Ceiling(3 * $tooLarge[0] / 100)) for 100 connections, or run fewer models)"
+    }
+    foreach ($size in $Models) {
+        Write-Output "Virtual.Bench: $size models in $Layers layers, 3 seeds, PostgreSQL $($env:SQB_TEST_PG_HOST):$($env:SQB_TEST_PG_PORT)"
+
+        # --- views, virtual -------------------------------------------------------------------------
+        if ('views' -in $Projects) {
+        $v = New-BenchProject $size 'view' $true 'views'
+        try {
+            $fresh = Measure-FreshCompile $v
+            Write-Output ("  {0,6} {1,-40} {2,7:0.00} s" -f $size, '(m) compile, fresh pwsh', $fresh)
+            $rows.Add([pscustomobject]@{ Models = $size; Work = '(m) compile, fresh pwsh'; Seconds = [Math]::Round($fresh, 2); Floor = '-'; Ratio = $null; Trips = 0; Stmts = 0; State = 0; DDL = 0 })
+            Push-Location -LiteralPath $v.Root; try { $null = Initialize-SqbState } finally { Pop-Location }
+
+            $a = Measure-Sqb $v '(a) virtual build, views' { Invoke-SqbBuild -Verbose }
+            $null = Assert-Succeeded $a
+            Add-Row $size $a (Measure-Raw $v @(Get-BuildDdl $v "$($v.Schema)__raw_physical" "$($v.Schema)__raw" 20 '__v_raw1'))
+
+            $b = Measure-Sqb $v '(b) no-op -ChangesOnly build' { Invoke-SqbBuild -ChangesOnly -Verbose }
+            if ((Assert-Succeeded $b) -and @($b.Output[0].Nodes).Count -ne 0) { throw 'the no-op build built something' }
+            Add-Row $size $b 0 'none'
+            $breakdown = $b.Lines | ForEach-Object { $m = $statementLine.Match($_); if ($m.Success) { $m.Groups['kind'].Value + ' ' + ($m.Groups['target'].Value -replace "^$($v.StateSchema)\.", 'state.') } } |
+                Group-Object | Sort-Object Count -Descending | ForEach-Object { '{0,5}  {1}' -f $_.Count, $_.Name }
+
+            $r = Measure-Sqb $v '(r) reconcile' { Get-SqbReconcile -Verbose }
+            if (@($r.Output).Count -ne 0) { throw "reconcile found $(@($r.Output).Count) finding(s) in a whole environment" }
+            Add-Row $size $r 0 ''
+
+            Write-Seeds $v 21
+            $pr = Measure-Sqb $v '    build of pr_1 (every model changed)' { Invoke-SqbBuild -Environment pr_1 -Verbose }
+            $null = Assert-Succeeded $pr
+            $c = Measure-Sqb $v '(c) promote pr_1 -> dev' { Publish-SqbEnvironment -From pr_1 -To dev -Verbose }
+            $null = Assert-Succeeded $c
+            if ($c.Output[0].RefChanges -lt $size) { throw "the promote changed $($c.Output[0].RefChanges) refs" }
+            $null = Measure-Raw $v @(Get-BuildDdl $v "$($v.Schema)__raw_physical2" $null 21 '__v_raw2')
+            $swap = @(foreach ($n in @($seedNames) + $v.Names) { "CREATE OR REPLACE VIEW `"$($v.Schema)__raw`".`"$n`" AS SELECT * FROM `"$($v.Schema)__raw_physical2`".`"$($n)__v_raw2`"" })
+            Add-Row $size $c (Measure-Raw $v $swap)
+            Add-Row $size $pr 0 ''
+        }
+        finally { Remove-BenchProject $v }
+        }
+
+        # --- tables, virtual: refresh ----------------------------------------------------------------
+        if ('tables' -in $Projects) {
+        $t = New-BenchProject $size 'table' $true 'tables'
+        try {
+            Push-Location -LiteralPath $t.Root; try { $null = Initialize-SqbState } finally { Pop-Location }
+            $first = Measure-Sqb $t '    virtual build, tables (setup)' { Invoke-SqbBuild -Verbose }
+            $built = Assert-Succeeded $first
+            $e = Measure-Sqb $t '(e) refresh, tables (default build)' { Invoke-SqbBuild -Verbose }
+            $refreshed = Assert-Succeeded $e
+            $count = @($refreshed.Nodes | Where-Object Action -EQ 'refresh').Count
+            if ($count -ne $size) { throw "the default build refreshed $count of $size tables" }
+            $relation = @{}
+            foreach ($node in $built.Nodes) { $relation[$node.Name] = Get-Quoted $node.Relation }
+            Add-Row $size $e (Measure-Raw $t @(Get-StagedReplaceDdl $t $relation) -PerTransaction 2000)
+            Add-Row $size $first 0 ''
+        }
+        finally { Remove-BenchProject $t }
+        }
+
+        # --- tables, direct: rebuild ----------------------------------------------------------------
+        if ('direct' -in $Projects) {
+        $d = New-BenchProject $size 'table' $false 'direct'
+        try {
+            $null = Assert-Succeeded (Measure-Sqb $d 'direct build (setup)' { Invoke-SqbBuild -Verbose })
+            $f = Measure-Sqb $d '(f) direct rebuild, tables' { Invoke-SqbBuild -Verbose }
+            $null = Assert-Succeeded $f
+            $relation = @{}
+            foreach ($n in @($seedNames) + $d.Names) { $relation[$n] = "`"$($d.Schema)`".`"$n`"" }
+            Add-Row $size $f (Measure-Raw $d @(Get-StagedReplaceDdl $d $relation) -PerTransaction 2000)
+        }
+        finally { Remove-BenchProject $d }
+        }
+    }
+}
+catch {
+    $failed = $true
+    Write-Output "Virtual.Bench FAILED: $_"
+    Write-Output $_.ScriptStackTrace
+}
+
+$rows | Sort-Object Models, Work | Format-Table -AutoSize -Property Models, Work, Seconds, Floor, Ratio, Trips, Stmts, State, DDL, Renew |
+    Out-String -Width 200 | Write-Output
+if ($breakdown) {
+    Write-Output "Statements of the no-op -ChangesOnly build at $($Models[-1]) models (count, kind, target):"
+    $breakdown | Write-Output
+}
+
+# Counts that must not grow with the model count, and per-model counts that must not grow either.
+if (-not $failed -and $Models.Count -gt 1) {
+    $growth = [System.Collections.Generic.List[string]]::new()
+    $base = $Models[0]
+    foreach ($work in '(a) virtual build, views', '(b) no-op -ChangesOnly build', '(c) promote pr_1 -> dev', '(r) reconcile') {
+        $byWork = @($rows | Where-Object Work -EQ $work)
+        $first = $byWork | Where-Object Models -EQ $base
+        foreach ($row in $byWork | Where-Object Models -NE $base) {
+            foreach ($field in 'Trips', 'State') {
+                if ($row.$field -gt $first.$field) { $growth.Add("$work`: $field $($first.$field) at $base models, $($row.$field) at $($row.Models)") }
+            }
+        }
+    }
+    foreach ($work in '(e) refresh, tables (default build)', '(f) direct rebuild, tables') {
+        $byWork = @($rows | Where-Object Work -EQ $work)
+        $first = $byWork | Where-Object Models -EQ $base
+        foreach ($row in $byWork | Where-Object Models -NE $base) {
+            $was = $first.Trips / $base; $now = $row.Trips / $row.Models
+            if ($now -gt $was + 0.1) { $growth.Add(("{0}: {1:0.00} round trips per model at {2} models, {3:0.00} at {4}" -f $work, $was, $base, $now, $row.Models)) }
+        }
+    }
+    if ($growth.Count) {
+        $failed = $true
+        Write-Output 'Virtual.Bench FAILED: counts grow with the model count:'
+        $growth | ForEach-Object { Write-Output "  $_" }
+    }
+    else { Write-Output "Virtual.Bench: round trips and state statements of (a), (b), (c), (r) do not grow from $base to $($Models[-1]) models; round trips per model of (e), (f) do not grow." }
+}
+Write-Output ("Peak working set of this pwsh process: {0:0} MB" -f ([Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB))
 
 #endregion
 exit ($failed ? 1 : 0)

@@ -67,6 +67,23 @@ Describe 'A failing direct build under Azure DevOps' {
     }
 }
 
+Describe 'A failing direct build under Azure DevOps with -ErrorAction Stop (as about_SQLBuild_AzureDevOps runs it)' {
+    BeforeAll {
+        # The first WriteError ends the command under Stop: every failed node's logissue must come out before it.
+        $script:Run = Invoke-UnderAgent "Invoke-SqbBuild -Path '$($Direct -replace "'", "''")' -Confirm:`$false -ErrorAction Stop | Out-Null"
+        $script:Logging = Select-Logging $Run.Lines
+    }
+
+    It 'writes one error logissue per failed node, not only for the first' {
+        $Run.ExitCode | Should -Not -Be 0 -Because 'the step fails'
+        $errors = @($Logging | Where-Object { $_ -like '##vso`[task.logissue type=error;*' })
+        $errors.Count | Should -Be 2 -Because "audited and bad both failed:`n$($Run.Output)"
+        foreach ($id in 'B002.AuditFailed', 'W010.SqlFailed') {
+            @($errors | Where-Object { $_ -like "##vso``[task.logissue type=error;code=$id]*" }).Count | Should -Be 1 -Because $id
+        }
+    }
+}
+
 Describe 'A terminating error under Azure DevOps' {
     It 'is a logissue with its code, and the step fails' {
         $run = Invoke-UnderAgent @"

@@ -66,6 +66,17 @@ Describe 'Get-SqbModel' {
         (Get-SqbModel -Path $Dir -Select '+fct_orders' -NodeType model).Name | Should -Be @('stg_orders', 'stg_payments', 'fct_orders')
     }
 
+    It 'lists the data tests a build with the same -Select runs: only those that read a selected node' {
+        # order_amounts_match_payments reads fct_orders and stg_payments.
+        (Get-SqbModel -Path $Dir -NodeType test).Name | Should -Contain 'order_amounts_match_payments'
+        @(Get-SqbModel -Path $Dir -Select stg_customers).Name | Should -Be @('stg_customers')
+        @(Get-SqbModel -Path $Dir -Select stg_customers -NodeType test) | Should -BeNullOrEmpty
+        (Get-SqbModel -Path $Dir -Select stg_payments -NodeType test).Name | Should -Be 'order_amounts_match_payments'
+        (Get-SqbModel -Path $Dir -Exclude stg_payments -NodeType test).Name | Should -Contain 'order_amounts_match_payments' -Because 'a build without -Select runs every test'
+        $plan = @(Get-SqbPlan -Path $Dir -Select stg_customers)
+        @($plan.Name) | Should -Be @(Get-SqbModel -Path $Dir -Select stg_customers).Name
+    }
+
     It 'names the file and line of an unknown reference (P011, ParserError or InvalidData), and the hash changes with the query' {
         $before = (Get-SqbModel -Path $Dir -Name fct_orders).VersionHash
         Add-Content -LiteralPath (Join-Path $Dir 'models/marts/fct_orders.sql') -Value '-- a comment'

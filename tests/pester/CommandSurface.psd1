@@ -165,9 +165,11 @@
             '__AllParameterSets' = @(
                 'Credential <PSCredential>'
                 'Environment <String> pipeline=ByPropertyName aliases=VirtualEnv'
+                'First <Int32?>'
                 'Id <String> position=0 pipeline=ByPropertyName aliases=OperationId'
                 'Path <String>'
-                'Status <String>'
+                'Since <DateTime?>'
+                'Status <String[]>'
                 'Target <String>'
                 'Type <String>'
             )
@@ -239,6 +241,7 @@
                 'Confirm <SwitchParameter> aliases=cf'
                 'Credential <PSCredential>'
                 'Force <SwitchParameter>'
+                'HistoryDays <Int32?>'
                 'MaxCheckpoints <Int32?>'
                 'Path <String>'
                 'RetentionDays <Int32?>'

@@ -460,7 +460,8 @@ function Get-SqbTestSchemas {
     <# The existing schemas of the project: its target, prod and state schemas and every schema named after them. #>
     param([Parameter(Mandatory)] $Session, [Parameter(Mandatory)] $Project)
     $stmt = Get-SqbType 'SQLBuild.Core.Adapters.SqlStatement'
-    $prefixes = @($Project.Schema, $Project.ProdSchema, $Project.StateSchema) + @($Project.PSObject.Properties['RawSchema'] | Where-Object { $_ } | ForEach-Object Value)
+    $raw = $Project.PSObject.Properties['RawSchema']
+    $prefixes = @($Project.Schema, $Project.ProdSchema, $Project.StateSchema, ($raw ? $raw.Value : $null)) | Where-Object { $_ }
     @($Session.Query($stmt::new('TEST', 'schemata', 'SELECT schema_name FROM information_schema.schemata', $null)) |
             ForEach-Object { [string]$_[0] } | Where-Object { $s = $_; @($prefixes | Where-Object { $s.StartsWith($_) }).Count -gt 0 })
 }

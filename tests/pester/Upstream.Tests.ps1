@@ -207,6 +207,89 @@ Describe 'Bad input changes nothing (<Engine>)' -ForEach $Engines {
     }
 }
 
+Describe 'A seed that is not UTF-8 in a built project (DuckDB)' {
+    # Issue 12: seeds are parsed only by the cmdlets that load them. A bad data file stops the commands that build,
+    # plan or show versions (P015 with file and line, before anything runs), never the lock, journal, environment,
+    # state and diagnosis commands, which do not need a seed's content.
+    BeforeAll {
+        $script:P = New-SqbTestTemplateProject -Engine duckdb -Build
+        # One Latin-1 byte in a committed seed, as an editor on another machine writes it.
+        $seed = Join-Path $P.Path 'seeds/raw_customers.csv'
+        $bytes = [IO.File]::ReadAllBytes($seed)
+        $at = [Text.Encoding]::ASCII.GetString($bytes).IndexOf('Grace')
+        $bytes[$at + 2] = 0xE9
+        [IO.File]::WriteAllBytes($seed, $bytes)
+        $script:Line = 1 + @([Text.Encoding]::ASCII.GetString($bytes, 0, $at).ToCharArray() | Where-Object { $_ -eq "`n" }).Count
+    }
+    AfterAll { Remove-SqbTestProject -Project $script:P }
+
+    It '<Command> still works' -ForEach @(
+        @{ Command = 'Get-SqbLock' }
+        @{ Command = 'Clear-SqbLock -Orphaned' }
+        @{ Command = 'Get-SqbOperation' }
+        @{ Command = 'Get-SqbEnvironment' }
+        @{ Command = 'Get-SqbCheckpoint' }
+        @{ Command = 'Get-SqbStateBackup' }
+        @{ Command = 'Initialize-SqbState -Confirm:$false' }
+        @{ Command = 'Get-SqbReconcile' }
+    ) {
+        $path = $P.Path -replace "'", "''"
+        { Invoke-Expression "$Command -Path '$path' -ErrorAction Stop" | Out-Null } | Should -Not -Throw
+    }
+
+    It '<Command> fails with P015 at the file and line, and nothing runs' -ForEach @(
+        @{ Command = 'Invoke-SqbBuild' }
+        @{ Command = 'Get-SqbPlan' }
+        @{ Command = 'Get-SqbModel' }
+    ) {
+        $before = @(Get-SqbOperation -Path $P.Path).Count
+        $path = $P.Path -replace "'", "''"
+        $err = $null
+        try { Invoke-Expression "$Command -Path '$path' -ErrorAction Stop" | Out-Null } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'P015.SeedInvalid,*'
+        $err.Exception.Message | Should -Be "seeds/raw_customers.csv:$($Line): invalid UTF-8: byte 0xE9 is not part of a UTF-8 character; save the file as UTF-8"
+        @(Get-SqbOperation -Path $P.Path).Count | Should -Be $before -Because 'nothing was journaled, so nothing ran'
+    }
+}
+
+Describe 'Strict config of the state store (DuckDB)' {
+    # The state store needs a schema of its own, and unsuffixed_virtual_env is a VDE name: both are config errors
+    # (P002 with file, line and key) before anything is opened or created.
+    BeforeEach {
+        $script:P = New-SqbTestTemplateProject -Engine duckdb
+        $script:Toml = Join-Path $P.Path 'sqlbuild_project.toml'
+    }
+    AfterEach { Remove-SqbTestProject -Project $script:P }
+
+    It 'refuses a state schema that is <Case>' -ForEach @(
+        @{ Case = 'the target schema'; Suffix = ''; What = 'the target schema, where the logical views live' }
+        @{ Case = 'the physical schema'; Suffix = '__sqb_physical'; What = "the target's physical schema" }
+        @{ Case = 'a VDE''s logical schema'; Suffix = '__pr_1'; What = "the logical schema of virtual environment 'pr_1' (<schema>__<vde>)" }
+    ) {
+        $text = [IO.File]::ReadAllText($Toml)
+        $state = "$($P.Schema)$Suffix"
+        [IO.File]::WriteAllText($Toml, $text.Replace("schema = `"$($P.StateSchema)`"", "schema = `"$state`""), [Text.UTF8Encoding]::new($false))
+        $lines = [IO.File]::ReadAllText($Toml) -split "`n"
+        $line = 1 + [array]::IndexOf($lines, "schema = `"$state`"", [array]::IndexOf($lines, '[targets.dev.state]'))
+        $err = $null
+        try { Initialize-SqbState -Path $P.Path -Confirm:$false -ErrorAction Stop | Out-Null } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'P002.ConfigInvalid,*'
+        $err.Exception.Message | Should -Be "sqlbuild_project.toml:$($line): targets.dev.state.schema: state schema '$state' is $($What): give the state store a schema of its own (default sqlbuild_state)"
+        Test-Path -LiteralPath $P.Database | Should -BeFalse -Because 'nothing is opened or created'
+    }
+
+    It 'refuses unsuffixed_virtual_env outside the VDE name rule' {
+        $text = [IO.File]::ReadAllText($Toml)
+        [IO.File]::WriteAllText($Toml, $text.Replace('unsuffixed_virtual_env = "dev"', 'unsuffixed_virtual_env = "Dev"'), [Text.UTF8Encoding]::new($false))
+        $line = @(([IO.File]::ReadAllText($Toml) -split "`n") | Select-String -SimpleMatch 'unsuffixed_virtual_env = "Dev"')[0].LineNumber
+        $err = $null
+        try { Get-SqbModel -Path $P.Path -ErrorAction Stop | Out-Null } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'P002.ConfigInvalid,*'
+        $err.Exception.Message | Should -Be "sqlbuild_project.toml:$($line): targets.dev.state.unsuffixed_virtual_env: invalid virtual environment name 'Dev': expected ^[a-z][a-z0-9_]*$ (a VDE name, as -Environment takes it)"
+        Test-Path -LiteralPath $P.Database | Should -BeFalse
+    }
+}
+
 Describe 'A DuckDB file named like a schema it holds (<Case>)' -ForEach @(
     @{ Case = 'the target schema'; File = 'jaffle.duckdb'; Schema = 'jaffle'; State = 'sqlbuild_state' }
     @{ Case = 'the physical schema'; File = 'jaffle__sqb_physical.duckdb'; Schema = 'jaffle'; State = 'sqlbuild_state' }

@@ -90,12 +90,13 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             $cp[0].Id | Should -Be $r.CheckpointId
         }
 
-        It 'a second build reuses every version: nothing is built and no checkpoint is written' -Skip:$Skip {
+        It 'a second build refreshes the tables and incrementals in their versions: no new version, no checkpoint' -Skip:$Skip {
             $null = Invoke-SqbBuild
             $physical = (Get-SqbTestSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }
             $r = Invoke-SqbBuild
             $r.Status | Should -Be 'succeeded'
-            @($r.Nodes | Where-Object NodeType -NE 'test').Action | Sort-Object -Unique | Should -Be 'unchanged'
+            @($r.Nodes | Where-Object Action -EQ 'refresh' | ForEach-Object Name | Sort-Object) | Should -Be @('dim_customers', 'fct_orders', 'payments_log')
+            @($r.Nodes | Where-Object { $_.NodeType -ne 'test' -and $_.Action -ne 'refresh' }).Action | Sort-Object -Unique | Should -Be 'unchanged'
             $r.CheckpointId | Should -BeNullOrEmpty
             @(Get-SqbCheckpoint).Count | Should -Be 1
             ((Get-SqbTestSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }) | Should -Be $physical
@@ -129,8 +130,10 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             $stg.QueryDiff | Should -Match '(?m)^-\s*first_name,'
             $stg.QueryDiff | Should -Match '(?m)^\+\s*UPPER\(first_name\) AS first_name,'
             ($plan | Where-Object Name -EQ 'dim_customers').Reason | Should -Be 'upstream changed'
-            ($plan | Where-Object Name -EQ 'fct_orders').Action | Should -Be 'unchanged'
-            ($plan | Where-Object Name -EQ 'fct_orders').Reason | Should -BeNullOrEmpty
+            ($plan | Where-Object Name -EQ 'fct_orders').Action | Should -Be 'refresh'
+            ($plan | Where-Object Name -EQ 'fct_orders').Reason | Should -Be 'default build: tables and incrementals are refreshed'
+            ($plan | Where-Object Name -EQ 'stg_orders').Action | Should -Be 'unchanged'
+            ($plan | Where-Object Name -EQ 'stg_orders').Reason | Should -BeNullOrEmpty
         }
 
         It 'a new environment starts from the refs of dev: a pointer copy, nothing built' -Skip:$Skip {
@@ -139,7 +142,8 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             $r = Invoke-SqbBuild -VirtualEnv pr_1
             $r.Environment | Should -Be 'pr_1'
             $r.EnvironmentStatus | Should -Be 'finalized'
-            @($r.Nodes | Where-Object NodeType -NE 'test').Action | Sort-Object -Unique | Should -Be 'unchanged'
+            # The tables are refreshed in the versions dev binds too; nothing gets a version of its own.
+            @($r.Nodes | Where-Object NodeType -NE 'test').Action | Sort-Object -Unique | Should -Be @('refresh', 'unchanged')
             ((Get-SqbTestSnapshot -Project $p) -split "`n" | Where-Object { $_ -like "relation $($p.Schema)__sqb_physical.*" }) | Should -Be $physical
 
             $env = Get-SqbEnvironment pr_1
@@ -170,6 +174,20 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             $again.EnvironmentStatus | Should -Be 'finalized'
             @($again.Nodes) | Should -BeNullOrEmpty
             Get-SqbTestSnapshot -Project $p | Should -Be $before
+        }
+
+        It 'Get-SqbPlan -ChangesOnly emits one step per node, unchanged ones included, as the default plan does' -Skip:$Skip {
+            $null = Invoke-SqbBuild
+            $all = @(Get-SqbPlan)
+            $quiet = @(Get-SqbPlan -ChangesOnly)
+            @($quiet.Name) | Should -Be @($all.Name) -Because 'nothing is due, and every node is still one step'
+            @($quiet.Action | Sort-Object -Unique) | Should -Be 'unchanged'
+
+            Edit-SqbTestStgCustomers -Project $p
+            $due = @(Get-SqbPlan -ChangesOnly)
+            @($due.Name) | Should -Be @($all.Name)
+            @($due | Where-Object Action -NE 'unchanged' | ForEach-Object Name | Sort-Object) | Should -Be @('dim_customers', 'stg_customers')
+            @(Get-SqbPlan -ChangesOnly -Select stg_customers).Name | Should -Be @('stg_customers') -Because 'the selection still bounds the plan'
         }
 
         It '-Select with a stale upstream fails with S010 unless -IncludeStaleUpstreams' -Skip:$Skip {
@@ -469,7 +487,7 @@ Describe 'Virtual mode on <Engine>' -ForEach $Engines {
             $ops = @(Get-SqbOperation)
             $ops.Count | Should -Be 3
             foreach ($o in $ops) { $o.PSObject.TypeNames[0] | Should -Be 'SQLBuild.SqbOperation' }
-            @($ops.Type) | Should -Be @('build', 'build', 'promote')
+            @($ops.Type) | Should -Be @('promote', 'build', 'build')   # newest first
             $promote = Get-SqbOperation -Type promote
             $promote.Status | Should -Be 'succeeded'
             $promote.Environment | Should -Be 'dev'

@@ -83,6 +83,16 @@ public interface IWarehouseSession : IDisposable
     int Execute(SqlStatement statement);
     object? ExecuteScalar(SqlStatement statement);
     IReadOnlyList<object?[]> Query(SqlStatement statement);
+
+    /// <summary>
+    /// Runs <paramref name="statements"/> in order, in ONE round trip where the engine takes a batch (PostgreSQL:
+    /// one <c>NpgsqlBatch</c>); elsewhere one after the other. Inside an open transaction they join it; without one, the
+    /// batch is all or nothing where it is one round trip (PostgreSQL runs it as one implicit transaction). The verbose
+    /// log shows <c>BATCH &lt;n&gt;</c> and then each statement's kind and target; the first failing statement is named
+    /// in the error. Returns the rows each statement affected.
+    /// </summary>
+    IReadOnlyList<int> ExecuteBatch(IReadOnlyList<SqlStatement> statements);
+
     IWarehouseTransaction BeginTransaction();
 
     /// <summary>Reads the catalog of the given schemas with one set-based query (plus one for columns

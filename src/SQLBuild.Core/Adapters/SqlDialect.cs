@@ -41,6 +41,10 @@ public abstract class SqlDialect
     public abstract SqlStatement CreateSchemaIfNotExists(string schema);
     public abstract SqlStatement CreateOrReplaceView(RelationName view, string selectSql);
     public abstract SqlStatement CreateTableAs(RelationName table, string selectSql);
+
+    /// <summary>Whether <see cref="CreateTableAs"/> reports the rows it wrote as its affected rows (PostgreSQL's
+    /// <c>SELECT n</c> tag), so no COUNT(*) needs to follow it.</summary>
+    public virtual bool CreateTableAsCountsRows => false;
     public abstract SqlStatement CreateTable(RelationName table, IReadOnlyList<SeedColumn> columns);
     public abstract SqlStatement DropTableIfExists(RelationName table);
     public abstract SqlStatement DropViewIfExists(RelationName view);
@@ -73,6 +77,10 @@ public abstract class SqlDialect
     /// places that need one relation's shape while other workers change the same schema (a schema-wide
     /// catalog read may then trip over a relation dropped mid-scan).</summary>
     public abstract SqlStatement RelationColumns(RelationName relation);
+
+    /// <summary>The columns of several relations in ONE query: rows (schema, relation, column, type, ordinal). Null where the
+    /// dialect has no such form (then one <see cref="RelationColumns"/> each).</summary>
+    public virtual SqlStatement? RelationsColumns(IReadOnlyList<RelationName> relations) => null;
 
     /// <summary>
     /// ONE query over the whole database: every view, in any schema, that reads one of the relations <paramref name="names"/>
@@ -142,6 +150,19 @@ public abstract class SqlDialect
 
     /// <summary>The database's current UTC time as a timestamp without time zone: an SQL expression, so
     /// every timestamp (and every expiry decision) follows one clock, never a client's.</summary>
+    /// <summary>Whether a parameter may carry an array that a statement unnests into rows (PostgreSQL): then one state
+    /// statement writes or matches any number of rows (<see cref="UnnestRows"/>), with no limit on parameters.</summary>
+    public virtual bool BindsArrays => false;
+
+    /// <summary>A row source of the arrays bound at the given placeholders, each cast to an array of its type, zipped
+    /// into rows (only where <see cref="BindsArrays"/>).</summary>
+    public virtual string UnnestRows(IReadOnlyList<(int Parameter, string TypeName)> columns) =>
+        throw new NotSupportedException($"{GetType().Name} does not bind arrays");
+
+    /// <summary><c>= ANY</c> of the array bound at <paramref name="parameter"/> (only where <see cref="BindsArrays"/>).</summary>
+    public virtual string EqualsAny(int parameter, string typeName) =>
+        throw new NotSupportedException($"{GetType().Name} does not bind arrays");
+
     public abstract string UtcNow { get; }
 
     /// <summary><see cref="UtcNow"/> plus a whole number of seconds (an SQL expression).</summary>
@@ -196,6 +217,15 @@ public abstract class SqlDialect
     /// <summary>Gives back a session-level lock taken by <see cref="TryAdvisoryLock"/>.</summary>
     public virtual SqlStatement ReleaseAdvisoryLock(string resource) =>
         throw new NotSupportedException($"{Kind} has no session-level advisory locks");
+
+    /// <summary>Tries many session-level locks in ONE statement, without waiting: rows (ordinal in <paramref name="resources"/>
+    /// from 1, taken as <see cref="AdvisoryLockTaken"/> reads it). Null where the engine has no such form (then one
+    /// <see cref="TryAdvisoryLock"/> each).</summary>
+    public virtual SqlStatement? TryAdvisoryLocks(IReadOnlyList<string> resources) => null;
+
+    /// <summary>Gives back many locks taken by <see cref="TryAdvisoryLocks"/> in ONE statement; null: one
+    /// <see cref="ReleaseAdvisoryLock"/> each.</summary>
+    public virtual SqlStatement? ReleaseAdvisoryLocks(IReadOnlyList<string> resources) => null;
 
     /// <summary>Whether the value <see cref="TryAdvisoryLock"/> returned means the lock was taken.</summary>
     public virtual bool AdvisoryLockTaken(object? result) =>

@@ -170,11 +170,15 @@ public sealed class Detachment : LifecycleOperation
             Store.RequireInitialized(session);
             var repo = new StateRepository(session, Store.Sql);
             var row = repo.Environment(Target);
+            // A retried detach that had already finished: say so (S028), not that the VDE is not finalized.
+            if (row?.Status == EnvironmentStatus.Detached)
+                throw new SqbException(ErrorCodes.EnvironmentDetached, "EnvironmentDetached", $"virtual environment '{Target}' is already detached",
+                    SqbErrorKind.InvalidOperation, Target,
+                    $"Nothing to do: its relations are direct-mode tables in {Names.TargetSchema}. To make it virtual again: ConvertTo-SqbVirtualEnvironment.");
             if (row?.Status != EnvironmentStatus.Finalized)
                 throw new SqbException(ErrorCodes.EnvironmentNotFinalized, "EnvironmentNotFinalized", "state detach requires a finalized virtual environment",
                     SqbErrorKind.InvalidOperation, Target,
                     row is null ? $"Virtual environment '{Target}' does not exist: build it first (Invoke-SqbBuild)."
-                    : row.Status == EnvironmentStatus.Detached ? $"Virtual environment '{Target}' is already detached."
                     : $"Virtual environment '{Target}' is {EnvironmentStatus.Display(row.Status)}: build it to finalized first (Invoke-SqbBuild).");
             refs = repo.Refs(Target);
             physical = repo.PhysicalRelationIndex();

@@ -20,13 +20,27 @@ public sealed record NodeIdentity(string Name, NodeKind Kind, string LocalHash, 
 /// </summary>
 public static class IdentityCalculator
 {
-    public static IReadOnlyDictionary<string, NodeIdentity> Compute(CompiledProject project)
+    public static IReadOnlyDictionary<string, NodeIdentity> Compute(CompiledProject project) => Compute(project, skipUnreadableSeeds: false);
+
+    /// <summary>
+    /// As <see cref="Compute(CompiledProject)"/>, except that a seed whose file cannot be read as UTF-8 CSV (P015) has
+    /// no identity, nor has any model downstream of it: for a diagnosis (reconcile) that reports what it can instead of
+    /// failing on a data file it only needs for an expected version.
+    /// </summary>
+    public static IReadOnlyDictionary<string, NodeIdentity> ComputeReadable(CompiledProject project) => Compute(project, skipUnreadableSeeds: true);
+
+    private static IReadOnlyDictionary<string, NodeIdentity> Compute(CompiledProject project, bool skipUnreadableSeeds)
     {
         var result = new Dictionary<string, NodeIdentity>(StringComparer.Ordinal);
         foreach (var name in project.TopologicalOrder)
         {
             if (project.Seeds.TryGetValue(name, out var seed))
             {
+                if (skipUnreadableSeeds)
+                {
+                    try { seed.EnsureRead(); }
+                    catch (Errors.SqbException ex) when (ex.Code == Errors.ErrorCodes.SeedInvalid) { continue; }
+                }
                 var meta = SeedMetadata(seed);
                 var local = Sha256(seed.ContentHash + "\n" + meta);
                 result[name] = new NodeIdentity(name, NodeKind.Seed, local, Sha256(local), meta);
@@ -36,7 +50,9 @@ public static class IdentityCalculator
             var metadata = ModelMetadata(model);
             var localHash = Sha256(NormalizeSql(model.Sql) + "\n" + metadata);
             var sb = new StringBuilder(localHash);
-            foreach (var parent in project.Parents.TryGetValue(name, out var ps) ? ps : Array.Empty<string>())
+            var parents = project.Parents.TryGetValue(name, out var ps) ? ps : Array.Empty<string>();
+            if (skipUnreadableSeeds && parents.Any(p => !result.ContainsKey(p))) continue;
+            foreach (var parent in parents)
                 sb.Append('\n').Append(result[parent].VersionHash);
             result[name] = new NodeIdentity(name, NodeKind.Model, localHash, Sha256(sb.ToString()), metadata);
         }

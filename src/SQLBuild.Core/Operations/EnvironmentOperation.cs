@@ -40,7 +40,7 @@ public abstract class EnvironmentOperation
     /// first, so a refused run writes nothing; the end recorded as succeeded, cancelled, failed or lease lost), stopped by
     /// <see cref="Cancellation"/>. While it runs, <see cref="Store"/> is scoped to it.
     /// </summary>
-    protected T RunJournaled<T>(JournaledRun run, Func<OperationContext, T> body, Func<T, string> outcome) =>
+    protected T RunJournaled<T>(JournaledRun run, Func<OperationContext, T> body, Func<T, string> outcome, Func<T, bool>? failed = null) =>
         JournaledRuns.Run(_store, Log, run, Cancellation, scope =>
         {
             _running = scope.Store;
@@ -52,7 +52,7 @@ public abstract class EnvironmentOperation
             {
                 _running = null;
             }
-        }, outcome);
+        }, outcome, failed);
 
     /// <summary>S020 (build it first) unless the VDE exists; S028 when it is detached.</summary>
     protected static void RequireLiveEnvironment(StateRepository repo, string environment)

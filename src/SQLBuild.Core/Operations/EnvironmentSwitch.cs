@@ -47,7 +47,6 @@ public sealed class EnvironmentSwitch
         var repo = new StateRepository(stateSession, _store.Sql);
 
         var current = repo.Refs(environment);
-        var wasFinalized = repo.Environment(environment)?.Status == EnvironmentStatus.Finalized;
         var physical = repo.PhysicalRelationIndex();
         var logicalSchema = _names.LogicalSchema(environment);
         // Logical views with their definitions (does each read its ref's version?); physical versions by name.
@@ -93,13 +92,22 @@ public sealed class EnvironmentSwitch
         IReadOnlyList<RelationName> touched = _store.SharesWarehouse ? locked : Array.Empty<RelationName>();
         var changes = SwitchTransaction.Run(stateSession, run, fence: true, step, touched, _store.OpenStateSession, _log, () =>
         {
+            // Two reads (the VDE's row, its refs with their audit signatures), then every write in ONE batch: the row, the refs
+            // and their events, the checkpoint and (sharing the warehouse) the views.
             checkpointId = null;
-            repo.UpsertEnvironment(environment, status, baseline);
-            var refChanges = repo.ReplaceRefs(environment, finalRefs, run.Id, audits);
+            var row = repo.Environment(environment);
+            var (refChanges, statements, signatures) = repo.RefWrites(environment, repo.RefsWithAudits(environment), finalRefs, run.Id, audits);
+            var batch = new List<SqlStatement> { repo.EnvironmentWrite(environment, status, baseline, row is not null) };
+            batch.AddRange(statements);
             // A checkpoint marks a new finalized ref set: not a no-op build of an already finalized VDE.
-            if (writeCheckpoint && status == EnvironmentStatus.Finalized && finalRefs.Count > 0 && (refChanges.Count > 0 || !wasFinalized))
-                checkpointId = repo.CreateCheckpoint(environment, finalRefs);
-            if (_store.SharesWarehouse) WriteViews(warehouse, logicalSchema, writes, drops, step);
+            if (writeCheckpoint && status == EnvironmentStatus.Finalized && finalRefs.Count > 0 && (refChanges.Count > 0 || row?.Status != EnvironmentStatus.Finalized))
+            {
+                var (id, checkpoint) = repo.CheckpointWrites(environment, finalRefs, signatures);
+                batch.AddRange(checkpoint);
+                checkpointId = id;
+            }
+            if (_store.SharesWarehouse) batch.AddRange(ViewStatements(warehouse.Dialect, logicalSchema, writes, drops, step));
+            stateSession.ExecuteBatch(batch);
             return refChanges;
         });
         // With a separate state store the views follow the committed refs (reconcile repairs one that lags).
@@ -115,9 +123,10 @@ public sealed class EnvironmentSwitch
     }
 
     private static void WriteViews(IWarehouseSession session, string logicalSchema, IReadOnlyList<ViewWrite> writes,
-        IReadOnlyList<RelationName> drops, string step)
-    {
-        LogicalViews.Write(session, logicalSchema, writes, step);
-        foreach (var view in drops) session.Execute(session.Dialect.DropViewIfExists(view));
-    }
+        IReadOnlyList<RelationName> drops, string step) =>
+        session.ExecuteBatch(ViewStatements(session.Dialect, logicalSchema, writes, drops, step));
+
+    private static IReadOnlyList<SqlStatement> ViewStatements(SqlDialect dialect, string logicalSchema, IReadOnlyList<ViewWrite> writes,
+        IReadOnlyList<RelationName> drops, string step) =>
+        LogicalViews.Statements(dialect, logicalSchema, writes, step).Concat(drops.Select(dialect.DropViewIfExists)).ToList();
 }

@@ -49,7 +49,7 @@ internal sealed class KeptPrivileges
         // Which columns a relation has matters only to a column privilege: read them only when there is one.
         var allColumns = _before.Relations.Any(r => r.Privileges.Any(p => p.Column is not null));
         var after = session.ReadPrivileges(_relations, _before.Relations.Select(r => r.Id).ToList(), allColumns);
-        foreach (var statement in Grants(session.Dialect, _before, after, log)) session.Execute(statement);
+        session.ExecuteBatch(Grants(session.Dialect, _before, after, log));
     }
 
     /// <summary>The statements that give back what <paramref name="after"/> lacks of <paramref name="before"/>: for each relation

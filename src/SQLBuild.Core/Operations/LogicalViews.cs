@@ -28,20 +28,28 @@ public static class LogicalViews
         new(view, target, existing is not null && dialect.ViewsBindToRelations && !IsPrefix(viewColumns(), targetColumns()));
 
     /// <summary>
-    /// Writes <paramref name="writes"/> inside the caller's transaction: the schema first (when there is a view to
-    /// write), then each view, each after the test kill point <c>&lt;step&gt;:view:&lt;n&gt;</c>.
+    /// Writes <paramref name="writes"/> inside the caller's transaction, in ONE batch (<see cref="Statements"/>).
     /// </summary>
-    public static void Write(IWarehouseSession session, string schema, IReadOnlyList<ViewWrite> writes, string step)
+    public static void Write(IWarehouseSession session, string schema, IReadOnlyList<ViewWrite> writes, string step) =>
+        session.ExecuteBatch(Statements(session.Dialect, schema, writes, step));
+
+    /// <summary>
+    /// The statements of <paramref name="writes"/>: the schema first (when there is a view to write), then each view. The test
+    /// kill point <c>&lt;step&gt;:view:&lt;n&gt;</c> is reached as the n-th view's statements are made: the views go to the server
+    /// in one batch after the last, so a kill there leaves the open transaction with none of them.
+    /// </summary>
+    public static IReadOnlyList<SqlStatement> Statements(SqlDialect dialect, string schema, IReadOnlyList<ViewWrite> writes, string step)
     {
-        var dialect = session.Dialect;
-        if (writes.Count > 0) session.Execute(dialect.CreateSchemaIfNotExists(schema));
+        var statements = new List<SqlStatement>();
+        if (writes.Count > 0) statements.Add(dialect.CreateSchemaIfNotExists(schema));
         var n = 0;
         foreach (var write in writes)
         {
             KillPoints.At($"{step}{KillPoints.View}{++n}");
-            if (write.DropFirst) session.Execute(dialect.DropViewIfExists(write.View));
-            session.Execute(dialect.CreateOrReplaceView(write.View, dialect.SelectAll(write.Target)));
+            if (write.DropFirst) statements.Add(dialect.DropViewIfExists(write.View));
+            statements.Add(dialect.CreateOrReplaceView(write.View, dialect.SelectAll(write.Target)));
         }
+        return statements;
     }
 
     private static bool IsPrefix(IReadOnlyList<CatalogColumn> old, IReadOnlyList<CatalogColumn> next) =>

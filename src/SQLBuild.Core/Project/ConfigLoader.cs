@@ -17,6 +17,7 @@ internal static class ConfigLoader
     public const string LocalFileName = "sqlbuild_local.toml";
 
     private static readonly Regex Identifier = new(@"^[A-Za-z_][A-Za-z0-9_]*\z", RegexOptions.CultureInvariant);
+    private static readonly Regex VdeSuffix = new(@"^[a-z][a-z0-9_]*\z", RegexOptions.CultureInvariant);
     private static readonly Regex EnvReference = new(@"\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)\}", RegexOptions.CultureInvariant);
 
     private static readonly string[] AdapterNames = { "duckdb", "postgres", "sqlserver" };
@@ -176,7 +177,7 @@ internal static class ConfigLoader
         return new ProjectSettings
         {
             VirtualEnvironments = OptionalBool(table, "virtual_environments") ?? false,
-            Concurrency = OptionalInt(table, "concurrency", min: 1) ?? 4,
+            Concurrency = OptionalInt(table, "concurrency", min: 1, max: 64) ?? 4,   // as -Concurrency (ValidateRange 1-64)
             ChangesOnly = OptionalBool(table, "changes_only") ?? false,
             DefaultAuditSeverity = severity,
         };
@@ -227,8 +228,9 @@ internal static class ConfigLoader
         {
             // Upstream's legacy [targets.NAME.connection] block: a connection of the target's own.
             var ownConnection = ReadConnection(own, $"{name}.connection", adapter, projectDirectory, strict);
-            return Target(name, node, schema, ownConnection.Name, ownConnection,
-                ReadState(name, OptionalTable(node, "state"), adapter, connections, KnownConnections(connections), projectDirectory, strict));
+            var ownState = ReadState(name, OptionalTable(node, "state"), adapter, connections, KnownConnections(connections), projectDirectory, strict);
+            CheckStateSchema(node, schema, ownState.Schema, strict);
+            return Target(name, node, schema, ownConnection.Name, ownConnection, ownState);
         }
         var connRef = OptionalString(node, "connection", strict);
         var knownConnections = KnownConnections(connections);
@@ -257,7 +259,30 @@ internal static class ConfigLoader
         var connection = ReadConnection(connectionNode, connectionName, adapter, projectDirectory, strict);
 
         var state = ReadState(name, OptionalTable(node, "state"), adapter, connections, knownConnections, projectDirectory, strict);
+        CheckStateSchema(node, schema, state.Schema, strict);
         return Target(name, node, schema, connectionName, connection, state);
+    }
+
+    /// <summary>
+    /// The state store keeps a schema of its own: not the target schema (where logical views live, so a model named
+    /// like a state table would collide with it), not the physical schema <c>&lt;schema&gt;__sqb_physical</c> and not a
+    /// VDE's logical schema <c>&lt;schema&gt;__&lt;vde&gt;</c>. Compared without case, as DuckDB and SQL Server do.
+    /// The error names the state schema's key when it is set, else the target's schema.
+    /// </summary>
+    private static void CheckStateSchema(ConfigNode target, string schema, string stateSchema, bool strict)
+    {
+        if (!strict && (EnvReference.IsMatch(schema) || EnvReference.IsMatch(stateSchema))) return;
+        var at = target.Child("state")?.Child("schema") ?? target.Child("schema")!;
+        string? clash = null;
+        if (string.Equals(stateSchema, schema, StringComparison.OrdinalIgnoreCase))
+            clash = "the target schema, where the logical views live";
+        else if (string.Equals(stateSchema, schema + "__sqb_physical", StringComparison.OrdinalIgnoreCase))
+            clash = "the target's physical schema";
+        else if (stateSchema.StartsWith(schema + "__", StringComparison.OrdinalIgnoreCase) &&
+                 VdeSuffix.IsMatch(stateSchema[(schema.Length + 2)..].ToLowerInvariant()))
+            clash = $"the logical schema of virtual environment '{stateSchema[(schema.Length + 2)..].ToLowerInvariant()}' (<schema>__<vde>)";
+        if (clash is not null)
+            throw Invalid(at, $"state schema '{stateSchema}' is {clash}: give the state store a schema of its own (default sqlbuild_state)");
     }
 
     private static TargetSettings Target(string name, ConfigNode node, string schema, string connectionName,
@@ -294,7 +319,9 @@ internal static class ConfigLoader
         if (node.Child("schema") is { } schemaNode) CheckIdentifier(schemaNode, schema, "schema", strict);
 
         var unsuffixed = OptionalString(node, "unsuffixed_virtual_env", strict);
-        if (unsuffixed is not null) CheckIdentifier(node.Child("unsuffixed_virtual_env")!, unsuffixed, "virtual environment", strict);
+        if (unsuffixed is not null && (strict || !EnvReference.IsMatch(unsuffixed)) && !VdeSuffix.IsMatch(unsuffixed))
+            throw Invalid(node.Child("unsuffixed_virtual_env")!,
+                $"invalid virtual environment name '{unsuffixed}': expected ^[a-z][a-z0-9_]*$ (a VDE name, as -Environment takes it)");
 
         ConnectionSettings? connection = null;
         var connNode = node.Child("connection");
@@ -490,14 +517,15 @@ internal static class ConfigLoader
         return node.Value is bool b ? b : throw Invalid(node, $"expected a boolean (true or false), got {node.TypeName}");
     }
 
-    private static int? OptionalInt(ConfigNode parent, string key, int min)
+    private static int? OptionalInt(ConfigNode parent, string key, int min, int max = int.MaxValue)
     {
         var node = parent.Child(key);
         if (node is null) return null;
+        var expected = max == int.MaxValue ? $"an integer >= {min}" : $"an integer from {min} to {max}";
         if (node.Value is not long l)
-            throw Invalid(node, $"expected an integer >= {min}, got {node.TypeName}");
-        if (l < min || l > int.MaxValue)
-            throw Invalid(node, $"expected an integer >= {min}, got {l.ToString(CultureInfo.InvariantCulture)}");
+            throw Invalid(node, $"expected {expected}, got {node.TypeName}");
+        if (l < min || l > max)
+            throw Invalid(node, $"expected {expected}, got {l.ToString(CultureInfo.InvariantCulture)}");
         return (int)l;
     }
 

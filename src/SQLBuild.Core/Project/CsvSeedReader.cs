@@ -35,7 +35,7 @@ internal static class CsvSeedReader
     /// header's field count on every row, and infers each column's type. No row is kept: <see cref="ReadRows"/> reads them
     /// again, only for a command that loads the seed.
     /// </summary>
-    public static SeedNode Read(string fullPath, string relativePath, string name)
+    public static SeedContent Read(string fullPath, string relativePath)
     {
         using var text = new SeedText(fullPath, relativePath);
         using var records = Records(text, relativePath).GetEnumerator();
@@ -58,15 +58,7 @@ internal static class CsvSeedReader
             }
         }
 
-        return new SeedNode
-        {
-            Name = name,
-            RelativePath = relativePath,
-            FullPath = fullPath,
-            Columns = names.Select((n, i) => new SeedColumn(n, types[i] ?? SeedColumnType.Text)).ToArray(),
-            RowCount = rows,
-            ContentHash = text.HashHex(),
-        };
+        return new SeedContent(names.Select((n, i) => new SeedColumn(n, types[i] ?? SeedColumnType.Text)).ToArray(), rows, text.HashHex());
     }
 
     /// <summary>

@@ -143,23 +143,42 @@ public enum SeedColumnType { Integer, Decimal, Boolean, Date, Timestamp, Text }
 
 public sealed record SeedColumn(string Name, SeedColumnType Type);
 
-/// <summary>A CSV under <c>seeds/</c>: its columns with their inferred types and its hash, from one streaming read at
-/// compile time. The rows stay in the file until a load asks for them (<see cref="ReadRows"/>).</summary>
+/// <summary>A CSV under <c>seeds/</c>: its columns with their inferred types and its hash, from one streaming read.
+/// The read happens at compile time for a command that builds, plans or loads seeds (<c>ProjectCompiler.Compile(..., readSeeds: true)</c>),
+/// otherwise on the first use of <see cref="Columns"/>, <see cref="RowCount"/> or <see cref="ContentHash"/>: a command
+/// that never looks at a seed's content (locks, journal, environments, state) never reads the file, so a seed that is
+/// not UTF-8 or not CSV cannot stop it. The rows stay in the file until a load asks for them (<see cref="ReadRows"/>).</summary>
 public sealed class SeedNode
 {
-    public required string Name { get; init; }
-    public required string RelativePath { get; init; }
-    public required string FullPath { get; init; }
-    public required IReadOnlyList<SeedColumn> Columns { get; init; }
+    private readonly Lazy<SeedContent> _content;
+
+    internal SeedNode(string name, string relativePath, string fullPath)
+    {
+        Name = name;
+        RelativePath = relativePath;
+        FullPath = fullPath;
+        _content = new Lazy<SeedContent>(() => CsvSeedReader.Read(fullPath, relativePath), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    public string Name { get; }
+    public string RelativePath { get; }
+    public string FullPath { get; }
+    /// <summary>The columns with their inferred types (reads the file on first use; P015 when it is not UTF-8 CSV).</summary>
+    public IReadOnlyList<SeedColumn> Columns => _content.Value.Columns;
     /// <summary>The data rows (the header row not counted).</summary>
-    public required long RowCount { get; init; }
+    public long RowCount => _content.Value.RowCount;
     /// <summary>SHA-256 hex of the file bytes.</summary>
-    public required string ContentHash { get; init; }
+    public string ContentHash => _content.Value.ContentHash;
+
+    /// <summary>Reads and checks the file now (P015 naming the file and line), if it has not been read yet.</summary>
+    public void EnsureRead() => _ = _content.Value;
 
     /// <summary>Reads the rows from the file as they are consumed, each value parsed to the column's type (long,
     /// decimal, bool, DateOnly, DateTime, string) or null for an empty field.</summary>
     public IEnumerable<object?[]> ReadRows() => CsvSeedReader.ReadRows(this);
 }
+
+internal sealed record SeedContent(IReadOnlyList<SeedColumn> Columns, long RowCount, string ContentHash);
 
 /// <summary>A raw relation declared in <c>sources/*.yml</c>.</summary>
 public sealed class SourceNode

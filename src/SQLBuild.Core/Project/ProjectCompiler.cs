@@ -15,8 +15,12 @@ public static class ProjectCompiler
     /// <summary>
     /// Reads and checks the whole project. Throws <see cref="Errors.SqbException"/> (P0xx / D016) naming
     /// the file and line (or TOML key) of the first problem; never touches a warehouse and writes nothing.
+    /// With <paramref name="readSeeds"/> every seed is read and checked here (UTF-8, CSV shape, column types, hash), for
+    /// a command that builds, plans or loads seeds; without it a seed is read on the first use of its content, so a
+    /// command that never needs it never reads it (issue 12).
     /// </summary>
-    public static CompiledProject Compile(string projectDirectory, string? target = null, NetworkCredential? credential = null)
+    public static CompiledProject Compile(string projectDirectory, string? target = null, NetworkCredential? credential = null,
+        bool readSeeds = true)
     {
         if (string.IsNullOrWhiteSpace(projectDirectory))
             throw ProjectErrors.ProjectNotFound("no project folder given", projectDirectory ?? "");
@@ -31,6 +35,8 @@ public static class ProjectCompiler
 
         var audits = LoadAudits(dir, variables);
         var seeds = LoadSeeds(dir);
+        if (readSeeds)
+            foreach (var seed in seeds.Values) seed.EnsureRead();
         var sources = LoadSources(dir);
         var genericAudits = new HashSet<string>(audits.Keys, StringComparer.Ordinal);
         var context = new ModelContext
@@ -135,7 +141,7 @@ public static class ProjectCompiler
         foreach (var (full, rel) in Files(dir, "seeds", false, ".csv"))
         {
             var name = NameOf(rel, "seed");
-            result[name] = CsvSeedReader.Read(full, rel, name);
+            result[name] = new SeedNode(name, rel, full);
         }
         return result;
     }

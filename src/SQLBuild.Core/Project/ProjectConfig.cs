@@ -54,8 +54,9 @@ public sealed class ConnectionSettings
     public override string ToString()
     {
         var keys = new[] { "host", "port", "server", "dbname", "database", "user" };
-        var parts = keys.Where(k => Values.ContainsKey(k)).Select(k => $"{k}={Values[k]}");
-        return $"{Adapter.ToString().ToLowerInvariant()}({string.Join(", ", parts)}{(ConnectionString is null ? "" : ", connection_string=***")})";
+        var parts = keys.Where(k => Values.ContainsKey(k)).Select(k => $"{k}={Values[k]}").ToList();
+        if (ConnectionString is not null) parts.Add("connection_string=***");
+        return $"{Adapter.ToString().ToLowerInvariant()}({string.Join(", ", parts)})";
     }
 }
 

@@ -69,30 +69,43 @@ public sealed class Reconciler : EnvironmentOperation
             // An operation that died before it created the environment (an interrupted adopt) still has to be
             // explained: report its journal; without one, the environment is simply unknown.
             var failed = model is null ? FailedOperations(env).ToList() : new List<SqbReconcileFinding>();
+            // The target's own VDE before its first build: nothing is built, so nothing can be wrong (a pipeline's
+            // "throw on any finding" check passes on a fresh target). Any other name is a typo or a VDE never built.
+            if (failed.Count == 0 && env == Store.TargetName)
+            {
+                Log.Verbose($"virtual environment '{env}' has not been built yet: nothing to reconcile");
+                return failed;
+            }
             if (failed.Count == 0)
                 throw EnvironmentErrors.Unknown(env);
             repo.InsertReconcileEvent(env, "report", "succeeded", $"report for {env}");
             return failed;
         }
+        var operations = FailedOperations(env).ToList();
+        // An unfinished adopt or detach moves relations between the physical and the logical schema step by step: what it
+        // moved so far looks missing or misplaced, and only finishing it (its own retry) puts them right. Rebuilding
+        // them instead loops (C252), and dropping a table "in the view's place" would drop the data it moved.
+        var mover = operations.FirstOrDefault(f => f.Expected is "adopt" or "detach");
         if (row.Status == EnvironmentStatus.Detached)
             Log.Verbose($"virtual environment '{env}' is detached: its relations are plain tables, so only its operations are checked");
         else
-            findings.AddRange(CheckNodes(env, model, repo, warehouse));
-        if (model is null) findings.AddRange(FailedOperations(env));
+            findings.AddRange(CheckNodes(env, model, repo, warehouse, mover));
+        if (model is null) findings.AddRange(operations);
 
         repo.InsertReconcileEvent(env, "report", "succeeded", $"report for {env}");
         Log.Verbose(findings.Count == 0 ? $"Reconcile report for {env}: no issues." : $"Reconcile report for {env}: {findings.Count} issue(s)");
         return findings;
     }
 
-    private List<SqbReconcileFinding> CheckNodes(string env, string? model, StateRepository repo, IWarehouseSession warehouse)
+    private List<SqbReconcileFinding> CheckNodes(string env, string? model, StateRepository repo, IWarehouseSession warehouse,
+        SqbReconcileFinding? mover)
     {
         var project = Store.Project;
         var refs = repo.Refs(env);
         var physical = repo.PhysicalRelationIndex();
         var logicalSchema = Names.LogicalSchema(env);
         var catalog = ReconcileCatalog.Read(warehouse, logicalSchema, Names.PhysicalSchema);
-        var ids = IdentityCalculator.Compute(project);
+        var ids = IdentityCalculator.ComputeReadable(project);   // a seed that is not UTF-8 CSV: no expected version, no failure
 
         var nodes = project.Models.Keys.Select(NodeKey.Model).OrderBy(k => k.NodeName, StringComparer.Ordinal)
             .Concat(project.Seeds.Keys.Select(NodeKey.Seed).OrderBy(k => k.NodeName, StringComparer.Ordinal))
@@ -102,11 +115,13 @@ public sealed class Reconciler : EnvironmentOperation
         {
             var node = NodeInspection.Inspect(key, refs, physical, catalog, Names, env, ids.TryGetValue(key.NodeName, out var id) ? id.VersionHash : null);
             if (node.Problem is not { } kind) continue;
+            var moved = mover is not null && kind is SqbFindingKind.MissingPhysical or SqbFindingKind.MissingTrackedPhysical or SqbFindingKind.LogicalIsTable;
             findings.Add(new SqbReconcileFinding
             {
                 Environment = env, NodeType = key.NodeType, Name = key.NodeName, Kind = kind, Relation = node.View.ToString(),
-                Expected = node.Physical?.ToString(), Message = ReconcileText.FindingMessage(kind, key),
-                Recovery = ReconcileText.Recovery(kind, env, key, node.View),
+                Expected = node.Physical?.ToString(),
+                Message = ReconcileText.FindingMessage(kind, key) + (moved ? $" (left by the unfinished {mover!.Expected} {mover.Name})" : ""),
+                Recovery = moved ? mover!.Recovery : ReconcileText.Recovery(kind, env, key, node.View),
             });
         }
         if (model is not null) return findings;

@@ -51,13 +51,14 @@ public static class JournaledRuns
 {
     /// <summary>
     /// Runs <paramref name="body"/> under the run's lock with a journal row: <c>running</c>, the body's steps, and the end:
-    /// <c>succeeded</c> with <paramref name="outcome"/>'s message; <c>cancelled</c> when <paramref name="cancellation"/> stopped
+    /// <c>succeeded</c> with <paramref name="outcome"/>'s message (<c>failed</c> with it when <paramref name="failed"/> says the
+    /// result failed); <c>cancelled</c> when <paramref name="cancellation"/> stopped
     /// it; <c>failed</c> with the error's (rethrown), or with L001 when the lease was lost meanwhile (its loss also cancelled
-    /// the run's statements). Every run has an id of its own, which is also its lock owner, and names its server sessions.
+    /// the run's statements; a failure because the server ended the run's sessions is checked against the lease at once). Every run has an id of its own, which is also its lock owner, and names its server sessions.
     /// The outcome is recorded before the lock is released, so no reader sees a running row without its lock.
     /// </summary>
     public static T Run<T>(StateStore store, ISqbLog log, JournaledRun run, CancellationToken cancellation,
-        Func<JournaledScope, T> body, Func<T, string> outcome)
+        Func<JournaledScope, T> body, Func<T, string> outcome, Func<T, bool>? failed = null)
     {
         cancellation.ThrowIfCancellationRequested();
         var operationId = Ids.NewOperationId(run.Kind);
@@ -75,10 +76,15 @@ public static class JournaledRuns
         try
         {
             var result = body(new JournaledScope(operationId, scoped, journal, lease, stop.Token));
-            journal?.Succeed(outcome(result));
+            // A run that ends without an exception may still have failed in part (a build whose nodes failed): its
+            // journal row says failed, as its result does, so Get-SqbOperation -Status Failed finds it.
+            if (failed?.Invoke(result) == true) journal?.FinishFailed(outcome(result));
+            else journal?.Succeed(outcome(result));
             return result;
         }
-        catch (Exception ex) when (lease is { IsLost: true } && ex is OperationCanceledException or SqbException { Code: ErrorCodes.LeaseLost })
+        // L001 also when the failure is the loss seen from the other side: a statement whose session the server ended
+        // (Clear-SqbLock -Force ends the holder's sessions) fails before the next renewal would notice the loss.
+        catch (Exception ex) when (lease is not null && lease.ExplainsFailure(ex))
         {
             var lost = lease.LostError();
             journal?.Fail(lost.Message);
@@ -87,6 +93,12 @@ public static class JournaledRuns
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             journal?.Cancel($"{run.Kind} was stopped; nothing was switched after the stop");
+            throw;
+        }
+        catch (SqbException ex) when (ex.Code == ErrorCodes.SwitchBlocked)
+        {
+            // The switch transaction rolled back before it changed anything: a failed run that leaves nothing to finish.
+            journal?.Refuse(ex.Message);
             throw;
         }
         catch (Exception ex)

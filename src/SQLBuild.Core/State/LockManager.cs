@@ -27,7 +27,8 @@ public sealed record LockRequest(string Key, string Owner)
     public bool ExcludesOtherSide { get; init; } = true;
 }
 
-/// <summary>What <see cref="LockManager.Clear"/> did: whether the row was deleted, and which server sessions of its holder it ended.</summary>
+/// <summary>What <see cref="LockManager.Clear"/> did: whether the row was deleted (by the clear, or by its holder as it lost its
+/// ended sessions), and which server sessions of its holder it ended.</summary>
 public sealed record LockClearance(bool Deleted, IReadOnlyList<long> EndedSessions);
 
 /// <summary>
@@ -106,10 +107,11 @@ public sealed class LockManager
     public LockLease Acquire(LockRequest request, CancellationToken cancellation = default)
     {
         var session = _store.OpenBookkeepingSession(dedicated: true);
+        bool? advisory = null;
         try
         {
             var key = request.Key;
-            var advisory = TryAdvisory(session, key);
+            advisory = TryAdvisory(session, key);
             var row = Read(session, key).SingleOrDefault();
             if (row is not null) advisory = TakeOver(session, row, advisory, request, cancellation);
             else if (advisory == false) throw Locked(session, key, request.Code, holderMayLag: true);
@@ -130,6 +132,11 @@ public sealed class LockManager
         }
         catch
         {
+            // Refused after taking the session lock (the other side of the exclusion, or a row that appeared): give it
+            // back before closing, since the server drops a closed session's locks a moment later and the next
+            // acquire would find it still taken.
+            if (advisory == true)
+                try { ReleaseAdvisory(session, request.Key); } catch (Exception) { /* the session ends anyway */ }
             session.Dispose();
             throw;
         }
@@ -334,7 +341,9 @@ public sealed class LockManager
     {
         using var session = _store.OpenStateSession();
         var ended = EndSessions(session, shown);
-        var deleted = session.Execute(Sql.Delete(StateSchema.Locks, Held(shown.Key, shown.OwnerId))) > 0;
+        // A live holder whose sessions were just ended loses its lease and releases its row itself (through a fresh
+        // session), which may come before this delete: its row is gone because it was cleared all the same.
+        var deleted = session.Execute(Sql.Delete(StateSchema.Locks, Held(shown.Key, shown.OwnerId))) > 0 || ended.Count > 0;
         return new LockClearance(deleted, ended);
     }
 
@@ -424,6 +433,16 @@ public sealed class LockManager
 
     internal void Release(IWarehouseSession session, string key, string owner) =>
         session.Execute(Sql.Delete(StateSchema.Locks, Held(key, owner)));
+
+    /// <summary>Deletes <paramref name="owner"/>'s row through a session of its own: for a lease whose session has ended.</summary>
+    internal void ReleaseThroughNewSession(string key, string owner)
+    {
+        using var session = _store.OpenBookkeepingSession(dedicated: false);
+        Release(session, key, owner);
+    }
+
+    /// <summary>One round trip on the lease's session: it answers only while it (and its session lock) lives.</summary>
+    internal void Ping(IWarehouseSession session) => session.ExecuteScalar(new SqlStatement("PING", "lease session", "SELECT 1"));
 
     internal ISqbLog Log => _log;
 

@@ -13,7 +13,7 @@ namespace SQLBuild.Core.State;
 public sealed class OperationJournal : IDisposable
 {
     private readonly StateStore _store;
-    private readonly IWarehouseSession _session;
+    private IWarehouseSession _session;
     private readonly object _gate = new();
     private readonly ISqbLog _log;
     private bool _finished;
@@ -90,6 +90,20 @@ public sealed class OperationJournal : IDisposable
 
     public void Fail(string message) => End(Failed, "fail", message);
 
+    /// <summary>The run failed before it changed anything, provably (a switch blocked by a reader and rolled back, L002):
+    /// failed, with the end event <see cref="RefusedAction"/>, so it leaves nothing unfinished (<see cref="OperationQueries.Unfinished"/>).</summary>
+    public void Refuse(string message) => End(Failed, RefusedAction, message);
+
+    /// <summary>The end event of a run that failed having changed nothing.</summary>
+    public const string RefusedAction = "refused";
+
+    /// <summary>The run reached its end, but failed in part (a build whose nodes failed: what succeeded was switched):
+    /// failed, with the end event <see cref="FinishAction"/> of a run that finished, so it leaves nothing unfinished.</summary>
+    public void FinishFailed(string message) => End(Failed, FinishAction, message);
+
+    /// <summary>The end event of a run that reached its end (succeeded, or failed in part).</summary>
+    public const string FinishAction = "finish";
+
     /// <summary>The run was stopped (Ctrl+C): nothing was switched after the stop.</summary>
     public void Cancel(string message) => End(Cancelled, "cancel", message);
 
@@ -100,11 +114,45 @@ public sealed class OperationJournal : IDisposable
             Upsert(status);
             Event(action, status, Errors.Redaction.Redact(message));
         }
+        catch (Exception ex) when (WarehouseErrors.Classify(ex) == WarehouseErrorClass.Connection && Reopen())
+        {
+            // The server ended the journal's session (Clear-SqbLock -Force ends a holder's sessions): the end is recorded
+            // through a fresh one, so the row does not stay running.
+            try
+            {
+                Upsert(status);
+                Event(action, status, Errors.Redaction.Redact(message));
+            }
+            catch (Exception again)
+            {
+                _log.Warning($"could not record the end ({status}) of operation {Id}: {Errors.Redaction.Redact(again.Message)}");
+            }
+        }
         catch (Exception ex)
         {
             _log.Warning($"could not record the end ({status}) of operation {Id}: {Errors.Redaction.Redact(ex.Message)}");
         }
         _finished = true;
+    }
+
+    /// <summary>Replaces the journal's ended session with a fresh one; false when none can be opened.</summary>
+    private bool Reopen()
+    {
+        lock (_gate)
+        {
+            try
+            {
+                var fresh = _store.OpenBookkeepingSession(dedicated: false);
+                _session.Dispose();
+                _session = fresh;
+                return true;
+            }
+            catch (Exception ex)
+            {
+                _log.Warning($"could not reopen the journal of operation {Id}: {Errors.Redaction.Redact(ex.Message)}");
+                return false;
+            }
+        }
     }
 
     private void Upsert(string status)

@@ -93,7 +93,10 @@ public sealed class OperationQueries
         var unfinished = open.Where(op => !succeeded.Any(s => s.Type == op.Type && s.Environment == op.Environment &&
                                                               (s.CreatedAt > op.CreatedAt || (s.CreatedAt == op.CreatedAt && string.CompareOrdinal(s.Id, op.Id) > 0))))
             .ToList();
-        return WithEvents(session, unfinished);
+        // A run that failed having provably changed nothing (refused by a blocked switch), or that reached its end and
+        // failed in part (a build whose nodes failed), leaves nothing to finish.
+        return WithEvents(session, unfinished)
+            .Where(op => op.Events.LastOrDefault()?.Action is not (OperationJournal.RefusedAction or OperationJournal.FinishAction)).ToList();
     }
 
     /// <summary>Operation rows (no events yet), newest first, with the reported status.</summary>

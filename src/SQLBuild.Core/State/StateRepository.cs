@@ -36,22 +36,24 @@ public sealed class StateRepository
     public EnvironmentRow? Environment(string name) => Environments(name).SingleOrDefault();
 
     /// <summary>Inserts or updates the VDE row, keeping created_at; finalized_at moves when the status is finalized.</summary>
-    public void UpsertEnvironment(string name, string status, string? baseline)
+    public void UpsertEnvironment(string name, string status, string? baseline) =>
+        _session.Execute(EnvironmentWrite(name, status, baseline, Environment(name) is not null));
+
+    /// <summary>The statement of <see cref="UpsertEnvironment"/>, given whether the row exists.</summary>
+    public SqlStatement EnvironmentWrite(string name, string status, string? baseline, bool exists)
     {
-        var existing = Environment(name);
-        if (existing is null)
+        if (!exists)
         {
             var now = new List<string> { "created_at", "updated_at" };
             if (status == EnvironmentStatus.Finalized) now.Add("finalized_at");
-            _session.Execute(_sql.Insert(StateSchema.VirtualEnvironments, new (string, object?)[]
+            return _sql.Insert(StateSchema.VirtualEnvironments, new (string, object?)[]
             {
                 ("virtual_environment_name", name), ("status", status), ("baseline_virtual_environment_name", baseline),
-            }, now.ToArray()));
-            return;
+            }, now.ToArray());
         }
         var set = new List<Set> { Set.To("status", status), Set.To("baseline_virtual_environment_name", baseline), Set.ToNow("updated_at") };
         if (status == EnvironmentStatus.Finalized) set.Add(Set.ToNow("finalized_at"));
-        _session.Execute(_sql.Update(StateSchema.VirtualEnvironments, set, Where.Equal("virtual_environment_name", name)));
+        return _sql.Update(StateSchema.VirtualEnvironments, set, Where.Equal("virtual_environment_name", name));
     }
 
     public void SetEnvironmentStatus(string name, string status)
@@ -91,50 +93,71 @@ public sealed class StateRepository
             g => g.ToDictionary(r => new NodeKey(Str(r[1])!, Str(r[2])!), r => Str(r[3])!));
     }
 
+    /// <summary>Every ref of the VDE with its version and audit signature, in one read.</summary>
+    public Dictionary<NodeKey, (string Hash, string? AuditSignature)> RefsWithAudits(string environment)
+    {
+        var rows = _session.Query(_sql.Select(StateSchema.NodeRefs, new[] { "node_type", "node_name", "version_hash", "audit_signature" },
+            Where.Equal("virtual_environment_name", environment)));
+        return rows.ToDictionary(r => new NodeKey(Str(r[0])!, Str(r[1])!), r => (Str(r[2])!, Str(r[3])));
+    }
+
     /// <summary>
     /// Makes the VDE's refs exactly <paramref name="refs"/>: deletes refs not in it, writes changed and new
     /// ones, and appends one ref event per change. Returns the changes. <paramref name="audits"/> gives the audit
     /// signature of the refs it names: new and changed refs take it, an unchanged ref whose signature differs is
     /// updated (no ref event: its version did not move). Refs it does not name keep theirs (new ones: unknown).
+    /// One read, then every write in one batch (<see cref="RefWrites"/>).
     /// </summary>
     public IReadOnlyList<RefChange> ReplaceRefs(string environment, IReadOnlyDictionary<NodeKey, string> refs, string? operationId,
         IReadOnlyDictionary<NodeKey, string?>? audits = null)
     {
-        var current = Refs(environment);
+        var writes = RefWrites(environment, RefsWithAudits(environment), refs, operationId, audits);
+        _session.ExecuteBatch(writes.Statements);
+        return writes.Changes;
+    }
+
+    /// <summary>What <see cref="ReplaceRefs"/> writes, from the VDE's <paramref name="current"/> refs, without running it: the changes,
+    /// the statements (set-based: one DELETE per node type, one multi-row INSERT for refs and for events, one UPDATE per
+    /// unmoved ref whose audit signature changed) and the audit signature every ref of <paramref name="refs"/> carries after them.</summary>
+    public (IReadOnlyList<RefChange> Changes, IReadOnlyList<SqlStatement> Statements, IReadOnlyDictionary<NodeKey, string?> Signatures) RefWrites(
+        string environment, IReadOnlyDictionary<NodeKey, (string Hash, string? AuditSignature)> current, IReadOnlyDictionary<NodeKey, string> refs,
+        string? operationId, IReadOnlyDictionary<NodeKey, string?>? audits = null)
+    {
         var changes = new List<RefChange>();
-        foreach (var (key, hash) in current)
+        foreach (var (key, (hash, _)) in current)
             if (!refs.TryGetValue(key, out var next)) changes.Add(new RefChange(key, hash, null));
             else if (next != hash) changes.Add(new RefChange(key, hash, next));
         foreach (var (key, hash) in refs)
             if (!current.ContainsKey(key)) changes.Add(new RefChange(key, null, hash));
 
-        // Set-based: one DELETE per node type and thousand names, multi-row INSERTs for refs and events.
+        var statements = new List<SqlStatement>();
         var ordered = changes.OrderBy(c => c.Key.NodeType, StringComparer.Ordinal).ThenBy(c => c.Key.NodeName, StringComparer.Ordinal).ToList();
         foreach (var byType in ordered.Where(c => c.Previous is not null).GroupBy(c => c.Key.NodeType))
-            foreach (var chunk in byType.Select(c => c.Key.NodeName).Chunk(StateSql.MaxRowsPerStatement))
-                _session.Execute(_sql.Delete(StateSchema.NodeRefs,
+            foreach (var chunk in byType.Select(c => (object?)c.Key.NodeName).Chunk(_sql.MaxInValues))
+                statements.Add(_sql.Delete(StateSchema.NodeRefs,
                     Where.Equal("virtual_environment_name", environment) & Where.Equal("node_type", byType.Key) & Where.In("node_name", chunk)));
         string? Signature(NodeKey key) => audits is not null && audits.TryGetValue(key, out var signature) ? signature : null;
-        foreach (var statement in _sql.InsertMany(StateSchema.NodeRefs,
-                     new[] { "virtual_environment_name", "node_type", "node_name", "version_hash", "audit_signature" },
-                     ordered.Where(c => c.New is not null).Select(c => new object?[] { environment, c.Key.NodeType, c.Key.NodeName, c.New, Signature(c.Key) }).ToList(),
-                     "updated_at"))
-            _session.Execute(statement);
-        if (audits is not null)
+        statements.AddRange(_sql.InsertMany(StateSchema.NodeRefs,
+            new[] { "virtual_environment_name", "node_type", "node_name", "version_hash", "audit_signature" },
+            ordered.Where(c => c.New is not null).Select(c => new object?[] { environment, c.Key.NodeType, c.Key.NodeName, c.New, Signature(c.Key) }).ToList(),
+            "updated_at"));
+        var moved = changes.Select(c => c.Key).ToHashSet();
+        var signatures = new Dictionary<NodeKey, string?>();
+        foreach (var key in refs.Keys)
         {
-            var moved = changes.Select(c => c.Key).ToHashSet();
-            var known = RefAudits(environment);
-            foreach (var (key, signature) in audits)
-                if (refs.ContainsKey(key) && !moved.Contains(key) && known.TryGetValue(key, out var was) && was != signature)
-                    _session.Execute(_sql.Update(StateSchema.NodeRefs, new[] { Set.To("audit_signature", signature), Set.ToNow("updated_at") },
-                        Where.Equal("virtual_environment_name", environment) & Where.Equal("node_type", key.NodeType) & Where.Equal("node_name", key.NodeName)));
+            if (moved.Contains(key)) { signatures[key] = Signature(key); continue; }
+            var was = current[key].AuditSignature;
+            signatures[key] = was;
+            if (audits is null || !audits.TryGetValue(key, out var signature) || was == signature) continue;
+            signatures[key] = signature;
+            statements.Add(_sql.Update(StateSchema.NodeRefs, new[] { Set.To("audit_signature", signature), Set.ToNow("updated_at") },
+                Where.Equal("virtual_environment_name", environment) & Where.Equal("node_type", key.NodeType) & Where.Equal("node_name", key.NodeName)));
         }
-        foreach (var statement in _sql.InsertMany(StateSchema.RefEvents,
-                     new[] { "event_id", "virtual_environment_name", "node_type", "node_name", "previous_version_hash", "new_version_hash", "operation_id" },
-                     ordered.Select(c => new object?[] { Ids.NewEventId(), environment, c.Key.NodeType, c.Key.NodeName, c.Previous, c.New, operationId }).ToList(),
-                     "created_at"))
-            _session.Execute(statement);
-        return changes;
+        statements.AddRange(_sql.InsertMany(StateSchema.RefEvents,
+            new[] { "event_id", "virtual_environment_name", "node_type", "node_name", "previous_version_hash", "new_version_hash", "operation_id" },
+            ordered.Select(c => new object?[] { Ids.NewEventId(), environment, c.Key.NodeType, c.Key.NodeName, c.Previous, c.New, operationId }).ToList(),
+            "created_at"));
+        return (changes, statements, signatures);
     }
 
     // ------------------------------------------------------------------ versions and physical relations
@@ -201,6 +224,50 @@ public sealed class StateRepository
         ("database_name", p.DatabaseName), ("schema_name", p.SchemaName), ("relation_name", p.RelationName), ("relation_type", p.RelationType),
     }, "created_at", "updated_at");
 
+    /// <summary>Which of <paramref name="versions"/> have a physical_relations row, in one read per node type (set-based
+    /// <see cref="IsTracked"/>).</summary>
+    public HashSet<(NodeKey Key, string Hash)> Tracked(IReadOnlyCollection<(NodeKey Key, string Hash)> versions)
+    {
+        var tracked = new HashSet<(NodeKey, string)>();
+        foreach (var byType in versions.GroupBy(v => v.Key.NodeType))
+            foreach (var chunk in byType.Select(v => (object?)v.Key.NodeName).Distinct().Chunk(_sql.MaxInValues))
+                foreach (var r in _session.Query(_sql.Select(StateSchema.PhysicalRelations, new[] { "artifact_name", "version_hash" },
+                             Where.Equal("artifact_type", byType.Key) & Where.In("artifact_name", chunk))))
+                    tracked.Add((new NodeKey(byType.Key, Str(r[0])!), Str(r[1])!));
+        return tracked.Where(versions.Contains).ToHashSet();
+    }
+
+    /// <summary>The statements that record many model versions and their physical relations (each unless recorded already):
+    /// one per state table where arrays bind. The caller runs them in the transaction that makes the versions exist.</summary>
+    public IEnumerable<SqlStatement> RecordModelVersions(IReadOnlyList<ModelVersionRow> versions, IReadOnlyList<PhysicalRelationRow> relations) =>
+        _sql.InsertManyIfAbsent(StateSchema.ModelVersions, new[] { "model_name", "version_hash", "local_hash", "compiled_sql", "metadata_json", "status" },
+                versions.Select(v => new object?[] { v.ModelName, v.VersionHash, v.LocalHash, v.CompiledSql, v.MetadataJson, v.Status }).ToList(),
+                "created_at", "updated_at")
+            .Concat(_sql.InsertManyIfAbsent(StateSchema.PhysicalRelations, PhysColumns,
+                relations.Select(p => new object?[] { p.ArtifactType, p.ArtifactName, p.VersionHash, p.DatabaseName, p.SchemaName, p.RelationName, p.RelationType })
+                    .ToList(), "created_at", "updated_at"));
+
+    /// <summary>The statements that record one seed version and its physical relation (each unless recorded already).</summary>
+    public IReadOnlyList<SqlStatement> RecordSeedVersion(string seed, string versionHash, string contentHash, PhysicalRelationRow relation) =>
+        _sql.InsertManyIfAbsent(StateSchema.SeedVersions, new[] { "seed_name", "version_hash", "content_hash", "status" },
+                new[] { new object?[] { seed, versionHash, contentHash, "ready" } }, "created_at", "updated_at")
+            .Concat(_sql.InsertManyIfAbsent(StateSchema.PhysicalRelations, PhysColumns,
+                new[] { new object?[] { relation.ArtifactType, relation.ArtifactName, relation.VersionHash, relation.DatabaseName, relation.SchemaName, relation.RelationName, relation.RelationType } },
+                "created_at", "updated_at"))
+            .ToList();
+
+    /// <summary>The statement of <see cref="InsertAncestry"/>.</summary>
+    public SqlStatement AncestryRecord(string model, string versionHash, string parentVersionHash, string strategy) =>
+        _sql.InsertIfAbsent(StateSchema.PhysicalRelationAncestry, new (string, object?)[]
+        {
+            ("model_name", model), ("version_hash", versionHash), ("parent_version_hash", parentVersionHash), ("seed_strategy", strategy),
+        }, "created_at");
+
+    /// <summary>The statement of <see cref="MarkRefreshed"/>.</summary>
+    public SqlStatement RefreshedRecord(NodeKey key, string versionHash) =>
+        _sql.Update(StateSchema.PhysicalRelations, new[] { Set.ToNow("updated_at") },
+            Where.Equal("artifact_type", key.NodeType) & Where.Equal("artifact_name", key.NodeName) & Where.Equal("version_hash", versionHash));
+
     /// <summary>Records that a version was refreshed (its data re-run into it): its <c>updated_at</c>, which
     /// <c>run_despite_unchanged</c> compares with.</summary>
     public void MarkRefreshed(NodeKey key, string versionHash) =>
@@ -226,14 +293,24 @@ public sealed class StateRepository
     /// in the same transaction, after the refs), so a rollback brings back what each version was audited against.</summary>
     public string CreateCheckpoint(string environment, IReadOnlyDictionary<NodeKey, string> refs)
     {
-        var id = Ids.NewCheckpointId();
-        var audits = RefAudits(environment);
-        _session.Execute(_sql.Insert(StateSchema.Checkpoints, new (string, object?)[] { ("checkpoint_id", id), ("virtual_environment_name", environment) }, "created_at"));
-        foreach (var statement in _sql.InsertMany(StateSchema.CheckpointRefs, new[] { "checkpoint_id", "node_type", "node_name", "version_hash", "audit_signature" },
-                     refs.OrderBy(r => r.Key.NodeType, StringComparer.Ordinal).ThenBy(r => r.Key.NodeName, StringComparer.Ordinal)
-                         .Select(r => new object?[] { id, r.Key.NodeType, r.Key.NodeName, r.Value, audits.GetValueOrDefault(r.Key) }).ToList()))
-            _session.Execute(statement);
+        var (id, statements) = CheckpointWrites(environment, refs, RefAudits(environment));
+        _session.ExecuteBatch(statements);
         return id;
+    }
+
+    /// <summary>What <see cref="CreateCheckpoint"/> writes, without running it, given the audit signature each ref carries.</summary>
+    public (string Id, IReadOnlyList<SqlStatement> Statements) CheckpointWrites(string environment, IReadOnlyDictionary<NodeKey, string> refs,
+        IReadOnlyDictionary<NodeKey, string?> audits)
+    {
+        var id = Ids.NewCheckpointId();
+        var statements = new List<SqlStatement>
+        {
+            _sql.Insert(StateSchema.Checkpoints, new (string, object?)[] { ("checkpoint_id", id), ("virtual_environment_name", environment) }, "created_at"),
+        };
+        statements.AddRange(_sql.InsertMany(StateSchema.CheckpointRefs, new[] { "checkpoint_id", "node_type", "node_name", "version_hash", "audit_signature" },
+            refs.OrderBy(r => r.Key.NodeType, StringComparer.Ordinal).ThenBy(r => r.Key.NodeName, StringComparer.Ordinal)
+                .Select(r => new object?[] { id, r.Key.NodeType, r.Key.NodeName, r.Value, audits.GetValueOrDefault(r.Key) }).ToList()));
+        return (id, statements);
     }
 
     /// <summary>The audit signatures a checkpoint's refs carry.</summary>

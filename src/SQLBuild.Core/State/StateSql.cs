@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using SQLBuild.Core.Adapters;
 
@@ -127,6 +128,13 @@ public sealed class StateSql
             Values.Add(value);
             return _dialect.Parameter(Values.Count);
         }
+
+        /// <summary>Binds a value and returns its position (for an array the dialect casts).</summary>
+        public int AddIndex(object? value)
+        {
+            Values.Add(value);
+            return Values.Count;
+        }
     }
 
     private string Render(StateValue value, Parameters parameters) => value switch
@@ -141,6 +149,9 @@ public sealed class StateSql
     {
         Where.ColumnCompare c => $"{Col(t, c.Column)} {Operator(c.Operator)} {Render(c.Value, parameters)}",
         Where.ColumnIn { Values.Count: 0 } => "1 = 0",
+        Where.ColumnIn i when Dialect.BindsArrays && i.Values.Count > ArrayInThreshold && t.Column(i.Column).Type == StateColumnType.Text
+                              && i.Values.All(v => v is string) =>
+            $"{Col(t, i.Column)} {Dialect.EqualsAny(parameters.AddIndex(i.Values.Cast<string>().ToArray()), TypeName(t, i.Column))}",
         Where.ColumnIn i => $"{Col(t, i.Column)} IN ({string.Join(", ", i.Values.Select(parameters.Add))})",
         Where.ColumnNotIn { Values.Count: 0 } => "1 = 1",
         Where.ColumnNotIn n => $"({Col(t, n.Column)} IS NULL OR {Col(t, n.Column)} NOT IN ({string.Join(", ", n.Values.Select(parameters.Add))}))",
@@ -193,6 +204,14 @@ public sealed class StateSql
     public IEnumerable<SqlStatement> InsertMany(StateTable t, IReadOnlyList<string> columns, IReadOnlyList<object?[]> rows, params string[] nowColumns)
     {
         if (rows.Count == 0) yield break;
+        if (AsArrays(t, columns))
+        {
+            var (source, arrays) = Rows(t, columns, rows, arrays: true);
+            yield return new SqlStatement("INSERT", Target(Schema, t),
+                $"INSERT INTO {Table(t)} ({string.Join(", ", columns.Concat(nowColumns).Select(c => Col(t, c)))}) " +
+                $"SELECT {string.Join(", ", columns.Select(c => "v." + Col(t, c)).Concat(nowColumns.Select(_ => Dialect.UtcNow)))} FROM {source}", arrays);
+            yield break;
+        }
         var perStatement = Math.Max(1, Math.Min(MaxRowsPerStatement, MaxParametersPerStatement / Math.Max(1, columns.Count)));
         var head = $"INSERT INTO {Table(t)} ({string.Join(", ", columns.Concat(nowColumns).Select(c => Col(t, c)))}) VALUES ";
         var now = string.Concat(nowColumns.Select(_ => ", " + Dialect.UtcNow));
@@ -214,6 +233,73 @@ public sealed class StateSql
                 sql.Append(now).Append(')');
             }
             yield return new SqlStatement("INSERT", Target(Schema, t), sql.ToString(), values);
+        }
+    }
+
+    /// <summary>An IN list longer than this binds one array where the dialect can (<see cref="SqlDialect.BindsArrays"/>).</summary>
+    private const int ArrayInThreshold = 20;
+
+    /// <summary>Most values one IN list carries: any number where they travel as one array, else a statement's limit.</summary>
+    public int MaxInValues => Dialect.BindsArrays ? int.MaxValue : MaxRowsPerStatement;
+
+    /// <summary>Whether <paramref name="rows"/> can travel as one array per column (<see cref="SqlDialect.BindsArrays"/>): text and
+    /// integer columns only (a timestamp's kind would decide its meaning).</summary>
+    private bool AsArrays(StateTable t, IReadOnlyList<string> columns) =>
+        Dialect.BindsArrays && columns.All(c => t.Column(c).Type is StateColumnType.Text or StateColumnType.Integer);
+
+    private static object ColumnArray(StateTable t, string column, IReadOnlyList<object?[]> rows, int index) => t.Column(column).Type switch
+    {
+        StateColumnType.Integer => rows.Select(r => r[index] is null ? (long?)null : Convert.ToInt64(r[index], CultureInfo.InvariantCulture)).ToArray(),
+        _ => rows.Select(r => r[index] is null ? null : Convert.ToString(r[index], CultureInfo.InvariantCulture)).ToArray(),
+    };
+
+    /// <summary>The rows as one statement's row source <c>v</c> with the columns' names: unnested arrays (one parameter per
+    /// column), or a VALUES list.</summary>
+    private (string Source, List<object?> Values) Rows(StateTable t, IReadOnlyList<string> columns, IReadOnlyList<object?[]> rows, bool arrays)
+    {
+        for (var r = 0; r < rows.Count; r++)
+            if (rows[r].Length != columns.Count) throw new ArgumentException($"row {r + 1} has {rows[r].Length} values for {columns.Count} columns", nameof(rows));
+        var names = string.Join(", ", columns.Select(c => Col(t, c)));
+        var values = new List<object?>();
+        if (arrays)
+        {
+            for (var c = 0; c < columns.Count; c++) values.Add(ColumnArray(t, columns[c], rows, c));
+            return ($"{Dialect.UnnestRows(columns.Select((c, i) => (i + 1, TypeName(t, c))).ToList())} AS v ({names})", values);
+        }
+        var sql = new StringBuilder("(VALUES ");
+        for (var r = 0; r < rows.Count; r++)
+        {
+            sql.Append(r == 0 ? "(" : ", (");
+            for (var c = 0; c < columns.Count; c++)
+            {
+                values.Add(rows[r][c]);
+                sql.Append(c == 0 ? "" : ", ").Append(Typed(t, columns[c], values.Count));
+            }
+            sql.Append(')');
+        }
+        return (sql.Append($") AS v ({names})").ToString(), values);
+    }
+
+    /// <summary>
+    /// INSERT of many rows, each unless a row with the same unique key exists (the set-based form of
+    /// <see cref="InsertIfAbsent"/>): ONE statement per table where arrays bind (PostgreSQL, any number of rows), else as few
+    /// as the engine's limits allow. Every unique-key column must be among <paramref name="columns"/>; the rows must not
+    /// repeat a key.
+    /// </summary>
+    public IEnumerable<SqlStatement> InsertManyIfAbsent(StateTable t, IReadOnlyList<string> columns, IReadOnlyList<object?[]> rows, params string[] nowColumns)
+    {
+        if (rows.Count == 0) yield break;
+        var arrays = AsArrays(t, columns);
+        var perStatement = arrays ? rows.Count : Math.Max(1, Math.Min(MaxRowsPerStatement, MaxParametersPerStatement / Math.Max(1, columns.Count)));
+        var insert = $"INSERT INTO {Table(t)} ({string.Join(", ", columns.Concat(nowColumns).Select(c => Col(t, c)))}) " +
+                     $"SELECT {string.Join(", ", columns.Select(c => "v." + Col(t, c)).Concat(nowColumns.Select(_ => Dialect.UtcNow)))} FROM ";
+        var key = string.Join(" AND ", t.UniqueKey.Select(k => $"s.{Col(t, k)} = v.{Col(t, k)}"));
+        for (var start = 0; start < rows.Count; start += perStatement)
+        {
+            var chunk = rows.Skip(start).Take(perStatement).ToList();
+            var (source, values) = Rows(t, columns, chunk, arrays);
+            yield return new SqlStatement("INSERT", Target(Schema, t),
+                $"{insert}{source} WHERE NOT EXISTS (SELECT 1 FROM {Table(t)} s WHERE {key})", values);
         }
     }
 

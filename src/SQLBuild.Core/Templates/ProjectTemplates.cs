@@ -33,7 +33,7 @@ public static class ProjectTemplates
         var files = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
             ["sqlbuild_project.toml"] = ProjectToml(name, template, adapter),
-            [".gitignore"] = "sqlbuild_local.toml\n*.duckdb\n*.duckdb.wal\n",
+            [".gitignore"] = "sqlbuild_local.toml\n*.duckdb\n*.duckdb.wal\n*.duckdb.sqb-open\n",
             ["seeds/raw_customers.csv"] = Customers,
             ["seeds/raw_orders.csv"] = Orders,
             ["seeds/raw_payments.csv"] = Payments,

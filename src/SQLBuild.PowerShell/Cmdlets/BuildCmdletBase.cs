@@ -7,6 +7,9 @@ namespace SQLBuild.PowerShell;
 /// <summary>The selection and mode parameters shared by <c>Get-SqbPlan</c> and <c>Invoke-SqbBuild</c>.</summary>
 public abstract class BuildCmdletBase : SqbCmdlet
 {
+    /// <summary>True: builds and plans read every seed before anything runs (P015 first).</summary>
+    protected override bool ReadsSeeds => true;
+
     /// <summary>Selectors: name, tag:x, path:models/x, seed:x, +x (ancestors), x+ (descendants); several = union; a,b = intersection.</summary>
     [Parameter(Position = 0)]
     [ArgumentCompleter(typeof(SelectorCompleter))]

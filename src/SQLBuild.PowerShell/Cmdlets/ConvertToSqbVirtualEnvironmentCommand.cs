@@ -12,6 +12,9 @@ namespace SQLBuild.PowerShell;
 [OutputType(typeof(SqbAdoptionResult))]
 public sealed class ConvertToSqbVirtualEnvironmentCommand : TypedConfirmationCmdlet
 {
+    /// <summary>True: adoption records every seed's version and content hash.</summary>
+    protected override bool ReadsSeeds => true;
+
     protected override void ProcessSqbRecord()
     {
         var project = CompileProject();

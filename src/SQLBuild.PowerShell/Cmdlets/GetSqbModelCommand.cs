@@ -11,6 +11,9 @@ namespace SQLBuild.PowerShell;
 [OutputType(typeof(SqbModel))]
 public sealed class GetSqbModelCommand : SqbCmdlet
 {
+    /// <summary>True: shows every node's version hash, which a seed's content decides.</summary>
+    protected override bool ReadsSeeds => true;
+
     /// <summary>Names to show; wildcards allowed.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Model")]
@@ -42,7 +45,14 @@ public sealed class GetSqbModelCommand : SqbCmdlet
         bool Wanted(string name, string type) =>
             (patterns is null || patterns.Any(p => p.IsMatch(name))) &&
             (NodeType is null || NodeType.Contains(type, StringComparer.OrdinalIgnoreCase)) &&
-            (selected is null || type == "test" || selected.Contains(name));
+            (selected is null || type != "test" && selected.Contains(name));
+        // A data test is listed as a build runs it: every test when no -Select narrows the build, otherwise only a test
+        // that reads a selected model or seed.
+        var allTests = Select is not { Length: > 0 };
+        bool TestWanted(DataTestNode test) =>
+            (patterns is null || patterns.Any(p => p.IsMatch(test.Name))) &&
+            (NodeType is null || NodeType.Contains("test", StringComparer.OrdinalIgnoreCase)) &&
+            (allTests || test.References.Any(r => r.Kind != ReferenceKind.Source && selected!.Contains(r.Name)));
 
         string Render(string sql, IReadOnlyList<Reference> refs) =>
             ReferenceResolution.Render(project, dialect, sql, refs, name => new RelationName(schema, name));
@@ -77,7 +87,7 @@ public sealed class GetSqbModelCommand : SqbCmdlet
         }
         foreach (var test in project.Tests.Values.OrderBy(t => t.Name, StringComparer.Ordinal))
         {
-            if (!Wanted(test.Name, "test")) continue;
+            if (!TestWanted(test)) continue;
             WriteObject(new SqbModel
             {
                 Name = test.Name, NodeType = "test", Path = test.RelativePath,

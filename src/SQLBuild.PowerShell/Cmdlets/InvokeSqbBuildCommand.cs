@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using SQLBuild.Core.Build;
+using SQLBuild.Core.Errors;
 
 namespace SQLBuild.PowerShell;
 
@@ -29,7 +30,6 @@ public sealed class InvokeSqbBuildCommand : BuildCmdletBase
 
         var result = Run(log => ProjectBuild.Build(project, options, log, StopToken));
         WriteObject(result);
-        foreach (var node in result.Nodes.Where(n => n.Status == SqbNodeStatus.Failed))
-            WriteSqbError(node.Failure());
+        WriteSqbErrors(result.Nodes.Where(n => n.Status == SqbNodeStatus.Failed).Select(n => (n, (SqbException?)n.Failure())).ToList(), _ => { });
     }
 }

@@ -77,14 +77,13 @@ public sealed class RepairSqbViewCommand : SqbCmdlet
         {
             var outcomes = Run(log => new ViewRepair(StateStore.Open(project, log, "Reconcile commands"), log) { Cancellation = StopToken }
                 .Repair(env, items.Select(i => i.Request).ToList()));
-            foreach (var outcome in outcomes)
+            WriteSqbErrors(outcomes.Select(outcome =>
             {
-                WriteObject(outcome.Result);
-                if (outcome.Error is not { } error) continue;
+                if (outcome.Error is not { } error) return (outcome.Result, (SqbException?)null);
                 var finding = items.FirstOrDefault(i => i.Request.Name == outcome.Result.Name && i.Finding is not null).Finding;
-                WriteSqbError(finding is null ? error
+                return (outcome.Result, finding is null ? error
                     : new SqbException(error.Code, error.ErrorName, error.Message, error.Kind, finding, error.RecommendedAction));
-            }
+            }).ToList(), WriteObject);
         }
     }
 

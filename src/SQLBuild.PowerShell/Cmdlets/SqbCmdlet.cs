@@ -43,12 +43,21 @@ public abstract class SqbCmdlet : PSCmdlet
 
     private (string Dir, string? Target, CompiledProject Project)? _compiled;
 
+    /// <summary>
+    /// True for a cmdlet that builds, plans or loads seeds (or shows their columns): every seed is read and checked when
+    /// the project compiles, so a seed that is not UTF-8 CSV is P015 before anything runs. Other cmdlets read a seed only
+    /// if they come to need its content (a version hash), so a bad data file cannot stop lock, journal, environment and
+    /// state commands (issue 12).
+    /// </summary>
+    protected virtual bool ReadsSeeds => false;
+
     /// <summary>Compiles the project once per (folder, target) for the whole pipeline, not once per input object.</summary>
     protected CompiledProject CompileProject()
     {
         var dir = ProjectDirectory;
         if (_compiled is { } c && c.Dir == dir && c.Target == Target) return c.Project;
-        var project = Run(_ => ProjectCompiler.Compile(dir, Target, Credential?.GetNetworkCredential()));
+        var readSeeds = ReadsSeeds;
+        var project = Run(_ => ProjectCompiler.Compile(dir, Target, Credential?.GetNetworkCredential(), readSeeds));
         AnnounceSecrets();
         foreach (var warning in project.Warnings) WriteSqbWarning(warning.Message, warning.ErrorId);
         _compiled = (dir, Target, project);
@@ -133,6 +142,22 @@ public abstract class SqbCmdlet : PSCmdlet
     {
         WriteAzureDevOpsIssue("error", ex.ErrorId, ex.Message);
         WriteError(ErrorMapping.ToRecord(ex));
+    }
+
+    /// <summary>
+    /// Several non-terminating errors of one command (every failed node of a build): under Azure DevOps every logissue
+    /// line is written first, then the errors, each with <paramref name="before"/> (its output object) first. Under
+    /// -ErrorAction Stop the first WriteError ends the command, and every failure must still get its one logissue.
+    /// </summary>
+    protected void WriteSqbErrors<T>(IReadOnlyList<(T Item, SqbException? Error)> items, Action<T> before)
+    {
+        foreach (var (_, ex) in items)
+            if (ex is not null) WriteAzureDevOpsIssue("error", ex.ErrorId, ex.Message);
+        foreach (var (item, ex) in items)
+        {
+            before(item);
+            if (ex is not null) WriteError(ErrorMapping.ToRecord(ex));
+        }
     }
 
     /// <summary>A warning, and under Azure DevOps its logissue (coded when <paramref name="code"/> is given).</summary>

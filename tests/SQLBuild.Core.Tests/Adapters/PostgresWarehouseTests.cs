@@ -45,6 +45,52 @@ public sealed class PostgresWarehouseTests : IDisposable
     }
 
     [SkippableFact]
+    public void Sessions_outlive_the_servers_idle_session_timeout_and_a_pooled_connection_the_server_ended_is_replaced()
+    {
+        Skip.IfNot(TestDatabases.HasPostgres, TestDatabases.NoPostgres);
+        // A hardened server or role ends sessions idle for 1 s (here through the connection's startup options).
+        var idle = new NpgsqlConnectionStringBuilder(TestDatabases.PostgresConnectionString!) { Options = "-c idle_session_timeout=1000" };
+        var settings = new ConnectionSettings("idle", AdapterKind.Postgres, new Dictionary<string, string>(), null, idle.ConnectionString, Path.GetTempPath());
+        var log = new RecordingLog();
+        var w = WarehouseFactory.Create(settings, log);
+        long PidOf(IWarehouseSession s) => Convert.ToInt64(s.ExecuteScalar(new SqlStatement("TEST", "pid", "SELECT pg_backend_pid()")));
+        using var observer = Warehouse.OpenSession();
+        void WaitUntilEnded(long pid)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (Convert.ToInt64(observer.ExecuteScalar(new SqlStatement("TEST", "alive", $"SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}"))) > 0)
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the server never ended session {pid}");
+                Thread.Sleep(100);
+            }
+        }
+
+        // Our session, idle while a model runs elsewhere, is not ended: it sets idle_session_timeout = 0.
+        using (var held = w.OpenSession())
+        {
+            Assert.Equal("0", held.ExecuteScalar(new SqlStatement("TEST", "show", "SHOW idle_session_timeout")));
+            var pid = PidOf(held);
+            // A session of the server's setting, idle as long, is ended: the setting is in force.
+            using var plain = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(idle.ConnectionString) { Pooling = false }.ConnectionString);
+            plain.Open();
+            using (var c = new NpgsqlCommand("SELECT pg_backend_pid()", plain)) WaitUntilEnded(Convert.ToInt64(c.ExecuteScalar()));
+            Assert.Equal(pid, PidOf(held));
+        }
+
+        // A pooled connection the server ended while it sat in the pool (a DBA, a restart, a pooler) is replaced when opened.
+        long pooled;
+        using (var s = w.OpenSession()) pooled = PidOf(s);
+        observer.ExecuteScalar(new SqlStatement("TEST", "terminate", $"SELECT pg_terminate_backend({pooled})"));
+        WaitUntilEnded(pooled);
+        using (var again = w.OpenSession())
+        {
+            Assert.NotEqual(pooled, PidOf(again));
+            Assert.Equal(1, Convert.ToInt32(again.ExecuteScalar(new SqlStatement("TEST", "alive", "SELECT 1"))));
+        }
+        Assert.Contains(log.Lines, l => l.StartsWith("VERBOSE: a pooled connection to postgres(", StringComparison.Ordinal) && l.Contains("had been closed by the server"));
+    }
+
+    [SkippableFact]
     public void A_wrong_password_is_W001_and_the_password_appears_nowhere()
     {
         Skip.IfNot(TestDatabases.HasPostgres, TestDatabases.NoPostgres);

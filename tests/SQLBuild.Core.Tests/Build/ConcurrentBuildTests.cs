@@ -23,7 +23,9 @@ public class ConcurrentBuildTests
             var builds = new[] { $"pr_a{round}", $"pr_b{round}" }.Select(env => Task.Run(() =>
             {
                 go.Wait();
-                return f.Build(new BuildOptions { Environment = env });
+                // -ChangesOnly: a build that plans after the other one made the version reuses it (a default build would
+                // refresh a table version it finds, SPEC 4.2); what is checked here is that a new version is built once.
+                return f.Build(new BuildOptions { Environment = env, ChangesOnly = true });
             })).ToList();
             go.Set();
             var results = builds.Select(b => b.Result).ToList();
@@ -36,9 +38,14 @@ public class ConcurrentBuildTests
                 Assert.Equal(8, f.CountOf(f.View(env, "dim_customers")));
             }
             Assert.Equal(1, f.StateCount("physical_relations", "version_hash = $1", f.Hash("fct_orders")));
-            // Built once: one build made each new version, the other reused it.
-            Assert.Equal(new[] { "build", "reuse" }, results.Select(r => r.Nodes.Single(n => n.Name == "fct_orders").Action).OrderBy(x => x));
-            Assert.Equal(new[] { "build", "reuse" }, results.Select(r => r.Nodes.Single(n => n.Name == "dim_customers").Action).OrderBy(x => x));
+            // Built once: one build made each new version; the other reused it, or, when it planned after the version was
+            // recorded but before any environment's ref carried it with today's audits, audited it without rebuilding.
+            foreach (var model in new[] { "fct_orders", "dim_customers" })
+            {
+                var actions = results.Select(r => r.Nodes.Single(n => n.Name == model).Action).OrderBy(x => x).ToList();
+                Assert.Equal(1, actions.Count(a => a == "build"));
+                Assert.Contains(actions.Single(a => a != "build"), new[] { "reuse", "audit" });
+            }
             Assert.Empty(f.Locks().List());
         }
     }
@@ -60,7 +67,9 @@ public class ConcurrentFirstBuildTests
             var builds = new[] { "dev", "pr_1" }.Select(env => Task.Run(() =>
             {
                 go.Wait();
-                return f.Build(new BuildOptions { Environment = env });
+                // -ChangesOnly: a build that plans after the other one made the version reuses it (a default build would
+                // refresh a table version it finds, SPEC 4.2); what is checked here is that a new version is built once.
+                return f.Build(new BuildOptions { Environment = env, ChangesOnly = true });
             })).ToList();
             go.Set();
             foreach (var r in builds.Select(b => b.Result))

@@ -1,6 +1,7 @@
 using SQLBuild.Core.Adapters;
 using SQLBuild.Core.Build;
 using SQLBuild.Core.State;
+using SQLBuild.Core.Logging;
 using SQLBuild.Core.Tests.Support;
 using Xunit;
 
@@ -138,9 +139,12 @@ public class VirtualBuildTests
         Assert.Equal("succeeded", third.Status);
         Assert.Equal(EnvironmentStatus.Finalized, third.EnvironmentStatus);
         Assert.Empty(third.Nodes);
-        // The plan says the same, without writing anything; every node of a default plan is unchanged or a refresh.
-        Assert.Empty(f.Plan(changesOnly).Steps);
+        // The plan says the same, without writing anything: one step per node (as Get-SqbPlan's help says), all
+        // unchanged; every node of a default plan is unchanged or a refresh.
+        var quiet = f.Plan(changesOnly);
+        Assert.All(quiet.Steps, s => Assert.Equal(("unchanged", (string?)null), (s.Action, s.Reason)));
         var plan = f.Plan();
+        Assert.Equal(plan.Steps.Select(s => s.Name), quiet.Steps.Select(s => s.Name));
         Assert.All(plan.Steps, s => Assert.Contains(s.Action, new[] { "unchanged", "refresh" }));
         Assert.All(plan.Steps.Where(s => s.Action == "unchanged"), s => Assert.Null(s.Reason));
         Assert.All(plan.Steps, s => Assert.Equal("finalized", s.EnvironmentStatus));
@@ -300,8 +304,12 @@ public class VirtualBuildTests
         Assert.Equal(EnvironmentStatus.Active, f.EnvironmentRow("dev")!.Status);
         Assert.Single(f.Checkpoints("dev"));
         Assert.Equal("working", f.Inspect().Environments("dev").Single().Status);
-        // The build itself ran to the end: its operation succeeded with failed nodes.
-        Assert.Equal("succeeded", f.Operations(type: "build").First().Status);
+        // The build ran to the end with failed nodes: journaled failed, as its result says, yet nothing is left
+        // unfinished (no FailedOperation finding; what succeeded was switched).
+        var build = f.Operations(type: "build").First();
+        Assert.Equal("failed", build.Status);
+        Assert.Equal("finish", build.Events[^1].Action);
+        Assert.Empty(new OperationQueries(f.Store(), NullLog.Instance).Unfinished());
     }
 
     [SkippableTheory]

@@ -86,6 +86,13 @@ public class AdoptDetachTests
         Assert.Equal("starting detach", dop.Events[0].Message);
         Assert.Equal("detached 6 models", dop.Events[^1].Message);
 
+        // A retried detach that had already finished says so (S028), not "requires a finalized virtual environment".
+        var snapshotAfter = f.Snapshot();
+        var retried = Assert.Throws<SqbException>(() => f.Detach());
+        Assert.Equal(("S028", "virtual environment 'dev' is already detached"), (retried.Code, retried.Message));
+        Assert.StartsWith("Nothing to do", retried.RecommendedAction);
+        Assert.Equal(snapshotAfter, f.Snapshot());
+
         // Detached VDE guards (recovery page): build, promote from, promote to, rollback.
         AssertDetached(() => f.Build(), "virtual environment 'dev' is detached");
         AssertDetached(() => new Promotion(f.Store(), NullLog.Instance).Promote(new PromoteOptions { From = "dev", To = "qa" }),

@@ -95,6 +95,85 @@ public class FaultTests
         finally { Environment.SetEnvironmentVariable("SQB_LOCK_RENEW_SECONDS", null); }
     }
 
+    /// <summary>Waits until a statement of <paramref name="app"/> has run on the server for a second (the slow one, which
+    /// reads stg_orders).</summary>
+    private static void WaitForSlowStatement(VirtualFixture f, string app)
+    {
+        var clock = Stopwatch.StartNew();
+        while (f.Long($"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}' AND state = 'active' AND query_start < now() - interval '1 second'") == 0)
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(60)) throw new TimeoutException("the slow statement never ran");
+            Thread.Sleep(50);
+        }
+    }
+
+    [SkippableFact]
+    public void A_build_whose_lease_session_was_ended_switches_nothing_fails_with_lease_lost_and_deletes_its_row()
+    {
+        // SPEC 6: the lease is the row and the session lock; a DBA's pg_terminate_backend of the idle session that holds
+        // the advisory lock ends the session lock, so the lease is lost at once (the row alone proves nothing).
+        TestEngine.SkipUnlessAvailable("postgres");
+        Environment.SetEnvironmentVariable("SQB_LOCK_RENEW_SECONDS", "1");
+        try
+        {
+            using var f = new VirtualFixture("postgres");
+            DevThenSlowStgOrders(f, seconds: 60);
+            var refs = f.Refs("dev");
+            var views = f.ViewDefinitions("dev");
+
+            var build = BuildInBackground(f, CancellationToken.None);
+            var holder = WaitForHolder(f);
+            var app = $"sqlbuild/{holder.OperationId}";
+            WaitForSlowStatement(f, app);
+            var ended = f.Long("SELECT count(pg_terminate_backend(a.pid)) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid AND l.locktype = 'advisory' " +
+                               $"WHERE a.application_name = '{app}' AND a.state <> 'active'");
+            Assert.Equal(1L, ended);
+
+            var ex = Assert.Throws<SqbException>(() => build.GetAwaiter().GetResult());
+            Assert.Equal("L001.LeaseLost", ex.ErrorId);
+            Assert.Contains(f.Log.Lines, l => l.StartsWith("WARNING: lost the lock virtual_env:dev: its session ended (", StringComparison.Ordinal) &&
+                                              l.Contains("57P01", StringComparison.Ordinal));
+            Assert.DoesNotContain(f.Log.Lines, l => l.Contains("could not re", StringComparison.Ordinal));   // renew / release
+            Assert.Equal(refs, f.Refs("dev"));
+            Assert.Equal(views, f.ViewDefinitions("dev"));
+            // Its own row is deleted through a fresh session; nothing of it runs on; the journal says failed, lease lost.
+            Assert.Empty(f.Locks().List());
+            Assert.Equal(0L, f.ActiveStatementsOf(app));
+            var op = f.Operations(type: "build").Single(o => o.Id == holder.OwnerId);
+            Assert.Equal("failed", op.Status);
+            Assert.StartsWith("lost the lock", op.Events[^1].Message);
+        }
+        finally { Environment.SetEnvironmentVariable("SQB_LOCK_RENEW_SECONDS", null); }
+    }
+
+    [SkippableFact]
+    public void Clearing_the_lock_of_a_live_build_makes_it_fail_with_lease_lost_not_the_broken_statement()
+    {
+        // Clear-SqbLock -Force ends the holder's server sessions: its statement fails with 57P01 before any renewal
+        // notices; the holder reports what happened, L001 (about_SQLBuild_Locks), and journals it.
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new VirtualFixture("postgres");
+        DevThenSlowStgOrders(f, seconds: 60);
+        var refs = f.Refs("dev");
+
+        var build = BuildInBackground(f, CancellationToken.None);
+        var holder = WaitForHolder(f);
+        WaitForSlowStatement(f, $"sqlbuild/{holder.OperationId}");
+        var cleared = f.Locks().Clear(f.Locks().List().Single());
+        Assert.True(cleared.Deleted);
+        Assert.NotEmpty(cleared.EndedSessions);
+
+        var ex = Assert.Throws<SqbException>(() => build.GetAwaiter().GetResult());
+        Assert.Equal("L001.LeaseLost", ex.ErrorId);
+        Assert.Contains($"lost the lock 'virtual_env:dev' while {holder.OwnerId} ran", ex.Message);
+        Assert.Equal(refs, f.Refs("dev"));
+        Assert.Empty(f.Locks().List());
+        // The journal's session was ended too: the end is recorded through a fresh one.
+        var op = f.Operations(type: "build").Single(o => o.Id == holder.OwnerId);
+        Assert.Equal("failed", op.RecordedStatus);
+        Assert.StartsWith("lost the lock", op.Events[^1].Message);
+    }
+
     [SkippableTheory]
     [InlineData("duckdb")]
     [InlineData("postgres")]

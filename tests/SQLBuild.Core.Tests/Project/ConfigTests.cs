@@ -210,6 +210,7 @@ public class ConfigTests
             var conn = fx.Compile().Config.ActiveTarget.Connection;
             Assert.Equal(cs, conn.ConnectionString);
             Assert.False(conn.Values.ContainsKey("connection_string"));
+            Assert.Equal("postgres(connection_string=***)", conn.ToString());   // no stray comma before the one part
             Assert.Equal("error: ***", Redaction.Redact("error: " + cs));
         }
         finally
@@ -398,8 +399,19 @@ public class ConfigTests
     }
 
     [Theory]
-    [InlineData("[settings]\nconcurrency = \"four\"", 17, "settings.concurrency: expected an integer >= 1, got a string")]
-    [InlineData("[settings]\nconcurrency = 0", 17, "settings.concurrency: expected an integer >= 1, got 0")]
+    [InlineData("[settings]\nconcurrency = \"four\"", 17, "settings.concurrency: expected an integer from 1 to 64, got a string")]
+    [InlineData("[settings]\nconcurrency = 0", 17, "settings.concurrency: expected an integer from 1 to 64, got 0")]
+    [InlineData("[settings]\nconcurrency = 100000", 17, "settings.concurrency: expected an integer from 1 to 64, got 100000")]
+    [InlineData("[targets.dev.state]\nunsuffixed_virtual_env = \"Dev\"", 17,
+        "targets.dev.state.unsuffixed_virtual_env: invalid virtual environment name 'Dev': expected ^[a-z][a-z0-9_]*$ (a VDE name, as -Environment takes it)")]
+    [InlineData("[targets.dev.state]\nschema = \"dev\"", 17,
+        "targets.dev.state.schema: state schema 'dev' is the target schema, where the logical views live: give the state store a schema of its own (default sqlbuild_state)")]
+    [InlineData("[targets.dev.state]\nschema = \"DEV\"", 17,
+        "targets.dev.state.schema: state schema 'DEV' is the target schema, where the logical views live: give the state store a schema of its own (default sqlbuild_state)")]
+    [InlineData("[targets.dev.state]\nschema = \"dev__sqb_physical\"", 17,
+        "targets.dev.state.schema: state schema 'dev__sqb_physical' is the target's physical schema: give the state store a schema of its own (default sqlbuild_state)")]
+    [InlineData("[targets.dev.state]\nschema = \"dev__ci\"", 17,
+        "targets.dev.state.schema: state schema 'dev__ci' is the logical schema of virtual environment 'ci' (<schema>__<vde>): give the state store a schema of its own (default sqlbuild_state)")]
     [InlineData("[settings]\nvirtual_environments = \"yes\"", 17, "settings.virtual_environments: expected a boolean (true or false), got a string")]
     [InlineData("[janitor]\nmax_checkpoints = 0", 17, "janitor.max_checkpoints: expected an integer >= 1, got 0")]
     [InlineData("[janitor]\nretention_days = 1.5", 17, "janitor.retention_days: expected an integer >= 0, got a float")]
@@ -417,11 +429,21 @@ public class ConfigTests
     }
 
     [Fact]
+    public void A_target_schema_named_like_the_default_state_schema_is_refused_at_the_target_schema()
+    {
+        using var fx = Config(TwoTargets.Replace("schema = \"dev\"", "schema = \"sqlbuild_state\""));
+        var ex = fx.Fails();
+        Assert.Equal(ErrorCodes.ConfigInvalid, ex.Code);
+        Assert.Equal("sqlbuild_project.toml:10: targets.dev.schema: state schema 'sqlbuild_state' is the target schema, where the logical views live: " +
+                     "give the state store a schema of its own (default sqlbuild_state)", ex.Message);
+    }
+
+    [Fact]
     public void Type_error_set_by_the_local_file_names_the_local_file_and_line()
     {
         using var fx = Config(TwoTargets, "# personal\n\n[settings]\nconcurrency = \"lots\"\n");
         var ex = fx.Fails();
-        Assert.Equal("sqlbuild_local.toml:4: settings.concurrency: expected an integer >= 1, got a string", ex.Message);
+        Assert.Equal("sqlbuild_local.toml:4: settings.concurrency: expected an integer from 1 to 64, got a string", ex.Message);
     }
 
     [Fact]

@@ -168,6 +168,27 @@ public class SeedTests
     }
 
     [Fact]
+    public void Without_readSeeds_a_seed_is_read_only_when_its_content_is_used_with_the_same_P015_and_hash()
+    {
+        using var fx = new ProjectFixture().WriteBytes("seeds/s.csv", new byte[] { (byte)'a', (byte)'\n', (byte)'1', 0xE9, (byte)'\n' });
+        // A command that needs no seed content compiles (issue 12: Clear-SqbLock must not fail on a data file).
+        var project = ProjectCompiler.Compile(fx.Dir, readSeeds: false);
+        var seed = project.Seeds["s"];
+        Assert.Equal("seeds/s.csv", seed.RelativePath);
+        var ex = Assert.Throws<SqbException>(() => seed.Columns);
+        Assert.Equal(("P015", "seeds/s.csv:2: invalid UTF-8: byte 0xE9 is not part of a UTF-8 character; save the file as UTF-8"), (ex.Code, ex.Message));
+        // Reconcile's identities leave the unreadable seed out instead of failing.
+        Assert.DoesNotContain("s", SQLBuild.Core.Identity.IdentityCalculator.ComputeReadable(project).Keys);
+
+        // A good file: the deferred read gives exactly what the eager one gives.
+        fx.Write("seeds/s.csv", "a,b\n1,x\n");
+        var lazy = ProjectCompiler.Compile(fx.Dir, readSeeds: false).Seeds["s"];
+        var eager = ProjectCompiler.Compile(fx.Dir).Seeds["s"];
+        Assert.Equal((eager.ContentHash, eager.RowCount), (lazy.ContentHash, lazy.RowCount));
+        Assert.Equal(eager.Columns, lazy.Columns);
+    }
+
+    [Fact]
     public void Utf8_characters_split_across_read_blocks_decode_whole()
     {
         // 64 KiB blocks: put multi-byte characters across every block boundary of a 300 KiB file.

@@ -526,6 +526,16 @@ public sealed class ReconcileTests
         Assert.Equal("P011.UnknownModel", Assert.Throws<SqbException>(() => f.Report(model: "nope")).ErrorId);
     }
 
+    [SkippableTheory, MemberData(nameof(Engines))]
+    public void The_targets_own_environment_before_its_first_build_is_an_empty_report_and_any_other_name_is_unknown(string engine)
+    {
+        TestEngine.SkipUnlessAvailable(engine);
+        using var f = new VdeFixture(engine);   // state initialized, nothing built
+        Assert.Empty(f.Report());
+        Assert.Empty(f.Report("dev"));
+        Assert.Equal("S020.UnknownEnvironment", Assert.Throws<SqbException>(() => f.Report("pr_1")).ErrorId);
+    }
+
     [Fact]
     public void With_a_separate_state_store_repair_and_attach_still_write_views_and_events()
     {

@@ -127,6 +127,34 @@ public class LockFaultTests
         Assert.Empty(f.Locks().List());
     }
 
+    [SkippableFact]
+    public void On_postgres_a_lease_whose_session_ended_refuses_the_fence_at_once_and_still_deletes_its_row()
+    {
+        // No renewal has run since the session ended (15 s apart): the fence itself finds the session gone.
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new VirtualFixture("postgres");
+        f.Init();
+        var op = Op("build");
+        var lease = new LockManager(f.Store().ForOperation(op, CancellationToken.None), f.Log).Acquire("virtual_env:dev", op);
+        Assert.Equal(1L, f.Long($"SELECT count(pg_terminate_backend(a.pid)) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid " +
+                                $"AND l.locktype = 'advisory' WHERE a.application_name = 'sqlbuild/{op}'"));
+        Assert.Equal(0L, SessionsLeft(f, op));
+        Assert.False(lease.IsLost);   // nothing has noticed yet
+
+        using (var session = f.StateSession())
+        using (session.BeginTransaction())
+        {
+            var ex = Assert.Throws<SqbException>(() => lease.Fence(session));
+            Assert.Equal("L001.LeaseLost", ex.ErrorId);
+        }
+        Assert.True(lease.IsLost);
+        Assert.True(lease.Lost.IsCancellationRequested);
+        Assert.Equal(op, f.Locks().List().Single().OwnerId);
+        lease.Dispose();
+        Assert.Empty(f.Locks().List());
+        Assert.DoesNotContain(f.Log.Lines, l => l.Contains("could not release", StringComparison.Ordinal));
+    }
+
     // ------------------------------------------------------------------ sessions released on every refusal
 
     [SkippableFact]

@@ -141,6 +141,28 @@ public class SetBasedStateWriteTests
         Assert.Equal("m__v_abc", stored.RelationName);
     }
 
+    [SkippableTheory]
+    [MemberData(nameof(Engines))]
+    public void Recording_3000_versions_at_once_skips_the_recorded_ones_in_as_few_statements_as_the_engine_allows(string engine)
+    {
+        using var store = new Store(engine);
+        ModelVersionRow Version(int i) => new($"m_{i:d4}", "abc", "l", $"SELECT {i}", "{}", "ready");
+        PhysicalRelationRow Relation(int i) => new(NodeTypes.Model, $"m_{i:d4}", "abc", null, "dev__sqb_physical", $"m_{i:d4}__v_abc", "view");
+        store.Repo.InsertModelVersion(Version(7));
+        store.Repo.InsertPhysicalRelation(Relation(7));
+        var mark = store.Log.Lines.Count;
+        store.Session.ExecuteBatch(store.Repo.RecordModelVersions(Enumerable.Range(0, 3000).Select(Version).ToList(),
+            Enumerable.Range(0, 3000).Select(Relation).ToList()).ToList());
+        Assert.Equal(3000, store.Count(StateSchema.ModelVersions));
+        Assert.Equal(3000, store.Count(StateSchema.PhysicalRelations));
+        // PostgreSQL binds one array a column: one statement a table at any size. Elsewhere, under 2,000 parameters a statement.
+        var (versions, relations) = (store.Statements(mark, "INSERT", StateSchema.ModelVersions), store.Statements(mark, "INSERT", StateSchema.PhysicalRelations));
+        if (engine == "postgres") Assert.Equal((1, 1), (versions, relations));
+        else Assert.Equal((10, 11), (versions, relations));
+        Assert.Equal(3000, store.Repo.Tracked(Enumerable.Range(0, 3000).Select(i => (NodeKey.Model($"m_{i:d4}"), "abc")).ToList()).Count);
+        Assert.Empty(store.Repo.Tracked(new[] { (NodeKey.Model("m_0001"), "other"), (NodeKey.Seed("m_0001"), "abc") }));
+    }
+
     [Fact]
     public void The_set_based_shapes_parse_as_tsql()
     {
@@ -153,6 +175,8 @@ public class SetBasedStateWriteTests
         Assert.True(statements.Count >= 3);
         Assert.All(statements, s => Assert.InRange(s.Parameters!.Count, 1, 2000));
         Assert.Equal(700 * 7, statements.Sum(s => s.Parameters!.Count));
+        statements.AddRange(sql.InsertManyIfAbsent(StateSchema.PhysicalRelations, new[] { "artifact_type", "artifact_name", "version_hash", "database_name", "schema_name", "relation_name", "relation_type" },
+            Enumerable.Range(0, 300).Select(i => new object?[] { "model", $"m{i}", "h", null, "s", $"r{i}", "view" }).ToList(), "created_at", "updated_at"));
         statements.Add(sql.InsertIfAbsent(StateSchema.PhysicalRelations, new (string, object?)[]
         {
             ("artifact_type", "model"), ("artifact_name", "m"), ("version_hash", "h"), ("database_name", null),

@@ -108,7 +108,7 @@ public class StateStoreTests
             Assert.Empty(s.ReadCatalog(new[] { f.Schema, f.PhysicalSchema }).Relations);
         }
         Assert.True(File.Exists(Path.Combine(f.Dir, "state.duckdb")));
-        Assert.Equal(new[] { "build", "build", "promote", "rollback" }, f.Operations().Select(o => o.Type));
+        Assert.Equal(new[] { "rollback", "promote", "build", "build" }, f.Operations().Select(o => o.Type));   // newest first
         Assert.All(f.Operations(), o => Assert.Equal("succeeded", o.Status));
         Assert.Empty(f.Locks().List());
     }

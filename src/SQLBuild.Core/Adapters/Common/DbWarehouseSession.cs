@@ -72,6 +72,65 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         return (IReadOnlyList<object?[]>)rows;
     });
 
+    /// <summary>Whether <see cref="ExecuteBatch"/> sends one ADO.NET <see cref="DbBatch"/> (one round trip); otherwise it runs the
+    /// statements one after the other (an in-process engine has no round trip to save).</summary>
+    protected virtual bool SendsBatches => false;
+
+    /// <summary>Binds positional parameters to one command of a batch (engines with <see cref="SendsBatches"/>).</summary>
+    protected virtual void BindParameters(DbBatchCommand command, IReadOnlyList<object?> parameters) =>
+        throw new NotSupportedException("this engine does not send batches");
+
+    /// <summary>The rows one command of a batch wrote or returned (a CREATE TABLE AS: the rows it wrote).</summary>
+    protected virtual int RowsOf(DbBatchCommand command) => Math.Max(0, command.RecordsAffected);
+
+    public IReadOnlyList<int> ExecuteBatch(IReadOnlyList<SqlStatement> statements)
+    {
+        ArgumentNullException.ThrowIfNull(statements);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (statements.Count == 0) return Array.Empty<int>();
+        if (statements.Count == 1 || !SendsBatches) return statements.Select(Execute).ToList();
+        Log.Verbose($"BATCH {statements.Count}");
+        using var batch = _connection.CreateBatch();
+        batch.Timeout = CommandTimeoutSeconds;
+        batch.Transaction = _transaction?.DbTransaction;
+        foreach (var statement in statements)
+        {
+            ArgumentNullException.ThrowIfNull(statement);
+            Log.Verbose($"{statement.Kind} {statement.Target}");
+            var command = batch.CreateBatchCommand();
+            command.CommandText = statement.Sql;
+            if (statement.Parameters is { Count: > 0 } ps) BindParameters(command, ps);
+            batch.BatchCommands.Add(command);
+        }
+        _cancel.ThrowIfCancellationRequested();
+        // One round trip: one statement boundary.
+        Faults.KillPoints.Statement();
+        using var cancelling = _cancel.CanBeCanceled ? _cancel.Register(() => CancelQuietly(batch)) : default;
+        try
+        {
+            batch.ExecuteNonQuery();
+            return batch.BatchCommands.Cast<DbBatchCommand>().Select(RowsOf).ToList();
+        }
+        catch (Exception e) when (_cancel.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            throw new OperationCanceledException($"BATCH of {statements.Count} was cancelled", e, _cancel);
+        }
+        catch (Exception e) when (IsDriverError(e))
+        {
+            // The statement the server refused, where the driver says which (the batch stopped there; nothing after it ran);
+            // otherwise the batch, with the kinds it held (the driver's message names the object).
+            var at = e is DbException { BatchCommand: { } failed } ? batch.BatchCommands.IndexOf(failed) : -1;
+            throw Failed(at >= 0 ? statements[at] : new SqlStatement("BATCH",
+                $"of {statements.Count} ({string.Join(", ", statements.GroupBy(s => s.Kind).Select(g => $"{g.Count()} {g.Key}"))})", ""), e);
+        }
+    }
+
+    private void CancelQuietly(DbBatch batch)
+    {
+        try { batch.Cancel(); }
+        catch (Exception e) { Log.Verbose($"could not cancel the running batch: {Redaction.Redact(e.Message)}"); }
+    }
+
     protected T Run<T>(SqlStatement statement, Func<DbCommand, T> action)
     {
         ArgumentNullException.ThrowIfNull(statement);

@@ -129,15 +129,36 @@ public sealed class DuckDbDialect : AnsiSqlDialect
         WHERE database_name = current_database() AND NOT internal AND list_contains($1, schema_name)
         """, SchemaParameter(schemas));
 
-    /// <summary>Every index of the current database with the statement that creates it (DuckDB only).</summary>
+    /// <summary>Every index of the current database with the statement that creates it (DuckDB only):
+    /// rows (schema_name, table_name, index_name, sql).</summary>
     public SqlStatement Indexes() => new(
         "CATALOG INDEXES", "database",
         """
-        SELECT schema_name, index_name, sql
+        SELECT schema_name, table_name, index_name, sql
         FROM duckdb_indexes()
         WHERE database_name = current_database() AND sql IS NOT NULL
-        ORDER BY schema_name, index_name
+        ORDER BY schema_name, table_name, index_name
         """);
+
+    /// <summary>Every table of the current database that has an index, with the statement that creates it
+    /// (DuckDB only): rows (schema_name, table_name, sql). A table another one references by a foreign key is left
+    /// out: DuckDB cannot drop it.</summary>
+    public SqlStatement IndexedTables() => new(
+        "CATALOG TABLES", "database",
+        """
+        SELECT t.schema_name, t.table_name, t.sql
+        FROM duckdb_tables() t
+        WHERE t.database_name = current_database() AND NOT t.temporary AND EXISTS (
+            SELECT 1 FROM duckdb_indexes() i
+            WHERE i.database_name = t.database_name AND i.schema_name = t.schema_name AND i.table_name = t.table_name)
+        AND NOT EXISTS (
+            SELECT 1 FROM duckdb_constraints() c
+            WHERE c.database_name = t.database_name AND c.constraint_type = 'FOREIGN KEY' AND c.referenced_table = t.table_name)
+        ORDER BY t.schema_name, t.table_name
+        """);
+
+    /// <summary>The DuckDB library's version, e.g. <c>v1.5.6</c>.</summary>
+    public static SqlStatement Version() => new("VERSION", "duckdb", "SELECT version()");
 
     public SqlStatement DropIndex(string schema, string index) =>
         new("DROP INDEX", $"{schema}.{index}", $"DROP INDEX {Qualify(new RelationName(schema, index))}");

@@ -6,12 +6,23 @@ namespace SQLBuild.Core.Adapters;
 
 internal sealed class DuckDbSession : DbWarehouseSession
 {
-    private readonly Action? _onDispose;
+    private readonly DuckDBConnection _connection;
+    private readonly Action? _onClosed;
 
-    public DuckDbSession(DuckDBConnection connection, DuckDbDialect dialect, ISqbLog log, SessionOptions? options, Action? onDispose = null)
-        : base(connection, dialect, log, commandTimeoutSeconds: 0, options) => _onDispose = onDispose;
+    /// <param name="onClosed">Runs once the connection is closed (the last one to close a file checkpoints it).</param>
+    public DuckDbSession(DuckDBConnection connection, DuckDbDialect dialect, ISqbLog log, SessionOptions? options, Action? onClosed = null)
+        : base(connection, dialect, log, commandTimeoutSeconds: 0, options)
+    {
+        _connection = connection;
+        _onClosed = onClosed;
+    }
 
-    protected override void OnDispose() => _onDispose?.Invoke();
+    protected override void OnDispose()
+    {
+        if (_onClosed is null) return;
+        try { _connection.Dispose(); }
+        finally { _onClosed(); }
+    }
 
     // DuckDB has no hard parameter limit; this keeps each statement's parse and bind cheap.
     protected override int MaxParametersPerStatement => 10_000;

@@ -53,6 +53,15 @@ public sealed class PostgresDialect : AnsiSqlDialect
         return new("MOVE TABLE", table.ToString(), $"ALTER TABLE {Qualify(table)} SET SCHEMA {QuoteIdentifier(newSchema)}");
     }
 
+    public override bool CreateTableAsCountsRows => true;
+
+    public override bool BindsArrays => true;
+
+    public override string UnnestRows(IReadOnlyList<(int Parameter, string TypeName)> columns) =>
+        $"unnest({string.Join(", ", columns.Select(c => $"CAST({Parameter(c.Parameter)} AS {c.TypeName}[])"))})";
+
+    public override string EqualsAny(int parameter, string typeName) => $"= ANY(CAST({Parameter(parameter)} AS {typeName}[]))";
+
     public override string UtcNow => "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')";
 
     public override string UtcNowPlus(int seconds) =>
@@ -88,6 +97,16 @@ public sealed class PostgresDialect : AnsiSqlDialect
         new("ADVISORY UNLOCK", resource, "SELECT pg_advisory_unlock($1)", new object?[] { AdvisoryLockId(resource) });
 
     public override bool AdvisoryLockTaken(object? result) => result is true;
+
+    public override SqlStatement? TryAdvisoryLocks(IReadOnlyList<string> resources) =>
+        new("ADVISORY LOCK", $"{resources.Count} resource(s)",
+            "SELECT u.i, pg_try_advisory_lock(u.k) FROM unnest(CAST($1 AS BIGINT[])) WITH ORDINALITY AS u(k, i) ORDER BY u.i",
+            new object?[] { resources.Select(AdvisoryLockId).ToArray() });
+
+    public override SqlStatement? ReleaseAdvisoryLocks(IReadOnlyList<string> resources) =>
+        new("ADVISORY UNLOCK", $"{resources.Count} resource(s)",
+            "SELECT count(*) FROM (SELECT pg_advisory_unlock(u.k) FROM unnest(CAST($1 AS BIGINT[])) AS u(k) OFFSET 0) AS d",
+            new object?[] { resources.Select(AdvisoryLockId).ToArray() });
 
     /// <summary>
     /// Reads <c>pg_locks</c>: a granted advisory lock of this database on the resource's id, which PostgreSQL shows split
@@ -198,6 +217,19 @@ public sealed class PostgresDialect : AnsiSqlDialect
         WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
         ORDER BY a.attnum
         """, new object?[] { relation.Schema, relation.Name });
+
+    public override SqlStatement? RelationsColumns(IReadOnlyList<RelationName> relations) => new(
+        "CATALOG COLUMNS", string.Join(", ", relations),
+        """
+        SELECT n.nspname::text, c.relname::text, a.attname::text AS column_name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type,
+               CAST(row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum) AS integer) AS ordinal
+        FROM unnest(CAST($1 AS text[]), CAST($2 AS text[])) AS w(s, r)
+        JOIN pg_catalog.pg_namespace AS n ON n.nspname = w.s
+        JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid AND c.relname = w.r
+        JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid
+        WHERE a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY 1, 2, a.attnum
+        """, new object?[] { relations.Select(r => r.Schema).ToArray(), relations.Select(r => r.Name).ToArray() });
 
     /// <summary>Column names and types of one table, for typed seed inserts. Parameter: the quoted qualified name.</summary>
     internal SqlStatement TableColumnTypes(RelationName table) => new(

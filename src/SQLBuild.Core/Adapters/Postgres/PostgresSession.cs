@@ -29,6 +29,18 @@ internal sealed class PostgresSession : DbWarehouseSession
             command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
     }
 
+    // NpgsqlBatch: the statements go in one round trip (and run as one implicit transaction outside an explicit one).
+    protected override bool SendsBatches => true;
+
+    // RecordsAffected leaves out a SELECT tag; CREATE TABLE AS reports its rows as "SELECT n".
+    protected override int RowsOf(DbBatchCommand command) => (int)Math.Min(int.MaxValue, ((NpgsqlBatchCommand)command).Rows);
+
+    protected override void BindParameters(DbBatchCommand command, IReadOnlyList<object?> parameters)
+    {
+        foreach (var value in parameters)
+            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+    }
+
     /// <summary>
     /// Casts each placeholder to its column's type: in a multi-row VALUES list PostgreSQL resolves
     /// a column whose parameters are all NULL (untyped) to text, which then cannot be assigned to a
@@ -70,6 +82,9 @@ internal sealed class PostgresSession : DbWarehouseSession
             };
         }
         if (driverError is NpgsqlException { InnerException: IOException or System.Net.Sockets.SocketException } || driverError is NpgsqlException { IsTransient: true })
+            return WarehouseErrorClass.Connection;
+        // A command on a connection that broke earlier (the server ended it) fails without a server error.
+        if (_npgsql.FullState.HasFlag(System.Data.ConnectionState.Broken) || _npgsql.FullState == System.Data.ConnectionState.Closed)
             return WarehouseErrorClass.Connection;
         return WarehouseErrorClass.Other;
     }

@@ -12,7 +12,9 @@ namespace SQLBuild.Core.Adapters;
 /// Always: error detail off (row values stay out of messages); pooling on, except for dedicated sessions
 /// (<see cref="SessionOptions.Dedicated"/>). Every session names itself <c>sqlbuild/&lt;operation id&gt;</c> and sets
 /// <c>client_connection_check_interval</c> (PostgreSQL 14+), so a statement whose client died is cancelled by the
-/// server within seconds instead of running on (and holding its locks) after a crash.
+/// server within seconds instead of running on (and holding its locks) after a crash, and <c>idle_session_timeout = 0</c>
+/// (PostgreSQL 14+), so a server or role that ends idle sessions does not end ours while they wait for a long model.
+/// A pooled connection the server closed meanwhile is replaced once when it is opened.
 /// </summary>
 internal sealed class PostgresWarehouse : IWarehouse
 {
@@ -73,24 +75,62 @@ internal sealed class PostgresWarehouse : IWarehouse
     public IWarehouseSession OpenSession(SessionOptions? options = null)
     {
         options ??= SessionOptions.Default;
-        var connection = new NpgsqlConnection(options.Dedicated ? _dedicatedConnectionString : _connectionString);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            connection.Open();
-            // One round trip; a pooled connection is reset (DISCARD ALL) when it goes back to the pool.
-            using var name = connection.CreateCommand();
-            name.CommandText = connection.PostgreSqlVersion.Major >= 14
-                ? "SELECT set_config('application_name', $1, false), set_config('client_connection_check_interval', $2, false)"
-                : "SELECT set_config('application_name', $1, false), $2";
-            name.Parameters.Add(new NpgsqlParameter { Value = options.ApplicationName });
-            name.Parameters.Add(new NpgsqlParameter { Value = ClientCheckIntervalMs.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-            name.ExecuteNonQuery();
+            var connection = new NpgsqlConnection(options.Dedicated ? _dedicatedConnectionString : _connectionString);
+            var opened = false;
+            try
+            {
+                connection.Open();
+                opened = true;
+                Prepare(connection, options);
+                return new PostgresSession(connection, _log, _commandTimeout, options);
+            }
+            // A pooled connection the server closed while it sat in the pool (idle_session_timeout: the pool's reset put the
+            // server's value back; a restart; a pooler) is handed out dead, and its first command finds that out. Nothing
+            // ran yet, so opening again is safe: once, after clearing the pool, so the retry gets a new connection rather
+            // than another dead one from the same pool.
+            catch (Exception e) when (opened && attempt == 1 && !options.Dedicated && ClosedByServer(connection, e))
+            {
+                _log.Verbose($"a pooled connection to {Description} had been closed by the server ({Redaction.Redact(e.Message)}); opening a new one");
+                NpgsqlConnection.ClearPool(connection);
+                connection.Dispose();
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException or ArgumentException)
+            {
+                connection.Dispose();
+                throw WarehouseErrors.ConnectionFailed(Description, e);
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException or ArgumentException)
-        {
-            connection.Dispose();
-            throw WarehouseErrors.ConnectionFailed(Description, e);
-        }
-        return new PostgresSession(connection, _log, _commandTimeout, options);
     }
+
+    /// <summary>
+    /// Names the session, and on PostgreSQL 14+ sets <c>client_connection_check_interval</c> (a statement whose client died
+    /// is cancelled) and <c>idle_session_timeout = 0</c>: our sessions sit idle on purpose while a model runs elsewhere (the
+    /// lease, whose session lock is the lease; the journal), and a server or role that ends idle sessions must not end
+    /// them. One round trip; a pooled connection is reset (DISCARD ALL) when it goes back to the pool.
+    /// </summary>
+    private static void Prepare(NpgsqlConnection connection, SessionOptions options)
+    {
+        using var name = connection.CreateCommand();
+        name.CommandText = connection.PostgreSqlVersion.Major >= 14
+            ? "SELECT set_config('application_name', $1, false), set_config('client_connection_check_interval', $2, false), " +
+              "set_config('idle_session_timeout', '0', false)"
+            : "SELECT set_config('application_name', $1, false), $2";
+        name.Parameters.Add(new NpgsqlParameter { Value = options.ApplicationName });
+        name.Parameters.Add(new NpgsqlParameter { Value = ClientCheckIntervalMs.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        name.ExecuteNonQuery();
+    }
+
+    /// <summary>The connection is gone: the server ended it (57P01 admin shutdown, 57P05 idle session timeout, ...), or
+    /// the socket broke.</summary>
+    private static bool ClosedByServer(NpgsqlConnection connection, Exception e) =>
+        e is PostgresException { SqlState: var state } && (state.StartsWith("57P", StringComparison.Ordinal) || state.StartsWith("08", StringComparison.Ordinal))
+        || e is NpgsqlException { IsTransient: true } or NpgsqlException { InnerException: IOException or System.Net.Sockets.SocketException }
+        || connection.FullState.HasFlag(System.Data.ConnectionState.Broken);
 }

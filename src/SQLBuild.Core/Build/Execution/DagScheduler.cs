@@ -4,6 +4,11 @@ namespace SQLBuild.Core.Build.Execution;
 /// Runs the nodes of a DAG with at most N at once: a node starts when all its dependencies succeeded;
 /// when one fails, everything downstream of it is skipped (with the failed node as the reason).
 /// Independent branches run in parallel. Nodes start in the given order when several are ready.
+/// <para>
+/// Batchable nodes (optional) run per wave: every batchable node that is ready goes into ONE batch task (one worker
+/// slot), at most one batch at a time; the nodes that became ready while it ran form the next wave. Each member of a
+/// batch succeeds or fails on its own, as if it had run alone.
+/// </para>
 /// </summary>
 internal static class DagScheduler
 {
@@ -11,8 +16,11 @@ internal static class DagScheduler
     /// <param name="dependencies">Dependencies of each node, restricted to nodes in <paramref name="order"/>.</param>
     /// <param name="execute">Runs one node on a worker thread; returns true on success. Must not throw.</param>
     /// <param name="skip">Called (on the caller's thread) for each node that will not run, with the reason node (null when cancelled).</param>
+    /// <param name="batchable">Which nodes run in waves through <paramref name="executeBatch"/> (null: none).</param>
+    /// <param name="executeBatch">Runs one wave of batchable nodes on a worker thread; returns each member's success. Must not throw.</param>
     public static void Run(IReadOnlyList<string> order, IReadOnlyDictionary<string, IReadOnlyList<string>> dependencies,
-        int concurrency, Func<string, bool> execute, Action<string, string?> skip, CancellationToken cancel)
+        int concurrency, Func<string, bool> execute, Action<string, string?> skip, CancellationToken cancel,
+        Func<string, bool>? batchable = null, Func<IReadOnlyList<string>, IReadOnlyDictionary<string, bool>>? executeBatch = null)
     {
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < order.Count; i++) index[order[i]] = i;
@@ -24,10 +32,12 @@ internal static class DagScheduler
             waitingOn[node] = deps.Count;
             foreach (var dep in deps) dependents[dep].Add(node);
         }
+        var inWaves = executeBatch is null || batchable is null ? (Func<string, bool>)(_ => false) : batchable;
 
         var ready = new SortedSet<int>(order.Where(n => waitingOn[n] == 0).Select(n => index[n]));
         var done = new HashSet<string>(StringComparer.Ordinal);
-        var running = new Dictionary<Task<bool>, string>();
+        var running = new Dictionary<Task<IReadOnlyDictionary<string, bool>>, IReadOnlyList<string>>();
+        Task? wave = null;
 
         void SkipDownstream(string failed)
         {
@@ -41,24 +51,43 @@ internal static class DagScheduler
             }
         }
 
+        var slots = Math.Max(1, concurrency);
         while (ready.Count > 0 || running.Count > 0)
         {
-            while (running.Count < Math.Max(1, concurrency) && ready.Count > 0 && !cancel.IsCancellationRequested)
+            if (wave is null && running.Count < slots && !cancel.IsCancellationRequested)
             {
-                var next = order[ready.Min];
-                ready.Remove(ready.Min);
+                var members = ready.Select(i => order[i]).Where(n => inWaves(n) && !done.Contains(n)).ToList();
+                foreach (var n in members) ready.Remove(index[n]);
+                if (members.Count > 0)
+                {
+                    var task = Task.Run(() => executeBatch!(members));
+                    running[task] = members;
+                    wave = task;
+                }
+            }
+            foreach (var i in ready.ToList())
+            {
+                if (running.Count >= slots || cancel.IsCancellationRequested) break;
+                var next = order[i];
+                if (inWaves(next)) continue;
+                ready.Remove(i);
                 if (done.Contains(next)) continue;
-                running[Task.Run(() => execute(next))] = next;
+                running[Task.Run(() => (IReadOnlyDictionary<string, bool>)new Dictionary<string, bool>(StringComparer.Ordinal) { [next] = execute(next) })] =
+                    new[] { next };
             }
             if (running.Count == 0) break;
             var finished = Task.WhenAny(running.Keys).GetAwaiter().GetResult();
-            var name = running[finished];
+            var names = running[finished];
             running.Remove(finished);
-            done.Add(name);
-            var ok = finished.IsCompletedSuccessfully && finished.Result;
-            if (!ok) { SkipDownstream(name); continue; }
-            foreach (var c in dependents[name])
-                if (--waitingOn[c] == 0 && !done.Contains(c)) ready.Add(index[c]);
+            if (ReferenceEquals(finished, wave)) wave = null;
+            foreach (var name in names)
+            {
+                done.Add(name);
+                var ok = finished.IsCompletedSuccessfully && finished.Result.TryGetValue(name, out var success) && success;
+                if (!ok) { SkipDownstream(name); continue; }
+                foreach (var c in dependents[name])
+                    if (--waitingOn[c] == 0 && !done.Contains(c)) ready.Add(index[c]);
+            }
         }
         foreach (var n in order)
             if (done.Add(n)) skip(n, null);

@@ -23,18 +23,16 @@ internal sealed class IncrementalTableStrategy : MaterializationStrategy
         var model = request.Model!;
         var target = request.Target;
         var delta = StagingNames.Delta(target);
-        session.Execute(dialect.DropTableIfExists(delta));
-        session.Execute(dialect.CreateTableAs(delta, DeltaQuery(dialect, model, request.Sql, target)));
         try
         {
-            var rows = CountRows(session, delta);
+            var rows = CreateTableAs(session, delta, DeltaQuery(dialect, model, request.Sql, target));
             var outcome = new MaterializeOutcome("incremental", rows, request.RunAudits(delta));
             if (outcome.Blocked) return outcome;
-            RequireSameShape(request, delta);
-            var columns = session.ColumnsOf(delta).Select(c => c.Name).ToList();
+            var shape = RequireSameShape(request, delta);
+            var columns = (shape?.Fresh ?? session.ColumnsOf(delta)).Select(c => c.Name).ToList();
             using var tx = session.BeginTransaction();
             Apply(session, model.Config, target, delta, columns);
-            request.Complete?.Invoke(session, false);
+            session.ExecuteBatch(request.Records(false));
             tx.Commit();
             return outcome;
         }

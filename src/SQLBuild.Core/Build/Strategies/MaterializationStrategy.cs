@@ -29,10 +29,15 @@ internal sealed class MaterializeRequest
     public bool KeepShape { get; init; }
     /// <summary>A new incremental version starts as a copy of this prior version (null: from scratch).</summary>
     public RelationName? Prior { get; init; }
-    /// <summary>Records the finished relation (its state rows) through the session, inside the transaction that makes it
-    /// final: the one that gives a new version its name, or the one that swaps a refresh in. The flag says whether a new
-    /// version was seeded from <see cref="Prior"/> (its ancestry).</summary>
-    public Action<IWarehouseSession, bool>? Complete { get; init; }
+    /// <summary>Records the finished relation (its state rows), inside the transaction that makes it final: the one that gives
+    /// a new version its name, or the one that swaps a refresh in. Returns the statements to send on the session in the batch
+    /// of that transaction (where state shares the warehouse; with a separate state store it writes there itself, just
+    /// before, and returns none). The flag says whether a new version was seeded from <see cref="Prior"/> (its ancestry).</summary>
+    public Func<IWarehouseSession, bool, IReadOnlyList<SqlStatement>>? Complete { get; init; }
+
+    /// <summary>The statements of <see cref="Complete"/> (none without one).</summary>
+    public IReadOnlyList<SqlStatement> Records(bool seededFromPrior) =>
+        Complete?.Invoke(Session, seededFromPrior) ?? Array.Empty<SqlStatement>();
     public required ISqbLog Log { get; init; }
 
     public string Name => Model?.Name ?? Seed!.Name;
@@ -114,28 +119,30 @@ internal abstract class MaterializationStrategy
     protected internal abstract MaterializeOutcome CreateVersionCore(MaterializeRequest request);
 
     /// <summary>
-    /// The last step of every new version: the post-hooks on the pending relation, then in one transaction the pending
-    /// relation takes the version's name and the version is recorded (<see cref="MaterializeRequest.Complete"/>). Nothing
-    /// before this makes the version exist.
+    /// The last step of every new version: the post-hooks on the pending relation, then in one transaction (one batch, then the
+    /// commit) the pending relation takes the version's name and the version is recorded (<see cref="MaterializeRequest.Complete"/>).
+    /// Nothing before this makes the version exist.
     /// </summary>
     protected static void Publish(MaterializeRequest request, RelationName pending, bool seededFromPrior)
     {
         ModelHooks.RunPost(request, pending);
         var session = request.Session;
         using var tx = session.BeginTransaction();
-        session.Execute(request.Dialect.RenameTable(pending, request.Target.Name));
-        request.Complete?.Invoke(session, seededFromPrior);
+        session.ExecuteBatch(new[] { request.Dialect.RenameTable(pending, request.Target.Name) }.Concat(request.Records(seededFromPrior)).ToList());
         tx.Commit();
     }
 
     /// <summary>A refresh keeps its version's shape (<see cref="MaterializeRequest.KeepShape"/>): the new rows' columns, names
-    /// and types, must be the version's; otherwise the refresh fails and the version keeps its data.</summary>
-    protected static void RequireSameShape(MaterializeRequest request, RelationName fresh)
+    /// and types, must be the version's; otherwise the refresh fails and the version keeps its data. Returns the columns it
+    /// read (of the target, then of the fresh rows), so a swap that follows need not read them again; null when not a refresh.</summary>
+    protected static (IReadOnlyList<CatalogColumn> Target, IReadOnlyList<CatalogColumn> Fresh)? RequireSameShape(MaterializeRequest request, RelationName fresh)
     {
-        if (!request.KeepShape) return;
-        var was = request.Session.ColumnsOf(request.Target).Select(c => $"{c.Name} {c.DataType}").ToList();
-        var now = request.Session.ColumnsOf(fresh).Select(c => $"{c.Name} {c.DataType}").ToList();
-        if (was.SequenceEqual(now, StringComparer.OrdinalIgnoreCase)) return;
+        if (!request.KeepShape) return null;
+        var both = request.Session.ColumnsOf(new[] { request.Target, fresh });
+        var (target, columns) = (both[0], both[1]);
+        var was = target.Select(c => $"{c.Name} {c.DataType}").ToList();
+        var now = columns.Select(c => $"{c.Name} {c.DataType}").ToList();
+        if (was.SequenceEqual(now, StringComparer.OrdinalIgnoreCase)) return (target, columns);
         throw new SqbException(ErrorCodes.RefreshChangesShape, "RefreshChangesShape",
             $"refreshing {request.Target} would change its columns ({string.Join(", ", was)} -> {string.Join(", ", now)}); the version keeps its data",
             SqbErrorKind.InvalidData, request.Target.ToString(),
@@ -152,6 +159,18 @@ internal abstract class MaterializationStrategy
 
     protected static long CountRows(IWarehouseSession session, RelationName relation) =>
         Convert.ToInt64(session.ExecuteScalar(session.Dialect.CountRows(relation)) ?? 0L);
+
+    /// <summary>
+    /// Creates <paramref name="table"/> from <paramref name="sql"/> after dropping what a killed build left there, in one round
+    /// trip where the engine takes a batch, and returns its rows: as the engine reported them
+    /// (<see cref="SqlDialect.CreateTableAsCountsRows"/>), else counted.
+    /// </summary>
+    protected static long CreateTableAs(IWarehouseSession session, RelationName table, string sql)
+    {
+        var dialect = session.Dialect;
+        var affected = session.ExecuteBatch(new[] { dialect.DropTableIfExists(table), dialect.CreateTableAs(table, sql) });
+        return dialect.CreateTableAsCountsRows ? affected[1] : CountRows(session, table);
+    }
 
     /// <summary>Drops a relation the build made, when what it was made for failed; a failed drop is only reported.</summary>
     protected static void TryDrop(MaterializeRequest request, RelationName relation, bool table)

@@ -10,11 +10,9 @@ internal sealed class TableStrategy : MaterializationStrategy
         var session = request.Session;
         var target = request.Target;
         var staging = StagingNames.Staging(target);
-        session.Execute(request.Dialect.DropTableIfExists(staging));
-        session.Execute(request.Dialect.CreateTableAs(staging, request.Sql));
         try
         {
-            var rows = CountRows(session, staging);
+            var rows = CreateTableAs(session, staging, request.Sql);
             var audits = request.RunAudits(staging);
             var outcome = new MaterializeOutcome(request.Existing is null ? "create" : "replace", rows, audits);
             if (outcome.Blocked)
@@ -22,8 +20,8 @@ internal sealed class TableStrategy : MaterializationStrategy
                 TryDrop(request, staging, table: true);
                 return outcome with { Action = "replace" };
             }
-            RequireSameShape(request, staging);
-            SwapIn(session, staging, target, request.Existing, inTransaction: request.Complete is { } complete ? s => complete(s, false) : null);
+            var shape = RequireSameShape(request, staging);
+            SwapIn(session, staging, target, request.Existing, records: request.Complete is null ? null : () => request.Records(false), columns: shape);
             return outcome;
         }
         catch
@@ -35,11 +33,12 @@ internal sealed class TableStrategy : MaterializationStrategy
 
     protected internal override MaterializeOutcome CreateVersionCore(MaterializeRequest request)
     {
-        var pending = ClearPending(request);
+        var pending = StagingNames.Pending(request.Target);
         try
         {
-            request.Session.Execute(request.Dialect.CreateTableAs(pending, request.Sql));
-            return AuditAndPublish(request, pending, seededFromPrior: false);
+            // What a killed build of this version left under the pending name is dropped in the same round trip.
+            var rows = CreateTableAs(request.Session, pending, request.Sql);
+            return AuditAndPublish(request, pending, seededFromPrior: false, rows);
         }
         catch
         {
@@ -49,9 +48,9 @@ internal sealed class TableStrategy : MaterializationStrategy
     }
 
     /// <summary>Counts and audits a pending version; a blocking audit drops it, otherwise it is published.</summary>
-    internal static MaterializeOutcome AuditAndPublish(MaterializeRequest request, RelationName pending, bool seededFromPrior)
+    internal static MaterializeOutcome AuditAndPublish(MaterializeRequest request, RelationName pending, bool seededFromPrior, long? rows = null)
     {
-        var outcome = new MaterializeOutcome("build", CountRows(request.Session, pending), request.RunAudits(pending));
+        var outcome = new MaterializeOutcome("build", rows ?? CountRows(request.Session, pending), request.RunAudits(pending));
         if (outcome.Blocked) TryDrop(request, pending, table: true);
         else Publish(request, pending, seededFromPrior);
         return outcome;
@@ -63,31 +62,35 @@ internal sealed class TableStrategy : MaterializationStrategy
     /// in place, so downstream views keep working; otherwise the old relation is dropped (never with
     /// CASCADE) and the staging table renamed.
     /// </summary>
-    /// <param name="inTransaction">Runs inside the swapping transaction (a refresh's state record).</param>
+    /// <param name="records">The statements that record the swap (a refresh's state row), sent in the swap's batch.</param>
+    /// <param name="columns">The columns of the target and of the staging table when the caller read them already.</param>
     internal static void SwapIn(IWarehouseSession session, RelationName staging, RelationName target, CatalogRelation? existing,
-        Action<IWarehouseSession>? inTransaction = null)
+        Func<IReadOnlyList<SqlStatement>>? records = null, (IReadOnlyList<CatalogColumn> Target, IReadOnlyList<CatalogColumn> Fresh)? columns = null)
     {
         var dialect = session.Dialect;
         if (existing?.Kind == RelationKind.Table && dialect.ViewsBindToRelations)
         {
-            var oldColumns = session.ColumnsOf(target).Select(c => (c.Name, c.DataType)).ToList();
-            var newColumns = session.ColumnsOf(staging).Select(c => (c.Name, c.DataType)).ToList();
+            var oldColumns = (columns?.Target ?? session.ColumnsOf(target)).Select(c => (c.Name, c.DataType)).ToList();
+            var newColumns = (columns?.Fresh ?? session.ColumnsOf(staging)).Select(c => (c.Name, c.DataType)).ToList();
             if (oldColumns.Count > 0 && oldColumns.SequenceEqual(newColumns))
             {
+                // One round trip for the swap's statements and the record, then the commit.
                 using var inPlace = session.BeginTransaction();
-                session.Execute(dialect.DeleteAll(target));
-                session.Execute(dialect.InsertFrom(target, staging, newColumns.Select(c => c.Name).ToList()));
-                session.Execute(dialect.DropTableIfExists(staging));
-                inTransaction?.Invoke(session);
+                session.ExecuteBatch(new[]
+                {
+                    dialect.DeleteAll(target), dialect.InsertFrom(target, staging, newColumns.Select(c => c.Name).ToList()), dialect.DropTableIfExists(staging),
+                }.Concat(records?.Invoke() ?? Array.Empty<SqlStatement>()).ToList());
                 inPlace.Commit();
                 return;
             }
         }
         using var tx = session.BeginTransaction();
-        if (existing?.Kind == RelationKind.View) session.Execute(dialect.DropViewIfExists(target));
-        else if (existing is not null) session.Execute(dialect.DropTableIfExists(target));
-        session.Execute(dialect.RenameTable(staging, target.Name));
-        inTransaction?.Invoke(session);
+        var swap = new List<SqlStatement>();
+        if (existing?.Kind == RelationKind.View) swap.Add(dialect.DropViewIfExists(target));
+        else if (existing is not null) swap.Add(dialect.DropTableIfExists(target));
+        swap.Add(dialect.RenameTable(staging, target.Name));
+        swap.AddRange(records?.Invoke() ?? Array.Empty<SqlStatement>());
+        session.ExecuteBatch(swap);
         tx.Commit();
     }
 }

@@ -64,7 +64,7 @@ internal sealed class ViewStrategy : MaterializationStrategy
         using var tx = session.BeginTransaction();
         session.Execute(dialect.CreateOrReplaceView(request.Target, request.Sql));
         ModelHooks.RunPost(request, request.Target);
-        request.Complete?.Invoke(session, false);
+        session.ExecuteBatch(request.Records(false));
         tx.Commit();
         return outcome;
     }

@@ -42,7 +42,11 @@ internal sealed class VirtualBuild : EnvironmentOperation
         var status = plan.Row is null ? "new" : EnvironmentStatus.Display(plan.Row.Status);
         var steps = new List<SqbPlanStep>();
         var order = 0;
-        foreach (var name in plan.Selected)
+        // One step per node of the selection, as the default plan: a changes-only build leaves out what is not due,
+        // and the plan shows those nodes as unchanged instead of not at all (an empty plan is never a silent one).
+        var inPlan = plan.Selected.ToHashSet(StringComparer.Ordinal);
+        var chosen = new HashSet<string>(Selector.Resolve(Project, options.Select, options.Exclude), StringComparer.Ordinal);
+        foreach (var name in Project.TopologicalOrder.Where(n => inPlan.Contains(n) || chosen.Contains(n)))
         {
             var key = NodeKey.Of(Project, name);
             plan.StartRefs.TryGetValue(key, out var bound);
@@ -55,9 +59,9 @@ internal sealed class VirtualBuild : EnvironmentOperation
             {
                 Target = Store.TargetName, Environment = plan.Environment, Order = ++order, Name = name, NodeType = key.NodeType,
                 Materialized = MaterializedName(name),
-                Action = plan.Actions[name].ToString().ToLowerInvariant(),
+                Action = (plan.Actions.TryGetValue(name, out var action) ? action : VirtualAction.Unchanged).ToString().ToLowerInvariant(),
                 Relation = Names.Physical(name, expected).ToString(),
-                Reason = plan.Reasons[name],
+                Reason = plan.Reasons.GetValueOrDefault(name),
                 DependsOn = Project.Parents.TryGetValue(name, out var parents) ? parents : Array.Empty<string>(),
                 BoundVersion = bound, ExpectedVersion = expected, EnvironmentStatus = status, QueryDiff = diff,
             });
@@ -96,8 +100,9 @@ internal sealed class VirtualBuild : EnvironmentOperation
             var results = BuildVersions(plan, run, options);
 
             // Refs move only for nodes that succeeded (built, reused, refreshed, audited or unchanged), with the audit
-            // signature their version passed. A node whose audits failed in a new environment stays unbound there (its
-            // ref is not copied from the baseline), so the environment stays working.
+            // signature their version passed. A node that failed (its audits, or its refresh) or was skipped in a new
+            // environment stays unbound there (its ref is not copied from the baseline): the environment stays working
+            // and is not finalized, so it cannot be promoted whole past the failure.
             var final = new Dictionary<NodeKey, string>(plan.StartRefs.Where(r =>
                 r.Key.NodeType == NodeTypes.Seed ? Project.Seeds.ContainsKey(r.Key.NodeName) : Project.Models.ContainsKey(r.Key.NodeName)));
             var audits = new Dictionary<NodeKey, string?>();
@@ -109,9 +114,13 @@ internal sealed class VirtualBuild : EnvironmentOperation
                     final[key] = plan.Identities[name].VersionHash;
                     if (plan.AuditSignatures.TryGetValue(name, out var signature) && plan.Actions[name] != VirtualAction.Unchanged) audits[key] = signature;
                 }
-                else if (plan.Actions[name] == VirtualAction.Audit && plan.StartsFromBaseline && plan.StartRefs.GetValueOrDefault(key) == plan.Identities[name].VersionHash)
+                else if (plan.StartsFromBaseline && plan.StartRefs.GetValueOrDefault(key) == plan.Identities[name].VersionHash)
                     final.Remove(key);
             }
+            // A ref kept from the start (a pointer copy from the baseline, or a node not built) keeps what its version passed.
+            foreach (var (key, hash) in final)
+                if (!audits.ContainsKey(key) && plan.StartRefs.GetValueOrDefault(key) == hash && plan.StartAudits.TryGetValue(key, out var passed))
+                    audits[key] = passed;
             var finalized = Project.TopologicalOrder.All(n =>
                 final.TryGetValue(NodeKey.Of(Project, n), out var hash) && hash == plan.Identities[n].VersionHash);
             var status = finalized ? EnvironmentStatus.Finalized : EnvironmentStatus.Active;
@@ -131,7 +140,7 @@ internal sealed class VirtualBuild : EnvironmentOperation
                 Status = failed ? "failed" : "succeeded", Nodes = nodes, Duration = clock.Elapsed,
                 EnvironmentStatus = status, CheckpointId = switched.CheckpointId, OperationId = run.Id,
             };
-        }, _ => summary);
+        }, _ => summary, result => result.Status == "failed");
     }
 
     /// <summary>Nothing to do: the VDE exists with its own refs, every selected node is unchanged, and the
@@ -182,13 +191,14 @@ internal sealed class VirtualBuild : EnvironmentOperation
                 VirtualAction.Build => BuildVersion(session, plan, node, Render, audits, tracker, run.Cancellation),
                 VirtualAction.Refresh => RefreshVersion(session, plan, node, Render, audits, tracker, run.Cancellation),
                 _ => AuditVersion(session, plan, node, audits),
-            })).ToList();
+            }, InWave: IsPlainNewView(plan, node))).ToList();
         steps.AddRange(tests.Select(test => new BuildStep("test:" + test.Name, test.Name, NodeKind.Test, null, TestGate.ReadsBuilt(test, work).ToList(),
             session => DataTestRunner.Run(session, test, () => Render(test.Sql, test.References)))));
         Log.Section($"Building {work.Count} physical version(s) for {plan.Environment}");
         // Each worker's session is dedicated: a version's latch lives on the session that runs its DDL.
         foreach (var (key, result) in new BuildExecutor(() => Store.OpenWarehouseSession(dedicated: true), Log)
-                     .Run(steps, options.Concurrency ?? Project.Config.Settings.Concurrency, $"Building {plan.Environment}", run.Cancellation))
+                     .Run(steps, options.Concurrency ?? Project.Config.Settings.Concurrency, $"Building {plan.Environment}", run.Cancellation,
+                         (session, wave) => BuildViewWave(session, plan, wave.Select(w => w.Name).ToList(), Render, audits, tracker, run.Cancellation)))
             results[key] = result;
         run.Cancellation.ThrowIfCancellationRequested();
 
@@ -231,6 +241,71 @@ internal sealed class VirtualBuild : EnvironmentOperation
         return dependsOn;
     }
 
+    /// <summary>A new view version with nothing to check or run beside its DDL (no audits, no enforced contract, no hooks), whose
+    /// name is free and untracked: such versions are built per wave (<see cref="BuildViewWave"/>).</summary>
+    private bool IsPlainNewView(VirtualPlan plan, string name)
+    {
+        if (plan.Actions[name] != VirtualAction.Build || !Project.Models.TryGetValue(name, out var model)) return false;
+        var config = model.Config;
+        if (config.Materialized != Materialization.View || config.Audits.Count > 0 || config.Contract == ContractMode.Enforced
+            || config.PreHooks.Count > 0 || config.PostHooks.Count > 0) return false;
+        var hash = plan.Identities[name].VersionHash;
+        return plan.PhysicalCatalog.Find(Names.Physical(name, hash)) is null && !plan.Physical.ContainsKey((NodeKey.Model(name), hash));
+    }
+
+    /// <summary>
+    /// Builds a wave of new view versions (<see cref="IsPlainNewView"/>) set-based: their latches in one statement, one read of
+    /// which another build made meanwhile (those are reused), then ONE transaction that creates every view and records every
+    /// version (one batch: the views' DDL and one multi-row statement per state table), so each version exists exactly when
+    /// it is recorded, as when built alone. A version whose latch another build holds, and every version of a wave whose
+    /// transaction failed (one view's SQL, say; nothing of the wave was made), is built alone (<see cref="BuildVersion"/>),
+    /// so each node gets its own outcome.
+    /// </summary>
+    private IReadOnlyDictionary<string, SqbNodeResult> BuildViewWave(IWarehouseSession session, VirtualPlan plan, IReadOnlyList<string> names,
+        Func<string, IReadOnlyList<Reference>, string> render, AuditRunner audits, VersionTracker tracker, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        var results = new Dictionary<string, SqbNodeResult>(StringComparer.Ordinal);
+        var alone = new List<string>();
+        string Hash(string n) => plan.Identities[n].VersionHash;
+        RelationName PhysicalOf(string n) => Names.Physical(n, Hash(n));
+        string LatchKey(string n) => $"physical:{PhysicalOf(n)}";
+        using (var latches = VersionLatch.TryAcquireWave(session, Store, names.Select(LatchKey).ToList()))
+        {
+            var mine = names.Where(n => latches.Taken.Contains(LatchKey(n))).ToList();
+            alone.AddRange(names.Where(n => !latches.Taken.Contains(LatchKey(n))));
+            var meanwhile = mine.Count == 0 ? new HashSet<(NodeKey Key, string Hash)>()
+                : tracker.Read(session, repo => repo.Tracked(mine.Select(n => (NodeKey.Model(n), Hash(n))).ToList()));
+            var build = new List<string>();
+            foreach (var n in mine)
+            {
+                if (!meanwhile.Contains((NodeKey.Model(n), Hash(n)))) { build.Add(n); continue; }
+                Log.Verbose($"{PhysicalOf(n)} was built by another build meanwhile; reusing it");
+                results[n] = NodeOutcome.Kept(n, NodeTypes.Model, MaterializedName(n), PhysicalOf(n), "reuse");
+            }
+            if (build.Count > 0)
+            {
+                try
+                {
+                    var ddl = build.Select(n => session.Dialect.CreateOrReplaceView(PhysicalOf(n), render(Project.Models[n].Sql, Project.Models[n].References))).ToList();
+                    using var tx = session.BeginTransaction();
+                    tracker.CreateAndTrackViews(session, ddl, build.Select(n => (Project.Models[n], plan.Identities[n], PhysicalOf(n))).ToList());
+                    tx.Commit();
+                    foreach (var n in build)
+                        results[n] = NodeOutcome.Materialized(n, NodeKind.Model, MaterializedName(n), PhysicalOf(n),
+                            new MaterializeOutcome("build", null, Array.Empty<SqbAuditResult>()), clock.Elapsed, "");
+                }
+                catch (Exception ex) when (!cancel.IsCancellationRequested)
+                {
+                    Log.Verbose($"a wave of {build.Count} view version(s) did not commit ({Redaction.Redact(ex.Message)}); building each alone");
+                    alone.AddRange(build);
+                }
+            }
+        }
+        foreach (var n in alone) results[n] = BuildVersion(session, plan, n, render, audits, tracker, cancel);
+        return results;
+    }
+
     /// <summary>
     /// Builds one new version under a latch on its physical name, so two builds that need the same new version at
     /// once (two VDEs, or two processes) build it once: the second waits for the latch, then finds the version tracked
@@ -244,7 +319,7 @@ internal sealed class VirtualBuild : EnvironmentOperation
         var identity = plan.Identities[name];
         var physical = Names.Physical(name, identity.VersionHash);
         using var latch = VersionLatch.Acquire(session, Store, $"physical:{physical}", Log, cancel);
-        if (BuiltMeanwhile(session, plan, key, identity.VersionHash, physical))
+        if (BuiltMeanwhile(session, plan, key, identity.VersionHash, physical, tracker))
         {
             Log.Verbose($"{physical} was built by another build meanwhile; reusing it");
             return NodeOutcome.Kept(name, key.NodeType, MaterializedName(name), physical, "reuse");
@@ -253,9 +328,11 @@ internal sealed class VirtualBuild : EnvironmentOperation
         var kind = key.NodeType == NodeTypes.Seed ? NodeKind.Seed : NodeKind.Model;
         // A relation at the version's name that state does not record (the state was reset or restored from an older
         // backup, or a separate state store missed the record): versions take their name only once complete, so it
-        // is this version, finished. It is taken over (audited, then recorded), never dropped: views may read it.
+        // is this version, finished, but its rows are as old as that build. It is taken over, never dropped (views may
+        // read it): a view or seed audited and recorded, a table or incremental refreshed first (recorded in the
+        // refresh's transaction), so the build's rows are today's.
         if (plan.PhysicalCatalog.Find(physical) is { } untracked)
-            return TakeOver(session, name, kind, identity, untracked, audits, tracker, clock);
+            return TakeOver(session, name, kind, identity, untracked, render, audits, tracker, clock);
 
         Project.Models.TryGetValue(name, out var model);
         try
@@ -266,15 +343,11 @@ internal sealed class VirtualBuild : EnvironmentOperation
                 Seed = model is null ? Project.Seeds[name] : null,
                 Sql = model is null ? "" : render(model.Sql, model.References),
                 Audits = audits, Prior = model is null ? null : PriorVersion(plan, model, identity.VersionHash), Log = Log,
-                Complete = (building, seededFromPrior) =>
-                {
-                    if (model is null) tracker.TrackSeed(building, Project.Seeds[name], identity.VersionHash, physical);
-                    else
-                    {
-                        tracker.TrackModel(building, model, identity, physical, model.Config.Materialized == Materialization.View ? "view" : "table");
-                        if (seededFromPrior) tracker.TrackAncestry(building, name, identity.VersionHash, plan.StartRefs[key], "copy");
-                    }
-                },
+                Complete = (building, seededFromPrior) => model is null
+                    ? tracker.SeedRecords(building, Project.Seeds[name], identity.VersionHash, physical)
+                    : tracker.ModelRecords(building, model, identity, physical, model.Config.Materialized == Materialization.View ? "view" : "table")
+                        .Concat(seededFromPrior ? tracker.AncestryRecords(building, name, identity.VersionHash, plan.StartRefs[key], "copy") : Array.Empty<SqlStatement>())
+                        .ToList(),
             };
             var outcome = (model is null ? MaterializationStrategy.Seed : MaterializationStrategy.For(model)).CreateVersion(request);
             return NodeOutcome.Materialized(name, kind, MaterializedName(name), physical, outcome, clock.Elapsed, "; the ref was not moved");
@@ -307,7 +380,7 @@ internal sealed class VirtualBuild : EnvironmentOperation
             {
                 Session = session, Target = physical, Existing = plan.PhysicalCatalog.Find(physical), Model = model,
                 Sql = render(model.Sql, model.References), Audits = audits, KeepShape = true, Log = Log,
-                Complete = (refreshing, _) => tracker.MarkRefreshed(refreshing, key, hash),
+                Complete = (refreshing, _) => tracker.RefreshRecords(refreshing, key, hash),
             };
             var outcome = MaterializationStrategy.For(model).Replace(request) with { Action = "refresh" };
             return NodeOutcome.Materialized(name, NodeKind.Model, MaterializedName(name), physical, outcome, clock.Elapsed,
@@ -348,25 +421,38 @@ internal sealed class VirtualBuild : EnvironmentOperation
     }
 
     /// <summary>Whether another build made this version while this one was planning or waiting.</summary>
-    private bool BuiltMeanwhile(IWarehouseSession session, VirtualPlan plan, NodeKey key, string hash, RelationName physical)
+    private bool BuiltMeanwhile(IWarehouseSession session, VirtualPlan plan, NodeKey key, string hash, RelationName physical, VersionTracker tracker)
     {
-        using (var state = Store.OpenStateSession())
-            if (!new StateRepository(state, Store.Sql).IsTracked(key, hash)) return false;
+        // On the building session where state shares it (no state session per node).
+        if (!tracker.Read(session, repo => repo.IsTracked(key, hash))) return false;
         // Tracked now but not at planning time: another build built and tracked it. Tracked then too: this build
         // is rebuilding a missing relation, and it is built meanwhile only if it is back in the warehouse.
         return !plan.Physical.ContainsKey((key, hash)) || session.ReadCatalog(new[] { physical.Schema }).Exists(physical);
     }
 
-    /// <summary>Tracks an existing, untracked relation of the wanted version after running the model's audits on it.
-    /// A blocking audit fails the node and leaves the relation alone (views may still read it).</summary>
+    /// <summary>Tracks an existing, untracked relation of the wanted version: a table or incremental model after refreshing
+    /// it (staged, audited, swapped in, or its delta applied, and recorded in that transaction), a view or seed after
+    /// running its audits. A blocking audit fails the node and leaves the relation as it was (views may still read it).</summary>
     private SqbNodeResult TakeOver(IWarehouseSession session, string name, NodeKind kind, NodeIdentity identity, CatalogRelation existing,
-        AuditRunner audits, VersionTracker tracker, Stopwatch clock)
+        Func<string, IReadOnlyList<Reference>, string> render, AuditRunner audits, VersionTracker tracker, Stopwatch clock)
     {
         var physical = existing.Relation;
         var isView = existing.Kind == RelationKind.View;
         Log.Verbose($"{name}: taking over untracked physical relation {physical}");
         try
         {
+            if (!isView && Project.Models.TryGetValue(name, out var refreshed) && refreshed.Config.Materialized != Materialization.View)
+            {
+                var request = new MaterializeRequest
+                {
+                    Session = session, Target = physical, Existing = existing, Model = refreshed,
+                    Sql = render(refreshed.Sql, refreshed.References), Audits = audits, KeepShape = true, Log = Log,
+                    Complete = (taking, _) => tracker.ModelRecords(taking, refreshed, identity, physical, "table"),
+                };
+                var taken = MaterializationStrategy.For(refreshed).Replace(request) with { Action = "build" };
+                return NodeOutcome.Materialized(name, kind, MaterializedName(name), physical, taken, clock.Elapsed,
+                    "; the relation keeps its data and the ref was not moved");
+            }
             long? rows = isView ? null : Convert.ToInt64(session.ExecuteScalar(session.Dialect.CountRows(physical)) ?? 0L);
             if (Project.Seeds.TryGetValue(name, out var seed))
             {

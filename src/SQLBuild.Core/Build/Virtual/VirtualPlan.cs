@@ -40,6 +40,8 @@ internal sealed class VirtualPlan
     public required Dictionary<string, string?> Reasons { get; init; }
     /// <summary>The audit signature of each model now (<see cref="IdentityCalculator.AuditSignature"/>).</summary>
     public required IReadOnlyDictionary<string, string> AuditSignatures { get; init; }
+    /// <summary>The audit signature each starting ref's version passed (the baseline's for a new VDE).</summary>
+    public required IReadOnlyDictionary<NodeKey, string?> StartAudits { get; init; }
     /// <summary>Whether the VDE's refs start as a pointer copy of the baseline's (a new VDE).</summary>
     public bool StartsFromBaseline => OwnRefs.Count == 0 && StartRefs.Count > 0;
     public required Dictionary<(NodeKey, string), PhysicalRelationRow> Physical { get; init; }
@@ -190,7 +192,7 @@ internal sealed class VirtualPlan
         {
             Environment = environment, Row = row, Baseline = baseline, OwnRefs = own, StartRefs = start, Identities = ids,
             StaleReasons = reasons, Selected = ordered, Actions = actions, Reasons = why, Physical = physical, PhysicalCatalog = catalog,
-            BoundVersions = bound, AuditSignatures = signatures,
+            BoundVersions = bound, AuditSignatures = signatures, StartAudits = startAudits,
         };
     }
 

@@ -1,0 +1,91 @@
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Errors;
+using SQLBuild.Core.Tests.Support;
+using Xunit;
+
+namespace SQLBuild.Core.Tests.Adapters;
+
+/// <summary>
+/// <see cref="IWarehouseSession.ExecuteBatch"/>: statements in order, in one round trip on PostgreSQL (one NpgsqlBatch, logged as
+/// <c>BATCH n</c>), one after the other on DuckDB; inside a transaction they join it; a failure names its statement.
+/// </summary>
+public class ExecuteBatchTests
+{
+    public static TheoryData<string> Engines() => new() { "duckdb", "postgres" };
+
+    private sealed class Db : IDisposable
+    {
+        private readonly TempDuckDb? _file;
+        private readonly IWarehouse _warehouse;
+        public RecordingLog Log { get; } = new();
+        public string Schema { get; } = TestDatabases.UniqueSchema("sqbb");
+        public IWarehouseSession Session { get; }
+
+        public Db(string engine)
+        {
+            TestEngine.SkipUnlessAvailable(engine);
+            if (engine == "postgres") _warehouse = WarehouseFactory.Create(TestDatabases.Postgres(), Log);
+            else
+            {
+                _file = TestDatabases.NewDuckDbFile();
+                _warehouse = _file.CreateWarehouse(Log);
+            }
+            Session = _warehouse.OpenSession();
+            Session.Execute(Session.Dialect.CreateSchemaIfNotExists(Schema));
+        }
+
+        public string T(string name) => Session.Dialect.Qualify(new RelationName(Schema, name));
+        public SqlStatement Sql(string kind, string target, string sql, params object?[] parameters) => new(kind, target, sql, parameters);
+        public bool Exists(string name) => Session.ReadCatalog(new[] { Schema }).Exists(new RelationName(Schema, name));
+
+        public void Dispose()
+        {
+            Session.Dispose();
+            if (_file is not null) _file.Dispose();
+            else TestDatabases.DropSchemas(_warehouse, Schema);
+        }
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Engines))]
+    public void A_batch_runs_in_order_inside_the_transaction_and_reports_the_rows_of_each_statement(string engine)
+    {
+        using var db = new Db(engine);
+        var d = db.Session.Dialect;
+        using (var tx = db.Session.BeginTransaction())
+        {
+            var affected = db.Session.ExecuteBatch(new[]
+            {
+                db.Sql("CREATE TABLE", "t", $"CREATE TABLE {db.T("t")} (id BIGINT, name VARCHAR(20))"),
+                db.Sql("INSERT", "t", $"INSERT INTO {db.T("t")} (id, name) VALUES ({d.Parameter(1)}, {d.Parameter(2)}), ({d.Parameter(3)}, {d.Parameter(4)})", 1L, "a", 2L, null),
+                db.Sql("UPDATE", "t", $"UPDATE {db.T("t")} SET name = {d.Parameter(1)} WHERE id = {d.Parameter(2)}", "b", 2L),
+            });
+            Assert.Equal(new[] { 2, 1 }, affected.Skip(1));
+            tx.Rollback();
+        }
+        Assert.False(db.Exists("t"));
+        if (engine == "postgres") Assert.Contains("VERBOSE: BATCH 3", db.Log.Lines);
+        Assert.Contains($"VERBOSE: INSERT t", db.Log.Lines);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Engines))]
+    public void A_failing_statement_is_named_and_on_postgres_the_batch_is_all_or_nothing(string engine)
+    {
+        using var db = new Db(engine);
+        var error = Assert.Throws<SqbException>(() => db.Session.ExecuteBatch(new[]
+        {
+            db.Sql("CREATE TABLE", "made", $"CREATE TABLE {db.T("made")} (id BIGINT)"),
+            db.Sql("INSERT", "nowhere", $"INSERT INTO {db.T("nowhere")} (id) VALUES (1)"),
+            db.Sql("CREATE TABLE", "after", $"CREATE TABLE {db.T("after")} (id BIGINT)"),
+        }));
+        // DuckDB runs them one by one and names the statement; PostgreSQL names it where Npgsql says which, else the batch.
+        Assert.Contains("nowhere", error.Message);
+        if (engine == "duckdb") Assert.Contains("INSERT nowhere", error.Message);
+        Assert.False(db.Exists("after"));
+        // PostgreSQL runs a batch outside a transaction as one implicit transaction.
+        if (engine == "postgres") Assert.False(db.Exists("made"));
+        // The session stays usable.
+        Assert.Equal(1L, Convert.ToInt64(db.Session.ExecuteScalar(db.Sql("SELECT", "one", "SELECT 1"))));
+    }
+}
