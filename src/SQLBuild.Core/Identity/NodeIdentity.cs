@@ -12,6 +12,12 @@ public sealed record NodeIdentity(string Name, NodeKind Kind, string LocalHash, 
     public string ShortHash => VersionHash[..8];
 }
 
+/// <summary>What a model's file alone decides of its identity: its local hash and the metadata text hashed into it.</summary>
+internal sealed record LocalIdentity(string Hash, string Metadata);
+
+/// <summary>A version hash and the text it is the hash of.</summary>
+internal sealed record VersionMemo(string Input, string Hash);
+
 /// <summary>
 /// Local and version hashes (SPEC §4.1). Local hash = SHA-256 of the model SQL as written (references
 /// kept as names) and its version-relevant config; version hash = SHA-256 of the local hash and the
@@ -31,9 +37,21 @@ public static class IdentityCalculator
 
     private static IReadOnlyDictionary<string, NodeIdentity> Compute(CompiledProject project, bool skipUnreadableSeeds)
     {
-        var result = new Dictionary<string, NodeIdentity>(StringComparer.Ordinal);
-        foreach (var name in project.TopologicalOrder)
+        // A model's local hash needs only its own file: those a model does not carry yet (the compile cache hands an
+        // unchanged file's model over with them) are computed in parallel. A version hash needs its parents' version
+        // hashes: those follow in topological order, one short hash each, unless the model hashed the same text before.
+        var order = project.TopologicalOrder;
+        var models = project.Models.Values.Where(m => m.LocalIdentity is null).ToList();
+        if (models.Count < 256 || Environment.ProcessorCount == 1)
+            foreach (var model in models) _ = Local(model);
+        else
+            Parallel.ForEach(models, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, model => _ = Local(model));
+
+        var result = new Dictionary<string, NodeIdentity>(order.Count, StringComparer.Ordinal);
+        var sb = new StringBuilder();
+        for (var i = 0; i < order.Count; i++)
         {
+            var name = order[i];
             if (project.Seeds.TryGetValue(name, out var seed))
             {
                 if (skipUnreadableSeeds)
@@ -46,17 +64,27 @@ public static class IdentityCalculator
                 result[name] = new NodeIdentity(name, NodeKind.Seed, local, Sha256(local), meta);
                 continue;
             }
-            var model = project.Models[name];
-            var metadata = ModelMetadata(model);
-            var localHash = Sha256(NormalizeSql(model.Sql) + "\n" + metadata);
-            var sb = new StringBuilder(localHash);
+            var (localHash, metadata) = Local(project.Models[name]);
             var parents = project.Parents.TryGetValue(name, out var ps) ? ps : Array.Empty<string>();
             if (skipUnreadableSeeds && parents.Any(p => !result.ContainsKey(p))) continue;
+            sb.Clear().Append(localHash);
             foreach (var parent in parents)
                 sb.Append('\n').Append(result[parent].VersionHash);
-            result[name] = new NodeIdentity(name, NodeKind.Model, localHash, Sha256(sb.ToString()), metadata);
+            var model = project.Models[name];
+            var input = sb.ToString();
+            if (model.VersionMemo is not { } memo || !string.Equals(memo.Input, input, StringComparison.Ordinal))
+                model.VersionMemo = memo = new VersionMemo(input, Sha256(input));
+            result[name] = new NodeIdentity(name, NodeKind.Model, localHash, memo.Hash, metadata);
         }
         return result;
+    }
+
+    /// <summary>A model's local hash and metadata, worked out once per model object.</summary>
+    private static LocalIdentity Local(ModelNode model)
+    {
+        if (model.LocalIdentity is { } known) return known;
+        var metadata = ModelMetadata(model);
+        return model.LocalIdentity = new LocalIdentity(Sha256(NormalizeSql(model.Sql) + "\n" + metadata), metadata);
     }
 
     /// <summary>
@@ -78,34 +106,62 @@ public static class IdentityCalculator
     /// </summary>
     public static string ModelMetadata(ModelNode model)
     {
+        // Written by hand, key by key in ordinal order, exactly as JsonSerializer wrote the sorted dictionaries this
+        // replaces (same escaping: the default encoder), because the text is hashed into every version: a byte that
+        // differs would rebuild every model of every project. IdentityTests holds the two side by side.
         var c = model.Config;
-        var config = new SortedDictionary<string, object?>(StringComparer.Ordinal)
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer))
         {
-            ["materialized"] = c.Materialized.ToString().ToLowerInvariant(),
-        };
-        if (c.Materialized == Materialization.Incremental)
-        {
-            config["incremental_strategy"] = EnumNames.Snake(c.IncrementalStrategy);
-            config["unique_key"] = c.UniqueKey;
-            config["cursor"] = c.Cursor;
-            if (c.CursorType is { } cursorType) config["cursor_type"] = EnumNames.Snake(cursorType);
-            if (c.CursorGrain is { } grain) config["cursor_grain"] = EnumNames.Snake(grain);
-            if (c.FullRefresh is { } fullRefresh) config["full_refresh"] = fullRefresh;
+            json.WriteStartObject();
+            json.WriteStartObject("config");
+            if (c.Contract == ContractMode.Enforced)
+            {
+                json.WriteStartArray("columns");
+                foreach (var col in c.Columns)
+                {
+                    json.WriteStartArray();
+                    json.WriteStringValue(col.Name);
+                    json.WriteStringValue(col.Type ?? "");
+                    json.WriteEndArray();
+                }
+                json.WriteEndArray();
+                json.WriteString("contract", "enforced");
+            }
+            var incremental = c.Materialized == Materialization.Incremental;
+            if (incremental)
+            {
+                json.WriteString("cursor", c.Cursor);
+                if (c.CursorGrain is { } grain) json.WriteString("cursor_grain", EnumNames.Snake(grain));
+                if (c.CursorType is { } cursorType) json.WriteString("cursor_type", EnumNames.Snake(cursorType));
+                if (c.FullRefresh is { } fullRefresh) json.WriteBoolean("full_refresh", fullRefresh);
+                json.WriteString("incremental_strategy", EnumNames.Snake(c.IncrementalStrategy));
+            }
+            json.WriteString("materialized", MaterializedName(c.Materialized));
+            if (c.PostHooks.Count > 0) WriteStrings(json, "post_hooks", c.PostHooks.Select(h => h.Sql));
+            if (c.PreHooks.Count > 0) WriteStrings(json, "pre_hooks", c.PreHooks.Select(h => h.Sql));
+            if (incremental) WriteStrings(json, "unique_key", c.UniqueKey);
+            json.WriteEndObject();
+            json.WriteString("model_name", model.Name);
+            json.WriteEndObject();
         }
-        if (c.Contract == ContractMode.Enforced)
-        {
-            config["contract"] = "enforced";
-            config["columns"] = c.Columns.Select(col => new[] { col.Name, col.Type ?? "" }).ToArray();
-        }
-        if (c.PreHooks.Count > 0) config["pre_hooks"] = c.PreHooks.Select(h => h.Sql).ToArray();
-        if (c.PostHooks.Count > 0) config["post_hooks"] = c.PostHooks.Select(h => h.Sql).ToArray();
-        var doc = new SortedDictionary<string, object?>(StringComparer.Ordinal)
-        {
-            ["config"] = config,
-            ["model_name"] = model.Name,
-        };
-        return JsonSerializer.Serialize(doc);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
+
+    private static void WriteStrings(Utf8JsonWriter json, string name, IEnumerable<string> values)
+    {
+        json.WriteStartArray(name);
+        foreach (var value in values) json.WriteStringValue(value);
+        json.WriteEndArray();
+    }
+
+    private static string MaterializedName(Materialization materialized) => materialized switch
+    {
+        Materialization.View => "view",
+        Materialization.Table => "table",
+        Materialization.Incremental => "incremental",
+        _ => materialized.ToString().ToLowerInvariant(),
+    };
 
     private static string SeedMetadata(SeedNode seed)
     {
@@ -122,7 +178,9 @@ public static class IdentityCalculator
     /// Audits are not part of the version hash (they do not change what a relation holds); a ref records the
     /// signature its version passed, and a different one means "audits changed": run them on the bound version.
     /// </summary>
-    public static string AuditSignature(ModelNode model)
+    public static string AuditSignature(ModelNode model) => model.AuditSignature ??= ComputeAuditSignature(model);
+
+    private static string ComputeAuditSignature(ModelNode model)
     {
         var audits = model.Config.Audits.Select(a => new SortedDictionary<string, object?>(StringComparer.Ordinal)
         {
@@ -134,11 +192,40 @@ public static class IdentityCalculator
     }
 
     /// <summary>Line endings and trailing whitespace do not change a model's identity.</summary>
-    public static string NormalizeSql(string sql) =>
-        string.Join("\n", sql.Replace("\r\n", "\n").Split('\n').Select(l => l.TrimEnd())).Trim();
+    public static string NormalizeSql(string sql)
+    {
+        var sb = new StringBuilder(sql.Length);
+        var start = 0;
+        while (true)
+        {
+            var end = sql.IndexOf('\n', start);
+            var line = sql.AsSpan(start, (end < 0 ? sql.Length : end) - start);
+            if (line.EndsWith("\r")) line = line[..^1];                 // \r\n is \n
+            if (start > 0) sb.Append('\n');
+            sb.Append(line.TrimEnd());
+            if (end < 0) break;
+            start = end + 1;
+        }
+        return sb.ToString().Trim();
+    }
 
-    public static string Sha256(string text) =>
-        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
+    public static string Sha256(string text)
+    {
+        var max = Encoding.UTF8.GetMaxByteCount(text.Length);
+        byte[]? rented = null;
+        var bytes = max <= 4096 ? stackalloc byte[max] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(max));
+        try
+        {
+            var length = Encoding.UTF8.GetBytes(text, bytes);
+            Span<byte> hash = stackalloc byte[32];
+            SHA256.HashData(bytes[..length], hash);
+            return Convert.ToHexString(hash).ToLowerInvariant();
+        }
+        finally
+        {
+            if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
 
     /// <summary>A data test's local hash: its SQL as written, normalized like a model's.</summary>
     public static string DataTestHash(DataTestNode test) => Sha256(NormalizeSql(test.Sql));

@@ -10,44 +10,57 @@ internal static class Dag
 
     public static Graph Build(IReadOnlyDictionary<string, ModelNode> models, IReadOnlyDictionary<string, SeedNode> seeds)
     {
-        var parents = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        var childSets = new Dictionary<string, SortedSet<string>>(StringComparer.Ordinal);
-        foreach (var name in seeds.Keys.Concat(models.Keys))
-        {
-            parents[name] = Array.Empty<string>();
-            childSets[name] = new SortedSet<string>(StringComparer.Ordinal);
-        }
+        // Nodes by index in name order, so "the smallest ready name first" is "the smallest ready index first".
+        var names = seeds.Keys.Concat(models.Keys).ToArray();
+        Array.Sort(names, StringComparer.Ordinal);
+        var index = new Dictionary<string, int>(names.Length, StringComparer.Ordinal);
+        for (var i = 0; i < names.Length; i++) index[names[i]] = i;
 
+        var parents = new Dictionary<string, IReadOnlyList<string>>(names.Length, StringComparer.Ordinal);
+        var children = new List<int>?[names.Length];
+        var indegree = new int[names.Length];
+        foreach (var name in seeds.Keys) parents[name] = Array.Empty<string>();
         foreach (var model in models.Values)
         {
-            var list = new List<string>();
+            var list = new List<string>(model.References.Count);
+            var child = index[model.Name];
             foreach (var r in model.References)
             {
                 if (r.Kind == ReferenceKind.Source) continue;
                 if (list.Contains(r.Name)) continue;
                 list.Add(r.Name);
-                childSets[r.Name].Add(model.Name);
+                (children[index[r.Name]] ??= new List<int>()).Add(child);
             }
             parents[model.Name] = list;
+            indegree[child] = list.Count;
         }
 
-        var indegree = parents.ToDictionary(kv => kv.Key, kv => kv.Value.Count, StringComparer.Ordinal);
-        var ready = new SortedSet<string>(indegree.Where(kv => kv.Value == 0).Select(kv => kv.Key), StringComparer.Ordinal);
-        var order = new List<string>(parents.Count);
-        while (ready.Count > 0)
+        var ready = new PriorityQueue<int, int>();
+        for (var i = 0; i < names.Length; i++)
+            if (indegree[i] == 0) ready.Enqueue(i, i);
+        var order = new List<string>(names.Length);
+        while (ready.TryDequeue(out var next, out _))
         {
-            var next = ready.Min!;
-            ready.Remove(next);
-            order.Add(next);
-            foreach (var child in childSets[next])
-                if (--indegree[child] == 0) ready.Add(child);
+            order.Add(names[next]);
+            if (children[next] is not { } list) continue;
+            foreach (var child in list)
+                if (--indegree[child] == 0) ready.Enqueue(child, child);
         }
 
-        if (order.Count < parents.Count)
-            throw CycleError(models, parents, new HashSet<string>(indegree.Where(kv => kv.Value > 0).Select(kv => kv.Key), StringComparer.Ordinal));
+        if (order.Count < names.Length)
+            throw CycleError(models, parents, new HashSet<string>(names.Where((_, i) => indegree[i] > 0), StringComparer.Ordinal));
 
-        var children = childSets.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value.ToArray(), StringComparer.Ordinal);
-        return new Graph(order, parents, children);
+        var childLists = new Dictionary<string, IReadOnlyList<string>>(names.Length, StringComparer.Ordinal);
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (children[i] is not { } list) { childLists[names[i]] = Array.Empty<string>(); continue; }
+            list.Sort();    // by name: indexes are in name order
+            var unique = new List<string>(list.Count);
+            for (var k = 0; k < list.Count; k++)
+                if (k == 0 || list[k] != list[k - 1]) unique.Add(names[list[k]]);
+            childLists[names[i]] = unique;
+        }
+        return new Graph(order, parents, childLists);
     }
 
     /// <summary>Every node left after Kahn's algorithm has a parent that is also left, so walking parents

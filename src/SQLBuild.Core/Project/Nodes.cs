@@ -137,6 +137,15 @@ public sealed class ModelNode
     public required string Sql { get; init; }
     public required int SqlStartLine { get; init; }
     public required IReadOnlyList<Reference> References { get; init; }
+
+    /// <summary>The model's local hash and metadata text, worked out once (a model is immutable, and the compile cache
+    /// hands the same model to the next compile of an unchanged file).</summary>
+    internal Identity.LocalIdentity? LocalIdentity;
+    /// <summary>The model's audit signature, worked out once.</summary>
+    internal string? AuditSignature;
+    /// <summary>The last version hash worked out for this model, and the text it hashed (its local hash and its parents'
+    /// version hashes): the same text gives the same hash without hashing again.</summary>
+    internal Identity.VersionMemo? VersionMemo;
 }
 
 public enum SeedColumnType { Integer, Decimal, Boolean, Date, Timestamp, Text }

@@ -39,38 +39,48 @@ public static class ProjectCompiler
             foreach (var seed in seeds.Values) seed.EnsureRead();
         var sources = LoadSources(dir);
         var genericAudits = new HashSet<string>(audits.Keys, StringComparer.Ordinal);
+        var schemaFiles = ReadAll(dir, "schemas");
+        var hookFiles = ReadAll(dir, Path.Combine("hooks", "sql"));
         var context = new ModelContext
         {
             GenericAudits = genericAudits,
             DefaultSeverity = config.Settings.DefaultAuditSeverity,
             Layers = config.Layers,
             Variables = variables,
-            Schemas = ColumnSchemas.Load(Files(dir, "schemas", true, ".sql").Select(f => (f.Relative, ReadText(f.Full))),
-                genericAudits, config.Settings.DefaultAuditSeverity),
-            Hooks = LoadHooks(dir),
+            Schemas = ColumnSchemas.Load(schemaFiles.Select(f => (f.Relative, f.Text)), genericAudits, config.Settings.DefaultAuditSeverity),
+            Hooks = LoadHooks(hookFiles),
         };
-        var (models, disabled) = LoadModels(dir, context);
+        var cache = ModelCache.Begin(dir, ModelCache.ContextKey(dir, target, config, genericAudits,
+            schemaFiles.Select(f => (f.Relative, f.Text)), hookFiles.Select(f => (f.Relative, f.Text))));
+        var (models, disabled, entries) = LoadModels(dir, context, cache);
         var tests = LoadTests(dir, variables);
 
         CheckNamespace(models, seeds, sources);
 
-        foreach (var model in models.Values)
-        {
-            CheckReferences(model.RelativePath, model.Sql, model.References, models, seeds, sources, disabled);
-            foreach (var audit in model.Config.Audits.Where(spec => spec.ToModel is not null))
+        // The models' references are checked, and their graph built, unless the last compile had these very models and
+        // names (then both come out as they did).
+        var others = string.Join("\u0000", seeds.Keys.Append("\u0001").Concat(sources.Keys).Append("\u0001")
+            .Concat(disabled.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => d.Key + "=" + d.Value)));
+        var lastGraph = cache.LastGraph(models.Values, others);
+        if (lastGraph is null)
+            foreach (var model in models.Values)
             {
-                var to = audit.ToModel!;
-                if (!models.ContainsKey(to) && !seeds.ContainsKey(to) && !sources.ContainsKey(to))
-                    throw ProjectErrors.AuditInvalid(audit.Location.File, audit.Location.Line,
-                        $"relationships: unknown model '{to}' in to \"{to}\" (expected a model, seed or source)");
+                CheckReferences(model.RelativePath, model.Sql, model.References, models, seeds, sources, disabled);
+                foreach (var audit in model.Config.Audits.Where(spec => spec.ToModel is not null))
+                {
+                    var to = audit.ToModel!;
+                    if (!models.ContainsKey(to) && !seeds.ContainsKey(to) && !sources.ContainsKey(to))
+                        throw ProjectErrors.AuditInvalid(audit.Location.File, audit.Location.Line,
+                            $"relationships: unknown model '{to}' in to \"{to}\" (expected a model, seed or source)");
+                }
             }
-        }
         foreach (var test in tests.Values)
             CheckReferences(test.RelativePath, test.Sql, test.References, models, seeds, sources, disabled);
         foreach (var audit in audits.Values)
             CheckReferences(audit.RelativePath, audit.Sql, audit.References, models, seeds, sources, disabled);
 
-        var graph = Dag.Build(models, seeds);
+        var graph = lastGraph ?? Dag.Build(models, seeds);
+        cache.Commit(dir, entries, models.Values, others, graph);
 
         return new CompiledProject
         {
@@ -89,22 +99,6 @@ public static class ProjectCompiler
 
     // ---- files ---------------------------------------------------------------------------------
 
-    /// <summary>Project files under <paramref name="folder"/> with one of the extensions, sorted by relative path;
-    /// hidden files and folders (".name") are skipped.</summary>
-    private static List<(string Full, string Relative)> Files(string dir, string folder, bool recursive, params string[] extensions)
-    {
-        var root = Path.Combine(dir, folder);
-        if (!Directory.Exists(root)) return new();
-        return Directory.EnumerateFiles(root, "*", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly)
-            .Select(f => (Full: f, Relative: Path.GetRelativePath(dir, f).Replace('\\', '/')))
-            .Where(f => extensions.Any(e => f.Full.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
-            .Where(f => !f.Relative.Split('/').Any(part => part.StartsWith('.')))
-            .OrderBy(f => f.Relative, StringComparer.Ordinal)
-            .ToList();
-    }
-
-    private static string ReadText(string path) => File.ReadAllText(path).Replace("\r\n", "\n");
-
     private static string NameOf(string relative, string what)
     {
         var name = Path.GetFileNameWithoutExtension(relative);
@@ -115,12 +109,12 @@ public static class ProjectCompiler
     private static SortedDictionary<string, GenericAuditDefinition> LoadAudits(string dir, ProjectVariables variables)
     {
         var result = new SortedDictionary<string, GenericAuditDefinition>(StringComparer.Ordinal);
-        foreach (var (full, rel) in Files(dir, "audits", false, ".sql"))
+        foreach (var (full, rel) in ProjectFiles.Under(dir, "audits", false, ".sql"))
         {
             var name = NameOf(rel, "audit");
             if (AuditSpecReader.BuiltInAudits.Contains(name))
                 throw ProjectErrors.AuditInvalid(rel, 0, $"'{name}' is a built-in audit: give the generic audit another name");
-            var text = ReadText(full);
+            var text = ProjectFiles.ReadText(full);
             var header = HeaderReader.Read(text, rel, "AUDIT", ProjectErrors.AuditSyntax);
             var body = Body.Extract(text, header?.BodyStart ?? 0, rel, "audit", ProjectErrors.AuditInvalid, variables);
             result[name] = new GenericAuditDefinition
@@ -138,7 +132,7 @@ public static class ProjectCompiler
     private static SortedDictionary<string, SeedNode> LoadSeeds(string dir)
     {
         var result = new SortedDictionary<string, SeedNode>(StringComparer.Ordinal);
-        foreach (var (full, rel) in Files(dir, "seeds", false, ".csv"))
+        foreach (var (full, rel) in ProjectFiles.Under(dir, "seeds", false, ".csv"))
         {
             var name = NameOf(rel, "seed");
             result[name] = new SeedNode(name, rel, full);
@@ -149,7 +143,7 @@ public static class ProjectCompiler
     private static SortedDictionary<string, SourceNode> LoadSources(string dir)
     {
         var result = new SortedDictionary<string, SourceNode>(StringComparer.Ordinal);
-        foreach (var (full, rel) in Files(dir, "sources", false, ".yml", ".yaml"))
+        foreach (var (full, rel) in ProjectFiles.Under(dir, "sources", false, ".yml", ".yaml"))
         {
             foreach (var source in SourceReader.Read(full, rel))
             {
@@ -163,47 +157,67 @@ public static class ProjectCompiler
     }
 
     /// <summary>The models, and the files of those switched off with <c>enabled false</c> (by name).</summary>
-    private static (SortedDictionary<string, ModelNode> Models, Dictionary<string, string> Disabled) LoadModels(string dir, ModelContext context)
+    private static (SortedDictionary<string, ModelNode> Models, Dictionary<string, string> Disabled, Dictionary<string, ModelCache.Entry> Entries)
+        LoadModels(string dir, ModelContext context, ModelCache cache)
     {
         var result = new SortedDictionary<string, ModelNode>(StringComparer.Ordinal);
         var disabled = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (full, rel) in Files(dir, "models", true, ".sql"))
+        var files = ProjectFiles.Under(dir, "models", true, ".sql");
+        // Read and parse in parallel (a file whose text the last compile parsed is taken from the cache); then check names
+        // and take the results in file order, so the first broken file is the one reported and the warnings read as they
+        // would one by one.
+        var loaded = ProjectFiles.ReadAll(files, (full, rel) =>
         {
+            var text = ProjectFiles.ReadText(full);
+            return cache.Get(full, text, () => LoadModel(full, rel, text, context.ForOneModel()));
+        });
+        var entries = new Dictionary<string, ModelCache.Entry>(files.Count, StringComparer.Ordinal);
+        for (var i = 0; i < files.Count; i++)
+        {
+            var rel = files[i].Relative;
             var name = NameOf(rel, "model");
             if (result.TryGetValue(name, out var other) || disabled.ContainsKey(name))
                 throw ProjectErrors.DuplicateName($"duplicate name '{name}': {other?.RelativePath ?? disabled[name]} and {rel}", name);
-            var text = ReadText(full);
-            var (config, bodyStart) = ModelHeader.Parse(text, rel, context);
-            if (!config.Enabled)
-            {
-                disabled[name] = rel;
-                continue;
-            }
-            var body = Body.Extract(text, bodyStart, rel, "model", ProjectErrors.ModelHeader, context.Variables);
-            result[name] = new ModelNode
-            {
-                Name = name,
-                RelativePath = rel,
-                FullPath = full,
-                Config = config,
-                Sql = body.Sql,
-                SqlStartLine = body.StartLine,
-                References = body.References,
-            };
+            var entry = loaded[i].Get();
+            context.Merge(entry.Scope);
+            if (entry.Model is null) disabled[name] = rel;
+            else result[name] = entry.Model;
+            if (ModelCache.Keeps(entry)) entries[files[i].Full] = entry;
         }
-        return (result, disabled);
+        return (result, disabled, entries);
     }
 
+    /// <summary>One model file, its model null when it sets <c>enabled false</c>.</summary>
+    private static ModelCache.Entry LoadModel(string full, string rel, string text, ModelContext context)
+    {
+        var (config, bodyStart) = ModelHeader.Parse(text, rel, context);
+        if (!config.Enabled) return new ModelCache.Entry(text, null, context);
+        var body = Body.Extract(text, bodyStart, rel, "model", ProjectErrors.ModelHeader, context.Variables);
+        return new ModelCache.Entry(text, new ModelNode
+        {
+            Name = Path.GetFileNameWithoutExtension(rel),
+            RelativePath = rel,
+            FullPath = full,
+            Config = config,
+            Sql = body.Sql,
+            SqlStartLine = body.StartLine,
+            References = body.References,
+        }, context);
+    }
+
+    /// <summary>The text of every .sql file under a folder, sorted by relative path.</summary>
+    private static List<(string Relative, string Text)> ReadAll(string dir, string folder) =>
+        ProjectFiles.Under(dir, folder, true, ".sql").Select(f => (f.Relative, ProjectFiles.ReadText(f.Full))).ToList();
+
     /// <summary>The reusable SQL hooks under <c>hooks/sql/</c> (folders below it only organize them).</summary>
-    private static Dictionary<string, NamedHook> LoadHooks(string dir)
+    private static Dictionary<string, NamedHook> LoadHooks(IReadOnlyList<(string Relative, string Text)> files)
     {
         var result = new Dictionary<string, NamedHook>(StringComparer.Ordinal);
-        foreach (var (full, rel) in Files(dir, Path.Combine("hooks", "sql"), true, ".sql"))
+        foreach (var (rel, text) in files)
         {
             var name = NameOf(rel, "hook");
             if (result.TryGetValue(name, out var other))
                 throw ProjectErrors.DuplicateName($"duplicate SQL hook '{name}': {other.RelativePath} and {rel}", name);
-            var text = ReadText(full);
             var start = SqlLexer.NextCode(text, 0);
             if (start < 0) throw ProjectErrors.ModelHeader(rel, 1, "hook has no SQL");
             var sql = text.Trim();
@@ -215,10 +229,10 @@ public static class ProjectCompiler
     private static SortedDictionary<string, DataTestNode> LoadTests(string dir, ProjectVariables variables)
     {
         var result = new SortedDictionary<string, DataTestNode>(StringComparer.Ordinal);
-        foreach (var (full, rel) in Files(dir, "tests", false, ".sql"))
+        foreach (var (full, rel) in ProjectFiles.Under(dir, "tests", false, ".sql"))
         {
             var name = NameOf(rel, "test");
-            var text = ReadText(full);
+            var text = ProjectFiles.ReadText(full);
             var body = Body.Extract(text, 0, rel, "test", ProjectErrors.ModelHeader, variables);
             result[name] = new DataTestNode
             {
@@ -306,3 +320,4 @@ public static class ProjectCompiler
         }
     }
 }
+

@@ -23,6 +23,26 @@ internal sealed class ModelContext
         if (!ignored.Origins.Contains(origin)) ignored.Origins.Add(origin);
     }
 
+    /// <summary>A context for reading one model on its own thread: the same project, with its own ignored-key notes,
+    /// which <see cref="Merge"/> adds to this one's in the models' order.</summary>
+    public ModelContext ForOneModel() => new()
+    {
+        GenericAudits = GenericAudits,
+        DefaultSeverity = DefaultSeverity,
+        Layers = Layers,
+        Variables = Variables,
+        Schemas = Schemas,
+        Hooks = Hooks,
+    };
+
+    /// <summary>Adds the notes of a context from <see cref="ForOneModel"/>, as if its model had been read here.</summary>
+    public void Merge(ModelContext one)
+    {
+        foreach (var (subject, (message, origins)) in one._ignored)
+            foreach (var origin in origins)
+                Ignore(subject, origin, message);
+    }
+
     /// <summary>One P030 warning per ignored subject, in the order first seen.</summary>
     public IEnumerable<ProjectWarning> Warnings() => _ignored.Values.Select(i =>
         new ProjectWarning(Errors.ErrorCodes.UpstreamKeyIgnored, "UpstreamKeyIgnored",

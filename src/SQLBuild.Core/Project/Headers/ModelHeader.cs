@@ -40,9 +40,9 @@ internal sealed class ModelHeader
                 context.Ignore($"MODEL key '{entry.Key}'", $"{file}:{entry.Line}",
                     $"MODEL key '{entry.Key}' is an upstream key SQLBuild does not implement; it is ignored{ModelKeys.IgnoredNote(entry.Key)}");
             });
-        var layers = new List<HeaderEntries> { own };
-        foreach (var layer in context.Layers.For(file).Reverse())
-            layers.Add(new HeaderEntries(layer, "key", null, ModelKeys.Implemented, Array.Empty<string>(), (e, m) => ProjectErrors.ModelHeader(e.File, e.Line, m)));
+        var inherited = context.Layers.For(file);
+        var layers = new List<HeaderEntries>(1 + inherited.Count) { own };
+        layers.AddRange(inherited);
 
         var model = new ModelHeader(file, context, own, layers);
         var config = model.Read(ignored);
@@ -265,16 +265,19 @@ internal sealed class ModelHeader
     /// <summary>Column tolerances (<c>amount 0.01</c> or a block such as <c>amount (absolute 0.01)</c>), deep-merged over the layers.</summary>
     private IReadOnlyDictionary<string, object> ReadRowDiffTolerances()
     {
+        if (!TryGet("row_diff_tolerances", out _)) return NoTolerances;
         var merged = new Dictionary<string, object>(StringComparer.Ordinal);
-        foreach (var layer in _layers.Reverse())
+        for (var i = _layers.Count - 1; i >= 0; i--)
         {
-            if (!layer.TryGet("row_diff_tolerances", out var entry)) continue;
+            if (!_layers[i].TryGet("row_diff_tolerances", out var entry)) continue;
             if (entry.Value is not HeaderCall { Name.Length: 0 } block)
                 throw Invalid(entry, entry.Value.Line, $"row_diff_tolerances: expected a block (column 0.01, ...), got {entry.Value.Describe()}");
             MergeInto(merged, Tolerances(block, entry));
         }
         return merged;
     }
+
+    private static readonly IReadOnlyDictionary<string, object> NoTolerances = new Dictionary<string, object>();
 
     private Dictionary<string, object> Tolerances(HeaderCall block, HeaderEntry entry)
     {
@@ -316,9 +319,18 @@ internal sealed class ModelHeader
     }
 
     /// <summary>A list key unioned over every layer ([defaults] first), without repeats.</summary>
-    private IReadOnlyList<string> Union(string key, string expected) =>
-        _layers.Reverse().SelectMany(layer => layer.TryGet(key, out var entry) ? NameList(entry, expected) : Array.Empty<string>())
-            .Distinct(StringComparer.Ordinal).ToArray();
+    private IReadOnlyList<string> Union(string key, string expected)
+    {
+        List<string>? union = null;
+        for (var i = _layers.Count - 1; i >= 0; i--)
+        {
+            if (!_layers[i].TryGet(key, out var entry)) continue;
+            union ??= new List<string>();
+            foreach (var name in NameList(entry, expected))
+                if (!union.Contains(name, StringComparer.Ordinal)) union.Add(name);
+        }
+        return union is null ? Array.Empty<string>() : union.ToArray();
+    }
 
     /// <summary>Whether a key is used: when it does not apply, the model's own header is wrong; a layer simply does not apply.</summary>
     private bool Applies(HeaderEntry entry, bool applies, string message)

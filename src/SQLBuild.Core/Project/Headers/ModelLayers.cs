@@ -7,6 +7,9 @@ namespace SQLBuild.Core.Project;
 /// <summary>One <c>[path_defaults."key"]</c> table: its folder pattern below <c>models/</c> and its entries.</summary>
 internal sealed record PathDefault(string Key, IReadOnlyList<string> Segments, IReadOnlyList<HeaderEntry> Entries)
 {
+    /// <summary>The entries by key, for a model's reader (checked once, when the table was read).</summary>
+    public HeaderEntries ByKey { get; } = ModelLayers.Checked(Entries);
+
     public bool HasWildcard => Segments.Any(s => s is "*" or "**");
     public int Literals => Segments.Count(s => s is not ("*" or "**"));
     public int Stars => Segments.Count(s => s == "*");
@@ -29,7 +32,12 @@ internal sealed class ModelLayers
     {
         Defaults = defaults;
         PathDefaults = pathDefaults;
+        _defaults = defaults.Count > 0 ? Checked(defaults) : null;
     }
+
+    private readonly HeaderEntries? _defaults;
+    /// <summary>The layers of each models/ folder seen so far (models are read in parallel, and most share a folder).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<HeaderEntries>> _byFolder = new(StringComparer.Ordinal);
 
     public IReadOnlyList<HeaderEntry> Defaults { get; }
     public IReadOnlyList<PathDefault> PathDefaults { get; }
@@ -75,14 +83,22 @@ internal sealed class ModelLayers
         return new ModelLayers(defaultEntries, paths);
     }
 
-    /// <summary>The layers of one model, lowest precedence first: <c>[defaults]</c>, then its nearest path default.</summary>
-    public IReadOnlyList<IReadOnlyList<HeaderEntry>> For(string relativePath)
+    /// <summary>The layers of one model, highest precedence first: its nearest path default, then <c>[defaults]</c>.</summary>
+    public IReadOnlyList<HeaderEntries> For(string relativePath)
     {
-        var layers = new List<IReadOnlyList<HeaderEntry>>();
-        if (Defaults.Count > 0) layers.Add(Defaults);
-        if (Nearest(relativePath) is { } nearest) layers.Add(nearest.Entries);
-        return layers;
+        if (PathDefaults.Count == 0) return _defaults is null ? Array.Empty<HeaderEntries>() : new[] { _defaults };
+        var slash = relativePath.LastIndexOf('/');
+        var folder = slash < 0 ? "" : relativePath[..slash];
+        if (_byFolder.TryGetValue(folder, out var cached)) return cached;
+        var layers = new List<HeaderEntries>(2);
+        if (Nearest(relativePath) is { } nearest) layers.Add(nearest.ByKey);
+        if (_defaults is not null) layers.Add(_defaults);
+        return _byFolder.GetOrAdd(folder, layers);
     }
+
+    /// <summary>A layer's entries by key. They were checked (known keys, each once) when the table was read.</summary>
+    internal static HeaderEntries Checked(IReadOnlyList<HeaderEntry> entries) =>
+        new(entries, "key", null, ModelKeys.Implemented, Array.Empty<string>(), (e, m) => ProjectErrors.ModelHeader(e.File, e.Line, m));
 
     /// <summary>The path default that applies to a model file, or null.</summary>
     public PathDefault? Nearest(string relativePath)
