@@ -170,6 +170,17 @@ public sealed class PostgresDialect : AnsiSqlDialect
         WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm')
         """, SchemaParameter(schemas));
 
+    public override SqlStatement CatalogRelationsNamed(string schema, IReadOnlyList<string> names) => new(
+        "CATALOG RELATIONS", schema,
+        """
+        SELECT n.nspname::text AS schema_name, c.relname::text AS relation_name,
+               CASE WHEN c.relkind = 'v' THEN 'view' ELSE 'table' END AS kind, CAST(NULL AS text) AS view_definition
+        FROM unnest($2::text[]) AS w(relname)
+        JOIN pg_catalog.pg_namespace AS n ON n.nspname = $1
+        JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid AND c.relname = w.relname
+        WHERE c.relkind IN ('r', 'p', 'v', 'm')
+        """, new object?[] { schema, names.ToArray() });
+
     // A view's rewrite rule depends on every relation (and column) it reads; DISTINCT folds the column rows.
     public override SqlStatement ViewsReading(string schema, IReadOnlyList<string> names) => new(
         "CATALOG VIEW DEPENDENCIES", schema,

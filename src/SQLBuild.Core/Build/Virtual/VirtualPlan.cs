@@ -60,13 +60,22 @@ internal sealed class VirtualPlan
         var row = repo.Environment(environment);
         if (row?.Status == EnvironmentStatus.Detached)
             throw Operations.EnvironmentErrors.Detached(environment);
-        var own = repo.Refs(environment);
+        // The refs with the audit signature each one's version passed, in one read: the VDE's own, or the baseline's
+        // for a new VDE (whose build starts from a pointer copy of them).
+        var ownWithAudits = repo.RefsWithAudits(environment);
+        var startWithAudits = ownWithAudits;
+        var own = ownWithAudits.ToDictionary(r => r.Key, r => r.Value.Hash);
         var start = own;
         string? baseline = row?.Baseline;
         if (own.Count == 0 && environment != store.TargetName)
         {
-            var baseRefs = repo.Refs(store.TargetName);
-            if (baseRefs.Count > 0) { start = baseRefs; baseline = store.TargetName; }
+            var baseRefs = repo.RefsWithAudits(store.TargetName);
+            if (baseRefs.Count > 0)
+            {
+                startWithAudits = baseRefs;
+                start = baseRefs.ToDictionary(r => r.Key, r => r.Value.Hash);
+                baseline = store.TargetName;
+            }
         }
 
         var ids = IdentityCalculator.Compute(project);
@@ -90,7 +99,7 @@ internal sealed class VirtualPlan
         }
 
         // What the refs' versions were audited against, and what the audits are now.
-        var startAudits = repo.RefAudits(baseline is not null && own.Count == 0 ? baseline : environment);
+        var startAudits = startWithAudits.ToDictionary(r => r.Key, r => r.Value.AuditSignature);
         var signatures = project.Models.Values.ToDictionary(m => m.Name, IdentityCalculator.AuditSignature, StringComparer.Ordinal);
         bool AuditsChanged(string name) =>
             project.Models.TryGetValue(name, out var model) && startAudits.TryGetValue(NodeKey.Model(name), out var passed) &&
