@@ -10,10 +10,42 @@ public sealed record RelationName(string Schema, string Name)
 
 public enum RelationKind { Table, View }
 
-/// <summary>One relation as the warehouse catalog reports it.</summary>
-public sealed record CatalogRelation(string Schema, string Name, RelationKind Kind, string? ViewDefinition)
+/// <summary>
+/// One relation as the warehouse catalog reports it. For a view, what it reads: the relations its stored dependencies
+/// name (<see cref="ViewReads"/>, where the engine keeps them: PostgreSQL), else its definition's text
+/// (<see cref="ViewDefinition"/>: DuckDB keeps no dependencies, SQL Server's text is cheap to read).
+/// </summary>
+public sealed record CatalogRelation(string Schema, string Name, RelationKind Kind, string? ViewDefinition,
+    IReadOnlyList<RelationName>? ViewReads = null)
 {
     public RelationName Relation => new(Schema, Name);
+
+    /// <summary>Whether this is a view that reads <paramref name="relation"/>: by the engine's dependency record where there
+    /// is one; else by its definition naming the relation (its unique versioned name and its schema).</summary>
+    public bool Reads(RelationName relation)
+    {
+        if (Kind != RelationKind.View) return false;
+        if (ViewReads is { } reads) return reads.Contains(relation);
+        return ViewDefinition is { } def &&
+               def.Contains(relation.Name, StringComparison.OrdinalIgnoreCase) &&
+               def.Contains(relation.Schema, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Whether this is a view that reads anything in <paramref name="schema"/> (as <see cref="Reads"/> decides).</summary>
+    public bool ReadsFrom(string schema)
+    {
+        if (Kind != RelationKind.View) return false;
+        if (ViewReads is { } reads) return reads.Any(r => string.Equals(r.Schema, schema, StringComparison.Ordinal));
+        return ViewDefinition is { } def && def.Contains(schema, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Whether this is a view that reads a relation named <paramref name="name"/> in any schema.</summary>
+    public bool ReadsRelationNamed(string name)
+    {
+        if (Kind != RelationKind.View) return false;
+        if (ViewReads is { } reads) return reads.Any(r => string.Equals(r.Name, name, StringComparison.Ordinal));
+        return ViewDefinition is { } def && def.Contains(name, StringComparison.OrdinalIgnoreCase);
+    }
 }
 
 public sealed record CatalogColumn(string Schema, string Relation, string Name, string DataType, int Ordinal);

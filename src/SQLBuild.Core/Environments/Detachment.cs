@@ -240,7 +240,7 @@ public sealed class Detachment : LifecycleOperation
                 throw new SqbException(ErrorCodes.MissingPhysical, "MissingPhysical", $"missing physical relation for '{name}'", SqbErrorKind.ObjectNotFound,
                     phys.Relation.ToString(), $"Invoke-SqbBuild -Select {name}, then detach again.");
             var isShared = shared.Contains((key, hash));
-            var readByKeptView = keptViews.Any(v => v.ViewDefinition is { } def && def.Contains(phys.Relation.Name, StringComparison.OrdinalIgnoreCase));
+            var readByKeptView = keptViews.Any(v => v.ReadsRelationNamed(phys.Relation.Name));
             var movable = !isShared && !readByKeptView;
             StepKind kind;
             if (movable && Dialect.SupportsMoveTable) kind = StepKind.Move;

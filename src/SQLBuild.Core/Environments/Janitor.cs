@@ -239,7 +239,7 @@ public sealed class Janitor : EnvironmentOperation
                 foreach (var key in (refs.GetValueOrDefault(environment.Name) ?? new Dictionary<NodeKey, string>()).Keys)
                 {
                     var view = catalog.Find(new RelationName(logical, key.NodeName));
-                    if (view?.Kind == RelationKind.View && view.ViewDefinition is { } def && def.Contains(Names.PhysicalSchema, StringComparison.OrdinalIgnoreCase))
+                    if (view is not null && view.ReadsFrom(Names.PhysicalSchema))
                         views.Add(view.Relation);
                 }
                 if (logical != Names.TargetSchema) schema = logical;

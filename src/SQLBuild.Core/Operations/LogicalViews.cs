@@ -13,10 +13,7 @@ public sealed record ViewWrite(RelationName View, RelationName Target, bool Drop
 public static class LogicalViews
 {
     /// <summary>Whether a logical view selects from <paramref name="physical"/> (by its unique versioned name).</summary>
-    public static bool Reads(CatalogRelation view, RelationName physical) =>
-        view.Kind == RelationKind.View && view.ViewDefinition is { } def &&
-        def.Contains(physical.Name, StringComparison.OrdinalIgnoreCase) &&
-        def.Contains(physical.Schema, StringComparison.OrdinalIgnoreCase);
+    public static bool Reads(CatalogRelation view, RelationName physical) => view.Reads(physical);
 
     /// <summary>
     /// The write that points <paramref name="view"/> at <paramref name="target"/>. PostgreSQL's CREATE OR REPLACE VIEW

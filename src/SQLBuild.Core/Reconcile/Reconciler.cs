@@ -143,7 +143,7 @@ public sealed class Reconciler : EnvironmentOperation
     }
 
     private bool ReadsPhysicalSchema(CatalogRelation view) =>
-        view.ViewDefinition is { } def && def.Contains(Names.PhysicalSchema, StringComparison.OrdinalIgnoreCase);
+        view.ReadsFrom(Names.PhysicalSchema);
 
     private IEnumerable<SqbReconcileFinding> FailedOperations(string env)
     {

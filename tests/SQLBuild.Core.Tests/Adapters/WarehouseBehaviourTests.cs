@@ -120,9 +120,13 @@ public abstract class WarehouseBehaviourTests : IDisposable
         var t = snap.Find(table)!;
         Assert.Equal(RelationKind.Table, t.Kind);
         Assert.Null(t.ViewDefinition);
+        Assert.False(t.Reads(table));
         var v = snap.Find(view)!;
         Assert.Equal(RelationKind.View, v.Kind);
-        Assert.Contains("base_tbl", v.ViewDefinition);
+        Assert.True(v.Reads(table));
+        Assert.True(v.ReadsFrom(schema));
+        Assert.False(v.ReadsFrom(other));
+        Assert.False(v.Reads(otherTable));
         Assert.True(snap.Exists(otherTable));
         Assert.False(snap.Exists(new RelationName(schema, "nope")));
 
@@ -135,6 +139,30 @@ public abstract class WarehouseBehaviourTests : IDisposable
         var noColumns = s.ReadCatalog(new[] { schema });
         Assert.Empty(noColumns.ColumnsOf(table));
         Assert.Equal(2, noColumns.Relations.Count);
+    }
+
+    [SkippableFact]
+    public void What_a_view_reads_is_what_it_selects_from_not_a_name_it_mentions()
+    {
+        var (s, schema) = OpenWithSchema();
+        using var _ = s;
+        var read = new RelationName(schema, "t_read__v_aaaaaaaa");
+        var named = new RelationName(schema, "t_named__v_bbbbbbbb");
+        var view = new RelationName(schema, "v");
+        s.Execute(D.CreateTableAs(read, "SELECT 1 AS id"));
+        s.Execute(D.CreateTableAs(named, "SELECT 2 AS id"));
+        s.Execute(D.CreateOrReplaceView(view, $"SELECT id, 't_named__v_bbbbbbbb' AS note FROM {D.Qualify(read)}"));
+
+        var v = s.ReadCatalog(new[] { schema }).Find(view)!;
+        Assert.True(v.Reads(read));
+        if (v.ViewReads is not null)
+        {
+            // Where the engine keeps dependencies (PostgreSQL), a name in a literal is not a read.
+            Assert.False(v.Reads(named));
+            Assert.Equal(new[] { read }, v.ViewReads);
+        }
+        // Without definitions, only existence and kind are promised.
+        Assert.Equal(RelationKind.View, s.ReadCatalog(new[] { schema }, viewDefinitions: false).Find(view)!.Kind);
     }
 
     // ------------------------------------------------------------------ DDL
