@@ -70,7 +70,7 @@ internal static class ProjectFiles
             try { results[i] = new Loaded<T>(read(files[i].Full, files[i].Relative), null); }
             catch (Exception e) { results[i] = new Loaded<T>(default, ExceptionDispatchInfo.Capture(e)); }
         }
-        if (files.Count < 64 || Environment.ProcessorCount == 1 || Environment.GetEnvironmentVariable("SEQ") == "1")
+        if (files.Count < 64 || Environment.ProcessorCount == 1)
             for (var i = 0; i < files.Count; i++) One(i);
         else
             Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, One);
