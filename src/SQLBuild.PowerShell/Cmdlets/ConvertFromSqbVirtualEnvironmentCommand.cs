@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using SQLBuild.PowerShell.Completion;
 using SQLBuild.Core.Environments;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.State;
@@ -17,6 +18,7 @@ public sealed class ConvertFromSqbVirtualEnvironmentCommand : TypedConfirmationC
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("VirtualEnv", "Name")]
     [ValidatePattern("^[a-z][a-z0-9_]*$")]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
     public string? Environment { get; set; }
 
     protected override void ProcessSqbRecord()

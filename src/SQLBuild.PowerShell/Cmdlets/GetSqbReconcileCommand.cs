@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using SQLBuild.PowerShell.Completion;
 using SQLBuild.Core.Reconcile;
 using SQLBuild.Core.State;
 
@@ -13,11 +14,13 @@ public sealed class GetSqbReconcileCommand : SqbCmdlet
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("VirtualEnv")]
     [ValidatePattern("^[a-z][a-z0-9_]*$")]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
     public string? Environment { get; set; }
 
     /// <summary>Check only this model (or seed); operations and unexpected views are then not checked.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ModelCompleter))]
     public string? Model { get; set; }
 
     protected override void ProcessSqbRecord()

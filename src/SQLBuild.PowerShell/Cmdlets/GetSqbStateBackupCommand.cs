@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using SQLBuild.PowerShell.Completion;
 using SQLBuild.Core.State;
 
 namespace SQLBuild.PowerShell;
@@ -12,6 +13,7 @@ public sealed class GetSqbStateBackupCommand : SqbCmdlet
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(BackupIdCompleter))]
     public string[]? BackupId { get; set; }
 
     protected override void ProcessSqbRecord()

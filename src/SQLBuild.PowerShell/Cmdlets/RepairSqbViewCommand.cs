@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using SQLBuild.PowerShell.Completion;
 using SQLBuild.Core.Errors;
 using SQLBuild.Core.Reconcile;
 using SQLBuild.Core.State;
@@ -21,12 +22,14 @@ public sealed class RepairSqbViewCommand : SqbCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("VirtualEnv")]
     [ValidatePattern("^[a-z][a-z0-9_]*$")]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
     public string? Environment { get; set; }
 
     /// <summary>Models (or seeds) whose views to recreate.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Model")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ModelCompleter))]
     public string[] Name { get; set; } = Array.Empty<string>();
 
     /// <summary><c>model</c> or <c>seed</c> (default: whichever the VDE has a ref for, model first).</summary>

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using SQLBuild.PowerShell.Completion;
 using SQLBuild.Core.State;
 
 namespace SQLBuild.PowerShell;
@@ -11,6 +12,7 @@ public sealed class RestoreSqbStateCommand : SqbCmdlet
     /// <summary>The backup to restore (default: the latest). Binds BackupId of Get-SqbStateBackup's objects.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(BackupIdCompleter))]
     public string? BackupId { get; set; }
 
     /// <summary>Restore without asking for confirmation (still honours -WhatIf).</summary>

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using SQLBuild.PowerShell.Completion;
 using SQLBuild.Core.Reconcile;
 using SQLBuild.Core.State;
 using SQLBuild.PowerShell.Hosting;
@@ -17,12 +18,14 @@ public sealed class SetSqbModelRefCommand : SqbCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("VirtualEnv")]
     [ValidatePattern("^[a-z][a-z0-9_]*$")]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
     public string? Environment { get; set; }
 
     /// <summary>The model whose ref to move.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ModelCompleter))]
     public string Model { get; set; } = "";
 
     /// <summary>One of the model's tracked physical relations: <c>schema.name</c> (or the bare name in the physical schema).</summary>

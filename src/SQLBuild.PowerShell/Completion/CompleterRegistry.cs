@@ -8,11 +8,10 @@ namespace SQLBuild.PowerShell.Completion;
 public sealed record CompleterRegistration(string Command, string Parameter, Type Completer);
 
 /// <summary>
-/// The parameter-name convention behind completion. Parameters of this module carry an
-/// <c>[ArgumentCompleter]</c> attribute; a cmdlet that does not (one merged from another branch,
-/// say) still completes: on import <c>SQLBuild.Init.psm1</c> calls <see cref="Register"/>, which
-/// registers the conventional completer for every parameter whose name or alias is listed here and
-/// which has no completer attribute of its own.
+/// The parameter-name convention behind completion: a parameter whose name or alias is listed here completes through
+/// that completer. This module's cmdlets carry it as an <c>[ArgumentCompleter]</c> attribute (Completion.Tests.ps1
+/// fails on a conventional parameter without one, so importing spends nothing on it); <see cref="Register"/> applies
+/// the convention at run time to another assembly's cmdlets that lack the attributes.
 /// </summary>
 public static class CompleterRegistry
 {
