@@ -99,6 +99,14 @@ public abstract class SqlDialect
     /// dropped while views read it, so a rebuild must replace its rows in place instead of swapping tables.</summary>
     public virtual bool ViewsBindToRelations => Kind == AdapterKind.Postgres;
 
+    /// <summary>
+    /// Where views bind to relations (<see cref="ViewsBindToRelations"/>): one query over (view, target) pairs returning
+    /// (view_schema, view_name) of each existing view whose columns (name and type, in order) are not a prefix of its
+    /// target's, i.e. the views a CREATE OR REPLACE cannot repoint. The columns are compared on the server: a switch of
+    /// 10,000 views transfers 10,000 names, not every column of two schemas. Null where views do not bind.
+    /// </summary>
+    public virtual SqlStatement? ViewsNotPrefixOf(IReadOnlyList<(RelationName View, RelationName Target)> pairs) => null;
+
     /// <summary>True where two transactions writing one row conflict at once instead of one waiting for the other
     /// (DuckDB's optimistic concurrency): a row lock cannot be used to fence, only a read (see <c>LockLease.Fence</c>).</summary>
     public virtual bool WritersConflictInsteadOfWaiting => false;

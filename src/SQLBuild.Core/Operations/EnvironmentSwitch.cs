@@ -50,15 +50,11 @@ public sealed class EnvironmentSwitch
         var physical = repo.PhysicalRelationIndex();
         var logicalSchema = _names.LogicalSchema(environment);
         // Logical views with their definitions (does each read its ref's version?); physical versions by name.
-        var catalog = warehouse.ReadCatalog(new[] { logicalSchema }, includeColumns: true);
+        var catalog = warehouse.ReadCatalog(new[] { logicalSchema });
         var physicalCatalog = warehouse.ReadCatalog(new[] { _names.PhysicalSchema }, viewDefinitions: false);
-        // Columns of the physical versions: only to replace an existing view where views bind to columns (PostgreSQL).
-        CatalogSnapshot? physicalColumns = null;
-        IReadOnlyList<CatalogColumn> PhysicalColumns(RelationName relation) =>
-            (physicalColumns ??= warehouse.ReadCatalog(new[] { _names.PhysicalSchema }, includeColumns: true, viewDefinitions: false)).ColumnsOf(relation);
 
         // Work out every view statement before anything changes.
-        var writes = new List<ViewWrite>();
+        var toWrite = new List<(RelationName View, RelationName Target, CatalogRelation? Existing)>();
         foreach (var (key, hash) in finalRefs.OrderBy(r => r.Key.NodeName, StringComparer.Ordinal))
         {
             if (!physical.TryGetValue((key, hash), out var phys))
@@ -78,9 +74,10 @@ public sealed class EnvironmentSwitch
             var changed = !current.TryGetValue(key, out var was) || was != hash;
             var wrongTarget = existing is not null && !LogicalViews.Reads(existing, phys.Relation);
             if (!changed && existing is not null && !wrongTarget && !forceViews) continue;
-            writes.Add(LogicalViews.To(warehouse.Dialect, view, phys.Relation, existing,
-                () => catalog.ColumnsOf(view), () => PhysicalColumns(phys.Relation)));
+            toWrite.Add((view, phys.Relation, existing));
         }
+        // Where views bind to columns, an existing view whose columns are not a prefix of its new version's is dropped first.
+        var writes = LogicalViews.To(warehouse, toWrite);
         var drops = current.Keys.Where(k => !finalRefs.ContainsKey(k))
             .Select(k => _names.Logical(environment, k.NodeName))
             .Where(v => catalog.Find(v)?.Kind == RelationKind.View).ToList();

@@ -25,6 +25,21 @@ public static class LogicalViews
         new(view, target, existing is not null && dialect.ViewsBindToRelations && !IsPrefix(viewColumns(), targetColumns()));
 
     /// <summary>
+    /// The writes that point each view at its target, as <see cref="To(SqlDialect, RelationName, RelationName, CatalogRelation?, Func{IReadOnlyList{CatalogColumn}}, Func{IReadOnlyList{CatalogColumn}})"/>
+    /// decides one, for many at once: where views bind to columns, ONE query compares the existing views' columns with
+    /// their targets' on the server (<see cref="SqlDialect.ViewsNotPrefixOf"/>) instead of reading both schemas' columns.
+    /// </summary>
+    public static IReadOnlyList<ViewWrite> To(IWarehouseSession session,
+        IReadOnlyList<(RelationName View, RelationName Target, CatalogRelation? Existing)> views)
+    {
+        var existing = views.Where(v => v.Existing is not null).Select(v => (v.View, v.Target)).ToList();
+        var drop = new HashSet<RelationName>();
+        if (existing.Count > 0 && session.Dialect.ViewsBindToRelations && session.Dialect.ViewsNotPrefixOf(existing) is { } query)
+            foreach (var row in session.Query(query)) drop.Add(new RelationName((string)row[0]!, (string)row[1]!));
+        return views.Select(v => new ViewWrite(v.View, v.Target, v.Existing is not null && drop.Contains(v.View))).ToList();
+    }
+
+    /// <summary>
     /// Writes <paramref name="writes"/> inside the caller's transaction, in ONE batch (<see cref="Statements"/>).
     /// </summary>
     public static void Write(IWarehouseSession session, string schema, IReadOnlyList<ViewWrite> writes, string step) =>

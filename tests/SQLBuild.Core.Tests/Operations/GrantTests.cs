@@ -148,6 +148,30 @@ public sealed class GrantTests
     }
 
     [SkippableFact]
+    public void A_build_that_appends_a_column_repoints_the_view_in_place_and_a_type_change_recreates_it()
+    {
+        // The switch compares each view's columns with its new version's on the server (one query for all views):
+        // a prefix is repointed by CREATE OR REPLACE (same relation), anything else is dropped and created again.
+        using var f = Dev();
+        using var reader = new TestRole(f.Warehouse, "sqbt_bi_reader");
+        var orders = f.View("dev", "fct_orders");
+        f.Exec($"GRANT SELECT ON {orders} TO {reader.Quoted}");
+        var before = Oid(f, orders);
+
+        f.AddOrderYearToFctOrders();
+        Assert.Equal("succeeded", f.Build().Status);
+        Assert.Equal(before, Oid(f, orders));
+
+        f.Edit("models/marts/fct_orders.sql", s => s.Replace("  12 AS order_year\n", "  CAST(12 AS bigint) AS order_year\n"));
+        Assert.Equal("succeeded", f.Build().Status);
+        Assert.NotEqual(before, Oid(f, orders));
+        Assert.True(reader.Has(orders));
+        using var s = f.Warehouse();
+        Assert.Equal("bigint", s.Query(new SqlStatement("SELECT", orders,
+            $"SELECT pg_typeof(order_year)::text FROM {orders} LIMIT 1"))[0][0]);
+    }
+
+    [SkippableFact]
     public void Repair_that_recreates_a_view_keeps_its_grants()
     {
         using var f = Dev(changedPr1: true);

@@ -181,6 +181,35 @@ public sealed class PostgresDialect : AnsiSqlDialect
         WHERE c.relkind IN ('r', 'p', 'v', 'm')
         """, new object?[] { schema, names.ToArray() });
 
+    public override SqlStatement? ViewsNotPrefixOf(IReadOnlyList<(RelationName View, RelationName Target)> pairs) => new(
+        "CATALOG COLUMNS", $"{pairs.Count} view(s)",
+        """
+        WITH pair AS (
+            SELECT vc.oid AS view_oid, tc.oid AS target_oid, p.vs, p.vn
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS p(vs, vn, ts, tn)
+            JOIN pg_catalog.pg_namespace AS vns ON vns.nspname = p.vs
+            JOIN pg_catalog.pg_class AS vc ON vc.relnamespace = vns.oid AND vc.relname = p.vn
+            JOIN pg_catalog.pg_namespace AS tns ON tns.nspname = p.ts
+            JOIN pg_catalog.pg_class AS tc ON tc.relnamespace = tns.oid AND tc.relname = p.tn
+        ), cols AS (
+            SELECT pair.vs, pair.vn,
+                   ARRAY(SELECT a.attname::text || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod)
+                         FROM pg_catalog.pg_attribute AS a
+                         WHERE a.attrelid = pair.view_oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS view_columns,
+                   ARRAY(SELECT a.attname::text || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod)
+                         FROM pg_catalog.pg_attribute AS a
+                         WHERE a.attrelid = pair.target_oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS target_columns
+            FROM pair
+        )
+        SELECT vs, vn FROM cols
+        WHERE cardinality(view_columns) > cardinality(target_columns)
+           OR view_columns IS DISTINCT FROM target_columns[1:cardinality(view_columns)]
+        """, new object?[]
+        {
+            pairs.Select(p => p.View.Schema).ToArray(), pairs.Select(p => p.View.Name).ToArray(),
+            pairs.Select(p => p.Target.Schema).ToArray(), pairs.Select(p => p.Target.Name).ToArray(),
+        });
+
     // A view's rewrite rule depends on every relation (and column) it reads; DISTINCT folds the column rows.
     public override SqlStatement ViewsReading(string schema, IReadOnlyList<string> names) => new(
         "CATALOG VIEW DEPENDENCIES", schema,
