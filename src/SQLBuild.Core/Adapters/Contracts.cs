@@ -133,6 +133,11 @@ public interface IWarehouseSession : IDisposable
     /// deparses it); existence and kind are always there.</summary>
     CatalogSnapshot ReadCatalog(IReadOnlyCollection<string> schemas, bool includeColumns = false, bool viewDefinitions = true);
 
+    /// <summary>The relations among <paramref name="names"/> that exist in <paramref name="schema"/> (kind, no view
+    /// definitions or columns), in one query that finds them by name: for a caller that needs a known set of relations
+    /// out of a schema that may hold many more. The snapshot's <see cref="CatalogSnapshot.Schemas"/> is not read (empty).</summary>
+    CatalogSnapshot ReadCatalogNamed(string schema, IReadOnlyCollection<string> names);
+
     /// <summary>Inserts rows with parameterized, batched statements (seeds).</summary>
     void InsertRows(RelationName table, IReadOnlyList<string> columns, IReadOnlyList<object?[]> rows);
 }

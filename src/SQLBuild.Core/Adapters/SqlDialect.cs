@@ -101,7 +101,7 @@ public abstract class SqlDialect
 
     /// <summary>
     /// Where views bind to relations (<see cref="ViewsBindToRelations"/>): one query over (view, target) pairs returning
-    /// (view_schema, view_name) of each existing view whose columns (name and type, in order) are not a prefix of its
+    /// (view_schema, view_name) of each existing view whose columns (name, type and collation, in order) are not a prefix of its
     /// target's, i.e. the views a CREATE OR REPLACE cannot repoint. The columns are compared on the server: a switch of
     /// 10,000 views transfers 10,000 names, not every column of two schemas. Null where views do not bind.
     /// </summary>

@@ -16,18 +16,10 @@ public static class LogicalViews
     public static bool Reads(CatalogRelation view, RelationName physical) => view.Reads(physical);
 
     /// <summary>
-    /// The write that points <paramref name="view"/> at <paramref name="target"/>. PostgreSQL's CREATE OR REPLACE VIEW
-    /// keeps the old columns and may only append new ones, so where views bind to relations an existing view whose
-    /// columns are not a prefix of the target's is dropped first (never CASCADE). The column lists are read only then.
-    /// </summary>
-    public static ViewWrite To(SqlDialect dialect, RelationName view, RelationName target, CatalogRelation? existing,
-        Func<IReadOnlyList<CatalogColumn>> viewColumns, Func<IReadOnlyList<CatalogColumn>> targetColumns) =>
-        new(view, target, existing is not null && dialect.ViewsBindToRelations && !IsPrefix(viewColumns(), targetColumns()));
-
-    /// <summary>
-    /// The writes that point each view at its target, as <see cref="To(SqlDialect, RelationName, RelationName, CatalogRelation?, Func{IReadOnlyList{CatalogColumn}}, Func{IReadOnlyList{CatalogColumn}})"/>
-    /// decides one, for many at once: where views bind to columns, ONE query compares the existing views' columns with
-    /// their targets' on the server (<see cref="SqlDialect.ViewsNotPrefixOf"/>) instead of reading both schemas' columns.
+    /// The writes that point each view at its target. PostgreSQL's CREATE OR REPLACE VIEW keeps the old columns and may
+    /// only append new ones, so where views bind to relations an existing view whose columns are not a prefix of its
+    /// target's is dropped first (never CASCADE). ONE query compares them on the server for all views
+    /// (<see cref="SqlDialect.ViewsNotPrefixOf"/>), whatever their number.
     /// </summary>
     public static IReadOnlyList<ViewWrite> To(IWarehouseSession session,
         IReadOnlyList<(RelationName View, RelationName Target, CatalogRelation? Existing)> views)
@@ -63,7 +55,4 @@ public static class LogicalViews
         }
         return statements;
     }
-
-    private static bool IsPrefix(IReadOnlyList<CatalogColumn> old, IReadOnlyList<CatalogColumn> next) =>
-        old.Count <= next.Count && old.Select((c, i) => c.Name == next[i].Name && c.DataType == next[i].DataType).All(x => x);
 }

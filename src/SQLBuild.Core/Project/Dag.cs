@@ -31,7 +31,7 @@ internal static class Dag
                 list.Add(r.Name);
                 (children[index[r.Name]] ??= new List<int>()).Add(child);
             }
-            parents[model.Name] = list;
+            parents[model.Name] = list.AsReadOnly();    // read-only: the compile cache hands the graph to later compiles
             indegree[child] = list.Count;
         }
 
@@ -58,7 +58,7 @@ internal static class Dag
             var unique = new List<string>(list.Count);
             for (var k = 0; k < list.Count; k++)
                 if (k == 0 || list[k] != list[k - 1]) unique.Add(names[list[k]]);
-            childLists[names[i]] = unique;
+            childLists[names[i]] = unique.AsReadOnly();
         }
         return new Graph(order, parents, childLists);
     }

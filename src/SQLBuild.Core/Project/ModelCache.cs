@@ -18,7 +18,10 @@ internal sealed class ModelCache
     /// <summary>At most this many projects are kept per process (the least recently compiled goes first).</summary>
     private const int Projects = 4;
     private static readonly LinkedList<(string Dir, ModelCache Cache)> Recent = new();
-    private static readonly Regex EnvReference = new(@"\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)\}", RegexOptions.CultureInvariant);
+    /// <summary>The environment variables a text reads at compile time: <c>${ENV:NAME}</c> (TOML) and <c>@@ENV:NAME</c>
+    /// (SQL, including hooks named in the TOML and the hook files). A name the pattern over-matches only adds a value
+    /// to the key, never removes one.</summary>
+    private static readonly Regex EnvReference = new(@"(?:\$\{ENV:|@@ENV:)([A-Za-z_][A-Za-z0-9_]*)", RegexOptions.CultureInvariant);
 
     private readonly string _contextKey;
     private readonly IReadOnlyDictionary<string, Entry> _previous;
@@ -94,8 +97,9 @@ internal sealed class ModelCache
 
     /// <summary>
     /// What every model of the project is read against, as one hash: the TOML files as written and the values of the
-    /// environment variables they name (defaults and path defaults come from them), the active target and its variables,
-    /// the generic audit names, and the text of every column schema and SQL hook file.
+    /// environment variables they name (defaults and path defaults come from them, hooks in them may read @@ENV:), the
+    /// active target and its variables, the generic audit names, the text of every column schema and SQL hook file, and
+    /// the values of the environment variables the hook files read.
     /// </summary>
     public static string ContextKey(string dir, string? target, ProjectConfig config, IEnumerable<string> genericAudits,
         IEnumerable<(string Relative, string Text)> schemaFiles, IEnumerable<(string Relative, string Text)> hookFiles)
@@ -117,7 +121,12 @@ internal sealed class ModelCache
         foreach (var (name, value) in config.Vars.OrderBy(v => v.Key, StringComparer.Ordinal)) Part("var:" + name, value);
         foreach (var audit in genericAudits.Order(StringComparer.Ordinal)) Part("audit", audit);
         foreach (var (relative, text) in schemaFiles) Part("schema:" + relative, text);
-        foreach (var (relative, text) in hookFiles) Part("hook:" + relative, text);
+        foreach (var (relative, text) in hookFiles)
+        {
+            Part("hook:" + relative, text);
+            foreach (Match m in EnvReference.Matches(text))
+                Part("env:" + m.Groups[1].Value, Environment.GetEnvironmentVariable(m.Groups[1].Value));
+        }
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())));
     }
 }

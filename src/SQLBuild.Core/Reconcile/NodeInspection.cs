@@ -44,22 +44,25 @@ internal sealed record NodeInspection(
 }
 
 /// <summary>
-/// The catalog reconcile works from: the VDE's logical schema with view definitions (to see which relation
-/// each view reads) and the physical schema without them (only existence matters there, and PostgreSQL's
-/// pg_get_viewdef over every version of every model is the expensive part of a catalog read). Two
-/// set-based reads, one per schema, whatever the number of models.
+/// The catalog reconcile works from: the VDE's logical schema with view definitions (to see which relation each view
+/// reads), and of the physical schema only the relations the caller names (found by name: the schema holds every
+/// version of every model of every environment, and only existence matters there). Two queries whatever the number of
+/// models.
 /// </summary>
 internal static class ReconcileCatalog
 {
-    public static CatalogSnapshot Read(IWarehouseSession session, string logicalSchema, string physicalSchema, bool includeColumns = false)
+    public static CatalogSnapshot Read(IWarehouseSession session, string logicalSchema, string physicalSchema,
+        IEnumerable<RelationName> physicalRelations)
     {
-        var logical = session.ReadCatalog(new[] { logicalSchema }, includeColumns, viewDefinitions: true);
+        var logical = session.ReadCatalog(new[] { logicalSchema }, viewDefinitions: true);
         if (logicalSchema == physicalSchema) return logical;
-        var physical = session.ReadCatalog(new[] { physicalSchema }, includeColumns, viewDefinitions: false);
-        return new CatalogSnapshot(logical.Schemas.Concat(physical.Schemas),
-            logical.Relations.Concat(physical.Relations),
-            includeColumns
-                ? logical.Relations.SelectMany(r => logical.ColumnsOf(r.Relation)).Concat(physical.Relations.SelectMany(r => physical.ColumnsOf(r.Relation)))
-                : null);
+        var names = physicalRelations.Where(r => r.Schema == physicalSchema).Select(r => r.Name).ToList();
+        var physical = session.ReadCatalogNamed(physicalSchema, names);
+        return new CatalogSnapshot(logical.Schemas, logical.Relations.Concat(physical.Relations));
     }
+
+    /// <summary>The physical relations the refs of a VDE point at (by their tracked rows).</summary>
+    public static IEnumerable<RelationName> OfRefs(IReadOnlyDictionary<NodeKey, string> refs,
+        IReadOnlyDictionary<(NodeKey Key, string Hash), PhysicalRelationRow> physical) =>
+        refs.Select(r => physical.TryGetValue((r.Key, r.Value), out var row) ? row.Relation : null).OfType<RelationName>();
 }

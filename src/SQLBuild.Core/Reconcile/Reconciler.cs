@@ -104,7 +104,7 @@ public sealed class Reconciler : EnvironmentOperation
         var refs = repo.Refs(env);
         var physical = repo.PhysicalRelationIndex();
         var logicalSchema = Names.LogicalSchema(env);
-        var catalog = ReconcileCatalog.Read(warehouse, logicalSchema, Names.PhysicalSchema);
+        var catalog = ReconcileCatalog.Read(warehouse, logicalSchema, Names.PhysicalSchema, ReconcileCatalog.OfRefs(refs, physical));
         var ids = IdentityCalculator.ComputeReadable(project);   // a seed that is not UTF-8 CSV: no expected version, no failure
 
         var nodes = project.Models.Keys.Select(NodeKey.Model).OrderBy(k => k.NodeName, StringComparer.Ordinal)

@@ -67,7 +67,7 @@ public sealed class RefAttach : EnvironmentOperation
                     : $"Tracked relations of '{model}': {string.Join(", ", tracked.Select(t => t.Relation.ToString()).OrderBy(t => t, StringComparer.Ordinal))}");
 
         var view = Names.Logical(env, model);
-        var catalog = ReconcileCatalog.Read(warehouse, view.Schema, Names.PhysicalSchema, includeColumns: true);
+        var catalog = ReconcileCatalog.Read(warehouse, view.Schema, Names.PhysicalSchema, new[] { target.Relation });
         var existing = catalog.Find(view);
         if (existing?.Kind == RelationKind.Table)
             throw ReconcileText.RepairRefusal(SqbFindingKind.LogicalIsTable, env, key, view);
@@ -79,7 +79,7 @@ public sealed class RefAttach : EnvironmentOperation
         var final = new Dictionary<NodeKey, string>(refs) { [key] = target.VersionHash };
         var writes = existing is not null && LogicalViews.Reads(existing, target.Relation)
             ? Array.Empty<ViewWrite>()
-            : new[] { LogicalViews.To(warehouse.Dialect, view, target.Relation, existing, () => catalog.ColumnsOf(view), () => catalog.ColumnsOf(target.Relation)) };
+            : LogicalViews.To(warehouse, new[] { (view, target.Relation, existing) });
         var message = $"attached {model} to {target.Relation}";
         run.Step(KillPoints.Attach.Switch, $"{model}: {previous ?? "<none>"} -> {target.VersionHash}");
 
@@ -103,7 +103,7 @@ public sealed class RefAttach : EnvironmentOperation
         {
             Environment = env, NodeType = NodeTypes.Model, Name = model, Relation = view.ToString(), PhysicalRelation = target.Relation.ToString(),
             Result = changes.Count > 0 ? SqbRepairResult.Attached : SqbRepairResult.Unchanged,
-            Message = changes.Count > 0 || writes.Length > 0 ? message : $"{model} already attached to {target.Relation}",
+            Message = changes.Count > 0 || writes.Count > 0 ? message : $"{model} already attached to {target.Relation}",
             PreviousVersion = previous, Version = target.VersionHash, OperationId = run.Id,
         };
     }

@@ -58,10 +58,10 @@ public sealed class ViewRepair : EnvironmentOperation
         var refs = repo.Refs(env);
         var physical = repo.PhysicalRelationIndex();
         var logicalSchema = Names.LogicalSchema(env);
-        var catalog = ReconcileCatalog.Read(warehouse, logicalSchema, Names.PhysicalSchema, includeColumns: true);
+        var catalog = ReconcileCatalog.Read(warehouse, logicalSchema, Names.PhysicalSchema, ReconcileCatalog.OfRefs(refs, physical));
 
         var outcomes = new List<ViewRepairOutcome>();
-        var writes = new List<ViewWrite>();
+        var toWrite = new List<(RelationName View, RelationName Target, CatalogRelation? Existing)>();
         foreach (var request in requests)
         {
             var key = Resolve(request, refs);
@@ -77,8 +77,7 @@ public sealed class ViewRepair : EnvironmentOperation
                     outcomes.Add(new(Result(SqbRepairResult.Unchanged, $"view {node.View} already reads {node.Physical}"), null));
                     break;
                 case SqbFindingKind.MissingView or SqbFindingKind.WrongViewTarget:
-                    writes.Add(LogicalViews.To(warehouse.Dialect, node.View, node.Physical!, node.Existing,
-                        () => catalog.ColumnsOf(node.View), () => catalog.ColumnsOf(node.Physical!)));
+                    toWrite.Add((node.View, node.Physical!, node.Existing));
                     outcomes.Add(new(Result(SqbRepairResult.Repaired, Repaired(key)), null));
                     break;
                 default:
@@ -88,6 +87,7 @@ public sealed class ViewRepair : EnvironmentOperation
             }
         }
 
+        var writes = LogicalViews.To(warehouse, toWrite);
         run.Step(KillPoints.Repair.Views, $"{writes.Count} view(s) to write, {outcomes.Count(o => o.Error is not null)} blocked");
         void Events(StateRepository r)
         {

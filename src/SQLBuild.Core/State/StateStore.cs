@@ -122,11 +122,8 @@ public sealed class StateStore
     /// <summary>True when the state tables exist (checked through one catalog query for their names).</summary>
     public bool IsInitialized(IWarehouseSession session)
     {
-        var names = StateSchema.Tables.Select(t => t.Name).ToList();
-        var found = session.Query(session.Dialect.CatalogRelationsNamed(Settings.Schema, names))
-            .Where(r => string.Equals((string?)r[0], Settings.Schema, StringComparison.Ordinal))
-            .Select(r => (string)r[1]!).ToHashSet(StringComparer.Ordinal);
-        return names.All(found.Contains);
+        var catalog = session.ReadCatalogNamed(Settings.Schema, StateSchema.Tables.Select(t => t.Name).ToList());
+        return StateSchema.Tables.All(t => catalog.Exists(new RelationName(Settings.Schema, t.Name)));
     }
 
     /// <summary>Fails with a clear message when the state store has not been initialized (on a session of its own).

@@ -172,6 +172,25 @@ public sealed class GrantTests
     }
 
     [SkippableFact]
+    public void A_build_that_changes_a_columns_collation_recreates_the_view()
+    {
+        // Found by the adversarial review: CREATE OR REPLACE VIEW refuses a column whose collation changes (42P16), so a
+        // collation is part of the prefix comparison, like the name and the type.
+        using var f = Dev();
+        using var reader = new TestRole(f.Warehouse, "sqbt_bi_reader");
+        var orders = f.View("dev", "fct_orders");
+        f.Edit("models/marts/fct_orders.sql", s => s.Replace("  o.status,\n", "  CAST(o.status AS text) COLLATE \"C\" AS status,\n"));
+        Assert.Equal("succeeded", f.Build().Status);
+        f.Exec($"GRANT SELECT ON {orders} TO {reader.Quoted}");
+        var before = Oid(f, orders);
+
+        f.Edit("models/marts/fct_orders.sql", s => s.Replace("  CAST(o.status AS text) COLLATE \"C\" AS status,\n", "  CAST(o.status AS text) AS status,\n"));
+        Assert.Equal("succeeded", f.Build().Status);
+        Assert.NotEqual(before, Oid(f, orders));
+        Assert.True(reader.Has(orders));
+    }
+
+    [SkippableFact]
     public void Repair_that_recreates_a_view_keeps_its_grants()
     {
         using var f = Dev(changedPr1: true);

@@ -77,6 +77,58 @@ public class ModelCacheTests
     }
 
     [Fact]
+    public void An_environment_variable_read_by_a_hook_file_or_a_toml_hook_reaches_unchanged_models()
+    {
+        // Found by the adversarial review: hooks are substituted at compile time, so the values they read are part of
+        // what a model is read against, even when neither the model, the hook file nor the TOML changes.
+        var name = "SQB_CACHE_HOOK_" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+        try
+        {
+            Environment.SetEnvironmentVariable(name, "h1");
+            using var fx = Project($"[path_defaults.\"marts\"]\npost_hooks = [\"inline_sql(\\\"SELECT '@@ENV:{name}' AS layer\\\")\"]\n",
+                ("hooks/sql/note.sql", $"SELECT '@@ENV:{name}' AS file"),
+                ("models/a.sql", "MODEL (materialized table, pre_hooks [sql(\"note\")]);\nSELECT 1 AS id"),
+                ("models/marts/b.sql", "MODEL (materialized table);\nSELECT 1 AS id"));
+            var first = fx.Compile();
+            Assert.Equal("SELECT 'h1' AS file", Assert.Single(first.Models["a"].Config.PreHooks).Sql);
+            Assert.Equal("SELECT 'h1' AS layer", Assert.Single(first.Models["b"].Config.PostHooks).Sql);
+            var firstIds = IdentityCalculator.Compute(first);
+
+            Environment.SetEnvironmentVariable(name, "h2");
+            var second = fx.Compile();
+            Assert.Equal("SELECT 'h2' AS file", Assert.Single(second.Models["a"].Config.PreHooks).Sql);
+            Assert.Equal("SELECT 'h2' AS layer", Assert.Single(second.Models["b"].Config.PostHooks).Sql);
+            var secondIds = IdentityCalculator.Compute(second);
+            Assert.NotEqual(firstIds["a"].VersionHash, secondIds["a"].VersionHash);
+            Assert.NotEqual(firstIds["b"].VersionHash, secondIds["b"].VersionHash);
+
+            Environment.SetEnvironmentVariable(name, null);
+            Assert.Equal("P018", fx.Fails().Code);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(name, null);
+        }
+    }
+
+    [Fact]
+    public void What_a_caller_is_handed_cannot_change_the_next_compile()
+    {
+        // Found by the adversarial review: Get-SqbModel handed out the graph's parent list and the config's tags, and an
+        // edit at the prompt ($m.DependsOn.Remove(...)) changed every later compile and version hash of the session.
+        using var fx = Project("", ("models/a.sql", "SELECT 1 AS id"),
+            ("models/b.sql", "MODEL (tags [marts], materialized incremental, unique_key [id], incremental_strategy merge);\nSELECT id FROM __ref(\"a\")"));
+        var project = fx.Compile();
+        Assert.Throws<NotSupportedException>(() => ((IList<string>)project.Parents["b"]).Clear());
+        Assert.Throws<NotSupportedException>(() => ((IList<string>)project.Children["a"]).Clear());
+        Assert.Throws<NotSupportedException>(() => ((IList<string>)project.Models["b"].Config.Tags)[0] = "hacked");
+        Assert.Throws<NotSupportedException>(() => ((IList<string>)project.Models["b"].Config.UniqueKey)[0] = "other");
+        var again = fx.Compile();
+        Assert.Equal(new[] { "a" }, again.Parents["b"]);
+        Assert.Equal(new[] { "marts" }, again.Models["b"].Config.Tags);
+    }
+
+    [Fact]
     public void Defaults_hooks_and_schemas_that_change_reach_unchanged_models()
     {
         using var fx = Project("[defaults]\nmaterialized = \"view\"\n",

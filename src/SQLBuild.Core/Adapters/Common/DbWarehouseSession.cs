@@ -219,6 +219,19 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         }
     }
 
+    public CatalogSnapshot ReadCatalogNamed(string schema, IReadOnlyCollection<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var wanted = names.ToHashSet(StringComparer.Ordinal);
+        if (wanted.Count == 0) return new CatalogSnapshot(Array.Empty<string>(), Array.Empty<CatalogRelation>());
+        var relations = Query(Dialect.CatalogRelationsNamed(schema, wanted.ToList()))
+            .Where(r => string.Equals((string)r[0]!, schema, StringComparison.Ordinal) && wanted.Contains((string)r[1]!))
+            .Select(r => new CatalogRelation((string)r[0]!, (string)r[1]!,
+                string.Equals((string)r[2]!, "view", StringComparison.Ordinal) ? RelationKind.View : RelationKind.Table, null))
+            .ToList();
+        return new CatalogSnapshot(Array.Empty<string>(), relations);
+    }
+
     /// <summary>Whether a catalog read failed only because a relation it saw was dropped meanwhile.</summary>
     protected virtual bool IsConcurrentDdlRace(Exception driverError) => false;
 

@@ -193,10 +193,10 @@ public sealed class PostgresDialect : AnsiSqlDialect
             JOIN pg_catalog.pg_class AS tc ON tc.relnamespace = tns.oid AND tc.relname = p.tn
         ), cols AS (
             SELECT pair.vs, pair.vn,
-                   ARRAY(SELECT a.attname::text || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod)
+                   ARRAY(SELECT a.attname::text || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) || ' ' || a.attcollation::text
                          FROM pg_catalog.pg_attribute AS a
                          WHERE a.attrelid = pair.view_oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS view_columns,
-                   ARRAY(SELECT a.attname::text || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod)
+                   ARRAY(SELECT a.attname::text || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) || ' ' || a.attcollation::text
                          FROM pg_catalog.pg_attribute AS a
                          WHERE a.attrelid = pair.target_oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS target_columns
             FROM pair

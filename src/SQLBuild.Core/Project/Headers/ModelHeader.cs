@@ -60,30 +60,34 @@ internal sealed class ModelHeader
         var uniqueKey = ReadUniqueKey(incremental, strategy);
         var (columns, columnAudits, schemaDescription, modelSchema) = ReadColumns();
         var contract = ReadContract(columns);
+        // Every list is read-only: a model outlives its compile (the compile cache hands it to the next one), so a list a
+        // caller could change (an output object's Tags at the prompt) would change later compiles and version hashes.
         return new ModelConfig
         {
             Materialized = materialized,
-            Tags = Union("tags", "a list of tags [a, b]"),
-            Audits = columnAudits.Concat(ReadAudits()).ToList(),
-            UniqueKey = uniqueKey,
+            Tags = Frozen(Union("tags", "a list of tags [a, b]")),
+            Audits = Frozen(columnAudits.Concat(ReadAudits())),
+            UniqueKey = Frozen(uniqueKey),
             IncrementalStrategy = strategy,
             Cursor = cursor,
             CursorType = cursorType,
             CursorGrain = cursorGrain,
             Description = ReadDescription() ?? schemaDescription,
-            Columns = columns,
+            Columns = Frozen(columns),
             ModelSchema = modelSchema,
             Contract = contract,
             FullRefresh = ReadFullRefresh(),
-            PreHooks = ReadHooks("pre_hooks"),
-            PostHooks = ReadHooks("post_hooks"),
+            PreHooks = Frozen(ReadHooks("pre_hooks")),
+            PostHooks = Frozen(ReadHooks("post_hooks")),
             RunDespiteUnchanged = ReadRunDespiteUnchanged(materialized),
-            RowDiffTolerances = ReadRowDiffTolerances(),
-            RowDiffExcludeColumns = Union("row_diff_exclude_columns", "a list of column names [a, b]"),
-            IgnoredKeys = ignored,
+            RowDiffTolerances = new System.Collections.ObjectModel.ReadOnlyDictionary<string, object>(ReadRowDiffTolerances().ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal)),
+            RowDiffExcludeColumns = Frozen(Union("row_diff_exclude_columns", "a list of column names [a, b]")),
+            IgnoredKeys = Frozen(ignored),
             Enabled = ReadEnabled(),
         };
     }
+
+    private static IReadOnlyList<T> Frozen<T>(IEnumerable<T> items) => Array.AsReadOnly(items.ToArray());
 
     // ---- keys ----------------------------------------------------------------------------------
 
