@@ -20,8 +20,8 @@ public sealed record CatalogRelation(string Schema, string Name, RelationKind Ki
 {
     public RelationName Relation => new(Schema, Name);
 
-    /// <summary>Whether this is a view that reads <paramref name="relation"/>: by the engine's dependency record where there
-    /// is one; else by its definition naming the relation (its unique versioned name and its schema).</summary>
+    /// <summary>Whether this is a view that reads <paramref name="relation"/>: by the engine's dependency record where
+    /// there is one; else by its definition naming the relation (its unique versioned name and its schema).</summary>
     public bool Reads(RelationName relation)
     {
         if (Kind != RelationKind.View) return false;

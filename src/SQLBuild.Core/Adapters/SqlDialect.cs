@@ -63,8 +63,9 @@ public abstract class SqlDialect
     /// <summary>SELECT MAX(column) FROM relation.</summary>
     public abstract SqlStatement MaxValue(RelationName relation, string column);
 
-    /// <summary>One query over the given schemas returning rows (schema_name, relation_name, kind 'table'|'view', view_definition).
-    /// Existing schemas come from <see cref="CatalogSchemas"/>.</summary>
+    /// <summary>One query over the given schemas returning rows (schema_name, relation_name, kind 'table'|'view', view_definition),
+    /// and, where the engine records what a view reads, two more: read_schemas and read_names, parallel text arrays of the
+    /// relations each view depends on (NULL for a table). Existing schemas come from <see cref="CatalogSchemas"/>.</summary>
     public abstract SqlStatement CatalogRelations(IReadOnlyList<string> schemas);
     /// <summary>As <see cref="CatalogRelations(IReadOnlyList{string})"/>; with <paramref name="viewDefinitions"/> false
     /// the view_definition column may be NULL, where an engine spends real time producing it (PostgreSQL deparses each view).</summary>

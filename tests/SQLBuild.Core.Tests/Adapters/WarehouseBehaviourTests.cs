@@ -152,14 +152,19 @@ public abstract class WarehouseBehaviourTests : IDisposable
         s.Execute(D.CreateTableAs(read, "SELECT 1 AS id"));
         s.Execute(D.CreateTableAs(named, "SELECT 2 AS id"));
         s.Execute(D.CreateOrReplaceView(view, $"SELECT id, 't_named__v_bbbbbbbb' AS note FROM {D.Qualify(read)}"));
+        var constant = new RelationName(schema, "v_constant");
+        s.Execute(D.CreateOrReplaceView(constant, "SELECT 1 AS one"));
 
-        var v = s.ReadCatalog(new[] { schema }).Find(view)!;
+        var catalog = s.ReadCatalog(new[] { schema });
+        var v = catalog.Find(view)!;
         Assert.True(v.Reads(read));
+        Assert.False(catalog.Find(constant)!.Reads(read));
         if (v.ViewReads is not null)
         {
             // Where the engine keeps dependencies (PostgreSQL), a name in a literal is not a read.
             Assert.False(v.Reads(named));
             Assert.Equal(new[] { read }, v.ViewReads);
+            Assert.Empty(catalog.Find(constant)!.ViewReads!);
         }
         // Without definitions, only existence and kind are promised.
         Assert.Equal(RelationKind.View, s.ReadCatalog(new[] { schema }, viewDefinitions: false).Find(view)!.Kind);

@@ -242,13 +242,18 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         var relations = Query(Dialect.CatalogRelations(list, viewDefinitions)).Select(r => new CatalogRelation(
             (string)r[0]!, (string)r[1]!,
             string.Equals((string)r[2]!, "view", StringComparison.Ordinal) ? RelationKind.View : RelationKind.Table,
-            r[3] as string)).ToList();
+            r[3] as string, r.Length > 5 ? ViewReads(r[4], r[5]) : null)).ToList();
         List<CatalogColumn>? columns = null;
         if (includeColumns)
             columns = Query(Dialect.CatalogColumns(list)).Select(r => new CatalogColumn(
                 (string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!, Convert.ToInt32(r[4], System.Globalization.CultureInfo.InvariantCulture))).ToList();
         return new CatalogSnapshot(existing, relations, columns);
     }
+
+    /// <summary>The relations a view reads, from the two parallel name arrays of a dialect that reads its dependencies.</summary>
+    private static IReadOnlyList<RelationName>? ViewReads(object? schemas, object? names) =>
+        schemas is string[] s && names is string[] n ? s.Zip(n, (schema, name) => new RelationName(schema, name)).ToArray()
+        : schemas is null or DBNull && names is null or DBNull ? null : Array.Empty<RelationName>();
 
     /// <summary>Text of the placeholder for one value; PostgreSQL adds a cast to the column type.</summary>
     protected virtual Func<int, int, string> PreparePlaceholders(RelationName table, IReadOnlyList<string> columns) =>
