@@ -27,10 +27,12 @@ internal static class ConfigLoader
     public static ProjectConfig Load(string projectDirectory, string? target, NetworkCredential? credential)
     {
         var projectPath = Path.Combine(projectDirectory, ProjectFileName);
-        var root = ConfigNode.Parse(File.ReadAllText(projectPath), ProjectFileName);
+        var projectText = File.ReadAllText(projectPath);
+        var root = ConfigNode.Parse(projectText, ProjectFileName);
         var localPath = Path.Combine(projectDirectory, LocalFileName);
-        if (File.Exists(localPath))
-            root = ConfigNode.Merge(root, ConfigNode.Parse(File.ReadAllText(localPath), LocalFileName));
+        var localText = File.Exists(localPath) ? File.ReadAllText(localPath) : null;
+        if (localText is not null)
+            root = ConfigNode.Merge(root, ConfigNode.Parse(localText, LocalFileName));
         var warnings = new List<ProjectWarning>();
         ConfigSchema.Check(root, warnings);
 
@@ -130,6 +132,7 @@ internal static class ConfigLoader
             Vars = vars,
             Layers = layers,
             Warnings = warnings,
+            SourceTexts = new[] { (ProjectFileName, (string?)projectText), (LocalFileName, localText) },
         };
     }
 

@@ -101,15 +101,14 @@ internal sealed class ModelCache
     /// active target and its variables, the generic audit names, the text of every column schema and SQL hook file, and
     /// the values of the environment variables the hook files read.
     /// </summary>
-    public static string ContextKey(string dir, string? target, ProjectConfig config, IEnumerable<string> genericAudits,
+    public static string ContextKey(string? target, ProjectConfig config, IEnumerable<string> genericAudits,
         IEnumerable<(string Relative, string Text)> schemaFiles, IEnumerable<(string Relative, string Text)> hookFiles)
     {
         var key = new StringBuilder();
         void Part(string name, string? value) => key.Append(name).Append('\u0001').Append(value ?? "\u0002").Append('\u0000');
-        foreach (var file in new[] { ConfigLoader.ProjectFileName, ConfigLoader.LocalFileName })
+        // The TOML as the config was read from it (not read again: it may have changed on disk since).
+        foreach (var (file, text) in config.SourceTexts)
         {
-            var path = Path.Combine(dir, file);
-            var text = File.Exists(path) ? ProjectFiles.ReadText(path) : null;
             Part(file, text);
             if (text is null) continue;
             foreach (Match m in EnvReference.Matches(text))

@@ -50,7 +50,7 @@ public static class ProjectCompiler
             Schemas = ColumnSchemas.Load(schemaFiles.Select(f => (f.Relative, f.Text)), genericAudits, config.Settings.DefaultAuditSeverity),
             Hooks = LoadHooks(hookFiles),
         };
-        var cache = ModelCache.Begin(dir, ModelCache.ContextKey(dir, target, config, genericAudits,
+        var cache = ModelCache.Begin(dir, ModelCache.ContextKey(target, config, genericAudits,
             schemaFiles.Select(f => (f.Relative, f.Text)), hookFiles.Select(f => (f.Relative, f.Text))));
         var (models, disabled, entries) = LoadModels(dir, context, cache);
         var tests = LoadTests(dir, variables);

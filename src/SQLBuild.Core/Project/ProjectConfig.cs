@@ -117,4 +117,7 @@ public sealed class ProjectConfig
     public IReadOnlyList<ProjectWarning> Warnings { get; init; } = Array.Empty<ProjectWarning>();
     /// <summary><c>[defaults]</c> and <c>[path_defaults]</c>, read and checked.</summary>
     internal ModelLayers Layers { get; init; } = ModelLayers.None;
+    /// <summary>The two files' text exactly as this config was read from (null: no local file), for the compile cache's
+    /// key: the files may change on disk while a compile runs.</summary>
+    internal IReadOnlyList<(string File, string? Text)> SourceTexts { get; init; } = Array.Empty<(string, string?)>();
 }
