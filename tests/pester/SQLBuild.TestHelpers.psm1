@@ -757,9 +757,9 @@ catch {
 }
 
 function Get-SqbTestChildOutput {
-    <# stdout, stderr and the log of a child, for failure messages. #>
+    <# stdout, stderr, the log and the saved result of a child (a body that threw saves 'crashed' there), for failure messages. #>
     param([Parameter(Mandatory)] $Child)
-    $parts = foreach ($f in $Child.OutFile, $Child.ErrFile, $Child.LogFile) {
+    $parts = foreach ($f in $Child.OutFile, $Child.ErrFile, $Child.LogFile, $Child.ResultFile) {
         if (Test-Path -LiteralPath $f) { "--- $(Split-Path -Leaf $f)`n" + (Get-Content -LiteralPath $f -Raw) }
     }
     ($parts -join "`n") -replace '\x1b\[[0-9;?]*[A-Za-z]', ''
