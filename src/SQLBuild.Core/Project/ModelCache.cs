@@ -50,7 +50,9 @@ internal sealed class ModelCache
             while (node is not null && node.Value.Dir != dir) node = node.Next;
             var last = node is not null && node.Value.Cache._contextKey == contextKey ? node.Value.Cache : null;
             if (node is not null) Recent.Remove(node);
-            return new ModelCache(contextKey, last?._current ?? new Dictionary<string, Entry>()) { _last = last };
+            // Only the last compile's parses and graph are carried over, never the last cache itself: a chain of caches
+            // would keep every compile of a long session alive.
+            return new ModelCache(contextKey, last?._current ?? new Dictionary<string, Entry>()) { _lastGraph = last?._graph };
         }
     }
 
@@ -61,14 +63,14 @@ internal sealed class ModelCache
     /// </summary>
     public Dag.Graph? LastGraph(IReadOnlyCollection<ModelNode> models, string otherNames)
     {
-        if (_last?._graph is not { } last || last.Others != otherNames || last.Models.Length != models.Count) return null;
+        if (_lastGraph is not { } last || last.Others != otherNames || last.Models.Length != models.Count) return null;
         var i = 0;
         foreach (var model in models)
             if (!ReferenceEquals(model, last.Models[i++])) return null;
         return last.Graph;
     }
 
-    private ModelCache? _last;
+    private (ModelNode[] Models, string Others, Dag.Graph Graph)? _lastGraph;
 
     /// <summary>Keeps this compile for the next compile of <paramref name="dir"/> (call once it succeeded): the parses by
     /// full path, and the graph of the models with the other names it was checked against.</summary>

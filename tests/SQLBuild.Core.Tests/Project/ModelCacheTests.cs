@@ -129,6 +129,27 @@ public class ModelCacheTests
     }
 
     [Fact]
+    public void A_long_session_keeps_only_the_last_compile()
+    {
+        // Each compile hands on the last one's parses, never the last cache itself: a chain would keep every compile
+        // of a session alive.
+        using var fx = Project("", ("models/a.sql", "SELECT 1 AS id"));
+        var first = FirstModel(fx);
+        for (var i = 2; i <= 4; i++)
+        {
+            fx.Write("models/a.sql", $"SELECT {i} AS id");
+            fx.Compile();
+        }
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(first.IsAlive);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference FirstModel(ProjectFixture fx) => new(fx.Compile().Models["a"]);
+
+    [Fact]
     public void Defaults_hooks_and_schemas_that_change_reach_unchanged_models()
     {
         using var fx = Project("[defaults]\nmaterialized = \"view\"\n",
