@@ -193,7 +193,7 @@ public sealed class Adoption : LifecycleOperation
             if (atPhysical is not null)
             {
                 if (atLogical is null) kind = StepKind.Finish;
-                else if (atLogical.Kind == RelationKind.View) kind = LogicalViews.Reads(atLogical, physical) ? StepKind.Done : StepKind.Finish;
+                else if (atLogical.Kind == RelationKind.View) kind = atLogical.Reads(physical) ? StepKind.Done : StepKind.Finish;
                 else
                 {
                     kind = StepKind.Conflict;

@@ -222,7 +222,7 @@ public sealed class Detachment : LifecycleOperation
             if (isView)
             {
                 // Done once the logical view no longer reads the physical one (an earlier run replaced it).
-                if (atLogical is not null && (atLogical.Kind == RelationKind.Table || !LogicalViews.Reads(atLogical, phys.Relation)))
+                if (atLogical is not null && (atLogical.Kind == RelationKind.Table || !atLogical.Reads(phys.Relation)))
                 {
                     steps.Add(new Step(key, hash, true, logical, phys.Relation, StepKind.Done, false, null, "already a plain view"));
                     continue;

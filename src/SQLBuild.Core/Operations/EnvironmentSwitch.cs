@@ -72,7 +72,7 @@ public sealed class EnvironmentSwitch
                     $"logical target for '{key.NodeName}' is a table; {step.Split(':')[0]} will not overwrite it", SqbErrorKind.InvalidOperation,
                     view.ToString(), $"Drop the table {view} by hand, then run Repair-SqbView -Environment {environment} -Name {key.NodeName}.");
             var changed = !current.TryGetValue(key, out var was) || was != hash;
-            var wrongTarget = existing is not null && !LogicalViews.Reads(existing, phys.Relation);
+            var wrongTarget = existing is not null && !existing.Reads(phys.Relation);
             if (!changed && existing is not null && !wrongTarget && !forceViews) continue;
             toWrite.Add((view, phys.Relation, existing));
         }

@@ -12,9 +12,6 @@ public sealed record ViewWrite(RelationName View, RelationName Target, bool Drop
 /// </summary>
 public static class LogicalViews
 {
-    /// <summary>Whether a logical view selects from <paramref name="physical"/> (by its unique versioned name).</summary>
-    public static bool Reads(CatalogRelation view, RelationName physical) => view.Reads(physical);
-
     /// <summary>
     /// The writes that point each view at its target. PostgreSQL's CREATE OR REPLACE VIEW keeps the old columns and may
     /// only append new ones, so where views bind to relations an existing view whose columns are not a prefix of its

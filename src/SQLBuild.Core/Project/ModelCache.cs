@@ -35,7 +35,10 @@ internal sealed class ModelCache
 
     /// <summary>The graph of the last compile, and the models it was made of: reused when a compile takes every model
     /// from the cache and the seeds and sources are the same (their references were checked against the same names).</summary>
-    private (ModelNode[] Models, string Others, Dag.Graph Graph)? _graph;
+    private GraphMemo? _graph;
+
+    /// <summary>A compile's graph, with the models and other names it was checked against.</summary>
+    private sealed record GraphMemo(ModelNode[] Models, string Others, Dag.Graph Graph);
 
     /// <summary>One file's parse: its text, the model (null when disabled) and the notes its reading made.</summary>
     public sealed record Entry(string Text, ModelNode? Model, ModelContext Scope);
@@ -70,7 +73,7 @@ internal sealed class ModelCache
         return last.Graph;
     }
 
-    private (ModelNode[] Models, string Others, Dag.Graph Graph)? _lastGraph;
+    private GraphMemo? _lastGraph;
 
     /// <summary>Keeps this compile for the next compile of <paramref name="dir"/> (call once it succeeded): the parses by
     /// full path, and the graph of the models with the other names it was checked against.</summary>
@@ -78,7 +81,7 @@ internal sealed class ModelCache
         Dag.Graph graph)
     {
         _current = entries;
-        _graph = (models.ToArray(), otherNames, graph);
+        _graph = new GraphMemo(models.ToArray(), otherNames, graph);
         lock (Recent)
         {
             var node = Recent.First;
@@ -108,13 +111,16 @@ internal sealed class ModelCache
     {
         var key = new StringBuilder();
         void Part(string name, string? value) => key.Append(name).Append('\u0001').Append(value ?? "\u0002").Append('\u0000');
+        void EnvironmentRead(string text)
+        {
+            foreach (Match m in EnvReference.Matches(text))
+                Part("env:" + m.Groups[1].Value, Environment.GetEnvironmentVariable(m.Groups[1].Value));
+        }
         // The TOML as the config was read from it (not read again: it may have changed on disk since).
         foreach (var (file, text) in config.SourceTexts)
         {
             Part(file, text);
-            if (text is null) continue;
-            foreach (Match m in EnvReference.Matches(text))
-                Part("env:" + m.Groups[1].Value, Environment.GetEnvironmentVariable(m.Groups[1].Value));
+            if (text is not null) EnvironmentRead(text);
         }
         Part("target", target);
         Part("active", config.ActiveTarget.Name);
@@ -125,8 +131,7 @@ internal sealed class ModelCache
         foreach (var (relative, text) in hookFiles)
         {
             Part("hook:" + relative, text);
-            foreach (Match m in EnvReference.Matches(text))
-                Part("env:" + m.Groups[1].Value, Environment.GetEnvironmentVariable(m.Groups[1].Value));
+            EnvironmentRead(text);
         }
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())));
     }

@@ -36,7 +36,7 @@ internal sealed record NodeInspection(
         {
             null => SqbFindingKind.MissingView,
             { Kind: RelationKind.Table } => SqbFindingKind.LogicalIsTable,
-            _ when !LogicalViews.Reads(existing, row.Relation) => SqbFindingKind.WrongViewTarget,
+            _ when !existing.Reads(row.Relation) => SqbFindingKind.WrongViewTarget,
             _ => null,
         };
         return new(key, problem, view, row.Relation, hash, existing);

@@ -77,7 +77,7 @@ public sealed class RefAttach : EnvironmentOperation
         var refs = repo.Refs(env);
         refs.TryGetValue(key, out var previous);
         var final = new Dictionary<NodeKey, string>(refs) { [key] = target.VersionHash };
-        var writes = existing is not null && LogicalViews.Reads(existing, target.Relation)
+        var writes = existing is not null && existing.Reads(target.Relation)
             ? Array.Empty<ViewWrite>()
             : LogicalViews.To(warehouse, new[] { (view, target.Relation, existing) });
         var message = $"attached {model} to {target.Relation}";

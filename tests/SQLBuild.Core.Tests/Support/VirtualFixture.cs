@@ -198,7 +198,7 @@ internal sealed class VirtualFixture : IDisposable
         var view = Catalog(LogicalSchema(environment)).Find(new RelationName(LogicalSchema(environment), node));
         Assert.NotNull(view);
         Assert.Equal(RelationKind.View, view!.Kind);
-        Assert.True(LogicalViews.Reads(view, physical), $"{view.Relation} should read {physical}: {view.ViewDefinition}");
+        Assert.True(view.Reads(physical), $"{view.Relation} should read {physical}: {view.ViewDefinition}");
     }
 
     public void Dispose()
