@@ -25,7 +25,8 @@
     Renew = the lease's lock renewals (a heartbeat every few seconds on its own session; counted apart, as time drives them).
 
     Fails (exit 1) when a step fails, or when a count grows with the model count where it should not: the round trips
-    and state statements of (a), (b), (c) and (r), and the round trips per model of (e) and (f).
+    and state statements of (a), (b), (c) and (r) (beyond 10% or 3, whichever is more: waves form from what is ready, so
+    the seeds' finishing order moves a few statements from run to run), and the round trips per model of (e) and (f).
     Prints the pwsh process's peak working set at the end.
 
     10,000 models take several minutes here (three projects, each built at least twice): opt in with SQB_BENCH_LARGE=1
@@ -442,7 +443,9 @@ if (-not $failed -and $Models.Count -gt 1) {
         $first = $byWork | Where-Object Models -EQ $base
         foreach ($row in $byWork | Where-Object Models -NE $base) {
             foreach ($field in 'Trips', 'State') {
-                if ($row.$field -gt $first.$field) { $growth.Add("$work`: $field $($first.$field) at $base models, $($row.$field) at $($row.Models)") }
+                # Waves form from what is ready, so when the seeds finish splits the first layers a little differently
+                # from run to run (a few statements either way); a count that grows with the models grows with them.
+                if ($row.$field -gt [Math]::Max($first.$field * 1.1, $first.$field + 3)) { $growth.Add("$work`: $field $($first.$field) at $base models, $($row.$field) at $($row.Models)") }
             }
         }
     }

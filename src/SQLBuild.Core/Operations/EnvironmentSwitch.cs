@@ -47,11 +47,14 @@ public sealed class EnvironmentSwitch
         var repo = new StateRepository(stateSession, _store.Sql);
 
         var current = repo.Refs(environment);
-        var physical = repo.PhysicalRelationIndex();
+        var physical = repo.PhysicalRelationIndex(finalRefs.Select(r => (r.Key, r.Value)).ToList());
         var logicalSchema = _names.LogicalSchema(environment);
         // Logical views with their definitions (does each read its ref's version?); physical versions by name.
         var catalog = warehouse.ReadCatalog(new[] { logicalSchema });
-        var physicalCatalog = warehouse.ReadCatalog(new[] { _names.PhysicalSchema }, viewDefinitions: false);
+        // Only the versions the refs name, found by name: the physical schema holds every environment's versions.
+        var physicalCatalog = warehouse.ReadCatalogNamed(_names.PhysicalSchema, finalRefs
+            .Select(r => physical.TryGetValue((r.Key, r.Value), out var p) ? p.Relation : null)
+            .Where(r => r is not null && r.Schema == _names.PhysicalSchema).Select(r => r!.Name).Distinct().ToList());
 
         // Work out every view statement before anything changes.
         var toWrite = new List<(RelationName View, RelationName Target, CatalogRelation? Existing)>();
@@ -82,11 +85,14 @@ public sealed class EnvironmentSwitch
             .Select(k => _names.Logical(environment, k.NodeName))
             .Where(v => catalog.Find(v)?.Kind == RelationKind.View).ToList();
 
-        // What the switch touches (it locks them and keeps their privileges): the views it writes or drops, and the versions they will read.
+        // What the switch touches (it locks them): the views it writes or drops, and the versions they will read. Only a view
+        // dropped and created again loses its privileges (CREATE OR REPLACE keeps the catalog object; versions are only read).
         var locked = writes.Select(w => w.View).Concat(writes.Select(w => w.Target)).Concat(drops).Distinct().ToList();
+        var recreated = writes.Where(w => w.DropFirst).Select(w => w.View).ToList();
         string? checkpointId = null;
         // With a separate state store this transaction touches the state tables only; the views follow in one of their own.
         IReadOnlyList<RelationName> touched = _store.SharesWarehouse ? locked : Array.Empty<RelationName>();
+        IReadOnlyList<RelationName> kept = _store.SharesWarehouse ? recreated : Array.Empty<RelationName>();
         var changes = SwitchTransaction.Run(stateSession, run, fence: true, step, touched, _store.OpenStateSession, _log, () =>
         {
             // Two reads (the VDE's row, its refs with their audit signatures), then every write in ONE batch: the row, the refs
@@ -106,14 +112,14 @@ public sealed class EnvironmentSwitch
             if (_store.SharesWarehouse) batch.AddRange(ViewStatements(warehouse.Dialect, logicalSchema, writes, drops, step));
             stateSession.ExecuteBatch(batch);
             return refChanges;
-        });
+        }, kept);
         // With a separate state store the views follow the committed refs (reconcile repairs one that lags).
         if (!_store.SharesWarehouse)
             SwitchTransaction.Run(warehouse, run, fence: false, step + ":views", locked, () => _store.OpenWarehouseSession(), _log, () =>
             {
                 WriteViews(warehouse, logicalSchema, writes, drops, step);
                 return 0;
-            });
+            }, recreated);
         _log.Verbose($"{environment}: {changes.Count} ref change(s), {writes.Count} view(s) written, {drops.Count} dropped" +
                      (checkpointId is null ? "" : $", checkpoint {checkpointId}"));
         return new SwitchResult(changes, writes.Count, drops.Count, checkpointId);

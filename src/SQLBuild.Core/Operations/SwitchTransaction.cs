@@ -31,8 +31,12 @@ public static class SwitchTransaction
     /// <param name="relations">Every relation the transaction's body touches on <paramref name="session"/> (drops, creates,
     /// replaces, moves, or reads through a view it writes): their privileges are kept, and when a wait for a lock runs out
     /// the sessions that hold one on them are named. Empty for a transaction that touches only the state tables.</param>
+    /// <param name="kept">The relations among <paramref name="relations"/> whose privileges the body may lose (it drops and
+    /// creates them again, or moves them); default: all of them. A caller that knows the rest keep their catalog objects
+    /// (a view replaced in place with CREATE OR REPLACE / CREATE OR ALTER, a relation only read) names just these, and
+    /// no privileges are read when there are none.</param>
     public static T Run<T>(IWarehouseSession session, OperationContext run, bool fence, string step, IReadOnlyList<RelationName> relations,
-        Func<IWarehouseSession> probe, ISqbLog log, Func<T> body)
+        Func<IWarehouseSession> probe, ISqbLog log, Func<T> body, IReadOnlyList<RelationName>? kept = null)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -41,7 +45,7 @@ public static class SwitchTransaction
                 using var tx = session.BeginTransaction();
                 if (session.Dialect.SetLockTimeout(LockTimeoutMilliseconds) is { } timeout) session.Execute(timeout);
                 if (fence) run.Lease.Fence(session);
-                var privileges = KeptPrivileges.Capture(session, relations);
+                var privileges = KeptPrivileges.Capture(session, kept ?? relations);
                 var result = body();
                 privileges?.Restore(session, log);
                 run.Cancellation.ThrowIfCancellationRequested();

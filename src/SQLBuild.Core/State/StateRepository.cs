@@ -213,6 +213,18 @@ public sealed class StateRepository
     public Dictionary<(NodeKey Key, string Hash), PhysicalRelationRow> PhysicalRelationIndex() =>
         PhysicalRelations().GroupBy(p => (p.Key, p.VersionHash)).ToDictionary(g => g.Key, g => g.First());
 
+    /// <summary>The tracked physical relations of just <paramref name="versions"/>, found by version hash (one read where the
+    /// dialect binds arrays): for a caller that needs a known set out of a table that holds every environment's versions.</summary>
+    public Dictionary<(NodeKey Key, string Hash), PhysicalRelationRow> PhysicalRelationIndex(IReadOnlyCollection<(NodeKey Key, string Hash)> versions)
+    {
+        var wanted = versions.ToHashSet();
+        var index = new Dictionary<(NodeKey Key, string Hash), PhysicalRelationRow>();
+        foreach (var chunk in wanted.Select(v => (object?)v.Hash).Distinct().Chunk(_sql.MaxInValues))
+            foreach (var p in _session.Query(_sql.Select(StateSchema.PhysicalRelations, PhysColumns, Where.In("version_hash", chunk))).Select(ToPhysical))
+                if (wanted.Contains((p.Key, p.VersionHash))) index.TryAdd((p.Key, p.VersionHash), p);
+        return index;
+    }
+
     /// <summary>Whether a version of a node has a physical_relations row (one keyed lookup).</summary>
     public bool IsTracked(NodeKey key, string versionHash) =>
         _session.Query(_sql.Select(StateSchema.PhysicalRelations, new[] { "version_hash" },

@@ -85,11 +85,13 @@ public abstract class SqbCmdlet : PSCmdlet
     protected T Run<T>(Func<ISqbLog, T> work)
     {
         var log = new PipelineLog(Interlocked.Increment(ref _nextActivity), AzureDevOps.IsAgent);
-        var task = Task.Run(() =>
+        // A thread of its own (not the pool's): the work blocks on its statements for as long as they run, and blocked pool
+        // threads starve the timers (the lease's heartbeat) and the build's own workers until the pool grows.
+        var task = Task.Factory.StartNew(() =>
         {
             try { return work(log); }
             finally { log.Complete(); }
-        });
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         log.Pump(this);
         try
         {

@@ -60,7 +60,7 @@ internal static class DagScheduler
                 foreach (var n in members) ready.Remove(index[n]);
                 if (members.Count > 0)
                 {
-                    var task = Task.Run(() => executeBatch!(members));
+                    var task = OnOwnThread(() => executeBatch!(members));
                     running[task] = members;
                     wave = task;
                 }
@@ -72,7 +72,7 @@ internal static class DagScheduler
                 if (inWaves(next)) continue;
                 ready.Remove(i);
                 if (done.Contains(next)) continue;
-                running[Task.Run(() => (IReadOnlyDictionary<string, bool>)new Dictionary<string, bool>(StringComparer.Ordinal) { [next] = execute(next) })] =
+                running[OnOwnThread(() => (IReadOnlyDictionary<string, bool>)new Dictionary<string, bool>(StringComparer.Ordinal) { [next] = execute(next) })] =
                     new[] { next };
             }
             if (running.Count == 0) break;
@@ -92,4 +92,12 @@ internal static class DagScheduler
         foreach (var n in order)
             if (done.Add(n)) skip(n, null);
     }
+
+    /// <summary>
+    /// Runs a node on a thread of its own, not a thread-pool thread: a node blocks for as long as its statements run, and
+    /// the pool adds threads for blocked work only about twice a second, so pool workers made the first build of a process
+    /// wait seconds for threads (and left the lease's heartbeat timer, which needs a pool thread, waiting with them).
+    /// </summary>
+    private static Task<T> OnOwnThread<T>(Func<T> work) =>
+        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 }
