@@ -125,6 +125,18 @@ public interface IWarehouseSession : IDisposable
     /// </summary>
     IReadOnlyList<int> ExecuteBatch(IReadOnlyList<SqlStatement> statements);
 
+    /// <summary>
+    /// <see cref="ExecuteBatch"/> with <paramref name="query"/> after the statements, in the same round trip where the engine
+    /// takes a batch: for a read that depends on what the statements just made (the columns of a table just created).
+    /// Returns the rows each statement affected and the query's rows. Logged and failing as <see cref="ExecuteBatch"/>.
+    /// </summary>
+    (IReadOnlyList<int> Affected, IReadOnlyList<object?[]> Rows) ExecuteBatchThenQuery(IReadOnlyList<SqlStatement> statements, SqlStatement query);
+
+    /// <summary>Whether <see cref="ExecuteBatch"/> outside a transaction runs its statements as ONE transaction, all or nothing
+    /// (PostgreSQL: one round trip, one implicit transaction). Elsewhere a batch that must be atomic needs a transaction of
+    /// its own (<see cref="SessionExtensions.ExecuteAtomically"/>).</summary>
+    bool BatchesAreAtomic { get; }
+
     IWarehouseTransaction BeginTransaction();
 
     /// <summary>Reads the catalog of the given schemas with one set-based query (plus one for columns

@@ -2,6 +2,23 @@ namespace SQLBuild.Core.Adapters;
 
 public static class SessionExtensions
 {
+    /// <summary>
+    /// Runs <paramref name="statements"/> as one transaction, all or nothing: where a batch outside a transaction is one already
+    /// (<see cref="IWarehouseSession.BatchesAreAtomic"/>) in ONE round trip with no COMMIT after it, otherwise in a transaction
+    /// of their own. Not inside a transaction the caller holds open.
+    /// </summary>
+    public static void ExecuteAtomically(this IWarehouseSession session, IReadOnlyList<SqlStatement> statements)
+    {
+        if (statements.Count > 1 && session.BatchesAreAtomic)
+        {
+            session.ExecuteBatch(statements);
+            return;
+        }
+        using var tx = session.BeginTransaction();
+        session.ExecuteBatch(statements);
+        tx.Commit();
+    }
+
     /// <summary>The columns of one relation, in order (empty when it does not exist).</summary>
     public static IReadOnlyList<CatalogColumn> ColumnsOf(this IWarehouseSession session, RelationName relation) =>
         session.Query(session.Dialect.RelationColumns(relation))
@@ -10,10 +27,26 @@ public static class SessionExtensions
 
     /// <summary>The columns of each of <paramref name="relations"/>, in order (empty for one that does not exist): one query where
     /// the dialect reads several at once (<see cref="SqlDialect.RelationsColumns"/>).</summary>
-    public static IReadOnlyList<IReadOnlyList<CatalogColumn>> ColumnsOf(this IWarehouseSession session, IReadOnlyList<RelationName> relations)
+    public static IReadOnlyList<IReadOnlyList<CatalogColumn>> ColumnsOf(this IWarehouseSession session, IReadOnlyList<RelationName> relations) =>
+        session.Dialect.RelationsColumns(relations) is { } query ? ColumnsFrom(session.Query(query), relations) : relations.Select(session.ColumnsOf).ToList();
+
+    /// <summary>
+    /// <see cref="IWarehouseSession.ExecuteBatch"/> of <paramref name="statements"/>, then the columns of each of
+    /// <paramref name="relations"/> as they are after it: in the batch's round trip where the dialect reads several relations'
+    /// columns in one query, else just after it. Returns the rows each statement affected and the columns.
+    /// </summary>
+    public static (IReadOnlyList<int> Affected, IReadOnlyList<IReadOnlyList<CatalogColumn>> Columns) ExecuteBatchThenColumnsOf(
+        this IWarehouseSession session, IReadOnlyList<SqlStatement> statements, IReadOnlyList<RelationName> relations)
     {
-        if (session.Dialect.RelationsColumns(relations) is not { } query) return relations.Select(session.ColumnsOf).ToList();
-        var columns = session.Query(query)
+        if (session.Dialect.RelationsColumns(relations) is not { } query) return (session.ExecuteBatch(statements), session.ColumnsOf(relations));
+        var (affected, rows) = session.ExecuteBatchThenQuery(statements, query);
+        return (affected, ColumnsFrom(rows, relations));
+    }
+
+    /// <summary>The rows of <see cref="SqlDialect.RelationsColumns"/>, per relation.</summary>
+    private static IReadOnlyList<IReadOnlyList<CatalogColumn>> ColumnsFrom(IReadOnlyList<object?[]> rows, IReadOnlyList<RelationName> relations)
+    {
+        var columns = rows
             .Select(r => new CatalogColumn(Convert.ToString(r[0])!, Convert.ToString(r[1])!, Convert.ToString(r[2])!, Convert.ToString(r[3])!, Convert.ToInt32(r[4])))
             .ToLookup(c => new RelationName(c.Schema, c.Relation));
         return relations.Select(r => (IReadOnlyList<CatalogColumn>)columns[r].ToList()).ToList();

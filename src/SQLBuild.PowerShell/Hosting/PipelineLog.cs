@@ -6,11 +6,17 @@ namespace SQLBuild.PowerShell.Hosting;
 
 /// <summary>
 /// The core's log callback, marshalled onto the pipeline thread: workers enqueue, the cmdlet's own
-/// thread drains (a cmdlet may call Write* only from the thread that runs it).
+/// thread drains (a cmdlet may call Write* only from the thread that runs it). The pipeline thread sleeps until
+/// something is queued and then writes everything queued, so a build's thousands of verbose lines wake it once per
+/// burst, not once per line (a blocking collection woke it, and spun it, for each).
 /// </summary>
 internal sealed class PipelineLog : ISqbLog
 {
-    private readonly BlockingCollection<Action<SqbCmdlet>> _queue = new();
+    private readonly ConcurrentQueue<Action<SqbCmdlet>> _queue = new();
+    private readonly AutoResetEvent _posted = new(false);
+    /// <summary>1 while a wake-up is pending (set by a post, cleared by the pump before it drains).</summary>
+    private int _signalled;
+    private volatile bool _completed;
     private readonly int _activityId;
     private readonly bool _azureDevOps;
 
@@ -43,11 +49,22 @@ internal sealed class PipelineLog : ISqbLog
 
     private void Post(Action<SqbCmdlet> action)
     {
-        try { _queue.Add(action); }
-        catch (InvalidOperationException) { /* completed: the cmdlet has finished */ }
+        if (_completed) return; // the cmdlet has finished
+        _queue.Enqueue(action);
+        Wake();
     }
 
-    public void Complete() => _queue.CompleteAdding();
+    private void Wake()
+    {
+        if (Interlocked.Exchange(ref _signalled, 1) == 0) _posted.Set();
+    }
+
+    public void Complete()
+    {
+        _completed = true;
+        Interlocked.Exchange(ref _signalled, 1);
+        _posted.Set();
+    }
 
     /// <summary>
     /// Runs queued writes on the calling (pipeline) thread until <see cref="Complete"/>. Once the pipeline is being
@@ -57,15 +74,25 @@ internal sealed class PipelineLog : ISqbLog
     public void Pump(SqbCmdlet cmdlet)
     {
         var stopped = false;
-        foreach (var action in _queue.GetConsumingEnumerable())
+        while (true)
         {
-            if (stopped) continue;
-            try
+            _posted.WaitOne();
+            // Cleared before draining: whatever is posted from here on wakes the next round.
+            Volatile.Write(ref _signalled, 0);
+            var completed = _completed;
+            while (_queue.TryDequeue(out var action))
             {
-                cmdlet.AnnounceSecrets();
-                action(cmdlet);
+                if (stopped) continue;
+                try
+                {
+                    cmdlet.AnnounceSecrets();
+                    action(cmdlet);
+                }
+                catch (PipelineStoppedException) { stopped = true; }
             }
-            catch (PipelineStoppedException) { stopped = true; }
+            // Completed before that drain: nothing can be posted after it (posts end with the work).
+            if (completed) break;
         }
+        // The event is not disposed: a post racing the end (a late heartbeat) may still set it, and must not throw.
     }
 }

@@ -61,20 +61,16 @@ internal abstract class DbWarehouseSession : IWarehouseSession
 
     public IReadOnlyList<object?[]> Query(SqlStatement statement) => Run(statement, c =>
     {
-        var rows = new List<object?[]>();
         using var reader = c.ExecuteReader();
-        while (reader.Read())
-        {
-            var row = new object?[reader.FieldCount];
-            for (var i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-            rows.Add(row);
-        }
-        return (IReadOnlyList<object?[]>)rows;
+        return (IReadOnlyList<object?[]>)ReadRows(reader);
     });
 
     /// <summary>Whether <see cref="ExecuteBatch"/> sends one ADO.NET <see cref="DbBatch"/> (one round trip); otherwise it runs the
     /// statements one after the other (an in-process engine has no round trip to save).</summary>
     protected virtual bool SendsBatches => false;
+
+    /// <summary>A batch the driver sends in one round trip runs as one implicit transaction; one statement after another does not.</summary>
+    public bool BatchesAreAtomic => SendsBatches;
 
     /// <summary>Binds positional parameters to one command of a batch (engines with <see cref="SendsBatches"/>).</summary>
     protected virtual void BindParameters(DbBatchCommand command, IReadOnlyList<object?> parameters) =>
@@ -89,6 +85,35 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (statements.Count == 0) return Array.Empty<int>();
         if (statements.Count == 1 || !SendsBatches) return statements.Select(Execute).ToList();
+        return SendBatch(statements, null).Affected;
+    }
+
+    public (IReadOnlyList<int> Affected, IReadOnlyList<object?[]> Rows) ExecuteBatchThenQuery(IReadOnlyList<SqlStatement> statements, SqlStatement query)
+    {
+        ArgumentNullException.ThrowIfNull(statements);
+        ArgumentNullException.ThrowIfNull(query);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (statements.Count == 0 || !SendsBatches) return (ExecuteBatch(statements), Query(query));
+        var sent = SendBatch(statements.Append(query).ToList(), statements.Count);
+        return (sent.Affected.Take(statements.Count).ToList(), sent.Rows);
+    }
+
+    private static List<object?[]> ReadRows(DbDataReader reader)
+    {
+        var rows = new List<object?[]>();
+        while (reader.Read())
+        {
+            var row = new object?[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    /// <summary>Sends <paramref name="statements"/> as one batch; with <paramref name="rowsOf"/> (the index of its last statement, the
+    /// only one that returns rows), that statement's rows.</summary>
+    private (IReadOnlyList<int> Affected, IReadOnlyList<object?[]> Rows) SendBatch(IReadOnlyList<SqlStatement> statements, int? rowsOf)
+    {
         Log.Verbose($"BATCH {statements.Count}");
         using var batch = _connection.CreateBatch();
         batch.Timeout = CommandTimeoutSeconds;
@@ -108,8 +133,19 @@ internal abstract class DbWarehouseSession : IWarehouseSession
         using var cancelling = _cancel.CanBeCanceled ? _cancel.Register(() => CancelQuietly(batch)) : default;
         try
         {
-            batch.ExecuteNonQuery();
-            return batch.BatchCommands.Cast<DbBatchCommand>().Select(RowsOf).ToList();
+            IReadOnlyList<object?[]> rows = Array.Empty<object?[]>();
+            if (rowsOf is not null)
+            {
+                // Drivers differ on whether a statement without rows has a result of its own: the query's rows are those of
+                // the last result with columns (it is the last statement, and the only one that returns any).
+                using var reader = batch.ExecuteReader();
+                do
+                {
+                    if (reader.FieldCount > 0) rows = ReadRows(reader);
+                } while (reader.NextResult());
+            }
+            else batch.ExecuteNonQuery();
+            return (batch.BatchCommands.Cast<DbBatchCommand>().Select(RowsOf).ToList(), rows);
         }
         catch (Exception e) when (_cancel.IsCancellationRequested && e is not OperationCanceledException)
         {

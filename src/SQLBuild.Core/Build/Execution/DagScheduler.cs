@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace SQLBuild.Core.Build.Execution;
 
 /// <summary>
@@ -52,6 +54,7 @@ internal static class DagScheduler
         }
 
         var slots = Math.Max(1, concurrency);
+        using var workers = new Workers(slots);
         while (ready.Count > 0 || running.Count > 0)
         {
             if (wave is null && running.Count < slots && !cancel.IsCancellationRequested)
@@ -60,7 +63,7 @@ internal static class DagScheduler
                 foreach (var n in members) ready.Remove(index[n]);
                 if (members.Count > 0)
                 {
-                    var task = OnOwnThread(() => executeBatch!(members));
+                    var task = workers.Run(() => executeBatch!(members));
                     running[task] = members;
                     wave = task;
                 }
@@ -72,7 +75,7 @@ internal static class DagScheduler
                 if (inWaves(next)) continue;
                 ready.Remove(i);
                 if (done.Contains(next)) continue;
-                running[OnOwnThread(() => (IReadOnlyDictionary<string, bool>)new Dictionary<string, bool>(StringComparer.Ordinal) { [next] = execute(next) })] =
+                running[workers.Run(() => (IReadOnlyDictionary<string, bool>)new Dictionary<string, bool>(StringComparer.Ordinal) { [next] = execute(next) })] =
                     new[] { next };
             }
             if (running.Count == 0) break;
@@ -94,10 +97,53 @@ internal static class DagScheduler
     }
 
     /// <summary>
-    /// Runs a node on a thread of its own, not a thread-pool thread: a node blocks for as long as its statements run, and
-    /// the pool adds threads for blocked work only about twice a second, so pool workers made the first build of a process
-    /// wait seconds for threads (and left the lease's heartbeat timer, which needs a pool thread, waiting with them).
+    /// The threads nodes run on: threads of their own, not the thread pool's. A node blocks for as long as its statements
+    /// run, and the pool adds threads for blocked work only about twice a second, so pool workers made the first build of a
+    /// process wait seconds for threads (and left the lease's heartbeat timer, which needs a pool thread, waiting with
+    /// them). At most as many threads as the concurrency, started as work needs them and kept for the run (a thread per
+    /// node cost more to start than a small node takes to build).
     /// </summary>
-    private static Task<T> OnOwnThread<T>(Func<T> work) =>
-        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    private sealed class Workers : IDisposable
+    {
+        private readonly BlockingCollection<Action> _work = new();
+        private readonly int _max;
+        private int _threads;
+        private int _outstanding;
+
+        public Workers(int max) => _max = max;
+
+        /// <summary>Queues <paramref name="work"/>; called from the scheduler's thread only.</summary>
+        public Task<T> Run<T>(Func<T> work)
+        {
+            var done = new TaskCompletionSource<T>();
+            // With no more outstanding items than threads, a thread is free (or about to be) for this one.
+            if (Interlocked.Increment(ref _outstanding) > _threads && _threads < _max)
+            {
+                _threads++;
+                new Thread(Loop) { IsBackground = true, Name = "sqlbuild-node" }.Start();
+            }
+            _work.Add(() =>
+            {
+                // Counted out before completing: completing wakes the scheduler, which may queue the next item at once.
+                T result;
+                try { result = work(); }
+                catch (Exception e)
+                {
+                    Interlocked.Decrement(ref _outstanding);
+                    done.SetException(e);
+                    return;
+                }
+                Interlocked.Decrement(ref _outstanding);
+                done.SetResult(result);
+            });
+            return done.Task;
+        }
+
+        private void Loop()
+        {
+            foreach (var item in _work.GetConsumingEnumerable()) item();
+        }
+
+        public void Dispose() => _work.CompleteAdding();
+    }
 }

@@ -121,7 +121,9 @@ internal abstract class MaterializationStrategy
     /// <summary>
     /// The last step of every new version: the post-hooks on the pending relation, then in one transaction (one batch, then the
     /// commit) the pending relation takes the version's name and the version is recorded (<see cref="MaterializeRequest.Complete"/>).
-    /// Nothing before this makes the version exist.
+    /// Nothing before this makes the version exist. The commit is a statement of its own (not an atomic batch's implicit
+    /// commit): a client that dies after sending the batch leaves the server to roll the version back, so a builder that takes
+    /// the version's latch next never finds its name taken by a version it did not see recorded.
     /// </summary>
     protected static void Publish(MaterializeRequest request, RelationName pending, bool seededFromPrior)
     {
@@ -135,11 +137,11 @@ internal abstract class MaterializationStrategy
     /// <summary>A refresh keeps its version's shape (<see cref="MaterializeRequest.KeepShape"/>): the new rows' columns, names
     /// and types, must be the version's; otherwise the refresh fails and the version keeps its data. Returns the columns it
     /// read (of the target, then of the fresh rows), so a swap that follows need not read them again; null when not a refresh.</summary>
-    protected static (IReadOnlyList<CatalogColumn> Target, IReadOnlyList<CatalogColumn> Fresh)? RequireSameShape(MaterializeRequest request, RelationName fresh)
+    protected static (IReadOnlyList<CatalogColumn> Target, IReadOnlyList<CatalogColumn> Fresh)? RequireSameShape(MaterializeRequest request, RelationName fresh,
+        (IReadOnlyList<CatalogColumn> Target, IReadOnlyList<CatalogColumn> Fresh)? read = null)
     {
         if (!request.KeepShape) return null;
-        var both = request.Session.ColumnsOf(new[] { request.Target, fresh });
-        var (target, columns) = (both[0], both[1]);
+        var (target, columns) = read ?? (request.Session.ColumnsOf(new[] { request.Target, fresh }) is var both ? (both[0], both[1]) : default);
         var was = target.Select(c => $"{c.Name} {c.DataType}").ToList();
         var now = columns.Select(c => $"{c.Name} {c.DataType}").ToList();
         if (was.SequenceEqual(now, StringComparer.OrdinalIgnoreCase)) return (target, columns);
@@ -165,11 +167,24 @@ internal abstract class MaterializationStrategy
     /// trip where the engine takes a batch, and returns its rows: as the engine reported them
     /// (<see cref="SqlDialect.CreateTableAsCountsRows"/>), else counted.
     /// </summary>
-    protected static long CreateTableAs(IWarehouseSession session, RelationName table, string sql)
+    protected static long CreateTableAs(IWarehouseSession session, RelationName table, string sql) => CreateTableAs(session, table, sql, null).Rows;
+
+    /// <summary><see cref="CreateTableAs(IWarehouseSession, RelationName, string)"/>, and with <paramref name="alongside"/> the columns
+    /// of that relation and of the new table, read in the same round trip (for a swap that compares them).</summary>
+    protected static (long Rows, (IReadOnlyList<CatalogColumn> Other, IReadOnlyList<CatalogColumn> Created)? Columns) CreateTableAs(
+        IWarehouseSession session, RelationName table, string sql, RelationName? alongside)
     {
         var dialect = session.Dialect;
-        var affected = session.ExecuteBatch(new[] { dialect.DropTableIfExists(table), dialect.CreateTableAs(table, sql) });
-        return dialect.CreateTableAsCountsRows ? affected[1] : CountRows(session, table);
+        var statements = new[] { dialect.DropTableIfExists(table), dialect.CreateTableAs(table, sql) };
+        (IReadOnlyList<CatalogColumn>, IReadOnlyList<CatalogColumn>)? columns = null;
+        IReadOnlyList<int> affected;
+        if (alongside is null) affected = session.ExecuteBatch(statements);
+        else
+        {
+            var (done, read) = session.ExecuteBatchThenColumnsOf(statements, new[] { alongside, table });
+            (affected, columns) = (done, (read[0], read[1]));
+        }
+        return (dialect.CreateTableAsCountsRows ? affected[1] : CountRows(session, table), columns);
     }
 
     /// <summary>Drops a relation the build made, when what it was made for failed; a failed drop is only reported.</summary>

@@ -12,7 +12,10 @@ internal sealed class TableStrategy : MaterializationStrategy
         var staging = StagingNames.Staging(target);
         try
         {
-            var rows = CreateTableAs(session, staging, request.Sql);
+            // Where the swap will compare the target's columns with the new rows' (a refresh keeps its shape; a table replaced in
+            // place), both are read in the round trip that creates the staging table.
+            var compares = request.KeepShape || request.Existing?.Kind == RelationKind.Table && request.Dialect.ViewsBindToRelations;
+            var (rows, columns) = CreateTableAs(session, staging, request.Sql, compares ? target : null);
             var audits = request.RunAudits(staging);
             var outcome = new MaterializeOutcome(request.Existing is null ? "create" : "replace", rows, audits);
             if (outcome.Blocked)
@@ -20,7 +23,7 @@ internal sealed class TableStrategy : MaterializationStrategy
                 TryDrop(request, staging, table: true);
                 return outcome with { Action = "replace" };
             }
-            var shape = RequireSameShape(request, staging);
+            var shape = RequireSameShape(request, staging, columns) ?? columns;
             SwapIn(session, staging, target, request.Existing, records: request.Complete is null ? null : () => request.Records(false), columns: shape);
             return outcome;
         }
@@ -70,27 +73,25 @@ internal sealed class TableStrategy : MaterializationStrategy
         var dialect = session.Dialect;
         if (existing?.Kind == RelationKind.Table && dialect.ViewsBindToRelations)
         {
-            var oldColumns = (columns?.Target ?? session.ColumnsOf(target)).Select(c => (c.Name, c.DataType)).ToList();
-            var newColumns = (columns?.Fresh ?? session.ColumnsOf(staging)).Select(c => (c.Name, c.DataType)).ToList();
+            // Both relations' columns in one query, unless the caller read them already.
+            var both = columns ?? (session.ColumnsOf(new[] { target, staging }) is var read ? (read[0], read[1]) : default);
+            var oldColumns = both.Target.Select(c => (c.Name, c.DataType)).ToList();
+            var newColumns = both.Fresh.Select(c => (c.Name, c.DataType)).ToList();
             if (oldColumns.Count > 0 && oldColumns.SequenceEqual(newColumns))
             {
-                // One round trip for the swap's statements and the record, then the commit.
-                using var inPlace = session.BeginTransaction();
-                session.ExecuteBatch(new[]
+                // One transaction for the swap's statements and the record: one round trip where a batch is atomic.
+                session.ExecuteAtomically(new[]
                 {
                     dialect.DeleteAll(target), dialect.InsertFrom(target, staging, newColumns.Select(c => c.Name).ToList()), dialect.DropTableIfExists(staging),
                 }.Concat(records?.Invoke() ?? Array.Empty<SqlStatement>()).ToList());
-                inPlace.Commit();
                 return;
             }
         }
-        using var tx = session.BeginTransaction();
         var swap = new List<SqlStatement>();
         if (existing?.Kind == RelationKind.View) swap.Add(dialect.DropViewIfExists(target));
         else if (existing is not null) swap.Add(dialect.DropTableIfExists(target));
         swap.Add(dialect.RenameTable(staging, target.Name));
         swap.AddRange(records?.Invoke() ?? Array.Empty<SqlStatement>());
-        session.ExecuteBatch(swap);
-        tx.Commit();
+        session.ExecuteAtomically(swap);
     }
 }
