@@ -110,6 +110,37 @@ public sealed class RefreshTests
         Assert.Empty(new LockManager(t.Store(), NullLog.Instance).List());
     }
 
+    [SkippableFact]
+    public void A_source_column_renamed_only_in_case_fails_the_refresh_as_a_shape_change_and_the_version_keeps_its_columns()
+    {
+        // PostgreSQL's quoted names are case-sensitive: "Kind" is another column than kind. A refresh once compared names
+        // ignoring case, let this through, and swapped a table with another column name into the version (where its views
+        // were there, the drop failed on them instead, with a dependency error in place of the shape error).
+        using var t = Use("postgres");
+        t._folder.Write("models/events_all.sql", """
+            MODEL (materialized table);
+            SELECT * FROM __source("events")
+            """);
+        Assert.Equal("succeeded", t.Build().Status);
+        var version = Node(t.Build(), "events_all").Relation!;
+        t.Exec($"ALTER TABLE {Q(t._raw)}.{Q("events")} RENAME COLUMN kind TO {Q("Kind")}");
+        t.Arrive(4);
+
+        foreach (var dropView in new[] { false, true })
+        {
+            // Also with the logical view gone (a DBA dropped it): nothing then stops a swap that replaces the table.
+            if (dropView) t.Exec($"DROP VIEW {Q(t.View("dev"))}.{Q("events_all")}");
+            var node = Node(t.Build(), "events_all");
+            Assert.Equal(SqbNodeStatus.Failed, node.Status);
+            Assert.Equal("B006.RefreshChangesShape", node.ErrorCode);
+            Assert.Contains("the version keeps its data", node.Error);
+            using var s = t._folder.Warehouse().OpenSession();
+            var parts = version.Split('.');
+            Assert.Equal(new[] { "id", "kind" }, s.ColumnsOf(new RelationName(parts[0], parts[1])).Select(c => c.Name));
+            Assert.Equal(3L, Convert.ToInt64(s.ExecuteScalar(new SqlStatement("TEST", "count", $"SELECT COUNT(*) FROM {Q(parts[0])}.{Q(parts[1])}"))));
+        }
+    }
+
     [SkippableTheory, MemberData(nameof(Engines))]
     public void An_audit_added_in_a_pr_environment_fails_there_and_dev_stays_whole(string engine)
     {

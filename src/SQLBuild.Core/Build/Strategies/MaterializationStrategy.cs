@@ -144,7 +144,12 @@ internal abstract class MaterializationStrategy
         var (target, columns) = read ?? (request.Session.ColumnsOf(new[] { request.Target, fresh }) is var both ? (both[0], both[1]) : default);
         var was = target.Select(c => $"{c.Name} {c.DataType}").ToList();
         var now = columns.Select(c => $"{c.Name} {c.DataType}").ToList();
-        if (was.SequenceEqual(now, StringComparer.OrdinalIgnoreCase)) return (target, columns);
+        // Names compare as the engine compares them: on PostgreSQL "Kind" is another column than kind (a swap would put it
+        // in the version); type names come from the same catalog function on both sides.
+        var names = request.Dialect.CatalogNameComparer;
+        if (target.Count == columns.Count && target.Zip(columns).All(p => names.Equals(p.First.Name, p.Second.Name) &&
+                string.Equals(p.First.DataType, p.Second.DataType, StringComparison.OrdinalIgnoreCase)))
+            return (target, columns);
         throw new SqbException(ErrorCodes.RefreshChangesShape, "RefreshChangesShape",
             $"refreshing {request.Target} would change its columns ({string.Join(", ", was)} -> {string.Join(", ", now)}); the version keeps its data",
             SqbErrorKind.InvalidData, request.Target.ToString(),
