@@ -211,6 +211,43 @@ public class DirectBuildTests
         Assert.Equal(new[] { "customer_id", "first_name", "email", "signup_date" }, columns);
     }
 
+    [SkippableFact]
+    public void A_table_altered_while_its_rebuild_is_audited_is_replaced_by_the_models_shape_not_filled_in_place()
+    {
+        // The swap decides between filling the old table in place (same columns) and dropping and renaming (columns
+        // changed). It must decide on the target's columns as they are at the swap: a DBA's ALTER while the new rows are
+        // audited (here the audit itself runs it, so the test does not race) must not leave the DBA's column in a table the
+        // build reports as rebuilt from the model.
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new BuildFixture("postgres");
+        var target = Q(f, "widened");
+        var alter = $"{f.Schema}.dba_alter";   // lowercase: no quotes needed inside the header string
+        f.Write("models/widened.sql", $"""
+            MODEL (materialized table, audits [expression_is_true("{alter}()")]);
+            SELECT 1 AS id, 'x' AS name
+            """);
+        using (var s = f.Session())
+        {
+            s.Execute(new SqlStatement("TEST", "schema", $"CREATE SCHEMA IF NOT EXISTS {f.Schema}"));
+            s.Execute(new SqlStatement("TEST", "function", $"""
+                CREATE FUNCTION {alter}() RETURNS boolean LANGUAGE plpgsql AS $f$
+                BEGIN
+                    ALTER TABLE IF EXISTS {target} ADD COLUMN IF NOT EXISTS dba_note text DEFAULT 'dba';
+                    RETURN true;
+                END $f$
+                """));
+        }
+
+        var options = new BuildOptions { Select = new[] { "widened" } };
+        Assert.Equal("succeeded", f.Build(options).Status);   // no table yet: the audit alters nothing
+        Assert.Equal(new[] { "id", "name" }, Columns(f, "widened"));
+
+        var r = f.Build(options);
+        Assert.True(r.Status == "succeeded", Errors(r));
+        Assert.Equal(new[] { "id", "name" }, Columns(f, "widened"));
+        Assert.Equal(1, f.Count("widened"));
+    }
+
     [Fact]
     public void Plan_reads_without_creating_the_database_file()
     {
@@ -265,6 +302,12 @@ public class DirectBuildTests
         Assert.Equal("W002", ex.Code);
         Assert.Contains(longName, ex.Message);
         Assert.Null(f.Find("stg_orders"));
+    }
+
+    private static string[] Columns(BuildFixture f, string name)
+    {
+        using var s = f.Session();
+        return s.ColumnsOf(new RelationName(f.Schema, name)).Select(c => c.Name).ToArray();
     }
 
     private static string Errors(SqbBuildResult r) =>

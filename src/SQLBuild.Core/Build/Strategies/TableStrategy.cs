@@ -23,6 +23,10 @@ internal sealed class TableStrategy : MaterializationStrategy
                 TryDrop(request, staging, table: true);
                 return outcome with { Action = "replace" };
             }
+            // The swap decides on the target's columns as they are when it runs. Whatever ran since they were read (a contract
+            // check, audits: seconds to minutes on a large table) gave a DBA time to alter the target, so they are read again
+            // then; with nothing in between, the read that came with the staging table stands.
+            if (columns is { } read && request.Verifies) columns = (session.ColumnsOf(target), read.Created);
             var shape = RequireSameShape(request, staging, columns) ?? columns;
             SwapIn(session, staging, target, request.Existing, records: request.Complete is null ? null : () => request.Records(false), columns: shape);
             return outcome;
