@@ -77,8 +77,10 @@ internal sealed class PipelineLog : ISqbLog
         while (true)
         {
             _posted.WaitOne();
-            // Cleared before draining: whatever is posted from here on wakes the next round.
-            Volatile.Write(ref _signalled, 0);
+            // Cleared before draining: whatever is posted from here on wakes the next round. A full fence, not a volatile
+            // write: x86 lets a plain store pass the drain's reads, so a post could still see 1 (no wake) while the drain
+            // had already found the queue empty, and its line would wait for the next post.
+            Interlocked.Exchange(ref _signalled, 0);
             var completed = _completed;
             while (_queue.TryDequeue(out var action))
             {
