@@ -50,4 +50,33 @@ public sealed class DagSchedulerTests
         Assert.Equal(count, all.Count);
         Assert.All(all, Assert.True);
     }
+
+    [Fact]
+    public void Ready_nodes_start_in_the_given_order_and_a_failure_skips_only_what_is_downstream_of_it()
+    {
+        // e, d, c, b, a in that order, all independent except b -> d; with one slot they run one at a time in order.
+        var order = new[] { "e", "d", "c", "b", "a" };
+        var deps = new Dictionary<string, IReadOnlyList<string>> { ["b"] = new[] { "d" } };
+        var ran = new List<string>();
+        var skipped = new List<(string Node, string? Because)>();
+        DagScheduler.Run(order, deps, concurrency: 1,
+            execute: n => { lock (ran) ran.Add(n); return n != "d"; },
+            skip: (n, because) => skipped.Add((n, because)), CancellationToken.None);
+        Assert.Equal(new[] { "e", "d", "c", "a" }, ran);
+        Assert.Equal(new[] { ("b", (string?)"d") }, skipped);
+    }
+
+    [Fact]
+    public void A_cancelled_run_starts_nothing_more_and_skips_the_rest_without_a_reason()
+    {
+        using var cancel = new CancellationTokenSource();
+        var order = new[] { "a", "b", "c" };
+        var ran = new List<string>();
+        var skipped = new List<(string Node, string? Because)>();
+        DagScheduler.Run(order, new Dictionary<string, IReadOnlyList<string>> { ["b"] = new[] { "a" }, ["c"] = new[] { "b" } }, concurrency: 2,
+            execute: n => { lock (ran) ran.Add(n); cancel.Cancel(); return true; },
+            skip: (n, because) => skipped.Add((n, because)), cancel.Token);
+        Assert.Equal(new[] { "a" }, ran);
+        Assert.Equal(new[] { ("b", (string?)null), ("c", (string?)null) }, skipped);
+    }
 }

@@ -184,8 +184,9 @@ internal sealed class VirtualBuild : EnvironmentOperation
                 CreateSchemaAlongsideOthers(session, Names.PhysicalSchema);
         var audits = new AuditRunner(Project, PhysicalOf, Render);
         using var tracker = new VersionTracker(Store);
+        var inWork = work.ToHashSet(StringComparer.Ordinal);
         var steps = work.Select(node => new BuildStep(node, node, Project.Seeds.ContainsKey(node) ? NodeKind.Seed : NodeKind.Model,
-            MaterializedName(node), BuildDependencies(node, work),
+            MaterializedName(node), BuildDependencies(node, inWork),
             session => plan.Actions[node] switch
             {
                 VirtualAction.Build => BuildVersion(session, plan, node, Render, audits, tracker, run.Cancellation),
@@ -232,7 +233,7 @@ internal sealed class VirtualBuild : EnvironmentOperation
 
     /// <summary>The nodes of this build's work that must be done before <paramref name="name"/>: its parents, and the model a
     /// relationships audit of it reads (not a parent, but the audit runs against that model's version).</summary>
-    private List<string> BuildDependencies(string name, IReadOnlyList<string> work)
+    private List<string> BuildDependencies(string name, IReadOnlySet<string> work)
     {
         var dependsOn = Project.Parents.TryGetValue(name, out var parents) ? parents.Where(work.Contains).ToList() : new List<string>();
         if (Project.Models.TryGetValue(name, out var model))
