@@ -30,6 +30,13 @@ public static class SessionExtensions
     public static IReadOnlyList<IReadOnlyList<CatalogColumn>> ColumnsOf(this IWarehouseSession session, IReadOnlyList<RelationName> relations) =>
         session.Dialect.RelationsColumns(relations) is { } query ? ColumnsFrom(session.Query(query), relations) : relations.Select(session.ColumnsOf).ToList();
 
+    /// <summary>The columns of two relations, in one query where the dialect reads several at once (a swap's target and its new rows).</summary>
+    public static (IReadOnlyList<CatalogColumn> First, IReadOnlyList<CatalogColumn> Second) ColumnsOf(this IWarehouseSession session, RelationName first, RelationName second)
+    {
+        var both = session.ColumnsOf(new[] { first, second });
+        return (both[0], both[1]);
+    }
+
     /// <summary>
     /// <see cref="IWarehouseSession.ExecuteBatch"/> of <paramref name="statements"/>, then the columns of each of
     /// <paramref name="relations"/> as they are after it: in the batch's round trip where the dialect reads several relations'

@@ -141,7 +141,7 @@ internal abstract class MaterializationStrategy
         (IReadOnlyList<CatalogColumn> Target, IReadOnlyList<CatalogColumn> Fresh)? read = null)
     {
         if (!request.KeepShape) return null;
-        var (target, columns) = read ?? (request.Session.ColumnsOf(new[] { request.Target, fresh }) is var both ? (both[0], both[1]) : default);
+        var (target, columns) = read ?? request.Session.ColumnsOf(request.Target, fresh);
         var was = target.Select(c => $"{c.Name} {c.DataType}").ToList();
         var now = columns.Select(c => $"{c.Name} {c.DataType}").ToList();
         // Names compare as the engine compares them: on PostgreSQL "Kind" is another column than kind (a swap would put it

@@ -78,7 +78,7 @@ internal sealed class TableStrategy : MaterializationStrategy
         if (existing?.Kind == RelationKind.Table && dialect.ViewsBindToRelations)
         {
             // Both relations' columns in one query, unless the caller read them already.
-            var both = columns ?? (session.ColumnsOf(new[] { target, staging }) is var read ? (read[0], read[1]) : default);
+            var both = columns ?? session.ColumnsOf(target, staging);
             var oldColumns = both.Target.Select(c => (c.Name, c.DataType)).ToList();
             var newColumns = both.Fresh.Select(c => (c.Name, c.DataType)).ToList();
             if (oldColumns.Count > 0 && oldColumns.SequenceEqual(newColumns))
