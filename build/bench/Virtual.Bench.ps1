@@ -19,6 +19,11 @@
                            staging; DELETE; INSERT .. SELECT; DROP staging per model), in transactions of 500 models
       tables, direct   (f) direct rebuild of every table            floor: the same staged replace raw
 
+    (c), (e) and (f) run -Rounds times, each SQLBuild run followed by its floor (A B A B, so a machine that slows down
+    or speeds up during the run slows both sides alike); their row gives the median of each side, the ratio of the
+    medians, and each round's ratio. (c) alternates direction: pr_1 -> dev, then the copy of dev taken before it ->
+    dev, every model changed each time.
+
     The floors go through one session of the same driver. Statements are counted from the verbose stream (each line is
     "<KIND> <target>"; "BATCH <n>" heads n statements sent in one round trip): Trips = round trips (a batch is one; BEGIN
     travels with the next statement), Stmts = statements, State = those sent to the state store, DDL = CREATE/DROP/ALTER,
@@ -47,6 +52,8 @@ param(
     [ValidateRange(1, 100)] [int] $Layers = 10,
     # Which projects to run: views (a, b, c, r, m), tables (e), direct (f).
     [ValidateSet('views', 'tables', 'direct')] [string[]] $Projects = @('views', 'tables', 'direct'),
+    # Rounds of the repeated figures (c), (e), (f): SQLBuild then its floor, this many times; medians are reported.
+    [ValidateRange(1, 15)] [int] $Rounds = 3,
     # Keep the project folders and the schemas (for a closer look); default: drop them.
     [switch] $Keep
 )
@@ -223,6 +230,29 @@ function Measure-Raw($Project, [string[]] $Sql, [int] $PerTransaction = 0) {
     $watch.Elapsed.TotalSeconds
 }
 
+# SQLBuild and its floor alternately, $Rounds times (round i runs $Sqb[i % n], then $Floor[i % n]). Returns the first
+# SQLBuild run (its counts and output) with Seconds and Floor set to the medians, and Rounds to each round's ratio.
+function Measure-Rounds($Project, [string] $Work, [scriptblock[]] $Sqb, [scriptblock[]] $Floor) {
+    $first = $null; $sqbSeconds = @(); $floorSeconds = @()
+    for ($i = 0; $i -lt $Rounds; $i++) {
+        $measured = Measure-Sqb $Project $Work $Sqb[$i % $Sqb.Count]
+        $null = Assert-Succeeded $measured
+        if (-not $first) { $first = $measured }
+        $sqbSeconds += $measured.Seconds
+        $floorSeconds += [double](& $Floor[$i % $Floor.Count])
+    }
+    $first.Seconds = Get-Median $sqbSeconds
+    $first | Add-Member -NotePropertyName Floor -NotePropertyValue (Get-Median $floorSeconds)
+    $first | Add-Member -NotePropertyName Rounds -NotePropertyValue (@(for ($i = 0; $i -lt $Rounds; $i++) { '{0:0.00}' -f ($sqbSeconds[$i] / $floorSeconds[$i]) }) -join ' ')
+    $first
+}
+
+function Get-Median([double[]] $Values) {
+    $sorted = @($Values | Sort-Object)
+    $middle = [int][Math]::Floor($sorted.Count / 2)
+    $sorted.Count % 2 ? $sorted[$middle] : ($sorted[$middle - 1] + $sorted[$middle]) / 2
+}
+
 function Get-SeedDdl([string] $Schema, [int] $Rows, [string] $Suffix) {
     foreach ($s in $seedNames) {
         "CREATE TABLE `"$Schema`".`"$s$Suffix`" (id BIGINT, amount DECIMAL(38,10))"
@@ -324,6 +354,7 @@ function Add-Row([int] $Size, $Measured, [double] $Floor, [string] $FloorNote) {
             Ratio = $Floor -gt 0 ? [Math]::Round($Measured.Seconds / $Floor, 2) : $null
             Trips = $Measured.Trips; Stmts = $Measured.Statements; State = $Measured.State; DDL = $Measured.DDL
             Renew = $Measured.PSObject.Properties['Renewals'] ? $Measured.Renewals : 0
+            Rounds = $Measured.PSObject.Properties['Rounds'] ? $Measured.Rounds : ''
         })
 }
 
@@ -376,12 +407,18 @@ try {
             Write-Seeds $v 21
             $pr = Measure-Sqb $v '    build of pr_1 (every model changed)' { Invoke-SqbBuild -Environment pr_1 -Verbose }
             $null = Assert-Succeeded $pr
-            $c = Measure-Sqb $v '(c) promote pr_1 -> dev' { Publish-SqbEnvironment -From pr_1 -To dev -Verbose }
-            $null = Assert-Succeeded $c
-            if ($c.Output[0].RefChanges -lt $size) { throw "the promote changed $($c.Output[0].RefChanges) refs" }
+            # dev as it is now, kept as dev_0 so that (c) can promote back to it: every model changes both ways.
+            Push-Location -LiteralPath $v.Root; try { $null = Publish-SqbEnvironment -From dev -To dev_0 } finally { Pop-Location }
             $null = Measure-Raw $v @(Get-BuildDdl $v "$($v.Schema)__raw_physical2" $null 21 '__v_raw2')
-            $swap = @(foreach ($n in @($seedNames) + $v.Names) { "CREATE OR REPLACE VIEW `"$($v.Schema)__raw`".`"$n`" AS SELECT * FROM `"$($v.Schema)__raw_physical2`".`"$($n)__v_raw2`"" })
-            Add-Row $size $c (Measure-Raw $v $swap)
+            $swapTo = {
+                param([string] $Physical, [string] $Suffix)
+                @(foreach ($n in @($seedNames) + $v.Names) { "CREATE OR REPLACE VIEW `"$($v.Schema)__raw`".`"$n`" AS SELECT * FROM `"$($v.Schema)__$Physical`".`"$n$Suffix`"" })
+            }
+            $forward = & $swapTo 'raw_physical2' '__v_raw2'; $back = & $swapTo 'raw_physical' '__v_raw1'
+            $c = Measure-Rounds $v '(c) promote pr_1 -> dev' -Sqb { Publish-SqbEnvironment -From pr_1 -To dev -Verbose }, { Publish-SqbEnvironment -From dev_0 -To dev -Verbose } `
+                -Floor { Measure-Raw $v $forward }, { Measure-Raw $v $back }
+            if ($c.Output[0].RefChanges -lt $size) { throw "the promote changed $($c.Output[0].RefChanges) refs" }
+            Add-Row $size $c $c.Floor
             Add-Row $size $pr 0 ''
         }
         finally { Remove-BenchProject $v }
@@ -394,13 +431,13 @@ try {
             Push-Location -LiteralPath $t.Root; try { $null = Initialize-SqbState } finally { Pop-Location }
             $first = Measure-Sqb $t '    virtual build, tables (setup)' { Invoke-SqbBuild -Verbose }
             $built = Assert-Succeeded $first
-            $e = Measure-Sqb $t '(e) refresh, tables (default build)' { Invoke-SqbBuild -Verbose }
-            $refreshed = Assert-Succeeded $e
-            $count = @($refreshed.Nodes | Where-Object Action -EQ 'refresh').Count
-            if ($count -ne $size) { throw "the default build refreshed $count of $size tables" }
             $relation = @{}
             foreach ($node in $built.Nodes) { $relation[$node.Name] = Get-Quoted $node.Relation }
-            Add-Row $size $e (Measure-Raw $t @(Get-StagedReplaceDdl $t $relation) -PerTransaction 2000)
+            $replace = @(Get-StagedReplaceDdl $t $relation)
+            $e = Measure-Rounds $t '(e) refresh, tables (default build)' -Sqb { Invoke-SqbBuild -Verbose } -Floor { Measure-Raw $t $replace -PerTransaction 2000 }
+            $count = @((Assert-Succeeded $e).Nodes | Where-Object Action -EQ 'refresh').Count
+            if ($count -ne $size) { throw "the default build refreshed $count of $size tables" }
+            Add-Row $size $e $e.Floor
             Add-Row $size $first 0 ''
         }
         finally { Remove-BenchProject $t }
@@ -411,11 +448,11 @@ try {
         $d = New-BenchProject $size 'table' $false 'direct'
         try {
             $null = Assert-Succeeded (Measure-Sqb $d 'direct build (setup)' { Invoke-SqbBuild -Verbose })
-            $f = Measure-Sqb $d '(f) direct rebuild, tables' { Invoke-SqbBuild -Verbose }
-            $null = Assert-Succeeded $f
             $relation = @{}
             foreach ($n in @($seedNames) + $d.Names) { $relation[$n] = "`"$($d.Schema)`".`"$n`"" }
-            Add-Row $size $f (Measure-Raw $d @(Get-StagedReplaceDdl $d $relation) -PerTransaction 2000)
+            $replace = @(Get-StagedReplaceDdl $d $relation)
+            $f = Measure-Rounds $d '(f) direct rebuild, tables' -Sqb { Invoke-SqbBuild -Verbose } -Floor { Measure-Raw $d $replace -PerTransaction 2000 }
+            Add-Row $size $f $f.Floor
         }
         finally { Remove-BenchProject $d }
         }
@@ -427,7 +464,7 @@ catch {
     Write-Output $_.ScriptStackTrace
 }
 
-$rows | Sort-Object Models, Work | Format-Table -AutoSize -Property Models, Work, Seconds, Floor, Ratio, Trips, Stmts, State, DDL, Renew |
+$rows | Sort-Object Models, Work | Format-Table -AutoSize -Property Models, Work, Seconds, Floor, Ratio, Trips, Stmts, State, DDL, Renew, Rounds |
     Out-String -Width 200 | Write-Output
 if ($breakdown) {
     Write-Output "Statements of the no-op -ChangesOnly build at $($Models[-1]) models (count, kind, target):"
