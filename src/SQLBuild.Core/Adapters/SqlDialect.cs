@@ -357,6 +357,10 @@ public abstract class SqlDialect
     /// does not wait for locks (DuckDB: a conflict fails at once).</summary>
     public virtual SqlStatement? SetLockTimeout(int milliseconds) => null;
 
+    /// <summary>Puts the lock wait back to the engine's default after a transaction that set it, where the setting outlives
+    /// the transaction (SQL Server); null where it ended with it.</summary>
+    public virtual SqlStatement? ResetLockTimeout() => null;
+
     /// <summary>
     /// Sessions other than the caller's that hold a lock on any of <paramref name="relations"/>: rows (session id, user,
     /// application, state, since, query text). One catalog query, for naming what blocked a switch. Null where the

@@ -66,19 +66,39 @@ public static class SwitchTransaction
     /// <summary>L002, naming the sessions that hold locks on what the switch needs (read on a session of its own).</summary>
     private static SqbException Blocked(string step, IReadOnlyList<RelationName> relations, Func<IWarehouseSession> probe, SqbException cause)
     {
-        var holders = new List<string>();
         try
         {
             using var session = probe();
+            return Blocked(step, relations, session, cause);
+        }
+        catch (SqbException e)
+        {
+            return Blocked(step, Array.Empty<string>(), e, cause);
+        }
+    }
+
+    /// <summary>L002, naming the sessions that hold locks on <paramref name="relations"/>, read on <paramref name="session"/>
+    /// (one with no transaction open: the failed one was rolled back).</summary>
+    internal static SqbException Blocked(string step, IReadOnlyList<RelationName> relations, IWarehouseSession session, SqbException cause)
+    {
+        var holders = new List<string>();
+        try
+        {
             if (relations.Count > 0 && session.Dialect.SessionsLocking(relations) is { } query)
                 foreach (var row in session.Query(query))
                     holders.Add($"session {row[0]} ({row[2]}, user {row[1]}, {row[3]}{(row[4] is DateTime since ? $" since {since:u}" : "")}): {Redaction.Redact(Convert.ToString(row[5]) ?? "")}");
         }
         catch (SqbException e)
         {
-            holders.Add($"(could not read who holds the locks: {e.Message})");
+            return Blocked(step, holders, e, cause);
         }
-        var who = holders.Count == 0 ? "another session" : string.Join("; ", holders);
+        return Blocked(step, holders, null, cause);
+    }
+
+    private static SqbException Blocked(string step, IReadOnlyList<string> holders, SqbException? unread, SqbException cause)
+    {
+        var named = unread is null ? holders : holders.Append($"(could not read who holds the locks: {unread.Message})").ToList();
+        var who = named.Count == 0 ? "another session" : string.Join("; ", named);
         return new SqbException(ErrorCodes.SwitchBlocked, "SwitchBlocked",
             $"{step} could not take its locks within {Attempts} tries of {LockTimeoutMilliseconds} ms; held by {who}",
             SqbErrorKind.ResourceBusy, step,

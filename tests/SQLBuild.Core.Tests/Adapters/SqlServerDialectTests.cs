@@ -61,6 +61,19 @@ public class SqlServerDialectTests
     }
 
     [Fact]
+    public void A_lock_timeout_outlives_its_transaction_on_SQL_Server_so_it_is_put_back_to_wait_without_end()
+    {
+        // SET LOCK_TIMEOUT is session-scoped: a table swap that bounds its lock wait must put it back, or the node's
+        // session would fail its next model's long statement after two seconds of waiting.
+        Assert.Equal("SET LOCK_TIMEOUT 2000", D.SetLockTimeout(2000)!.Sql);
+        Assert.Equal("SET LOCK_TIMEOUT -1", D.ResetLockTimeout()!.Sql);
+        Parse(D.SetLockTimeout(2000)!.Sql);
+        Parse(D.ResetLockTimeout()!.Sql);
+        // PostgreSQL's SET LOCAL ends with the transaction: nothing to put back.
+        Assert.Null(PostgresDialect.Instance.ResetLockTimeout());
+    }
+
+    [Fact]
     public void Batched_seed_inserts_parse()
     {
         // The shape DbWarehouseSession.InsertRows builds: one placeholder per value, rows in a VALUES list.

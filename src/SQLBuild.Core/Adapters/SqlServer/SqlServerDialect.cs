@@ -412,6 +412,8 @@ public sealed class SqlServerDialect : SqlDialect
     public override SqlStatement? SetLockTimeout(int milliseconds) =>
         new("SET", "LOCK_TIMEOUT", $"SET LOCK_TIMEOUT {milliseconds.ToString(CultureInfo.InvariantCulture)}");
 
+    public override SqlStatement? ResetLockTimeout() => new("SET", "LOCK_TIMEOUT", "SET LOCK_TIMEOUT -1");
+
     public override SqlStatement? SessionsLocking(IReadOnlyList<RelationName> relations)
     {
         var names = relations.Select(r => QuoteIdentifier(r.Schema) + "." + QuoteIdentifier(r.Name)).Distinct().ToList();

@@ -14,7 +14,7 @@ internal sealed class SeedStrategy : MaterializationStrategy
         {
             session.Execute(request.Dialect.DropTableIfExists(staging));
             Load(session, request.Seed!, staging);
-            TableStrategy.SwapIn(session, staging, request.Target, request.Existing);
+            TableStrategy.SwapIn(session, staging, request.Target, request.Existing, request.Log);
             return new MaterializeOutcome("load", request.Seed!.RowCount, Array.Empty<SqbAuditResult>());
         }
         catch

@@ -1,4 +1,7 @@
 using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Errors;
+using SQLBuild.Core.Logging;
+using SQLBuild.Core.Operations;
 
 namespace SQLBuild.Core.Build.Strategies;
 
@@ -28,7 +31,7 @@ internal sealed class TableStrategy : MaterializationStrategy
             // then; with nothing in between, the read that came with the staging table stands.
             if (columns is { } read && request.Verifies) columns = (session.ColumnsOf(target), read.Created);
             var shape = RequireSameShape(request, staging, columns) ?? columns;
-            SwapIn(session, staging, target, request.Existing, records: request.Complete is null ? null : () => request.Records(false), columns: shape);
+            SwapIn(session, staging, target, request.Existing, request.Log, records: request.Complete is null ? null : () => request.Records(false), columns: shape);
             return outcome;
         }
         catch
@@ -67,12 +70,13 @@ internal sealed class TableStrategy : MaterializationStrategy
     /// Puts a finished staging table in the target's place in one transaction. Where views bind to
     /// the table they read (PostgreSQL) and the old table has the same columns, its rows are replaced
     /// in place, so downstream views keep working; otherwise the old relation is dropped (never with
-    /// CASCADE) and the staging table renamed.
+    /// CASCADE) and the staging table renamed, keeping the old one's privileges and never queueing readers behind the
+    /// drop for long (<see cref="ReplaceInUse"/>).
     /// </summary>
     /// <param name="records">The statements that record the swap (a refresh's state row), sent in the swap's batch.</param>
     /// <param name="columns">The columns of the target and of the staging table when the caller read them already.</param>
     internal static void SwapIn(IWarehouseSession session, RelationName staging, RelationName target, CatalogRelation? existing,
-        Func<IReadOnlyList<SqlStatement>>? records = null, (IReadOnlyList<CatalogColumn> Target, IReadOnlyList<CatalogColumn> Fresh)? columns = null)
+        ISqbLog log, Func<IReadOnlyList<SqlStatement>>? records = null, (IReadOnlyList<CatalogColumn> Target, IReadOnlyList<CatalogColumn> Fresh)? columns = null)
     {
         var dialect = session.Dialect;
         if (existing?.Kind == RelationKind.Table && dialect.ViewsBindToRelations)
@@ -96,6 +100,53 @@ internal sealed class TableStrategy : MaterializationStrategy
         else if (existing is not null) swap.Add(dialect.DropTableIfExists(target));
         swap.Add(dialect.RenameTable(staging, target.Name));
         swap.AddRange(records?.Invoke() ?? Array.Empty<SqlStatement>());
-        session.ExecuteAtomically(swap);
+        if (existing is null || !dialect.HasPrivileges && dialect.SetLockTimeout(SwitchTransaction.LockTimeoutMilliseconds) is null)
+            session.ExecuteAtomically(swap);
+        else
+            ReplaceInUse(session, target, swap, log);
+    }
+
+    /// <summary>
+    /// Drops a relation that readers may be using and puts another in its place at its name (a table rebuilt with other
+    /// columns; every table rebuild where views do not bind to the tables they read), in one transaction that:
+    /// <list type="bullet">
+    /// <item>waits at most <see cref="SwitchTransaction.LockTimeoutMilliseconds"/> for the drop's exclusive lock, so the
+    /// readers that come after a long query never queue behind the drop for long, and is retried a few times; a last
+    /// failure is L002 naming the sessions in the way, and the old relation stays as it was;</item>
+    /// <item>grants the new relation what the old one was granted (SPEC §10.1, as a switch does): a DBA's
+    /// <c>GRANT SELECT</c> to a report role survives the nightly rebuild.</item>
+    /// </list>
+    /// </summary>
+    private static void ReplaceInUse(IWarehouseSession session, RelationName target, IReadOnlyList<SqlStatement> swap, ISqbLog log)
+    {
+        var dialect = session.Dialect;
+        var step = $"replacing {target}";
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    using var tx = session.BeginTransaction();
+                    if (dialect.SetLockTimeout(SwitchTransaction.LockTimeoutMilliseconds) is { } timeout) session.Execute(timeout);
+                    var privileges = KeptPrivileges.Capture(session, new[] { target });
+                    session.ExecuteBatch(swap);
+                    privileges?.Restore(session, log);
+                    tx.Commit();
+                    return;
+                }
+                catch (SqbException e) when (WarehouseErrors.Classify(e) == WarehouseErrorClass.LockTimeout)
+                {
+                    if (attempt >= SwitchTransaction.Attempts) throw SwitchTransaction.Blocked(step, new[] { target }, session, e);
+                    log.Verbose($"{step}: a lock was not granted within {SwitchTransaction.LockTimeoutMilliseconds} ms; retrying ({attempt}/{SwitchTransaction.Attempts - 1})");
+                    Thread.Sleep(250 * attempt);
+                }
+            }
+        }
+        finally
+        {
+            // SQL Server's LOCK_TIMEOUT outlives the transaction: the session goes on to build other models.
+            if (dialect.ResetLockTimeout() is { } reset) session.Execute(reset);
+        }
     }
 }
