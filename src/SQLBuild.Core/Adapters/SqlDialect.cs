@@ -367,4 +367,8 @@ public abstract class SqlDialect
     /// engine cannot tell.
     /// </summary>
     public virtual SqlStatement? SessionsLocking(IReadOnlyList<RelationName> relations) => null;
+
+    /// <summary>The views (schema, name) that depend on <paramref name="relation"/> and keep it from being dropped; null where
+    /// the engine cannot tell.</summary>
+    public virtual SqlStatement? DependentViews(RelationName relation) => null;
 }

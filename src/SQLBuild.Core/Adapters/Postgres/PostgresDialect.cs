@@ -368,4 +368,16 @@ public sealed class PostgresDialect : AnsiSqlDialect
           AND (n.nspname || '.' || c.relname) = ANY($1)
         ORDER BY 1
         """, new object?[] { relations.Select(r => r.Schema + "." + r.Name).Distinct().ToArray() });
+
+    public override SqlStatement? DependentViews(RelationName relation) => new("CATALOG", relation.ToString(),
+        """
+        SELECT DISTINCT vn.nspname::text, v.relname::text
+        FROM pg_catalog.pg_depend AS d
+        JOIN pg_catalog.pg_rewrite AS r ON r.oid = d.objid
+        JOIN pg_catalog.pg_class AS v ON v.oid = r.ev_class
+        JOIN pg_catalog.pg_namespace AS vn ON vn.oid = v.relnamespace
+        WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+          AND d.refobjid = $1::regclass AND v.oid <> d.refobjid
+        ORDER BY 1, 2
+        """, new object?[] { Qualify(relation) });
 }

@@ -135,6 +135,10 @@ internal sealed class TableStrategy : MaterializationStrategy
                     tx.Commit();
                     return;
                 }
+                catch (SqbException e) when (WarehouseErrors.Classify(e) == WarehouseErrorClass.DependentObjects)
+                {
+                    throw DependedOn(session, target, e);
+                }
                 catch (SqbException e) when (WarehouseErrors.Classify(e) == WarehouseErrorClass.LockTimeout)
                 {
                     if (attempt >= SwitchTransaction.Attempts) throw SwitchTransaction.Blocked(step, new[] { target }, session, e);
@@ -148,5 +152,28 @@ internal sealed class TableStrategy : MaterializationStrategy
             // SQL Server's LOCK_TIMEOUT outlives the transaction: the session goes on to build other models.
             if (dialect.ResetLockTimeout() is { } reset) session.Execute(reset);
         }
+    }
+
+    /// <summary>The drop was refused because objects SQLBuild does not manage depend on the old table (a DBA's view): the
+    /// server's own message names none of them (its detail is not shown, it may hold data), so they are read and named, with
+    /// what to do. The old table stays as it was (the transaction was rolled back).</summary>
+    private static SqbException DependedOn(IWarehouseSession session, RelationName target, SqbException cause)
+    {
+        var views = new List<string>();
+        try
+        {
+            if (session.Dialect.DependentViews(target) is { } query)
+                views.AddRange(session.Query(query).Select(row => new RelationName(Convert.ToString(row[0])!, Convert.ToString(row[1])!).ToString()));
+        }
+        catch (SqbException)
+        {
+            // the names are a help; the error stands without them
+        }
+        var who = views.Count == 0 ? "other objects (a foreign key or a view) depend on it" : $"{(views.Count == 1 ? "view" : "views")} {string.Join(", ", views)} {(views.Count == 1 ? "depends" : "depend")} on it";
+        return new SqbException(ErrorCodes.SqlFailed, "SqlFailed",
+            $"replacing {target}: its columns changed, so the old table must be dropped, but {who}; the old table was left untouched",
+            SqbErrorKind.InvalidOperation, target.ToString(),
+            "Drop the objects that depend on the table (SQLBuild never drops them with CASCADE), build again, then create them again; " +
+            "or make them models of the project so that SQLBuild rebuilds them.", cause);
     }
 }

@@ -1,0 +1,213 @@
+using SQLBuild.Core.Adapters;
+using SQLBuild.Core.Build;
+using SQLBuild.Core.Logging;
+using SQLBuild.Core.Tests.Support;
+using Xunit;
+
+namespace SQLBuild.Core.Tests.Build;
+
+/// <summary>
+/// A hostile DBA against the direct-mode swap that drops a table whose columns changed and renames the new one in its place
+/// (PostgreSQL): odd grants, odd role names, seeds, readers that hold or release their locks, views outside SQLBuild, a stop.
+/// </summary>
+public sealed class DirectSwapAttackTests
+{
+    private static string Q(BuildFixture f, string name) => PostgresDialect.Instance.Qualify(new RelationName(f.Schema, name));
+
+    private static string[] Columns(BuildFixture f, string name)
+    {
+        using var s = f.Session();
+        return s.ColumnsOf(new RelationName(f.Schema, name)).Select(c => c.Name).ToArray();
+    }
+
+    private static string Errors(SqbBuildResult r) =>
+        string.Join("; ", r.Nodes.Where(n => n.Error is not null).Select(n => $"{n.Name}: {n.Error}"));
+
+    private static void NoStaging(BuildFixture f)
+    {
+        using var s = f.Session();
+        Assert.DoesNotContain(s.ReadCatalog(new[] { f.Schema }, false).Relations, x => x.Name.Contains("sqb_staging"));
+    }
+
+    [SkippableFact]
+    public void Public_grants_odd_role_names_and_a_column_grant_on_a_dropped_column_survive_a_column_change()
+    {
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new BuildFixture("postgres");
+        var target = Q(f, "report");
+        var options = new BuildOptions { Select = new[] { "report" } };
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name, 3 AS gone");
+        Assert.Equal("succeeded", f.Build(options).Status);
+
+        using var odd = new TestRole(() => f.Session(), "sqbt Odd\"Role");
+        using var clerk = new TestRole(() => f.Session(), "sqbt_Clerk");
+        odd.Exec($"GRANT USAGE ON SCHEMA {PostgresDialect.Instance.QuoteIdentifier(f.Schema)} TO {odd.Quoted}, {clerk.Quoted}");
+        odd.Exec($"GRANT SELECT, INSERT ON {target} TO {odd.Quoted} WITH GRANT OPTION");
+        odd.Exec($"GRANT SELECT ON {target} TO PUBLIC");
+        odd.Exec($"GRANT UPDATE (name), SELECT (gone) ON {target} TO {clerk.Quoted}");
+
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name, 2 AS amount");
+        var r = f.Build(options);
+        Assert.True(r.Status == "succeeded", Errors(r));
+        Assert.Equal(new[] { "id", "name", "amount" }, Columns(f, "report"));
+        Assert.True(odd.Has(target, "SELECT WITH GRANT OPTION"));
+        Assert.True(odd.Has(target, "INSERT WITH GRANT OPTION"));
+        Assert.True(clerk.HasColumn(target, "name", "UPDATE"));
+        Assert.False(clerk.HasColumn(target, "amount", "UPDATE"));
+        using (var s = f.Session())
+            Assert.Contains("PUBLIC SELECT", TestRole.Privileges(s, target));
+        Assert.Equal(1L, clerk.CountAs(target));   // through PUBLIC
+        NoStaging(f);
+    }
+
+    [SkippableFact]
+    public void A_seed_whose_columns_change_keeps_its_grants()
+    {
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new BuildFixture("postgres");
+        var target = Q(f, "codes");
+        var options = new BuildOptions { Select = new[] { "codes" } };
+        f.Write("seeds/codes.csv", "code,label\n1,a\n2,b\n");
+        Assert.Equal("succeeded", f.Build(options).Status);
+
+        using var reader = new TestRole(() => f.Session(), "sqbt_codes");
+        reader.Exec($"GRANT USAGE ON SCHEMA {PostgresDialect.Instance.QuoteIdentifier(f.Schema)} TO {reader.Quoted}");
+        reader.Exec($"GRANT SELECT ON {target} TO {reader.Quoted}");
+        reader.Exec($"GRANT SELECT (label) ON {target} TO {reader.Quoted}");
+
+        f.Write("seeds/codes.csv", "code,label,rank\n1,a,1\n2,b,2\n3,c,3\n");
+        var r = f.Build(options);
+        Assert.True(r.Status == "succeeded", Errors(r));
+        Assert.Equal(new[] { "code", "label", "rank" }, Columns(f, "codes"));
+        Assert.Equal(3L, reader.CountAs(target));
+        Assert.True(reader.HasColumn(target, "label"));
+        NoStaging(f);
+    }
+
+    [SkippableFact]
+    public void A_view_outside_sqlbuild_on_the_table_fails_the_node_with_a_clear_error_and_leaves_the_old_table()
+    {
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new BuildFixture("postgres");
+        var target = Q(f, "report");
+        var options = new BuildOptions { Select = new[] { "report" } };
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name");
+        Assert.Equal("succeeded", f.Build(options).Status);
+        using var reader = new TestRole(() => f.Session(), "sqbt_dep");
+        reader.Exec($"GRANT SELECT ON {target} TO {reader.Quoted}");
+        var dependent = Q(f, "dba_view");
+        reader.Exec($"CREATE VIEW {dependent} AS SELECT id FROM {target}");
+
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name, 2 AS amount");
+        var r = f.Build(options);
+        var node = r.Nodes.Single(n => n.Name == "report");
+        Assert.Equal("failed", r.Status);
+        Assert.Equal($"replacing {f.Schema}.report: its columns changed, so the old table must be dropped, but view {f.Schema}.dba_view " +
+                     "depends on it; the old table was left untouched", node.Error);
+        Assert.Equal(new[] { "id", "name" }, Columns(f, "report"));
+        Assert.Equal(1, f.Count("report"));
+        Assert.True(reader.Has(target));
+        NoStaging(f);
+    }
+
+    [SkippableFact]
+    public void A_reader_that_lets_go_during_the_retries_lets_the_build_succeed()
+    {
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new BuildFixture("postgres");
+        var target = Q(f, "report");
+        var options = new BuildOptions { Select = new[] { "report" } };
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name");
+        Assert.Equal("succeeded", f.Build(options).Status);
+        using var reader = new TestRole(() => f.Session(), "sqbt_rel");
+        reader.Exec($"GRANT SELECT ON {target} TO {reader.Quoted}");
+
+        using var holder = f.Session();
+        var hold = holder.BeginTransaction();
+        holder.ExecuteScalar(new SqlStatement("TEST", "report", $"SELECT COUNT(*) FROM {target}"));
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name, 2 AS amount");
+        var build = Task.Run(() => f.Build(options));
+        // Let go once the build has waited for the lock at least once (its session shows as waiting for a lock).
+        using (var watch = f.Session())
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                var waiting = Convert.ToInt64(watch.ExecuteScalar(new SqlStatement("TEST", "wait",
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name LIKE 'sqlbuild%'")));
+                if (waiting > 0) break;
+                Thread.Sleep(50);
+            }
+        }
+        hold.Rollback();
+        hold.Dispose();
+        Assert.True(build.Wait(TimeSpan.FromSeconds(60)));
+        var r = build.Result;
+        Assert.True(r.Status == "succeeded", Errors(r));
+        Assert.Equal(new[] { "id", "name", "amount" }, Columns(f, "report"));
+        Assert.True(reader.Has(target));
+        NoStaging(f);
+    }
+
+    [SkippableFact]
+    public void A_stop_while_the_swap_waits_for_a_reader_ends_the_build_and_leaves_the_old_table_with_its_grants()
+    {
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new BuildFixture("postgres");
+        var target = Q(f, "report");
+        var options = new BuildOptions { Select = new[] { "report" } };
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name");
+        Assert.Equal("succeeded", f.Build(options).Status);
+        using var reader = new TestRole(() => f.Session(), "sqbt_stop");
+        reader.Exec($"GRANT SELECT ON {target} TO {reader.Quoted}");
+
+        using var holder = f.Session();
+        using var hold = holder.BeginTransaction();
+        holder.ExecuteScalar(new SqlStatement("TEST", "report", $"SELECT COUNT(*) FROM {target}"));
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name, 2 AS amount");
+        using var stop = new CancellationTokenSource();
+        var log = new RecordingLog();
+        var build = Task.Run(() => ProjectBuild.Build(f.Compile(), options, log, stop.Token));
+        // Stop during a wait between tries: after the first lock timeout was reported.
+        for (var i = 0; i < 400 && !log.Lines.Any(l => l.Contains("retrying")); i++) Thread.Sleep(25);
+        Assert.Contains(log.Lines, l => l.Contains("retrying (1/3)"));
+        stop.Cancel();
+        // The stop ends the build while the reader still holds its lock.
+        var ended = ((IAsyncResult)build).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(30));
+        hold.Rollback();
+        Assert.True(ended, "the build did not end on the stop while the reader held its lock");
+        Assert.True(build.IsCanceled || build.Exception?.InnerException is OperationCanceledException, $"{build.Status}: {build.Exception}");
+        // The build stopped: it did not go on to retry after the stop.
+        Assert.DoesNotContain(log.Lines, l => l.Contains("retrying (2/3)") || l.Contains("retrying (3/3)"));
+        Assert.Equal(new[] { "id", "name" }, Columns(f, "report"));
+        Assert.True(reader.Has(target));
+    }
+
+    [SkippableFact]
+    public void Four_models_swapped_at_once_with_many_grantees_keep_every_grant()
+    {
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new BuildFixture("postgres");
+        var names = new[] { "m1", "m2", "m3", "m4" };
+        var options = new BuildOptions { Select = names, Concurrency = 4 };
+        foreach (var n in names) f.Write($"models/{n}.sql", "MODEL (materialized table);\nSELECT 1 AS id");
+        Assert.Equal("succeeded", f.Build(options).Status);
+        var roles = Enumerable.Range(0, 6).Select(i => new TestRole(() => f.Session(), $"sqbt_Many{i}")).ToList();
+        try
+        {
+            var list = string.Join(", ", roles.Select(r => r.Quoted));
+            foreach (var n in names) roles[0].Exec($"GRANT SELECT ON {Q(f, n)} TO {list}");
+            foreach (var n in names) f.Write($"models/{n}.sql", "MODEL (materialized table);\nSELECT 1 AS id, 2 AS more");
+            var r = f.Build(options);
+            Assert.True(r.Status == "succeeded", Errors(r));
+            foreach (var n in names)
+            {
+                Assert.Equal(new[] { "id", "more" }, Columns(f, n));
+                Assert.All(roles, role => Assert.True(role.Has(Q(f, n)), $"{role.Name} lost SELECT on {n}"));
+            }
+        }
+        finally
+        {
+            foreach (var role in roles) role.Dispose();
+        }
+    }
+}
