@@ -291,6 +291,11 @@ public abstract class SqlDialect
     /// set lacks is never put into SQL).</summary>
     protected virtual IReadOnlySet<string> RelationPrivilegeKeywords(RelationKind kind) => EmptyKeywords;
 
+    /// <summary>The privileges an owner holds on a relation of <paramref name="kind"/> that plain grants can give another role
+    /// (PostgreSQL: every table privilege); empty where ownership is not per relation in practice (SQL Server: the schema's).
+    /// A relation dropped and created by another role gives them to the old owner, so it keeps reading what it owned.</summary>
+    public virtual IReadOnlyCollection<string> OwnerRights(RelationKind kind) => Array.Empty<string>();
+
     /// <summary>The privilege keywords a column can carry.</summary>
     protected virtual IReadOnlySet<string> ColumnPrivilegeKeywords => EmptyKeywords;
 

@@ -210,4 +210,32 @@ public sealed class DirectSwapAttackTests
             foreach (var role in roles) role.Dispose();
         }
     }
+
+    [SkippableFact]
+    public void A_table_a_dba_gave_to_another_owner_keeps_its_grants_and_the_build_says_who_owned_it()
+    {
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new BuildFixture("postgres");
+        var target = Q(f, "report");
+        var options = new BuildOptions { Select = new[] { "report" } };
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name");
+        Assert.Equal("succeeded", f.Build(options).Status);
+        using var owner = new TestRole(() => f.Session(), "sqbt_Owner");
+        using var reader = new TestRole(() => f.Session(), "sqbt_own_reader");
+        owner.Exec($"GRANT USAGE, CREATE ON SCHEMA {PostgresDialect.Instance.QuoteIdentifier(f.Schema)} TO {owner.Quoted}, {reader.Quoted}");
+        owner.Exec($"ALTER TABLE {target} OWNER TO {owner.Quoted}");
+        owner.Exec($"GRANT SELECT ON {target} TO {reader.Quoted}");
+
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name, 2 AS amount");
+        var log = new RecordingLog();
+        var r = ProjectBuild.Build(f.Compile(), options, log, CancellationToken.None);
+        Assert.True(r.Status == "succeeded", Errors(r));
+        Assert.True(reader.Has(target));
+        Assert.Contains(log.Lines, l => l.StartsWith("WARNING: ") && l.Contains($"was owned by {owner.Name}"));
+        // The old owner keeps what an owner may do with the rows (as grants: ownership is the build role's now).
+        Assert.True(owner.Has(target, "SELECT WITH GRANT OPTION"));
+        Assert.True(owner.Has(target, "DELETE"));
+        Assert.Equal(1L, owner.CountAs(target));
+        NoStaging(f);
+    }
 }

@@ -313,6 +313,9 @@ public sealed class PostgresDialect : AnsiSqlDialect
         new HashSet<string>(StringComparer.Ordinal) { "SELECT", "INSERT", "UPDATE", "REFERENCES" };
 
     protected override IReadOnlySet<string> RelationPrivilegeKeywords(RelationKind kind) => TablePrivileges;
+    // Not MAINTAIN: PostgreSQL 17's, which older servers refuse.
+    public override IReadOnlyCollection<string> OwnerRights(RelationKind kind) => OwnerTableRights;
+    private static readonly string[] OwnerTableRights = { "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER" };
     protected override IReadOnlySet<string> ColumnPrivilegeKeywords => ColumnPrivileges;
 
     /// <summary>
