@@ -376,4 +376,9 @@ public abstract class SqlDialect
     /// <summary>The views (schema, name) that depend on <paramref name="relation"/> and keep it from being dropped; null where
     /// the engine cannot tell.</summary>
     public virtual SqlStatement? DependentViews(RelationName relation) => null;
+
+    /// <summary>One row (row-level security enabled, the names of the relation's policies comma-separated or null) for a relation
+    /// whose rows readers may see only in part: what a table dropped and created again would not carry. Null where the engine
+    /// has no such thing or binds it to the table (SQL Server's schema-bound security policies refuse the drop).</summary>
+    public virtual SqlStatement? RowSecurity(RelationName relation) => null;
 }

@@ -238,4 +238,32 @@ public sealed class DirectSwapAttackTests
         Assert.Equal(1L, owner.CountAs(target));
         NoStaging(f);
     }
+
+    [SkippableFact]
+    public void A_table_with_row_level_security_is_not_swapped_for_one_that_would_show_every_row_to_its_readers()
+    {
+        // The grants are given again, but policies are not: a reader limited to its own rows would read them all.
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new BuildFixture("postgres");
+        var target = Q(f, "report");
+        var options = new BuildOptions { Select = new[] { "report" } };
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name UNION ALL SELECT 2, 'y'");
+        Assert.Equal("succeeded", f.Build(options).Status);
+        using var reader = new TestRole(() => f.Session(), "sqbt_rls");
+        reader.Exec($"GRANT USAGE ON SCHEMA {PostgresDialect.Instance.QuoteIdentifier(f.Schema)} TO {reader.Quoted}");
+        reader.Exec($"GRANT SELECT ON {target} TO {reader.Quoted}");
+        reader.Exec($"ALTER TABLE {target} ENABLE ROW LEVEL SECURITY");
+        reader.Exec($"CREATE POLICY only_x ON {target} FOR SELECT TO {reader.Quoted} USING (name = 'x')");
+        Assert.Equal(1L, reader.CountAs(target));
+
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name, 2 AS amount UNION ALL SELECT 2, 'y', 3");
+        var r = f.Build(options);
+        var node = r.Nodes.Single(n => n.Name == "report");
+        Assert.Equal("failed", r.Status);
+        Assert.Equal($"replacing {f.Schema}.report: its columns changed, so the old table must be dropped, but it has row-level security " +
+                     "(policies: only_x) that the new table would not have; the old table was left untouched", node.Error);
+        Assert.Equal(new[] { "id", "name" }, Columns(f, "report"));
+        Assert.Equal(1L, reader.CountAs(target));
+        NoStaging(f);
+    }
 }

@@ -372,6 +372,15 @@ public sealed class PostgresDialect : AnsiSqlDialect
         ORDER BY 1
         """, new object?[] { relations.Select(r => r.Schema + "." + r.Name).Distinct().ToArray() });
 
+    public override SqlStatement? RowSecurity(RelationName relation) => new("CATALOG", relation.ToString(),
+        """
+        SELECT c.relrowsecurity, string_agg(p.polname::text, ', ' ORDER BY p.polname)
+        FROM pg_catalog.pg_class AS c
+        LEFT JOIN pg_catalog.pg_policy AS p ON p.polrelid = c.oid
+        WHERE c.oid = $1::regclass
+        GROUP BY c.relrowsecurity
+        """, new object?[] { Qualify(relation) });
+
     public override SqlStatement? DependentViews(RelationName relation) => new("CATALOG", relation.ToString(),
         """
         SELECT DISTINCT vn.nspname::text, v.relname::text

@@ -130,6 +130,7 @@ internal sealed class TableStrategy : MaterializationStrategy
                     using var tx = session.BeginTransaction();
                     if (dialect.SetLockTimeout(SwitchTransaction.LockTimeoutMilliseconds) is { } timeout) session.Execute(timeout);
                     var privileges = KeptPrivileges.Capture(session, new[] { target });
+                    RefuseRowSecurity(session, target);
                     session.ExecuteBatch(swap);
                     privileges?.Restore(session, log);
                     tx.Commit();
@@ -152,6 +153,21 @@ internal sealed class TableStrategy : MaterializationStrategy
             // SQL Server's LOCK_TIMEOUT outlives the transaction: the session goes on to build other models.
             if (dialect.ResetLockTimeout() is { } reset) session.Execute(reset);
         }
+    }
+
+    /// <summary>A DBA limited which rows readers see (row-level security, policies): the new table would have neither, and the
+    /// grants given back would show every row. The swap is refused; the old table stays as it was.</summary>
+    private static void RefuseRowSecurity(IWarehouseSession session, RelationName target)
+    {
+        if (session.Dialect.RowSecurity(target) is not { } query || session.Query(query) is not [var row, ..]) return;
+        var policies = Convert.ToString(row[1]);
+        if (row[0] is not true && string.IsNullOrEmpty(policies)) return;
+        throw new SqbException(ErrorCodes.SqlFailed, "SqlFailed",
+            $"replacing {target}: its columns changed, so the old table must be dropped, but it has row-level security " +
+            $"({(string.IsNullOrEmpty(policies) ? "enabled, no policies" : "policies: " + policies)}) that the new table would not have; the old table was left untouched",
+            SqbErrorKind.InvalidOperation, target.ToString(),
+            "Drop the policies and disable row-level security on the table, build again, then enable it and create the policies again " +
+            "on the new table.");
     }
 
     /// <summary>The drop was refused because objects SQLBuild does not manage depend on the old table (a DBA's view): the
