@@ -266,4 +266,32 @@ public sealed class DirectSwapAttackTests
         Assert.Equal(1L, reader.CountAs(target));
         NoStaging(f);
     }
+
+    [SkippableFact]
+    public void Four_swaps_at_once_behind_one_reader_each_fail_with_L002_naming_it_and_keep_their_tables()
+    {
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new BuildFixture("postgres");
+        var names = new[] { "m1", "m2", "m3", "m4" };
+        var options = new BuildOptions { Select = names, Concurrency = 4 };
+        foreach (var n in names) f.Write($"models/{n}.sql", "MODEL (materialized table);\nSELECT 1 AS id");
+        Assert.Equal("succeeded", f.Build(options).Status);
+
+        using var holder = f.Session();
+        using var hold = holder.BeginTransaction();
+        foreach (var n in names) holder.ExecuteScalar(new SqlStatement("TEST", n, $"SELECT COUNT(*) FROM {Q(f, n)}"));
+        var pid = Convert.ToInt64(holder.ExecuteScalar(new SqlStatement("TEST", "pid", "SELECT pg_backend_pid()")));
+        foreach (var n in names) f.Write($"models/{n}.sql", "MODEL (materialized table);\nSELECT 1 AS id, 2 AS more");
+        var r = f.Build(options);
+        hold.Rollback();
+        Assert.Equal("failed", r.Status);
+        foreach (var n in names)
+        {
+            var node = r.Nodes.Single(x => x.Name == n);
+            Assert.Equal("L002.SwitchBlocked", node.ErrorCode);
+            Assert.Contains($"replacing {f.Schema}.{n} could not take its locks within 4 tries of 2000 ms; held by session {pid} (", node.Error);
+            Assert.Equal(new[] { "id" }, Columns(f, n));
+        }
+        NoStaging(f);
+    }
 }
