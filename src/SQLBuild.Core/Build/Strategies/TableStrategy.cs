@@ -133,6 +133,7 @@ internal sealed class TableStrategy : MaterializationStrategy
                     RefuseRowSecurity(session, target);
                     session.ExecuteBatch(swap);
                     privileges?.Restore(session, log);
+                    session.Cancellation.ThrowIfCancellationRequested();
                     tx.Commit();
                     return;
                 }
@@ -144,7 +145,9 @@ internal sealed class TableStrategy : MaterializationStrategy
                 {
                     if (attempt >= SwitchTransaction.Attempts) throw SwitchTransaction.Blocked(step, new[] { target }, session, e);
                     log.Verbose($"{step}: a lock was not granted within {SwitchTransaction.LockTimeoutMilliseconds} ms; retrying ({attempt}/{SwitchTransaction.Attempts - 1})");
-                    Thread.Sleep(250 * attempt);
+                    // A stop ends the wait at once (and the run: no further try).
+                    session.Cancellation.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(250 * attempt));
+                    session.Cancellation.ThrowIfCancellationRequested();
                 }
             }
         }
