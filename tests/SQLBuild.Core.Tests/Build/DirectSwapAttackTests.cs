@@ -23,6 +23,15 @@ public sealed class DirectSwapAttackTests
     private static string Errors(SqbBuildResult r) =>
         string.Join("; ", r.Nodes.Where(n => n.Error is not null).Select(n => $"{n.Name}: {n.Error}"));
 
+    /// <summary>The table model <c>report</c> of <paramref name="select"/>, built: its quoted name and the options that build it alone.</summary>
+    private static (string Target, BuildOptions Options) BuiltReport(BuildFixture f, string select)
+    {
+        var options = new BuildOptions { Select = new[] { "report" } };
+        f.Write("models/report.sql", "MODEL (materialized table);\n" + select);
+        Assert.Equal("succeeded", f.Build(options).Status);
+        return (Q(f, "report"), options);
+    }
+
     private static void NoStaging(BuildFixture f)
     {
         using var s = f.Session();
@@ -34,10 +43,7 @@ public sealed class DirectSwapAttackTests
     {
         TestEngine.SkipUnlessAvailable("postgres");
         using var f = new BuildFixture("postgres");
-        var target = Q(f, "report");
-        var options = new BuildOptions { Select = new[] { "report" } };
-        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name, 3 AS gone");
-        Assert.Equal("succeeded", f.Build(options).Status);
+        var (target, options) = BuiltReport(f, "SELECT 1 AS id, 'x' AS name, 3 AS gone");
 
         using var odd = new TestRole(() => f.Session(), "sqbt Odd\"Role");
         using var clerk = new TestRole(() => f.Session(), "sqbt_Clerk");
@@ -89,10 +95,7 @@ public sealed class DirectSwapAttackTests
     {
         TestEngine.SkipUnlessAvailable("postgres");
         using var f = new BuildFixture("postgres");
-        var target = Q(f, "report");
-        var options = new BuildOptions { Select = new[] { "report" } };
-        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name");
-        Assert.Equal("succeeded", f.Build(options).Status);
+        var (target, options) = BuiltReport(f, "SELECT 1 AS id, 'x' AS name");
         using var reader = new TestRole(() => f.Session(), "sqbt_dep");
         reader.Exec($"GRANT SELECT ON {target} TO {reader.Quoted}");
         var dependent = Q(f, "dba_view");
@@ -115,10 +118,7 @@ public sealed class DirectSwapAttackTests
     {
         TestEngine.SkipUnlessAvailable("postgres");
         using var f = new BuildFixture("postgres");
-        var target = Q(f, "report");
-        var options = new BuildOptions { Select = new[] { "report" } };
-        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name");
-        Assert.Equal("succeeded", f.Build(options).Status);
+        var (target, options) = BuiltReport(f, "SELECT 1 AS id, 'x' AS name");
         using var reader = new TestRole(() => f.Session(), "sqbt_rel");
         reader.Exec($"GRANT SELECT ON {target} TO {reader.Quoted}");
 
@@ -153,10 +153,7 @@ public sealed class DirectSwapAttackTests
     {
         TestEngine.SkipUnlessAvailable("postgres");
         using var f = new BuildFixture("postgres");
-        var target = Q(f, "report");
-        var options = new BuildOptions { Select = new[] { "report" } };
-        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name");
-        Assert.Equal("succeeded", f.Build(options).Status);
+        var (target, options) = BuiltReport(f, "SELECT 1 AS id, 'x' AS name");
         using var reader = new TestRole(() => f.Session(), "sqbt_stop");
         reader.Exec($"GRANT SELECT ON {target} TO {reader.Quoted}");
 
@@ -216,10 +213,7 @@ public sealed class DirectSwapAttackTests
     {
         TestEngine.SkipUnlessAvailable("postgres");
         using var f = new BuildFixture("postgres");
-        var target = Q(f, "report");
-        var options = new BuildOptions { Select = new[] { "report" } };
-        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name");
-        Assert.Equal("succeeded", f.Build(options).Status);
+        var (target, options) = BuiltReport(f, "SELECT 1 AS id, 'x' AS name");
         using var owner = new TestRole(() => f.Session(), "sqbt_Owner");
         using var reader = new TestRole(() => f.Session(), "sqbt_own_reader");
         owner.Exec($"GRANT USAGE, CREATE ON SCHEMA {PostgresDialect.Instance.QuoteIdentifier(f.Schema)} TO {owner.Quoted}, {reader.Quoted}");
@@ -245,10 +239,7 @@ public sealed class DirectSwapAttackTests
         // The grants are given again, but policies are not: a reader limited to its own rows would read them all.
         TestEngine.SkipUnlessAvailable("postgres");
         using var f = new BuildFixture("postgres");
-        var target = Q(f, "report");
-        var options = new BuildOptions { Select = new[] { "report" } };
-        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name UNION ALL SELECT 2, 'y'");
-        Assert.Equal("succeeded", f.Build(options).Status);
+        var (target, options) = BuiltReport(f, "SELECT 1 AS id, 'x' AS name UNION ALL SELECT 2, 'y'");
         using var reader = new TestRole(() => f.Session(), "sqbt_rls");
         reader.Exec($"GRANT USAGE ON SCHEMA {PostgresDialect.Instance.QuoteIdentifier(f.Schema)} TO {reader.Quoted}");
         reader.Exec($"GRANT SELECT ON {target} TO {reader.Quoted}");
