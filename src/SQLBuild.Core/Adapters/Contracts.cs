@@ -112,6 +112,9 @@ public interface IWarehouseTransaction : IDisposable
 public interface IWarehouseSession : IDisposable
 {
     SqlDialect Dialect { get; }
+    /// <summary>The session's <see cref="SessionOptions.Cancellation"/>: what a caller that waits between statements (a retry)
+    /// waits on, so that a stop ends the wait too.</summary>
+    CancellationToken Cancellation => CancellationToken.None;
     int Execute(SqlStatement statement);
     object? ExecuteScalar(SqlStatement statement);
     IReadOnlyList<object?[]> Query(SqlStatement statement);

@@ -291,6 +291,11 @@ public abstract class SqlDialect
     /// set lacks is never put into SQL).</summary>
     protected virtual IReadOnlySet<string> RelationPrivilegeKeywords(RelationKind kind) => EmptyKeywords;
 
+    /// <summary>The privileges an owner holds on a relation of <paramref name="kind"/> that plain grants can give another role
+    /// (PostgreSQL: every table privilege); empty where ownership is not per relation in practice (SQL Server: the schema's).
+    /// A relation dropped and created by another role gives them to the old owner, so it keeps reading what it owned.</summary>
+    public virtual IReadOnlyCollection<string> OwnerRights(RelationKind kind) => Array.Empty<string>();
+
     /// <summary>The privilege keywords a column can carry.</summary>
     protected virtual IReadOnlySet<string> ColumnPrivilegeKeywords => EmptyKeywords;
 
@@ -367,4 +372,13 @@ public abstract class SqlDialect
     /// engine cannot tell.
     /// </summary>
     public virtual SqlStatement? SessionsLocking(IReadOnlyList<RelationName> relations) => null;
+
+    /// <summary>The views (schema, name) that depend on <paramref name="relation"/> and keep it from being dropped; null where
+    /// the engine cannot tell.</summary>
+    public virtual SqlStatement? DependentViews(RelationName relation) => null;
+
+    /// <summary>One row (row-level security enabled, the names of the relation's policies comma-separated or null) for a relation
+    /// whose rows readers may see only in part: what a table dropped and created again would not carry. Null where the engine
+    /// has no such thing or binds it to the table (SQL Server's schema-bound security policies refuse the drop).</summary>
+    public virtual SqlStatement? RowSecurity(RelationName relation) => null;
 }

@@ -66,10 +66,19 @@ internal sealed class KeptPrivileges
             foreach (var target in new[] { recreated, moved })
             {
                 if (target is null) continue;
+                var kept = old.Privileges;
                 if (target == recreated && old.Owner is not null && target.Owner is not null && !names.Equals(old.Owner, target.Owner))
+                {
+                    // A DBA gave the old relation to another role: that role keeps what an owner may do with the rows, as grants
+                    // (with the grant option, as an owner may grant), so it does not lose access to what it owned.
+                    var rights = dialect.OwnerRights(target.Kind);
                     log.Warning($"{old.Relation} was owned by {old.Owner}; the {Kind(target)} created in its place is owned by {target.Owner}, " +
-                                $"and {old.Owner} no longer has an owner's rights on it (ALTER ... OWNER TO gives them back).");
-                foreach (var privilege in old.Privileges)
+                                (rights.Count > 0 ? $"and {old.Owner} is granted {string.Join(", ", rights)} on it but not ownership" : $"and {old.Owner} no longer has an owner's rights on it") +
+                                " (ALTER ... OWNER TO gives them back).");
+                    if (!names.Equals(old.Owner, after.CurrentUser ?? ""))
+                        kept = old.Privileges.Concat(rights.Select(p => new RelationPrivilege(null, old.Owner, p, true))).ToList();
+                }
+                foreach (var privilege in kept)
                 {
                     if (Holds(target, privilege, names) || privilege.Grantee is { } g && (names.Equals(g, target.Owner ?? "") || names.Equals(g, after.CurrentUser ?? "")))
                         continue;

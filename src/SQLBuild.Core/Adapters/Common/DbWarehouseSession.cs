@@ -29,6 +29,7 @@ internal abstract class DbWarehouseSession : IWarehouseSession
     }
 
     public SqlDialect Dialect { get; }
+    public CancellationToken Cancellation => _cancel;
     protected ISqbLog Log { get; }
     protected int CommandTimeoutSeconds { get; }
     protected DbConnection Connection => _connection;

@@ -18,6 +18,8 @@ public enum WarehouseErrorClass
     LockTimeout,
     /// <summary>The connection broke while the statement ran.</summary>
     Connection,
+    /// <summary>A relation cannot be dropped because other objects (a view, a foreign key) depend on it (PostgreSQL 2BP01).</summary>
+    DependentObjects,
 }
 
 /// <summary>

@@ -313,6 +313,9 @@ public sealed class PostgresDialect : AnsiSqlDialect
         new HashSet<string>(StringComparer.Ordinal) { "SELECT", "INSERT", "UPDATE", "REFERENCES" };
 
     protected override IReadOnlySet<string> RelationPrivilegeKeywords(RelationKind kind) => TablePrivileges;
+    // Not MAINTAIN: PostgreSQL 17's, which older servers refuse.
+    public override IReadOnlyCollection<string> OwnerRights(RelationKind kind) => OwnerTableRights;
+    private static readonly string[] OwnerTableRights = { "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER" };
     protected override IReadOnlySet<string> ColumnPrivilegeKeywords => ColumnPrivileges;
 
     /// <summary>
@@ -368,4 +371,25 @@ public sealed class PostgresDialect : AnsiSqlDialect
           AND (n.nspname || '.' || c.relname) = ANY($1)
         ORDER BY 1
         """, new object?[] { relations.Select(r => r.Schema + "." + r.Name).Distinct().ToArray() });
+
+    public override SqlStatement? RowSecurity(RelationName relation) => new("CATALOG", relation.ToString(),
+        """
+        SELECT c.relrowsecurity, string_agg(p.polname::text, ', ' ORDER BY p.polname)
+        FROM pg_catalog.pg_class AS c
+        LEFT JOIN pg_catalog.pg_policy AS p ON p.polrelid = c.oid
+        WHERE c.oid = $1::regclass
+        GROUP BY c.relrowsecurity
+        """, new object?[] { Qualify(relation) });
+
+    public override SqlStatement? DependentViews(RelationName relation) => new("CATALOG", relation.ToString(),
+        """
+        SELECT DISTINCT vn.nspname::text, v.relname::text
+        FROM pg_catalog.pg_depend AS d
+        JOIN pg_catalog.pg_rewrite AS r ON r.oid = d.objid
+        JOIN pg_catalog.pg_class AS v ON v.oid = r.ev_class
+        JOIN pg_catalog.pg_namespace AS vn ON vn.oid = v.relnamespace
+        WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+          AND d.refobjid = $1::regclass AND v.oid <> d.refobjid
+        ORDER BY 1, 2
+        """, new object?[] { Qualify(relation) });
 }

@@ -75,6 +75,7 @@ internal sealed class PostgresSession : DbWarehouseSession
                 "42P01" or "3F000" or "42704" => WarehouseErrorClass.ObjectNotFound,
                 "42P07" or "42P06" or "42710" => WarehouseErrorClass.ObjectExists,
                 "55P03" => WarehouseErrorClass.LockTimeout,
+                "2BP01" => WarehouseErrorClass.DependentObjects,
                 "40001" or "40P01" or "55006" => WarehouseErrorClass.Busy,
                 _ when state.StartsWith("08", StringComparison.Ordinal) || state.StartsWith("57P", StringComparison.Ordinal)
                     => WarehouseErrorClass.Connection,

@@ -130,16 +130,24 @@ internal sealed class TableStrategy : MaterializationStrategy
                     using var tx = session.BeginTransaction();
                     if (dialect.SetLockTimeout(SwitchTransaction.LockTimeoutMilliseconds) is { } timeout) session.Execute(timeout);
                     var privileges = KeptPrivileges.Capture(session, new[] { target });
+                    RefuseRowSecurity(session, target);
                     session.ExecuteBatch(swap);
                     privileges?.Restore(session, log);
+                    session.Cancellation.ThrowIfCancellationRequested();
                     tx.Commit();
                     return;
+                }
+                catch (SqbException e) when (WarehouseErrors.Classify(e) == WarehouseErrorClass.DependentObjects)
+                {
+                    throw DependedOn(session, target, e);
                 }
                 catch (SqbException e) when (WarehouseErrors.Classify(e) == WarehouseErrorClass.LockTimeout)
                 {
                     if (attempt >= SwitchTransaction.Attempts) throw SwitchTransaction.Blocked(step, new[] { target }, session, e);
                     log.Verbose($"{step}: a lock was not granted within {SwitchTransaction.LockTimeoutMilliseconds} ms; retrying ({attempt}/{SwitchTransaction.Attempts - 1})");
-                    Thread.Sleep(250 * attempt);
+                    // A stop ends the wait at once (and the run: no further try).
+                    session.Cancellation.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(250 * attempt));
+                    session.Cancellation.ThrowIfCancellationRequested();
                 }
             }
         }
@@ -148,5 +156,43 @@ internal sealed class TableStrategy : MaterializationStrategy
             // SQL Server's LOCK_TIMEOUT outlives the transaction: the session goes on to build other models.
             if (dialect.ResetLockTimeout() is { } reset) session.Execute(reset);
         }
+    }
+
+    /// <summary>A DBA limited which rows readers see (row-level security, policies): the new table would have neither, and the
+    /// grants given back would show every row. The swap is refused; the old table stays as it was.</summary>
+    private static void RefuseRowSecurity(IWarehouseSession session, RelationName target)
+    {
+        if (session.Dialect.RowSecurity(target) is not { } query || session.Query(query) is not [var row, ..]) return;
+        var policies = Convert.ToString(row[1]);
+        if (row[0] is not true && string.IsNullOrEmpty(policies)) return;
+        throw new SqbException(ErrorCodes.SqlFailed, "SqlFailed",
+            $"replacing {target}: its columns changed, so the old table must be dropped, but it has row-level security " +
+            $"({(string.IsNullOrEmpty(policies) ? "enabled, no policies" : "policies: " + policies)}) that the new table would not have; the old table was left untouched",
+            SqbErrorKind.InvalidOperation, target.ToString(),
+            "Drop the policies and disable row-level security on the table, build again, then enable it and create the policies again " +
+            "on the new table.");
+    }
+
+    /// <summary>The drop was refused because objects SQLBuild does not manage depend on the old table (a DBA's view): the
+    /// server's own message names none of them (its detail is not shown, it may hold data), so they are read and named, with
+    /// what to do. The old table stays as it was (the transaction was rolled back).</summary>
+    private static SqbException DependedOn(IWarehouseSession session, RelationName target, SqbException cause)
+    {
+        var views = new List<string>();
+        try
+        {
+            if (session.Dialect.DependentViews(target) is { } query)
+                views.AddRange(session.Query(query).Select(row => new RelationName(Convert.ToString(row[0])!, Convert.ToString(row[1])!).ToString()));
+        }
+        catch (SqbException)
+        {
+            // the names are a help; the error stands without them
+        }
+        var who = views.Count == 0 ? "other objects (a foreign key or a view) depend on it" : $"{(views.Count == 1 ? "view" : "views")} {string.Join(", ", views)} {(views.Count == 1 ? "depends" : "depend")} on it";
+        return new SqbException(ErrorCodes.SqlFailed, "SqlFailed",
+            $"replacing {target}: its columns changed, so the old table must be dropped, but {who}; the old table was left untouched",
+            SqbErrorKind.InvalidOperation, target.ToString(),
+            "Drop the objects that depend on the table (SQLBuild never drops them with CASCADE), build again, then create them again; " +
+            "or make them models of the project so that SQLBuild rebuilds them.", cause);
     }
 }
