@@ -7,8 +7,9 @@ using Xunit;
 namespace SQLBuild.Core.Tests.Build;
 
 /// <summary>
-/// A hostile DBA against the direct-mode swap that drops a table whose columns changed and renames the new one in its place
-/// (PostgreSQL): odd grants, odd role names, seeds, readers that hold or release their locks, views outside SQLBuild, a stop.
+/// The direct-mode swap that drops a table whose columns changed and renames the new one in its place (PostgreSQL): it keeps
+/// the grants a DBA made and never queues readers behind the drop for long; then a hostile DBA against it: odd grants, odd
+/// role names, seeds, readers that hold or release their locks, views outside SQLBuild, row security, another owner, a stop.
 /// </summary>
 public sealed class DirectSwapAttackTests
 {
@@ -284,5 +285,76 @@ public sealed class DirectSwapAttackTests
             Assert.Equal(new[] { "id" }, Columns(f, n));
         }
         NoStaging(f);
+    }
+
+    [SkippableFact]
+    public void A_direct_rebuild_that_changes_a_tables_columns_keeps_the_grants_a_dba_made_on_it()
+    {
+        // New columns cannot be filled in place: the old table is dropped and the new one renamed to its name. What a DBA
+        // granted on it (a report role's SELECT, a column grant, one with the grant option) must not go with the old table.
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new BuildFixture("postgres");
+        var (target, options) = BuiltReport(f, "SELECT 1 AS id, 'x' AS name");
+
+        using var reader = new TestRole(() => f.Session(), "sqbt_report_reader");
+        using var clerk = new TestRole(() => f.Session(), "sqbt_report_clerk");
+        reader.Exec($"GRANT USAGE ON SCHEMA {PostgresDialect.Instance.QuoteIdentifier(f.Schema)} TO {reader.Quoted}, {clerk.Quoted}");
+        reader.Exec($"GRANT SELECT ON {target} TO {reader.Quoted} WITH GRANT OPTION");
+        reader.Exec($"GRANT SELECT (id) ON {target} TO {clerk.Quoted}");
+        long Oid() { using var s = f.Session(); return TestRole.Oid(s, target); }
+        var before = Oid();
+
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name, 2 AS amount");
+        var r = f.Build(options);
+        Assert.True(r.Status == "succeeded", Errors(r));
+        Assert.NotEqual(before, Oid());   // really dropped and created again
+        Assert.Equal(new[] { "id", "name", "amount" }, Columns(f, "report"));
+        Assert.True(reader.Has(target, "SELECT WITH GRANT OPTION"));
+        Assert.Equal(1L, reader.CountAs(target));
+        Assert.True(clerk.HasColumn(target, "id"));
+        Assert.False(clerk.Has(target));
+    }
+
+    [SkippableFact]
+    public void A_direct_rebuild_that_must_drop_a_table_a_reader_holds_fails_with_L002_naming_it_and_never_queues_other_readers_for_long()
+    {
+        // DROP TABLE needs an exclusive lock: behind a long report it would wait without end, and every reader that comes
+        // after would queue behind the drop. The drop waits a bounded time and is retried; the last failure names the
+        // reader, the old table stays with its rows, and readers who come meanwhile get their rows.
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new BuildFixture("postgres");
+        var (target, options) = BuiltReport(f, "SELECT 1 AS id, 'x' AS name");
+
+        using var holder = f.Session();
+        using var hold = holder.BeginTransaction();
+        Assert.Equal(1L, Convert.ToInt64(holder.ExecuteScalar(new SqlStatement("TEST", "report", $"SELECT COUNT(*) FROM {target}"))));
+        var holderPid = Convert.ToInt64(holder.ExecuteScalar(new SqlStatement("TEST", "pid", "SELECT pg_backend_pid()")));
+
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name, 2 AS amount");
+        var build = Task.Run(() => f.Build(options));
+        // A reader that comes while the build waits: it may wait behind the drop's request for one lock timeout, not more.
+        Thread.Sleep(500);
+        using (var later = f.Session())
+        {
+            using var tx = later.BeginTransaction();
+            later.Execute(new SqlStatement("TEST", "timeout", "SET LOCAL statement_timeout = '8s'"));
+            Assert.Equal(1L, Convert.ToInt64(later.ExecuteScalar(new SqlStatement("TEST", "report", $"SELECT COUNT(*) FROM {target}"))));
+        }
+        var ended = build.Wait(TimeSpan.FromSeconds(60));
+        if (!ended) hold.Rollback();   // let the build end before the test fails
+        Assert.True(ended, "the build still waits for the reader's lock after a minute");
+        var r = build.Result;
+        var node = r.Nodes.Single(n => n.Name == "report");
+        Assert.Equal("failed", r.Status);
+        Assert.Equal("L002.SwitchBlocked", node.ErrorCode);
+        Assert.Contains($"replacing {f.Schema}.report could not take its locks within 4 tries of 2000 ms; held by session {holderPid} (", node.Error);
+        Assert.Equal(new[] { "id", "name" }, Columns(f, "report"));
+        Assert.Equal(1, f.Count("report"));
+        NoStaging(f);
+
+        hold.Rollback();
+        r = f.Build(options);
+        Assert.True(r.Status == "succeeded", Errors(r));
+        Assert.Equal(new[] { "id", "name", "amount" }, Columns(f, "report"));
     }
 }
