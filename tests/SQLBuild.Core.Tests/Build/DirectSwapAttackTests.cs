@@ -115,6 +115,32 @@ public sealed class DirectSwapAttackTests
     }
 
     [SkippableFact]
+    public void A_model_that_turns_from_view_to_table_under_a_dbas_view_fails_naming_it_and_leaves_the_old_view()
+    {
+        // The same refusal when the relation that must go is the model's old view (its materialization changed), worded for
+        // a view: its columns did not change, a view stands where the table goes.
+        TestEngine.SkipUnlessAvailable("postgres");
+        using var f = new BuildFixture("postgres");
+        var options = new BuildOptions { Select = new[] { "report" } };
+        f.Write("models/report.sql", "MODEL (materialized view);\nSELECT 1 AS id, 'x' AS name");
+        Assert.Equal("succeeded", f.Build(options).Status);
+        var target = Q(f, "report");
+        using var reader = new TestRole(() => f.Session(), "sqbt_dep");
+        reader.Exec($"GRANT SELECT ON {target} TO {reader.Quoted}");
+        reader.Exec($"CREATE VIEW {Q(f, "dba_view")} AS SELECT id FROM {target}");
+
+        f.Write("models/report.sql", "MODEL (materialized table);\nSELECT 1 AS id, 'x' AS name");
+        var r = f.Build(options);
+        Assert.Equal("failed", r.Status);
+        Assert.Equal($"replacing {f.Schema}.report: a view stands at its name, so it must be dropped, but view {f.Schema}.dba_view " +
+                     "depends on it; the old view was left untouched", r.Nodes.Single(n => n.Name == "report").Error);
+        using (var s = f.Session())
+            Assert.Equal(RelationKind.View, s.ReadCatalog(new[] { f.Schema }, false).Relations.Single(x => x.Name == "report").Kind);
+        Assert.True(reader.Has(target));
+        NoStaging(f);
+    }
+
+    [SkippableFact]
     public void A_reader_that_lets_go_during_the_retries_lets_the_build_succeed()
     {
         TestEngine.SkipUnlessAvailable("postgres");

@@ -103,7 +103,7 @@ internal sealed class TableStrategy : MaterializationStrategy
         if (existing is null || !dialect.HasPrivileges && dialect.SetLockTimeout(SwitchTransaction.LockTimeoutMilliseconds) is null)
             session.ExecuteAtomically(swap);
         else
-            ReplaceInUse(session, target, swap, log);
+            ReplaceInUse(session, target, existing.Kind, swap, log);
     }
 
     /// <summary>
@@ -117,10 +117,14 @@ internal sealed class TableStrategy : MaterializationStrategy
     /// <c>GRANT SELECT</c> to a report role survives the nightly rebuild.</item>
     /// </list>
     /// </summary>
-    private static void ReplaceInUse(IWarehouseSession session, RelationName target, IReadOnlyList<SqlStatement> swap, ISqbLog log)
+    private static void ReplaceInUse(IWarehouseSession session, RelationName target, RelationKind kind, IReadOnlyList<SqlStatement> swap, ISqbLog log)
     {
         var dialect = session.Dialect;
         var step = $"replacing {target}";
+        // Why the old relation must go, and what it is, for the errors that refuse the drop.
+        var (why, old) = kind == RelationKind.View
+            ? ("a view stands at its name, so it must be dropped", "view")
+            : ("its columns changed, so the old table must be dropped", "table");
         try
         {
             for (var attempt = 1; ; attempt++)
@@ -130,7 +134,7 @@ internal sealed class TableStrategy : MaterializationStrategy
                     using var tx = session.BeginTransaction();
                     if (dialect.SetLockTimeout(SwitchTransaction.LockTimeoutMilliseconds) is { } timeout) session.Execute(timeout);
                     var privileges = KeptPrivileges.Capture(session, new[] { target });
-                    RefuseRowSecurity(session, target);
+                    RefuseRowSecurity(session, target, why, old);
                     session.ExecuteBatch(swap);
                     privileges?.Restore(session, log);
                     session.Cancellation.ThrowIfCancellationRequested();
@@ -139,7 +143,7 @@ internal sealed class TableStrategy : MaterializationStrategy
                 }
                 catch (SqbException e) when (WarehouseErrors.Classify(e) == WarehouseErrorClass.DependentObjects)
                 {
-                    throw DependedOn(session, target, e);
+                    throw DependedOn(session, target, why, old, e);
                 }
                 catch (SqbException e) when (WarehouseErrors.Classify(e) == WarehouseErrorClass.LockTimeout)
                 {
@@ -160,14 +164,14 @@ internal sealed class TableStrategy : MaterializationStrategy
 
     /// <summary>A DBA limited which rows readers see (row-level security, policies): the new table would have neither, and the
     /// grants given back would show every row. The swap is refused; the old table stays as it was.</summary>
-    private static void RefuseRowSecurity(IWarehouseSession session, RelationName target)
+    private static void RefuseRowSecurity(IWarehouseSession session, RelationName target, string why, string old)
     {
         if (session.Dialect.RowSecurity(target) is not { } query || session.Query(query) is not [var row, ..]) return;
         var policies = Convert.ToString(row[1]);
         if (row[0] is not true && string.IsNullOrEmpty(policies)) return;
         throw new SqbException(ErrorCodes.SqlFailed, "SqlFailed",
-            $"replacing {target}: its columns changed, so the old table must be dropped, but it has row-level security " +
-            $"({(string.IsNullOrEmpty(policies) ? "enabled, no policies" : "policies: " + policies)}) that the new table would not have; the old table was left untouched",
+            $"replacing {target}: {why}, but it has row-level security " +
+            $"({(string.IsNullOrEmpty(policies) ? "enabled, no policies" : "policies: " + policies)}) that the new table would not have; the old {old} was left untouched",
             SqbErrorKind.InvalidOperation, target.ToString(),
             "Drop the policies and disable row-level security on the table, build again, then enable it and create the policies again " +
             "on the new table.");
@@ -176,7 +180,7 @@ internal sealed class TableStrategy : MaterializationStrategy
     /// <summary>The drop was refused because objects SQLBuild does not manage depend on the old table (a DBA's view): the
     /// server's own message names none of them (its detail is not shown, it may hold data), so they are read and named, with
     /// what to do. The old table stays as it was (the transaction was rolled back).</summary>
-    private static SqbException DependedOn(IWarehouseSession session, RelationName target, SqbException cause)
+    private static SqbException DependedOn(IWarehouseSession session, RelationName target, string why, string old, SqbException cause)
     {
         var views = new List<string>();
         try
@@ -190,9 +194,9 @@ internal sealed class TableStrategy : MaterializationStrategy
         }
         var who = views.Count == 0 ? "other objects (a foreign key or a view) depend on it" : $"{(views.Count == 1 ? "view" : "views")} {string.Join(", ", views)} {(views.Count == 1 ? "depends" : "depend")} on it";
         return new SqbException(ErrorCodes.SqlFailed, "SqlFailed",
-            $"replacing {target}: its columns changed, so the old table must be dropped, but {who}; the old table was left untouched",
+            $"replacing {target}: {why}, but {who}; the old {old} was left untouched",
             SqbErrorKind.InvalidOperation, target.ToString(),
-            "Drop the objects that depend on the table (SQLBuild never drops them with CASCADE), build again, then create them again; " +
+            $"Drop the objects that depend on the {old} (SQLBuild never drops them with CASCADE), build again, then create them again; " +
             "or make them models of the project so that SQLBuild rebuilds them.", cause);
     }
 }
