@@ -36,7 +36,21 @@ public static class SwitchTransaction
     /// (a view replaced in place with CREATE OR REPLACE / CREATE OR ALTER, a relation only read) names just these, and
     /// no privileges are read when there are none.</param>
     public static T Run<T>(IWarehouseSession session, OperationContext run, bool fence, string step, IReadOnlyList<RelationName> relations,
-        Func<IWarehouseSession> probe, ISqbLog log, Func<T> body, IReadOnlyList<RelationName>? kept = null)
+        Func<IWarehouseSession> probe, ISqbLog log, Func<T> body, IReadOnlyList<RelationName>? kept = null) =>
+        Bounded(session, run.Cancellation, step, kept ?? relations, log, body,
+            fence: fence ? () => run.Lease.Fence(session) : null,
+            beforeCommit: () => KillPoints.At(step + KillPoints.BeforeCommit),
+            blocked: e => Blocked(step, relations, probe, e));
+
+    /// <summary>
+    /// The transaction shape every switch shares, without a lease: statements wait at most <see cref="LockTimeoutMilliseconds"/>
+    /// for a lock and the whole is tried <see cref="Attempts"/> times (a stop ends the wait between tries), the privileges on
+    /// <paramref name="kept"/> are read before <paramref name="body"/> and what they lost is granted again before the
+    /// commit, and nothing commits after a stop. <paramref name="blocked"/> makes the last lock timeout's error (L002).
+    /// Also a direct build's table swap (<c>TableStrategy</c>), which has no lease and no kill point of its own.
+    /// </summary>
+    internal static T Bounded<T>(IWarehouseSession session, CancellationToken cancellation, string step, IReadOnlyList<RelationName> kept,
+        ISqbLog log, Func<T> body, Action? fence, Action? beforeCommit, Func<SqbException, SqbException> blocked)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -44,21 +58,21 @@ public static class SwitchTransaction
             {
                 using var tx = session.BeginTransaction();
                 if (session.Dialect.SetLockTimeout(LockTimeoutMilliseconds) is { } timeout) session.Execute(timeout);
-                if (fence) run.Lease.Fence(session);
-                var privileges = KeptPrivileges.Capture(session, kept ?? relations);
+                fence?.Invoke();
+                var privileges = KeptPrivileges.Capture(session, kept);
                 var result = body();
                 privileges?.Restore(session, log);
-                run.Cancellation.ThrowIfCancellationRequested();
-                KillPoints.At(step + KillPoints.BeforeCommit);
+                cancellation.ThrowIfCancellationRequested();
+                beforeCommit?.Invoke();
                 tx.Commit();
                 return result;
             }
             catch (SqbException e) when (WarehouseErrors.Classify(e) == WarehouseErrorClass.LockTimeout)
             {
-                if (attempt >= Attempts) throw Blocked(step, relations, probe, e);
+                if (attempt >= Attempts) throw blocked(e);
                 log.Verbose($"{step}: a lock was not granted within {LockTimeoutMilliseconds} ms; retrying ({attempt}/{Attempts - 1})");
-                run.Cancellation.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(250 * attempt));
-                run.Cancellation.ThrowIfCancellationRequested();
+                cancellation.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(250 * attempt));
+                cancellation.ThrowIfCancellationRequested();
             }
         }
     }

@@ -127,33 +127,16 @@ internal sealed class TableStrategy : MaterializationStrategy
             : ("its columns changed, so the old table must be dropped", "table");
         try
         {
-            for (var attempt = 1; ; attempt++)
-            {
-                try
+            SwitchTransaction.Bounded(session, session.Cancellation, step, new[] { target }, log, () =>
                 {
-                    using var tx = session.BeginTransaction();
-                    if (dialect.SetLockTimeout(SwitchTransaction.LockTimeoutMilliseconds) is { } timeout) session.Execute(timeout);
-                    var privileges = KeptPrivileges.Capture(session, new[] { target });
                     RefuseRowSecurity(session, target, why, old);
-                    session.ExecuteBatch(swap);
-                    privileges?.Restore(session, log);
-                    session.Cancellation.ThrowIfCancellationRequested();
-                    tx.Commit();
-                    return;
-                }
-                catch (SqbException e) when (WarehouseErrors.Classify(e) == WarehouseErrorClass.DependentObjects)
-                {
-                    throw DependedOn(session, target, why, old, e);
-                }
-                catch (SqbException e) when (WarehouseErrors.Classify(e) == WarehouseErrorClass.LockTimeout)
-                {
-                    if (attempt >= SwitchTransaction.Attempts) throw SwitchTransaction.Blocked(step, new[] { target }, session, e);
-                    log.Verbose($"{step}: a lock was not granted within {SwitchTransaction.LockTimeoutMilliseconds} ms; retrying ({attempt}/{SwitchTransaction.Attempts - 1})");
-                    // A stop ends the wait at once (and the run: no further try).
-                    session.Cancellation.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(250 * attempt));
-                    session.Cancellation.ThrowIfCancellationRequested();
-                }
-            }
+                    return session.ExecuteBatch(swap);
+                },
+                fence: null, beforeCommit: null, blocked: e => SwitchTransaction.Blocked(step, new[] { target }, session, e));
+        }
+        catch (SqbException e) when (WarehouseErrors.Classify(e) == WarehouseErrorClass.DependentObjects)
+        {
+            throw DependedOn(session, target, why, old, e);
         }
         finally
         {
